@@ -1,0 +1,3 @@
+from revgnn.models.rev_gnn import RevGNN
+
+__all__ = ["RevGNN"]
