@@ -564,7 +564,14 @@ class _Stack:
                 else:
                     leaves[i].append(shared)
                 arg_grad_views[i].append(gparts[i])
-        param_grads: list[Tensor | None] = [None] * len(self.params)
+        # Allocated up front, not as each layer's gradients arrive: long-lived allocations
+        # made between the recompute's large temporaries fragment the heap, and glibc then
+        # grows the process by a block's working set per layer instead of reusing it.
+        param_grads: list[Tensor | None] = [
+            torch.zeros_like(p, memory_format=torch.contiguous_format) if with_grad else None
+            for p in self.params
+        ]
+        touched = [False] * len(self.params)
 
         grad_mode = torch.enable_grad() if with_grad else torch.no_grad()
         with grad_mode, autocast.enter():
@@ -583,12 +590,13 @@ class _Stack:
                     with _restore_buffers(conv):
                         z = self.call(conv, inp, leaves[i])
                         if with_grad:
-                            self._vjp(
+                            for j in self._vjp(
                                 conv, inp, z, gbuf, i, leaves[i], arg_grad_views[i], param_grads
-                            )
+                            ):
+                                touched[j] = True
                     ybuf[i].sub_(z.detach())
                     del z, inp
-        return arg_grads, param_grads
+        return arg_grads, [g if t else None for g, t in zip(param_grads, touched)]
 
     def _vjp(
         self,
@@ -600,7 +608,8 @@ class _Stack:
         leaves: list[Any],
         arg_grad_views: list[Tensor | None],
         param_grads: list[Tensor | None],
-    ) -> None:
+    ) -> list[int]:
+        """Accumulate one group's vector-Jacobian product; returns the parameters it reached."""
         pidx = self.param_index[id(conv)]
         arg_idx = [k for k, g in enumerate(arg_grad_views) if g is not None]
         wrt = [inp] + [self.params[j] for j in pidx] + [leaves[k] for k in arg_idx]
@@ -612,14 +621,15 @@ class _Stack:
             else:
                 for j in range(1, self.num_groups):
                     gbuf[j].add_(g_in)
+        added = []
         for j, g in zip(pidx, grads[1 : 1 + len(pidx)]):
-            if g is None:
-                continue
-            # Out of place: a returned gradient may be an expanded view. Only tied stacks add.
-            param_grads[j] = g if param_grads[j] is None else param_grads[j] + g
+            if g is not None:
+                param_grads[j].add_(g)
+                added.append(j)
         for k, g in zip(arg_idx, grads[1 + len(pidx) :]):
             if g is not None:
                 arg_grad_views[k].add_(g)
+        return added
 
 
 class _ReversibleFunction(torch.autograd.Function):

@@ -2,15 +2,68 @@ r"""RevGNN: a deep GNN of grouped reversible pre-activation GENConv blocks."""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import GENConv
-from torch_geometric.nn.resolver import normalization_resolver
+from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv
 
-from revgnn.block import PreActConv
+from revgnn.aggr import LeanAggregation
+from revgnn.block import PreActConv, norm_layer
 from revgnn.dropout import SharedDropout
+from revgnn.gen_conv import GENConv
 from revgnn.reversible import GroupAddRev, ReversibleSequential, reset_module
+
+#: Operators a RevGNN block can use (``conv`` argument).
+CONVS = ("gen", "gat", "sage", "gcn", "gin", "mlp")
+
+
+class NodeMLP(nn.Module):
+    r"""Linear -> Norm -> ReLU -> Linear on each node, ignoring the graph: the ``"mlp"``
+    operator of :class:`RevGNN` (a graph-free baseline with the same block structure).
+
+    Args:
+        channels (int): Input and output width.
+        norm (str, optional): Normalisation of the hidden layer, or ``None``.
+            (default: ``"batch"``)
+        expansion (int, optional): Hidden width in multiples of ``channels``. (default: ``2``)
+
+    Shapes:
+        - **input:** node features :math:`(N, F)`; ``edge_index`` and keyword arguments are
+          accepted and ignored.
+        - **output:** :math:`(N, F)`
+    """
+
+    def __init__(self, channels: int, norm: str | None = "batch", expansion: int = 2) -> None:
+        super().__init__()
+        self.channels = channels
+        hidden = channels * expansion
+        norm_module = norm_layer(norm, hidden)
+        layers: list[nn.Module] = [nn.Linear(channels, hidden)]
+        if norm_module is not None:
+            layers.append(norm_module)
+        layers += [nn.ReLU(), nn.Linear(hidden, channels)]
+        self.mlp = nn.Sequential(*layers)
+
+    def reset_parameters(self) -> None:
+        reset_module(self.mlp)
+
+    def forward(self, x: Tensor, edge_index: Any = None, **kwargs: Any) -> Tensor:
+        return self.mlp(x)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.channels})"
+
+
+def _gin_mlp(channels: int, norm: str | None) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Linear(channels, channels)]
+    norm_module = norm_layer(norm, channels)
+    if norm_module is not None:
+        layers.append(norm_module)
+    layers += [nn.ReLU(), nn.Linear(channels, channels)]
+    return nn.Sequential(*layers)
 
 
 class RevGNN(nn.Module):
@@ -34,7 +87,17 @@ class RevGNN(nn.Module):
 
     Dropout inside the blocks uses one mask per step shared by all layers
     (``shared_dropout=True``, as in the paper) or ordinary dropout in every block, which the
-    reversible backward pass replays exactly.
+    reversible backward pass replays exactly; so does edge dropout (``edge_dropout``) and GAT's
+    attention dropout.
+
+    ``conv`` picks the operator of the blocks: ``"gen"`` (:class:`~revgnn.GENConv`, with the
+    memory-lean aggregation when ``lean=True``), ``"gat"`` (multi-head
+    :class:`~torch_geometric.nn.conv.GATConv`, ``heads`` heads of ``group // heads`` channels
+    concatenated: RevGAT, the paper's ogbn-arxiv model, with RevGNN's linear encoder and head),
+    ``"sage"``, ``"gcn"``, ``"gin"`` (GINE with edge features) and ``"mlp"``
+    (:class:`NodeMLP`, no message passing). ``"sage"``, ``"gcn"`` and ``"mlp"`` take no edge
+    features. The GENConv arguments (``aggr`` to ``learn_msg_scale``, ``mlp_layers``,
+    ``lean``, ``chunk_size``) apply to ``"gen"`` only.
 
     Args:
         in_channels (int): Input node feature size.
@@ -46,7 +109,9 @@ class RevGNN(nn.Module):
         edge_dim (int, optional): Edge feature size, or ``None`` for graphs without edge
             features. (default: ``None``)
         aggr (str, optional): GENConv aggregation (``"softmax"``, ``"softmax_sg"``,
-            ``"powermean"``, ``"max"``, ``"mean"``, ``"add"``). (default: ``"max"``)
+            ``"softmax_sum"``, ``"power"``/``"powermean"``, ``"power_sum"``, ``"max"``,
+            ``"mean"``, ``"sum"``/``"add"``; see :mod:`revgnn.aggr`), or an aggregator module
+            (copied for every block). (default: ``"max"``)
         t (float, optional): Initial softmax inverse temperature. (default: ``1.0``)
         learn_t (bool, optional): Learn ``t``. (default: ``False``)
         p (float, optional): Initial power of the power mean. (default: ``1.0``)
@@ -65,6 +130,25 @@ class RevGNN(nn.Module):
             ordinary autograd (the non-reversible reference). (default: ``True``)
         stream_dtype (torch.dtype, optional): Dtype of the residual stream, see
             :class:`~revgnn.ReversibleSequential`. (default: ``torch.float64``)
+        conv (str, optional): The operator, one of ``"gen"``, ``"gat"``, ``"sage"``,
+            ``"gcn"``, ``"gin"``, ``"mlp"``. (default: ``"gen"``)
+        heads (int, optional): GAT attention heads; must divide the group width.
+            (default: ``1``)
+        attn_dropout (float, optional): GAT attention dropout. (default: ``0.0``)
+        edge_dropout (float, optional): Probability of dropping each edge in every block.
+            (default: ``0.0``)
+        y (float, optional): Initial :math:`y` of ``"softmax_sum"``/``"power_sum"``.
+            (default: ``0.0``)
+        learn_y (bool, optional): Learn ``y``. (default: ``False``)
+        per_channel (bool, optional): Learned ``t``/``p``/``y`` per channel.
+            (default: ``False``)
+        msg_norm (bool, optional): MsgNorm in every GENConv. (default: ``False``)
+        learn_msg_scale (bool, optional): Learn MsgNorm's scale. (default: ``False``)
+        lean (bool, optional): Memory-lean GENConv aggregation: the per-edge messages are
+            recomputed in the backward pass instead of kept, which lowers the working set of
+            each block (the peak, once depth is free). (default: ``True``)
+        chunk_size (int, optional): Edges per slice of the lean aggregation, or ``None``.
+            (default: ``None``)
 
     Shapes:
         - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)`,
@@ -80,7 +164,7 @@ class RevGNN(nn.Module):
         num_layers: int,
         num_groups: int = 2,
         edge_dim: int | None = None,
-        aggr: str = "max",
+        aggr: str | LeanAggregation = "max",
         t: float = 1.0,
         learn_t: bool = False,
         p: float = 1.0,
@@ -93,6 +177,17 @@ class RevGNN(nn.Module):
         weight_tied: bool = False,
         reversible: bool = True,
         stream_dtype: torch.dtype = torch.float64,
+        conv: str = "gen",
+        heads: int = 1,
+        attn_dropout: float = 0.0,
+        edge_dropout: float = 0.0,
+        y: float = 0.0,
+        learn_y: bool = False,
+        per_channel: bool = False,
+        msg_norm: bool = False,
+        learn_msg_scale: bool = False,
+        lean: bool = True,
+        chunk_size: int | None = None,
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -107,6 +202,20 @@ class RevGNN(nn.Module):
             raise ValueError(f"dropout={dropout} must lie in [0, 1)")
         if not 0.0 <= input_dropout < 1.0:
             raise ValueError(f"input_dropout={input_dropout} must lie in [0, 1)")
+        if conv not in CONVS:
+            raise ValueError(f"conv={conv!r} is not one of {', '.join(CONVS)}")
+        if edge_dim is not None and conv in ("sage", "gcn", "mlp"):
+            raise ValueError(
+                f"conv={conv!r} takes no edge features: build with edge_dim=None "
+                f"(got edge_dim={edge_dim}) or use conv='gen', 'gat' or 'gin'"
+            )
+        if conv == "gat" and (heads < 1 or (hidden_channels // num_groups) % heads != 0):
+            raise ValueError(
+                f"heads={heads} must divide the group width hidden_channels // num_groups = "
+                f"{hidden_channels // num_groups}"
+            )
+        if not 0.0 <= attn_dropout < 1.0:
+            raise ValueError(f"attn_dropout={attn_dropout} must lie in [0, 1)")
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.out_channels = out_channels
@@ -116,24 +225,56 @@ class RevGNN(nn.Module):
         self.dropout = dropout
         self.input_dropout = input_dropout
         self.shared_dropout = shared_dropout
+        self.conv = conv
 
         group = hidden_channels // num_groups
+        # The shared edge encoder's output reaches every group unsplit (a keyword argument).
+        conv_edge_dim = hidden_channels if edge_dim is not None else None
+
+        def group_conv() -> nn.Module:
+            if conv == "gen":
+                return GENConv(
+                    group,
+                    group,
+                    aggr if isinstance(aggr, str) else copy.deepcopy(aggr),  # one per block
+                    t=t,
+                    learn_t=learn_t,
+                    p=p,
+                    learn_p=learn_p,
+                    y=y,
+                    learn_y=learn_y,
+                    per_channel=per_channel,
+                    msg_norm=msg_norm,
+                    learn_msg_scale=learn_msg_scale,
+                    norm=norm,
+                    num_layers=mlp_layers,
+                    bias=True,
+                    edge_dim=conv_edge_dim,
+                    lean=lean,
+                    chunk_size=chunk_size,
+                )
+            if conv == "gat":
+                return GATConv(
+                    group, group // heads, heads=heads, dropout=attn_dropout, edge_dim=conv_edge_dim
+                )
+            if conv == "sage":
+                return SAGEConv(group, group)
+            if conv == "gcn":
+                return GCNConv(group, group)
+            if conv == "gin":
+                if conv_edge_dim is not None:
+                    return GINEConv(_gin_mlp(group, norm), edge_dim=conv_edge_dim)
+                return GINConv(_gin_mlp(group, norm))
+            return NodeMLP(group, norm)
 
         def group_block() -> PreActConv:
-            conv = GENConv(
+            return PreActConv(
+                group_conv(),
                 group,
-                group,
-                aggr=aggr,
-                t=t,
-                learn_t=learn_t,
-                p=p,
-                learn_p=learn_p,
                 norm=norm,
-                num_layers=mlp_layers,
-                bias=True,
-                edge_dim=hidden_channels if edge_dim is not None else None,
+                dropout=0.0 if shared_dropout else dropout,
+                edge_dropout=edge_dropout,
             )
-            return PreActConv(conv, group, norm=norm, dropout=0.0 if shared_dropout else dropout)
 
         def block() -> GroupAddRev:
             return GroupAddRev(group_block(), num_groups=num_groups)
@@ -151,7 +292,7 @@ class RevGNN(nn.Module):
         self.node_encoder = nn.Linear(in_channels, hidden_channels)
         self.edge_encoder = nn.Linear(edge_dim, hidden_channels) if edge_dim is not None else None
         self.mask = SharedDropout(dropout) if shared_dropout else None
-        self.norm = normalization_resolver(norm, hidden_channels)
+        self.norm = norm_layer(norm, hidden_channels)
         self.head = nn.Linear(hidden_channels, out_channels)
 
     @property
@@ -199,6 +340,6 @@ class RevGNN(nn.Module):
         return (
             f"{self.__class__.__name__}({self.in_channels}, {self.hidden_channels}, "
             f"{self.out_channels}, num_layers={self.num_layers}, num_groups={self.num_groups}, "
-            f"aggr={self.aggr!r}, edge_dim={self.edge_dim}, weight_tied={self.weight_tied}, "
-            f"reversible={self.reversible})"
+            f"conv={self.conv!r}, aggr={self.aggr!r}, edge_dim={self.edge_dim}, "
+            f"weight_tied={self.weight_tied}, reversible={self.reversible})"
         )

@@ -1,0 +1,1 @@
+"""Subcommands of the ``revgnn`` command line (see :mod:`revgnn.cli`)."""

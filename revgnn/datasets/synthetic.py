@@ -1,0 +1,199 @@
+r"""Synthetic graphs shaped like ogbn-proteins, ogbn-arxiv and ogbn-products.
+
+Each graph has the feature widths, label kinds, edge storage and split names of its OGB
+model, at a chosen size ``num_nodes`` and average degree ``avg_degree`` (stored edges per
+node once both directions are stored; arxiv's raw edges are directed, half as many), with
+labels that the graph makes learnable:
+
+* nodes belong to planted communities; an edge stays inside its source's community with
+  probability ``0.8``;
+* ``"proteins"``: 8 species (the communities), 8-d edge features in ``[0, 1]`` (3 decimals,
+  like OGB's) that mix hidden 8-d node vectors of both ends, 112 binary tasks that are
+  thresholded linear functions of the hidden vectors (so the sum of incident edge features
+  predicts them), species and a species-wise split;
+* ``"arxiv"``: 128-d float features around a class centroid, 40 classes, directed edges,
+  publication years and a time split (train <= 2017, valid 2018, test >= 2019);
+* ``"products"``: 100-d float features, 47 classes, a split of 8% / 2% / 90%.
+
+:func:`synthetic_dataset` returns the graph in memory (prepared exactly as
+:func:`~revgnn.datasets.load_ogb` prepares the real one); :func:`write_ogb_layout` writes it
+as an OGB dataset folder (``raw/*.csv.gz``, ``split/``, ``RELEASE_v1.txt``), for tests and
+benchmarks of the real loading path.
+"""
+
+from __future__ import annotations
+
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+
+from revgnn.datasets.node_dataset import NodeDataset
+from revgnn.datasets.ogb import _SPLIT, ogb_to_node_dataset
+
+__all__ = ["SYNTHETIC_KINDS", "synthetic_dataset", "synthetic_raw", "write_ogb_layout"]
+
+SYNTHETIC_KINDS = ("proteins", "arxiv", "products")
+_SPECIES = np.array([3702, 4932, 6239, 7227, 7955, 9606, 10090, 511145])
+
+
+def synthetic_raw(
+    kind: str, num_nodes: int, avg_degree: float, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """The graph as OGB's raw files hold it (edges once where OGB adds the inverse).
+
+    Returns numpy arrays: ``edge`` :math:`(2, E_{raw})`, ``edge_feat`` or ``node_feat``,
+    ``node_label``, ``node_species`` or ``node_year`` (as stored), and ``train``, ``valid``,
+    ``test`` node indices.
+    """
+    if kind not in SYNTHETIC_KINDS:
+        raise ValueError(f"kind={kind!r} must be one of {SYNTHETIC_KINDS}")
+    if num_nodes < 20:
+        raise ValueError(f"num_nodes={num_nodes} must be at least 20")
+    if avg_degree <= 0:
+        raise ValueError(f"avg_degree={avg_degree} must be positive")
+    rng = np.random.default_rng(seed)
+    n = num_nodes
+    num_comm = {"proteins": 8, "arxiv": 40, "products": 47}[kind]
+    comm = rng.integers(0, num_comm, n)
+    # Each raw edge becomes two stored ones: OGB adds the inverse of proteins' and products'
+    # edges when loading, and arxiv's directed edges are symmetrised by load_ogb.
+    num_raw = max(1, round(n * avg_degree / 2))
+    src = rng.integers(0, n, num_raw)
+    members = [np.flatnonzero(comm == c) for c in range(num_comm)]
+    dst = rng.integers(0, n, num_raw)
+    inside = rng.random(num_raw) < 0.8
+    for c in range(num_comm):
+        pick = inside & (comm[src] == c)
+        if members[c].size > 1 and pick.any():
+            dst[pick] = rng.choice(members[c], int(pick.sum()))
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    out: dict[str, np.ndarray] = {"edge": np.stack([src, dst]).astype(np.int64)}
+
+    if kind == "proteins":
+        hidden = rng.random((n, 8))
+        mix = 0.5 * (hidden[src] + hidden[dst]) + 0.1 * rng.standard_normal((src.size, 8))
+        out["edge_feat"] = np.round(np.clip(mix, 0.001, 1.0), 3).astype(np.float32)
+        weights = rng.standard_normal((8, 112))
+        logits = (hidden - 0.5) @ weights + 0.3 * rng.standard_normal((n, 112))
+        out["node_label"] = (logits > np.quantile(logits, 0.7, axis=0)).astype(np.int64)
+        out["node_species"] = _SPECIES[comm].reshape(-1, 1)
+        # Species-wise split as in OGB: whole species go to train, valid or test.
+        order = rng.permutation(num_comm)
+        part = np.empty(num_comm, dtype=np.int64)
+        part[order[:5]], part[order[5:6]], part[order[6:]] = 0, 1, 2
+        node_part = part[comm]
+    else:
+        dim = 128 if kind == "arxiv" else 100
+        centroids = rng.standard_normal((num_comm, dim))
+        out["node_feat"] = (centroids[comm] + 1.5 * rng.standard_normal((n, dim))).astype(
+            np.float32
+        )
+        out["node_label"] = comm.reshape(-1, 1).astype(np.int64)
+        u = rng.random(n)
+        if kind == "arxiv":
+            year = np.where(u < 0.54, rng.integers(1990, 2018, n), np.where(u < 0.72, 2018, 2019))
+            year = np.where(u >= 0.86, 2020, year)
+            out["node_year"] = year.reshape(-1, 1).astype(np.int64)
+            node_part = np.where(year <= 2017, 0, np.where(year == 2018, 1, 2))
+        else:
+            node_part = np.where(u < 0.08, 0, np.where(u < 0.10, 1, 2))
+    for i, name in enumerate(("train", "valid", "test")):
+        idx = np.flatnonzero(node_part == i)
+        if idx.size == 0:  # tiny graphs: every part gets at least one node
+            idx = rng.choice(n, 1)
+        out[name] = idx.astype(np.int64)
+    return out
+
+
+def _to_data(kind: str, raw: dict[str, np.ndarray], num_nodes: int) -> Data:
+    # What ogb's read_graph_pyg builds from the raw files (inverse edges interleaved).
+    edge = raw["edge"]
+    if kind != "arxiv":
+        both = np.repeat(edge, 2, axis=1)
+        both[0, 1::2], both[1, 1::2] = edge[1], edge[0]
+        edge = both
+    data = Data(edge_index=torch.from_numpy(edge), num_nodes=num_nodes)
+    if "edge_feat" in raw:
+        data.edge_attr = torch.from_numpy(np.repeat(raw["edge_feat"], 2, axis=0))
+    if "node_feat" in raw:
+        data.x = torch.from_numpy(raw["node_feat"])
+    for key in ("node_species", "node_year"):
+        if key in raw:
+            data[key] = torch.from_numpy(raw[key])
+    data.y = torch.from_numpy(raw["node_label"])
+    return data
+
+
+def synthetic_dataset(
+    kind: str,
+    num_nodes: int = 2000,
+    avg_degree: float = 20.0,
+    seed: int = 0,
+    *,
+    proteins_node_features: str = "sum",
+    species: bool = False,
+) -> NodeDataset:
+    """An OGB-shaped synthetic :class:`NodeDataset`, scored by OGB's ``Evaluator``.
+
+    Args:
+        kind (str): ``"proteins"``, ``"arxiv"`` or ``"products"``.
+        num_nodes (int): Number of nodes :math:`N`.
+        avg_degree (float): Average number of stored (directed) edges per node.
+        seed (int): Seed of the generator.
+        proteins_node_features (str), species (bool): As for ``load_ogb``.
+    """
+    raw = synthetic_raw(kind, num_nodes, avg_degree, seed)
+    split = {k: torch.from_numpy(raw[k]) for k in ("train", "valid", "test")}
+    ds = ogb_to_node_dataset(
+        f"ogbn-{kind}",
+        _to_data(kind, raw, num_nodes),
+        split,
+        proteins_node_features=proteins_node_features,
+        species=species,
+    )
+    ds.name = f"synthetic-{kind}"
+    ds.split_info = f"synthetic {_SPLIT[ds.ogb_name]} split (seed={seed})"
+    ds.notes = "; ".join(
+        s for s in (f"N={num_nodes}, avg degree {avg_degree:g}, seed {seed}", ds.notes) if s
+    )
+    return ds
+
+
+def write_ogb_layout(
+    kind: str, root: str, num_nodes: int = 200, avg_degree: float = 8.0, seed: int = 0
+) -> str:
+    """Write a synthetic graph as OGB's dataset folder ``root/ogbn_<kind>/``; return it."""
+    import pandas as pd
+
+    raw = synthetic_raw(kind, num_nodes, avg_degree, seed)
+    folder = osp.join(root, f"ogbn_{kind}")
+    os.makedirs(osp.join(folder, "raw"), exist_ok=True)
+    split_dir = osp.join(folder, "split", _SPLIT[f"ogbn-{kind}"])
+    os.makedirs(split_dir, exist_ok=True)
+
+    def write(path: str, arr: np.ndarray) -> None:
+        pd.DataFrame(arr).to_csv(path, header=False, index=False, compression="gzip")
+
+    files = {
+        "edge": raw["edge"].T,
+        "num-node-list": np.array([[num_nodes]]),
+        "num-edge-list": np.array([[raw["edge"].shape[1]]]),
+        "node-label": raw["node_label"],
+    }
+    for key in ("edge_feat", "node_feat"):
+        if key in raw:
+            files[key.replace("_", "-")] = raw[key]
+    for key in ("node_species", "node_year"):
+        if key in raw:
+            files[key] = raw[key]
+    for file, arr in files.items():
+        write(osp.join(folder, "raw", f"{file}.csv.gz"), arr)
+    for part in ("train", "valid", "test"):
+        write(osp.join(split_dir, f"{part}.csv.gz"), raw[part].reshape(-1, 1))
+    with open(osp.join(folder, "RELEASE_v1.txt"), "w") as f:
+        f.write(f"synthetic ogbn-{kind}-shaped graph written by revgnn (seed {seed})\n")
+    return folder

@@ -1,0 +1,114 @@
+import copy
+
+import pytest
+import torch
+
+from revgnn.memory import saved_activation_bytes
+from revgnn.models import RevGNN
+from tests.helpers import random_graph, rel_err
+
+N, E, F_IN, F_EDGE, OUT = 40, 160, 12, 5, 3
+
+
+def _data(edge_dim):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(N, F_IN, generator=g)
+    edge_attr = torch.randn(E, edge_dim, generator=g) if edge_dim else None
+    return x, random_graph(N, E), edge_attr
+
+
+@pytest.mark.parametrize("edge_dim", [None, F_EDGE])
+@pytest.mark.parametrize("shared_dropout", [True, False])
+@pytest.mark.parametrize("weight_tied", [False, True])
+def test_reversible_and_plain_runs_of_the_same_weights_agree(edge_dim, shared_dropout, weight_tied):
+    torch.manual_seed(0)
+    rev = RevGNN(
+        F_IN,
+        16,
+        OUT,
+        num_layers=6,
+        num_groups=2,
+        edge_dim=edge_dim,
+        aggr="softmax",
+        learn_t=True,
+        dropout=0.3,
+        shared_dropout=shared_dropout,
+        weight_tied=weight_tied,
+    )
+    plain = copy.deepcopy(rev)
+    plain.reversible = False
+    x, edge_index, edge_attr = _data(edge_dim)
+    outs = []
+    for model in (rev, plain):
+        torch.manual_seed(7)
+        out = model(x, edge_index, edge_attr)
+        out.square().mean().backward()
+        outs.append(out)
+    assert rel_err(outs[0], outs[1]) < 1e-6
+    for (name, p), q in zip(rev.named_parameters(), plain.parameters()):
+        assert p.grad is not None, name
+        assert rel_err(p.grad, q.grad) < 1e-5, name
+    for (name, b), c in zip(rev.named_buffers(), plain.buffers()):
+        assert torch.equal(b, c), name
+
+
+def test_saved_activations_do_not_grow_with_depth():
+    x, edge_index, edge_attr = _data(F_EDGE)
+
+    def saved(layers, reversible=True):
+        torch.manual_seed(0)
+        model = RevGNN(F_IN, 16, OUT, layers, edge_dim=F_EDGE, reversible=reversible)
+        _, s = saved_activation_bytes(lambda: model(x, edge_index, edge_attr), exclude=[model])
+        return s.total
+
+    assert saved(64) <= 1.05 * saved(4)
+    assert saved(64, reversible=False) > 10 * saved(4, reversible=False)
+
+
+def test_weight_tied_parameter_count_is_independent_of_depth():
+    counts = {
+        layers: sum(p.numel() for p in RevGNN(8, 80, 112, layers, weight_tied=True).parameters())
+        for layers in (3, 112)
+    }
+    assert counts[3] == counts[112]
+
+
+def test_paper_parameter_counts():
+    def count(**kw):
+        return sum(p.numel() for p in RevGNN(8, out_channels=112, edge_dim=8, **kw).parameters())
+
+    # RevGNN paper, Table 1 (ogbn-proteins): RevGNN-Deep 20.03M, RevGNN-Wide 68.47M.
+    assert round(count(hidden_channels=80, num_layers=1001) / 1e6, 2) == 20.03
+    assert round(count(hidden_channels=224, num_layers=448) / 1e6, 2) == 68.47
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_layers": 0}, "num_layers=0 must be at least 1"),
+        ({"num_groups": 1}, "num_groups=1 must be at least 2"),
+        ({"num_groups": 3}, "num_groups=3 must divide hidden_channels=16"),
+        ({"dropout": 1.0}, r"dropout=1.0 must lie in \[0, 1\)"),
+    ],
+)
+def test_invalid_arguments(kwargs, message):
+    args = {"num_layers": 2, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        RevGNN(F_IN, 16, OUT, **args)
+
+
+def test_edge_attr_must_match_edge_dim():
+    x, edge_index, edge_attr = _data(F_EDGE)
+    with pytest.raises(ValueError, match="edge_attr must be given exactly when"):
+        RevGNN(F_IN, 16, OUT, 2)(x, edge_index, edge_attr)
+    with pytest.raises(ValueError, match="edge_attr must be given exactly when"):
+        RevGNN(F_IN, 16, OUT, 2, edge_dim=F_EDGE)(x, edge_index)
+
+
+def test_reset_parameters_and_repr():
+    model = RevGNN(F_IN, 16, OUT, 3, edge_dim=F_EDGE)
+    before = [p.detach().clone() for p in model.parameters()]
+    model.reset_parameters()
+    changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert changed >= len(before) // 2
+    assert repr(model).startswith("RevGNN(12, 16, 3, num_layers=3, num_groups=2")
