@@ -30,8 +30,10 @@ aggregation written out from the formulas (ties of the maximum share the gradien
 in :func:`torch.scatter_reduce`). Every aggregator here has both paths. Given the *recipe* of
 the messages instead of the messages themselves (as :class:`~revgnn.GENConv` does:
 :math:`\mathrm{ReLU}(\mathbf{h}_u + \mathbf{W} \mathbf{e}_{vu} + \mathbf{b}) + \epsilon`), no
-:math:`E \times D` tensor is kept at all. ``chunk_size`` bounds the per-edge working set of
-forward and backward further, processing the edges in slices. The plain path
+:math:`E \times D` tensor is kept at all. The backward pass of the softmax then holds about
+three :math:`E \times D` temporaries at a time (plain autograd: five saved plus six more
+during its backward, measured with :mod:`revgnn.memory`); ``chunk_size`` bounds this
+per-edge working set further, processing the edges in slices. The plain path
 (``lean=False``) runs ordinary autograd and is the reference the lean path is tested against.
 Double backward (``create_graph=True``) through the lean path raises an error.
 
@@ -130,19 +132,28 @@ def _messages(
     bias: Tensor | None,
     a: int,
     b: int,
+    with_eps: bool = True,
 ) -> Tensor:
     """Messages of edges ``a:b``: ``act(x[src] + Linear(edge_attr)) + eps``, terms optional."""
+    # In place wherever the tensor is fresh (not a slice of an input): fewer E x D temporaries.
     with plan.autocast.enter():
         h = x.index_select(0, src[a:b]) if x is not None else None
+        fresh = h is not None
         if edge_attr is not None:
             e = edge_attr[a:b]
             if weight is not None:
                 e = F.linear(e, weight, bias)
-            h = e if h is None else h + e
+            if h is None:
+                h, fresh = e, weight is not None
+            elif torch.promote_types(h.dtype, e.dtype) == h.dtype:
+                h = h.add_(e)
+            else:
+                h = h + e
         if plan.relu:
-            h = h.relu()
-        if plan.eps != 0.0:
-            h = h + plan.eps
+            h, fresh = (h.relu_() if fresh else h.relu()), True
+        if with_eps and plan.eps != 0.0:
+            # The backward pass recomputes without eps (under autograd, never in place here).
+            h = h.add_(plan.eps) if fresh and not torch.is_grad_enabled() else h + plan.eps
     return h
 
 
@@ -213,7 +224,7 @@ class _FusedAggregate(torch.autograd.Function):
                 num = torch.zeros_like(smax)
                 for a, b in chunks:
                     m, d = msgs(a, b), dst[a:b]
-                    ex = (m * beta).sub_(smax.index_select(0, d)).exp_()
+                    ex = smax.index_select(0, d).neg_().addcmul_(m, beta).exp_()
                     den.scatter_add_(0, _expand(d, ex), ex)
                     num.scatter_add_(0, _expand(d, ex), ex.mul_(m))
                     del ex, m
@@ -286,37 +297,46 @@ class _FusedAggregate(torch.autograd.Function):
 
         def msgs(a: int, b: int) -> Tensor:
             # Recomputed with autograd: the message function's own backward (gather, linear,
-            # ReLU) is left to torch, only the aggregation's is written out.
+            # ReLU) is left to torch, only the aggregation's is written out. Without the
+            # constant eps: its graph then keeps one E x D tensor (the ReLU's output).
             with torch.enable_grad() if targets else contextlib.nullcontext():
-                return _messages(plan, src, *leaves, a, b)
+                return _messages(plan, src, *leaves, a, b, with_eps=False)
 
-        def push(m: Tensor, dm: Tensor) -> None:
+        def exact(h: Tensor) -> Tensor:
+            # The messages bit for bit as the forward pass computed them (a new tensor).
+            return torch.add(h.detach(), plan.eps).to(acc)
+
+        def push(h: Tensor, dm: Tensor) -> None:
             if not targets:
                 return
-            got = torch.autograd.grad(m, [leaves[k] for k in targets], dm.to(m.dtype))
+            got = torch.autograd.grad(h, [leaves[k] for k in targets], dm.to(h.dtype))
             for k, gk in zip(targets, got):
                 grads[k] = gk if grads[k] is None else grads[k] + gk
 
+        # Every E x D temporary below is freed as soon as it is used: the backward pass of a
+        # reversible block's group is the working set that bounds a deep model's peak.
         with _no_autocast(plan):
             if plan.kind == "softmax":
                 smax, den, out = stats
                 beta = param.to(acc)
                 for a, b in chunks:
-                    m = msgs(a, b)
-                    mm, d = m.detach().to(acc), dst[a:b]
-                    w = (mm * beta).sub_(smax.index_select(0, d)).exp_()
+                    h, d = msgs(a, b), dst[a:b]
+                    hd = h.detach().to(acc)  # m = hd + eps, never materialised
+                    w = (hd * beta).add_(beta * plan.eps).sub_(smax.index_select(0, d)).exp_()
                     gw = w.div_(den.index_select(0, d)).mul_(g.index_select(0, d))  # g_v w_vu
                     if not plan.semi_grad:
                         # d out_v / d m_vu = w_vu (1 + beta (m_vu - out_v)),
                         # d out_v / d beta = sum_u w_vu m_vu (m_vu - out_v)
-                        diff = mm - out.index_select(0, d)
-                        if want_param:
-                            gp = _reduce_param_grad(gw * mm * diff, param)
+                        t = out.index_select(0, d).neg_().add_(hd).add_(plan.eps).mul_(gw)
+                        gw.addcmul_(t, beta)  # g_v w_vu (1 + beta (m_vu - out_v))
+                        if want_param:  # sum of t * m_vu, with m_vu = hd + eps
+                            gp = _reduce_param_grad(t, param) * plan.eps
+                            gp = gp + _reduce_param_grad(t.mul_(hd), param)
                             grad_param = gp if grad_param is None else grad_param + gp
-                        gw.mul_(diff.mul_(beta).add_(1.0))
-                        del diff
-                    push(m, gw)
-                    del m, mm, w, gw
+                        del t
+                    del hd
+                    push(h, gw)
+                    del h, w, gw
             elif plan.kind == "power":
                 r_node, s, out, deg = stats
                 p = param.to(acc)
@@ -327,18 +347,23 @@ class _FusedAggregate(torch.autograd.Function):
                     # d out_v / d p = out_v (sum_u r^p log r / (p S_v) - log(S_v / deg_v) / p^2)
                     base = torch.where(has, s / deg.clamp_min(1.0).unsqueeze(1), 1.0)
                     grad_param = _reduce_param_grad(-(g * out * base.log()) / (p * p), param)
+                    coef_p = coef * r_node / p
                 for a, b in chunks:
-                    m = msgs(a, b)
-                    mm, d = m.detach().to(acc), dst[a:b]
-                    r = _clamp(plan, mm).div_(r_node.index_select(0, d))
-                    gc = g.index_select(0, d).mul_(coef.index_select(0, d))
+                    h, d = msgs(a, b), dst[a:b]
+                    r = exact(h)
+                    keep = _clamp_mask(plan, r)
+                    r = r.clamp_(plan.clamp_min, plan.clamp_max).div_(r_node.index_select(0, d))
                     if want_param:
-                        term = gc * r.pow(p) * r.log() * r_node.index_select(0, d) / p
-                        grad_param = grad_param + _reduce_param_grad(term, param)
-                        del term
-                    gc.mul_(r.pow_(p - 1.0)).mul_(_clamp_mask(plan, mm))
-                    push(m, gc)
-                    del m, mm, r, gc
+                        t = r.pow(p)
+                        t = torch.xlogy(t, r, out=t).mul_(g.index_select(0, d))
+                        t.mul_(coef_p.index_select(0, d))
+                        grad_param = grad_param + _reduce_param_grad(t, param)
+                        del t
+                    gc = g.index_select(0, d).mul_(coef.index_select(0, d))
+                    gc.mul_(r.pow_(p - 1.0)).mul_(keep)
+                    del r, keep
+                    push(h, gc)
+                    del h, gc
             elif plan.kind in ("sum", "mean"):
                 gg = g / stats[0].clamp_min(1.0).unsqueeze(1) if plan.kind == "mean" else g
                 for a, b in chunks:
@@ -348,27 +373,27 @@ class _FusedAggregate(torch.autograd.Function):
                 # Ties share the gradient equally, as in torch.scatter_reduce("amax").
                 count = torch.zeros_like(out)
 
-                def ties(m: Tensor, d: Tensor) -> Tensor:
-                    return (m.detach().to(acc) == out.index_select(0, d)).to(acc)
+                def ties(h: Tensor, d: Tensor) -> Tensor:
+                    return exact(h).eq_(out.index_select(0, d))  # 1.0 where m_vu == out_v
 
                 if len(chunks) == 1:
                     (a, b), d = chunks[0], dst
-                    m = msgs(a, b)
-                    eq = ties(m, d)
+                    h = msgs(a, b)
+                    eq = ties(h, d)
                     count.scatter_add_(0, _expand(d, eq), eq)
-                    push(m, eq.div_(count.index_select(0, d)).mul_(g.index_select(0, d)))
+                    push(h, eq.div_(count.index_select(0, d)).mul_(g.index_select(0, d)))
                 else:
                     for a, b in chunks:
                         d = dst[a:b]
                         with torch.no_grad():
-                            eq = ties(_messages(plan, src, *leaves, a, b), d)
+                            eq = ties(_messages(plan, src, *leaves, a, b, with_eps=False), d)
                         count.scatter_add_(0, _expand(d, eq), eq)
                         del eq
                     for a, b in chunks:
-                        m, d = msgs(a, b), dst[a:b]
-                        eq = ties(m, d)
-                        push(m, eq.div_(count.index_select(0, d)).mul_(g.index_select(0, d)))
-                        del m, eq
+                        h, d = msgs(a, b), dst[a:b]
+                        eq = ties(h, d)
+                        push(h, eq.div_(count.index_select(0, d)).mul_(g.index_select(0, d)))
+                        del h, eq
         return (None, None, None, *grads, grad_param)
 
 

@@ -22,6 +22,7 @@ allocator state from leaking into the next. :func:`sweep` runs many with a progr
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import platform
@@ -158,6 +159,26 @@ def _rss_guard(limit_bytes: int | None) -> Iterator[None]:
         thread.join()
 
 
+def _mmap_large_blocks() -> None:
+    """glibc only: from now on serve blocks of 1 MiB or more by ``mmap``.
+
+    The CPU profiler's bookkeeping (many small blocks allocated between the tensors of a step)
+    otherwise pins freed tensor memory in glibc's heap: profiling one step of a 56-layer RevGNN
+    added 1.6 GB of RSS (+28 MB a layer), which would stop a 1001-layer profile at any sane
+    memory limit. The figures measured are unchanged (the profiler reports the tensors'
+    allocations, not the heap); it is called after the RSS figure has been taken, and changes
+    the allocation policy of the rest of the process.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass  # not glibc
+
+
+_M_MMAP_THRESHOLD = -3
 _STDOUT = sys.stdout
 
 
@@ -248,6 +269,8 @@ def profile_config(
     times = [timed_step() for _ in range(timed_steps)]
     rss = peak_rss_bytes()
     optimizer.zero_grad(set_to_none=True)
+    if dev.type == "cpu":
+        _mmap_large_blocks()
     _, peak = measure_peak(lambda: step(count_saved=True), dev)
     return {
         "config": cfg.as_dict(),
@@ -401,7 +424,7 @@ def plot(results: Sequence[dict[str, Any]], path: str | Path, title: str | None 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullLocator, ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator, ScalarFormatter
 
     ok = [r for r in results if "peak_bytes" in r]
     depths = sorted({r["config"]["num_layers"] for r in ok})
@@ -423,6 +446,11 @@ def plot(results: Sequence[dict[str, Any]], path: str | Path, title: str | None 
                 ax.plot(xs, [y / 2**20 for y in ys], marker="o", label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        low, high = ax.get_ylim()
+        # Within a decade or so only minor ticks carry values: label them too.
+        ax.yaxis.set_minor_formatter(plain if high / low < 20 else NullFormatter())
         ax.set_xticks(depths)
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_locator(NullLocator())
@@ -449,7 +477,27 @@ def _main(argv: Sequence[str]) -> int:
         torch.set_num_threads(int(request["threads"]))
     cfg = Config(**request["config"])
     # Library output (warnings, progress) must not mix with the JSON record.
-    _STDOUT = sys.stdout
+    def _mmap_large_blocks() -> None:
+    """glibc only: from now on serve blocks of 1 MiB or more by ``mmap``.
+
+    The CPU profiler's bookkeeping (many small blocks allocated between the tensors of a step)
+    otherwise pins freed tensor memory in glibc's heap: profiling one step of a 56-layer RevGNN
+    added 1.6 GB of RSS (+28 MB a layer), which would stop a 1001-layer profile at any sane
+    memory limit. The figures measured are unchanged (the profiler reports the tensors'
+    allocations, not the heap); it is called after the RSS figure has been taken, and changes
+    the allocation policy of the rest of the process.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass  # not glibc
+
+
+_M_MMAP_THRESHOLD = -3
+_STDOUT = sys.stdout
     sys.stdout = sys.stderr
     with _rss_guard(request.get("memory_limit")):
         try:

@@ -214,3 +214,14 @@ def test_partitions_must_split_equally_between_ranks():
     assert shard_batches(list(range(6)), 1, 3) == [1, 4]
     with pytest.raises(ValueError, match=r"rank=3 must lie in \[0, world_size=2\)"):
         shard_batches(list(range(4)), 3, 2)
+
+
+def test_cli_refuses_a_partition_the_ranks_cannot_share(monkeypatch, capsys):
+    from revgnn.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as torchrun --nproc_per_node=2 sets it
+    argv = ["train", "--dataset", "synthetic-proteins", "--nodes", "100", "--no-progress"]
+    assert main([*argv, "--partition", "random", "--parts", "3"]) == 2
+    assert "--parts 3 cannot be shared by 2 processes" in capsys.readouterr().err
+    assert main([*argv, "--partition", "full"]) == 2
+    assert "full-batch training does not split" in capsys.readouterr().err

@@ -212,6 +212,17 @@ def build_model(name: str, dataset: NodeDataset, s: dict[str, Any]) -> nn.Module
     return cls(dataset.num_features, s["hidden"], dataset.num_classes, s["layers"], **kwargs)
 
 
+def _check_world_size(s: dict[str, Any], world: int) -> None:
+    # Under torchrun each process takes every world-th batch of an epoch: say so before
+    # the data and model are built on every rank.
+    if world > 1 and (s["partition"] == "full" or s["parts"] % world != 0):
+        raise ValueError(
+            f"--partition {s['partition']} --parts {s['parts']} cannot be shared by "
+            f"{world} processes: use --partition random or metis with --parts a multiple of "
+            f"{world} (full-batch training does not split)"
+        )
+
+
 def _mib(n: int) -> str:
     return f"{n / 2**20:.1f} MiB"
 
@@ -252,6 +263,7 @@ def run(args: argparse.Namespace) -> int:
             metis_cache=osp.join(args.root, "metis_cache") if args.root else None,
         )
         model_class(s["model"])  # fail before training when the model is missing
+        _check_world_size(s, int(os.environ.get("WORLD_SIZE", "1")))
     except (ValueError, FileNotFoundError) as e:
         print(f"revgnn train: error: {e}", file=sys.stderr)
         return 2
