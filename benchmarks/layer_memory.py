@@ -191,7 +191,9 @@ def summary(records: list[dict]) -> dict:
             lean = by.get((impl, depth))
             if lean and pyg:
                 row[f"peak_{impl}_over_pyg"] = lean["peak_bytes"] / pyg["peak_bytes"]
-                row[f"rss_{impl}_over_pyg"] = lean["peak_rss_bytes"] / pyg["peak_rss_bytes"]
+                if lean.get("malloc_mmap_threshold") == pyg.get("malloc_mmap_threshold"):
+                    rss = lean["peak_rss_bytes"] / pyg["peak_rss_bytes"]
+                    row[f"rss_{impl}_over_pyg"] = rss
             if lean and plain:
                 row[f"peak_{impl}_over_plain"] = lean["peak_bytes"] / plain["peak_bytes"]
                 if lean["step_seconds"] and plain["step_seconds"]:

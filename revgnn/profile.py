@@ -477,27 +477,7 @@ def _main(argv: Sequence[str]) -> int:
         torch.set_num_threads(int(request["threads"]))
     cfg = Config(**request["config"])
     # Library output (warnings, progress) must not mix with the JSON record.
-    def _mmap_large_blocks() -> None:
-    """glibc only: from now on serve blocks of 1 MiB or more by ``mmap``.
-
-    The CPU profiler's bookkeeping (many small blocks allocated between the tensors of a step)
-    otherwise pins freed tensor memory in glibc's heap: profiling one step of a 56-layer RevGNN
-    added 1.6 GB of RSS (+28 MB a layer), which would stop a 1001-layer profile at any sane
-    memory limit. The figures measured are unchanged (the profiler reports the tensors'
-    allocations, not the heap); it is called after the RSS figure has been taken, and changes
-    the allocation policy of the rest of the process.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-    except (OSError, AttributeError):
-        pass  # not glibc
-
-
-_M_MMAP_THRESHOLD = -3
-_STDOUT = sys.stdout
+    _STDOUT = sys.stdout
     sys.stdout = sys.stderr
     with _rss_guard(request.get("memory_limit")):
         try:

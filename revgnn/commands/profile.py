@@ -166,7 +166,8 @@ def configs_from_args(args: argparse.Namespace) -> list[Config]:
     return configs
 
 
-def print_table(results: list[dict[str, Any]], file: Any = sys.stdout) -> None:
+def print_table(results: list[dict[str, Any]], file: Any = None) -> None:
+    file = sys.stdout if file is None else file  # resolved per call: stdout may be swapped
     head = (
         f"{'model':<22} {'L':>5} {'D':>4} {'C':>2} {'amp':>4} {'params':>11} {'saved':>11} "
         f"{'peak':>11} {'predicted':>11} {'peak RSS':>11} {'step s':>7}"
