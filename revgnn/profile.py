@@ -350,17 +350,21 @@ def sweep(
 
     A configuration whose predicted peak (:func:`revgnn.plan.predict`) exceeds
     ``memory_limit`` is not run: its record says ``"skipped"``. Every record carries the
-    planner's ``predicted_bytes``.
+    planner's ``predicted_bytes``. With ``dataset`` the sizes of the configurations are the
+    dataset's.
     """
     from tqdm import tqdm
 
     configs = list(configs)
+    if dataset is not None:
+        graph = load_graph(dataset)
+        configs = [graph_config(cfg, graph) for cfg in configs]
     results = []
     bar = tqdm(configs, desc="profile", unit="config", disable=not progress, file=sys.stderr)
     for cfg in bar:
         bar.set_postfix_str(f"{cfg.kind} L={cfg.num_layers} D={cfg.hidden_channels}")
-        predicted = predict(cfg).total if dataset is None else None
-        if memory_limit and predicted is not None and predicted > memory_limit:
+        predicted = predict(cfg).total
+        if memory_limit and predicted > memory_limit:
             record = {
                 "config": cfg.as_dict(),
                 "device": device,
@@ -378,8 +382,7 @@ def sweep(
                 timeout=timeout,
                 threads=threads,
             )
-        if dataset is None:
-            record["predicted_bytes"] = predicted
+        record["predicted_bytes"] = predicted
         results.append(record)
     return results
 
