@@ -17,6 +17,7 @@ Two figures, as the RevGNN paper's claims are about both:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
 import resource
@@ -34,6 +35,7 @@ __all__ = [
     "SavedTensorCounter",
     "live_tensor_bytes",
     "measure_peak",
+    "mmap_large_blocks",
     "peak_rss_bytes",
     "saved_activation_bytes",
 ]
@@ -189,6 +191,32 @@ def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss if sys.platform == "darwin" else rss * 1024
+
+
+_M_MMAP_THRESHOLD = -3  # mallopt parameter, glibc's malloc.h
+
+
+def mmap_large_blocks(threshold: int = 1 << 20) -> bool:
+    """glibc only: from now on serve allocations of ``threshold`` bytes or more by ``mmap``,
+    so that freeing them returns the memory to the system at once.
+
+    Call it after reading :func:`peak_rss_bytes` and before :func:`measure_peak` on CPU. The
+    profiler's bookkeeping (many small blocks allocated between the tensors of a step)
+    otherwise pins freed tensor memory in glibc's heap: profiling one step of a 56-layer RevGNN
+    added 1.6 GB of RSS (+28 MB a layer), enough to stop a 1001-layer profile at any sane
+    memory limit. The bytes measured are unchanged (the profiler reports the tensors'
+    allocations, not the heap); the allocation policy of the rest of the process is not.
+
+    Returns:
+        bool: whether the policy was set (``False`` off Linux or without glibc).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, threshold))
+    except (OSError, AttributeError):
+        return False  # not glibc
 
 
 @dataclass

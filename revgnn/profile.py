@@ -22,7 +22,6 @@ allocator state from leaking into the next. :func:`sweep` runs many with a progr
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import platform
@@ -40,7 +39,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from revgnn.memory import SavedBytes, measure_peak, peak_rss_bytes, saved_activation_bytes
+from revgnn.memory import (
+    SavedBytes,
+    measure_peak,
+    mmap_large_blocks,
+    peak_rss_bytes,
+    saved_activation_bytes,
+)
 from revgnn.plan import MODEL_KINDS, Config, build_model, predict
 
 __all__ = [
@@ -159,26 +164,6 @@ def _rss_guard(limit_bytes: int | None) -> Iterator[None]:
         thread.join()
 
 
-def _mmap_large_blocks() -> None:
-    """glibc only: from now on serve blocks of 1 MiB or more by ``mmap``.
-
-    The CPU profiler's bookkeeping (many small blocks allocated between the tensors of a step)
-    otherwise pins freed tensor memory in glibc's heap: profiling one step of a 56-layer RevGNN
-    added 1.6 GB of RSS (+28 MB a layer), which would stop a 1001-layer profile at any sane
-    memory limit. The figures measured are unchanged (the profiler reports the tensors'
-    allocations, not the heap); it is called after the RSS figure has been taken, and changes
-    the allocation policy of the rest of the process.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-    except (OSError, AttributeError):
-        pass  # not glibc
-
-
-_M_MMAP_THRESHOLD = -3
 _STDOUT = sys.stdout
 
 
@@ -270,7 +255,7 @@ def profile_config(
     rss = peak_rss_bytes()
     optimizer.zero_grad(set_to_none=True)
     if dev.type == "cpu":
-        _mmap_large_blocks()
+        mmap_large_blocks()
     _, peak = measure_peak(lambda: step(count_saved=True), dev)
     return {
         "config": cfg.as_dict(),
@@ -416,7 +401,8 @@ def series_label(record: dict[str, Any], varying: Sequence[str] = ()) -> str:
     for key in varying:
         if key == "num_groups" and not MODEL_KINDS[cfg["kind"]].grouped:
             continue
-        parts.append(f"{names.get(key, key)}={cfg[key]}")
+        value = cfg[key] if not (key == "amp" and cfg[key] is None) else "fp32"
+        parts.append(f"{names.get(key, key)}={value}")
     return " ".join(parts)
 
 
@@ -427,7 +413,13 @@ def plot(results: Sequence[dict[str, Any]], path: str | Path, title: str | None 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator, ScalarFormatter
+    from matplotlib.ticker import (
+        FuncFormatter,
+        LogLocator,
+        NullFormatter,
+        NullLocator,
+        ScalarFormatter,
+    )
 
     ok = [r for r in results if "peak_bytes" in r]
     depths = sorted({r["config"]["num_layers"] for r in ok})
@@ -450,6 +442,7 @@ def plot(results: Sequence[dict[str, Any]], path: str | Path, title: str | None 
         ax.set_xscale("log")
         ax.set_yscale("log")
         plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         ax.yaxis.set_major_formatter(plain)
         low, high = ax.get_ylim()
         # Within a decade or so only minor ticks carry values: label them too.

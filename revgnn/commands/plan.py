@@ -292,6 +292,7 @@ def _plot_check(results: list[dict[str, Any]], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     ok = [r for r in results if "peak_bytes" in r]
     fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -305,9 +306,15 @@ def _plot_check(results: list[dict[str, Any]], path: Path) -> None:
     lo = min(min(r["peak_bytes"], r["predicted_bytes"]) for r in ok) / 2**20 / 1.3
     hi = max(max(r["peak_bytes"], r["predicted_bytes"]) for r in ok) / 2**20 * 1.3
     ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
-    ax.fill_between([lo, hi], [lo * 0.85, hi * 0.85], [lo * 1.15, hi * 1.15], alpha=0.15)
+    ax.fill_between(
+        [lo, hi], [lo * 0.85, hi * 0.85], [lo * 1.15, hi * 1.15], color="tab:gray", alpha=0.2
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("measured peak (MiB)")
     ax.set_ylabel("predicted peak (MiB)")
     ax.set_title("revgnn plan --check (band: ±15%)")

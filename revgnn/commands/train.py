@@ -49,7 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "groups": 2,
     "conv": "gen",
     "aggr": "softmax",
+    "t": 1.0,
     "learn_t": True,
+    "heads": 1,
     "mlp_layers": 1,
     "norm": "layer",
     "dropout": 0.5,
@@ -130,9 +132,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--groups", type=int, default=None)
     model.add_argument("--conv", default=None, help="block convolution (RevGNN: gen, gcn, ...)")
     model.add_argument("--aggr", default=None, help="GENConv aggregation")
+    model.add_argument("--t", type=float, default=None, help="initial softmax temperature")
     model.add_argument(
         "--learn-t", action=argparse.BooleanOptionalAction, default=None, help="learn softmax t"
     )
+    model.add_argument("--heads", type=int, default=None, help="GAT attention heads (RevGAT)")
     model.add_argument("--mlp-layers", type=int, default=None)
     model.add_argument("--norm", default=None, help="batch | layer | ...")
     model.add_argument("--dropout", type=float, default=None)
@@ -199,7 +203,9 @@ def build_model(name: str, dataset: NodeDataset, s: dict[str, Any]) -> nn.Module
         "edge_dim": dataset.edge_dim,
         "conv": s["conv"],
         "aggr": s["aggr"],
+        "t": s["t"],
         "learn_t": s["learn_t"],
+        "heads": s["heads"],
         "mlp_layers": s["mlp_layers"],
         "norm": s["norm"],
         "dropout": s["dropout"],

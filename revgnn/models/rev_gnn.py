@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from revgnn.aggr import LeanAggregation
 from revgnn.block import PreActConv, norm_layer
@@ -97,7 +98,10 @@ class RevGNN(nn.Module):
     ``"sage"``, ``"gcn"``, ``"gin"`` (GINE with edge features) and ``"mlp"``
     (:class:`NodeMLP`, no message passing). ``"sage"``, ``"gcn"`` and ``"mlp"`` take no edge
     features. The GENConv arguments (``aggr`` to ``learn_msg_scale``, ``mlp_layers``,
-    ``lean``, ``chunk_size``) apply to ``"gen"`` only.
+    ``lean``, ``chunk_size``) apply to ``"gen"`` only. With ``"gcn"`` the symmetric
+    normalisation :math:`\hat{D}^{-1/2}(A + I)\hat{D}^{-1/2}` is computed once per forward
+    pass and shared by every block and group (each block renormalises its own graph when
+    ``edge_dropout > 0``).
 
     Args:
         in_channels (int): Input node feature size.
@@ -226,6 +230,10 @@ class RevGNN(nn.Module):
         self.input_dropout = input_dropout
         self.shared_dropout = shared_dropout
         self.conv = conv
+        self.edge_dropout = edge_dropout
+        # Without edge dropout every block sees the same graph: normalise it once, not in each
+        # block and again in each backward recompute.
+        self._gcn_norm_per_block = edge_dropout > 0.0
 
         group = hidden_channels // num_groups
         # The shared edge encoder's output reaches every group unsplit (a keyword argument).
@@ -260,7 +268,7 @@ class RevGNN(nn.Module):
             if conv == "sage":
                 return SAGEConv(group, group)
             if conv == "gcn":
-                return GCNConv(group, group)
+                return GCNConv(group, group, normalize=self._gcn_norm_per_block)
             if conv == "gin":
                 if conv_edge_dim is not None:
                     return GINEConv(_gin_mlp(group, norm), edge_dim=conv_edge_dim)
@@ -330,6 +338,12 @@ class RevGNN(nn.Module):
         kwargs = {}
         if self.edge_encoder is not None:
             kwargs["edge_attr"] = self.edge_encoder(edge_attr)
+        if self.conv == "gcn" and not self._gcn_norm_per_block:
+            normed = gcn_norm(edge_index, None, h.size(0), add_self_loops=True, dtype=h.dtype)
+            # A SparseTensor comes back alone, with the weights as its values.
+            edge_index, weight = normed if isinstance(normed, tuple) else (normed, None)
+            if weight is not None:
+                kwargs["edge_weight"] = weight
         mask = self.mask(h) if self.mask is not None else None
         h = self.layers(h, edge_index, mask, **kwargs)
         h = F.relu(self.norm(h))
@@ -337,9 +351,10 @@ class RevGNN(nn.Module):
         return self.head(h)
 
     def __repr__(self) -> str:
+        aggr = f"aggr={self.aggr!r}, " if self.conv == "gen" else ""
         return (
             f"{self.__class__.__name__}({self.in_channels}, {self.hidden_channels}, "
             f"{self.out_channels}, num_layers={self.num_layers}, num_groups={self.num_groups}, "
-            f"conv={self.conv!r}, aggr={self.aggr!r}, edge_dim={self.edge_dim}, "
+            f"conv={self.conv!r}, {aggr}edge_dim={self.edge_dim}, "
             f"weight_tied={self.weight_tied}, reversible={self.reversible})"
         )

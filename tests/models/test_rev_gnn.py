@@ -112,3 +112,34 @@ def test_reset_parameters_and_repr():
     changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert changed >= len(before) // 2
     assert repr(model).startswith("RevGNN(12, 16, 3, num_layers=3, num_groups=2")
+
+
+def test_gcn_blocks_share_one_normalisation_equal_to_per_block_normalisation():
+    from torch_geometric.nn import GCNConv
+
+    torch.manual_seed(0)
+    shared = RevGNN(F_IN, 16, OUT, 4, conv="gcn", dropout=0.0)
+    per_block = copy.deepcopy(shared)
+    per_block._gcn_norm_per_block = True
+    convs = [m for m in per_block.modules() if isinstance(m, GCNConv)]
+    assert len(convs) == 8 and not any(m.normalize for m in convs)
+    for m in convs:
+        m.normalize = m.add_self_loops = True
+    x, edge_index, _ = _data(None)
+    outs = []
+    for model in (shared, per_block):
+        out = model(x, edge_index)
+        out.square().mean().backward()
+        outs.append(out)
+    assert rel_err(outs[0], outs[1]) < 1e-6
+    for (name, p), q in zip(shared.named_parameters(), per_block.parameters()):
+        assert rel_err(p.grad, q.grad) < 1e-5, name
+    # With edge dropout each block sees its own graph and must normalise it itself.
+    dropping = RevGNN(F_IN, 16, OUT, 2, conv="gcn", edge_dropout=0.2)
+    convs = [m for m in dropping.modules() if isinstance(m, GCNConv)]
+    assert all(m.normalize and m.add_self_loops for m in convs)
+
+
+def test_repr_names_the_aggregation_only_for_genconv():
+    assert "aggr='max'" in repr(RevGNN(F_IN, 16, OUT, 2))
+    assert "aggr" not in repr(RevGNN(F_IN, 16, OUT, 2, conv="gcn"))

@@ -1,0 +1,226 @@
+"""What ``memory_depth.py`` and ``layer_memory.py`` share: the PyG peer stack, one measured
+training step in a worker process, and the driver that runs each configuration in a fresh one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def pre_activation_stack(
+    conv: Callable[[int], object],
+    channels: int,
+    num_layers: int,
+    num_classes: int,
+    dropout: float,
+    mode: str,
+):
+    """Encoder, ``num_layers`` pre-activation blocks (BatchNorm -> ReLU -> shared dropout ->
+    ``conv``), BatchNorm -> ReLU -> dropout -> linear head, as in PyG's ``examples/rev_gnn.py``.
+
+    ``mode="groupaddrev"`` wraps every block in PyG's ``GroupAddRev`` (2 groups);
+    ``mode="residual"`` adds each block's output to its input (a non-reversible res+ stack).
+    """
+    import torch
+    from torch import nn
+    from torch_geometric.nn import GroupAddRev
+
+    if mode not in ("groupaddrev", "residual"):
+        raise ValueError(f"mode={mode!r} must be 'groupaddrev' or 'residual'")
+
+    class PreActBlock(nn.Module):
+        def __init__(self, c: int) -> None:
+            super().__init__()
+            self.norm = nn.BatchNorm1d(c)
+            self.conv = conv(c)
+
+        def reset_parameters(self) -> None:
+            self.norm.reset_parameters()
+            self.conv.reset_parameters()
+
+        def forward(self, x, edge_index, dropout_mask=None):
+            x = self.norm(x).relu()
+            if self.training and dropout_mask is not None:
+                x = x * dropout_mask
+            return self.conv(x, edge_index)
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.Linear(channels, channels)
+            if mode == "groupaddrev":
+                blocks = (
+                    GroupAddRev(PreActBlock(channels // 2), num_groups=2) for _ in range(num_layers)
+                )
+            else:
+                blocks = (PreActBlock(channels) for _ in range(num_layers))
+            self.layers = nn.ModuleList(blocks)
+            self.norm = nn.BatchNorm1d(channels)
+            self.head = nn.Linear(channels, num_classes)
+
+        def forward(self, x, edge_index):
+            h = self.encoder(x)
+            # One mask for every block: GroupAddRev's recompute must see the forward's dropout.
+            mask = torch.empty_like(h).bernoulli_(1 - dropout) / (1 - dropout)
+            for layer in self.layers:
+                if mode == "groupaddrev":
+                    h = layer(h, edge_index, mask)
+                else:
+                    h = h + layer(h, edge_index, mask)
+            h = nn.functional.dropout(self.norm(h).relu(), p=dropout, training=self.training)
+            return self.head(h)
+
+    return Model()
+
+
+def measure_step(build: Callable[[], object], args: argparse.Namespace) -> dict:
+    """Build the model on the synthetic graph of ``args`` and measure one training step.
+
+    Prints the saved bytes, step time and peak RSS as a JSON line *before* the profiled step, so
+    that a process killed by the profiler's own memory still reports them, then returns the
+    full record. RSS is read before profiling because the profiler's event records grow with
+    the number of ops (gigabytes at 1001 layers); see :func:`revgnn.memory.mmap_large_blocks`.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from revgnn.memory import (
+        measure_peak,
+        mmap_large_blocks,
+        peak_rss_bytes,
+        saved_activation_bytes,
+    )
+
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    n, num_edges = args.nodes, args.nodes * args.degree
+    x = torch.randn(n, args.channels, device=device)
+    edge_index = torch.randint(0, n, (2, num_edges), device=device)
+    y = torch.randint(0, args.classes, (n,), device=device)
+    model = build().to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x, edge_index), y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    out, saved = saved_activation_bytes(lambda: model(x, edge_index), exclude=[model])
+    del out
+    step()  # warm-up: Adam state exists from here on, as in every later step
+    times = []
+    for _ in range(args.steps):
+        sync()
+        start = time.perf_counter()
+        step()
+        sync()
+        times.append(time.perf_counter() - start)
+    record = {
+        "impl": args.impl,
+        "layers": args.num_layers,
+        "saved_bytes": saved.total,
+        "step_seconds": sorted(times)[len(times) // 2] if times else None,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "num_params": sum(p.numel() for p in model.parameters()),
+        "device": device.type,
+    }
+    print(json.dumps(record), flush=True)
+    if device.type == "cpu":
+        mmap_large_blocks()
+    _, peak = measure_peak(step, device)
+    record["peak_bytes"] = peak.peak_bytes
+    return record
+
+
+#: The figures of a record, None where a failed worker did not reach them.
+MEASURED = ("saved_bytes", "step_seconds", "peak_rss_bytes", "num_params", "peak_bytes")
+
+# The options of both scripts that every worker process needs.
+WORKER_FLAGS = ("nodes", "degree", "channels", "classes", "dropout", "steps", "seed", "device")
+
+
+def worker_arguments(args: argparse.Namespace, names: list[str]) -> list[str]:
+    """The command-line flags that pass ``names`` of ``args`` on to a worker process."""
+    flags = []
+    for name in names:
+        flags += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    return flags
+
+
+def run_worker(script: str, flags: list[str], impl: str, depth: int, preexec_fn=None) -> dict:
+    """Run ``script --worker impl depth`` in a fresh process and return its record.
+
+    A worker that fails keeps what it measured before (its pre-profiling line, if printed),
+    with ``error`` saying why and the figures it did not reach set to None.
+    """
+    cmd = [sys.executable, script, *flags, "--worker", impl, str(depth)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=preexec_fn)
+    lines = [line for line in proc.stdout.strip().splitlines() if line.startswith("{")]
+    if proc.returncode == 0:
+        return json.loads(lines[-1])
+    reason = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    reason = reason or f"exit status {proc.returncode}"
+    print(f"{impl} at {depth} layers failed: {reason}", flush=True)
+    record = dict.fromkeys(MEASURED)
+    record.update(impl=impl, layers=depth)
+    if lines:
+        record.update(json.loads(lines[-1]))
+    record["error"] = reason
+    return record
+
+
+def write_records(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, indent=1) + "\n")
+
+
+TABLE_HEADER = (
+    f"{'impl':<20}{'layers':>7}{'saved MiB':>11}{'peak MiB':>10}{'RSS MiB':>9}{'step s':>9}"
+)
+
+
+def table_row(record: dict) -> str:
+    """One line of the printed summary; ``-`` where a figure was not measured."""
+
+    def fmt(value, scale: float, width: int, digits: int) -> str:
+        return f"{'-':>{width}}" if value is None else f"{value / scale:>{width}.{digits}f}"
+
+    return (
+        f"{record['impl']:<20}{record['layers']:>7}{fmt(record['saved_bytes'], 2**20, 11, 2)}"
+        f"{fmt(record['peak_bytes'], 2**20, 10, 1)}{fmt(record['peak_rss_bytes'], 2**20, 9, 0)}"
+        f"{fmt(record['step_seconds'], 1, 9, 3)}"
+        + (f"  failed: {record['error']}" if record.get("error") else "")
+    )
+
+
+def address_space_limit(gigabytes: float | None):
+    """A ``preexec_fn`` capping the worker's address space, so that a configuration that needs
+    more fails with an out-of-memory error instead of taking the machine down."""
+    if gigabytes is None:
+        return None
+
+    def apply() -> None:
+        import resource
+
+        limit = int(gigabytes * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
