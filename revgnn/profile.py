@@ -25,10 +25,8 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -95,26 +93,22 @@ def synthetic_graph(cfg: Config, seed: int = 0) -> Graph:
     return Graph(x, edge_index, edge_attr, y)
 
 
-_BUNDLED = {"cora": "Cora"}
+_BUNDLED = ("cora",)
 
 
 def load_graph(dataset: str) -> Graph:
-    """A real graph: ``"cora"`` (bundled with revgnn) or the path of a file holding a
-    :class:`torch_geometric.data.Data` saved with ``torch.save`` (``x``, ``edge_index``,
-    ``y``, optional ``edge_attr``)."""
+    """A real graph: ``"cora"`` (bundled with revgnn, :func:`revgnn.datasets.real.load_cora`)
+    or the path of a file holding a :class:`torch_geometric.data.Data` saved with
+    ``torch.save`` (``x``, ``edge_index``, ``y``, optional ``edge_attr``)."""
     if dataset.lower() in _BUNDLED:
-        from torch_geometric.datasets import Planetoid
+        from revgnn.datasets.real import load_cora
 
-        name = _BUNDLED[dataset.lower()]
-        src = Path(__file__).parent / "datasets" / dataset.lower() / "raw"
-        with tempfile.TemporaryDirectory() as tmp:
-            shutil.copytree(src, Path(tmp) / name / "raw")
-            data = Planetoid(tmp, name)[0]
+        data = load_cora().data
     elif Path(dataset).is_file():
         data = torch.load(dataset, weights_only=False)
     else:
         raise ValueError(
-            f"dataset={dataset!r} is neither a bundled dataset ({sorted(_BUNDLED)}) nor a file "
+            f"dataset={dataset!r} is neither a bundled dataset ({list(_BUNDLED)}) nor a file "
             "holding a torch_geometric Data saved with torch.save"
         )
     y = data.y if data.y.dim() == 1 or data.y.size(-1) > 1 else data.y.view(-1)
