@@ -396,6 +396,15 @@ class _AutocastState:
             yield
 
 
+def _drop_autocast_cache() -> None:
+    # With gradients enabled, autocast keeps the low-precision copy of every weight it casts
+    # until its context exits: over the backward walk, 2 bytes a parameter of the whole stack,
+    # allocated between each block's large temporaries where they also fragment the heap (CPU,
+    # bf16, 112 layers x 128: 3.1 GB of RSS for 183 MiB of live tensors; 617 MiB without the
+    # copies). A block's copies are not used by the next block (a weight-tied one casts again).
+    torch.clear_autocast_cache()
+
+
 @contextlib.contextmanager
 def _restore_buffers(module: nn.Module) -> Iterator[None]:
     """Undo in-place buffer updates (BatchNorm running statistics) made inside the block."""
@@ -596,6 +605,7 @@ class _Stack:
                                 touched[j] = True
                     ybuf[i].sub_(z.detach())
                     del z, inp
+                _drop_autocast_cache()
         return arg_grads, [g if t else None for g, t in zip(param_grads, touched)]
 
     def _vjp(

@@ -12,7 +12,7 @@ from torch_geometric.nn import GENConv
 from torch_geometric.utils import scatter
 
 from revgnn import GroupAddRev, PreActConv, ReversibleSequential
-from revgnn.memory import saved_activation_bytes
+from revgnn.memory import measure_peak, saved_activation_bytes
 from tests.helpers import random_graph, rel_err
 
 N, D, E = 30, 12, 120
@@ -381,3 +381,32 @@ def test_caller_tensors_stay_readable_after_forward_and_backward():
     )
     assert proc.returncode == 0, proc.stderr
     assert "SAFE" in proc.stdout
+
+
+class _Dense(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(c, c)
+
+    def forward(self, x: Tensor, edge_index: Tensor | None) -> Tensor:
+        return self.lin(x).tanh()
+
+
+def test_autocast_recompute_does_not_keep_every_blocks_weight_copies():
+    # Autocast caches the bf16 copy of each weight it casts until its context exits; the
+    # backward walk must drop each block's copies, or they pile up (2 bytes a parameter) and
+    # fragment the CPU heap. Tiny inputs: the parameters dominate the backward's peak.
+    def backward_peak(layers: int) -> tuple[int, int]:
+        torch.manual_seed(0)
+        stack = ReversibleSequential(
+            [GroupAddRev(_Dense(128), num_groups=2) for _ in range(layers)]
+        )
+        x = torch.randn(4, 256, requires_grad=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = stack(x, None).float().sum()
+        _, peak = measure_peak(loss.backward, torch.device("cpu"))
+        return peak.step_bytes, sum(p.numel() for p in stack.parameters())
+
+    (b2, p2), (b16, p16) = backward_peak(2), backward_peak(16)
+    # 4 bytes a parameter are its fp32 gradient; the cached copies would add 2 more.
+    assert (b16 - b2) / (p16 - p2) < 4.5
