@@ -1,9 +1,10 @@
 """What the OGB node examples share: ``--preset NAME`` on top of the ``revgnn train`` command.
 
-Each example is the CLI (:mod:`revgnn.commands.train`: its flags, dataset loading, model
-building, :func:`revgnn.train.train` / :func:`revgnn.train.leaderboard`, printing and JSON)
-with the dataset fixed and a table of presets. A preset sets the defaults of the CLI's flags;
-any flag given on the command line overrides it.
+Each example is the CLI (:mod:`revgnn.cli.train`: its flags, dataset loading, model building,
+:func:`revgnn.train` / :func:`revgnn.training.leaderboard`, printing and JSON) with the dataset
+fixed and a table of presets. A preset takes the place of the dataset's defaults; any flag
+given on the command line overrides it, and a flag the preset's model does not use is an
+error.
 """
 
 from __future__ import annotations
@@ -13,49 +14,53 @@ from typing import Any
 
 from torch import nn
 
-import revgnn.commands.train as cli
+import revgnn.cli.train as cli
+from revgnn.cli.errors import ArgumentParser, report_user_errors
 from revgnn.datasets import NodeDataset
 
 
-def make_parser(
-    dataset: str, presets: dict[str, dict[str, Any]], doc: str
-) -> argparse.ArgumentParser:
-    """The CLI's parser, ``--dataset`` fixed to ``dataset``, plus ``--preset``."""
-    parser = argparse.ArgumentParser(description=doc)
-    cli.add_arguments(parser)
+def make_parser(dataset: str, presets: dict[str, dict[str, Any]], doc: str) -> ArgumentParser:
+    """The CLI's parser with ``--dataset`` fixed to ``dataset``, plus ``--preset``."""
+    parser = ArgumentParser(description=doc)
+    cli.add_arguments(parser, dataset=dataset)
     parser.epilog = "Presets (flag defaults; any flag overrides): " + "; ".join(
         f"{name}: {preset}" for name, preset in presets.items()
     )
-    ex = parser.add_argument_group("example")
-    ex.add_argument("--preset", choices=tuple(presets), default=next(iter(presets)))
-    ex.add_argument(
-        "--no-species", dest="species", action="store_false", help="proteins: no species one-hot"
+    parser.add_argument_group("example").add_argument(
+        "--preset", choices=tuple(presets), default=next(iter(presets))
     )
-    parser.set_defaults(dataset=dataset)
     return parser
 
 
 def parse(
     argv: list[str] | None, dataset: str, presets: dict[str, dict[str, Any]], doc: str
 ) -> argparse.Namespace:
-    """Parse ``argv``: the chosen preset's values become the defaults of the flags."""
-    parser = make_parser(dataset, presets, doc)
-    known, _ = parser.parse_known_args(argv)
-    parser.set_defaults(**presets[known.preset])
-    args = parser.parse_args(argv)
-    if args.dataset != dataset:
-        parser.error(f"--dataset {args.dataset}: this example is for {dataset} only")
+    """Parse ``argv``; ``args.preset_settings`` is the chosen preset."""
+    args = make_parser(dataset, presets, doc).parse_args(argv)
+    args.preset_settings = presets[args.preset]
     return args
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The effective settings: flags, else the preset, else ``revgnn train``'s defaults."""
+    return cli.resolve(args, args.preset_settings)
 
 
 def build(args: argparse.Namespace, dataset: NodeDataset) -> nn.Module:
     """The model ``revgnn train`` would build for ``args`` on ``dataset``."""
-    settings = cli.resolve(args)
-    return cli.build_model(settings["model"], dataset, settings)
+    s = settings(args)
+    return cli.build_model(
+        s["model"],
+        dataset.num_features,
+        dataset.num_classes,
+        dataset.edge_dim,
+        s,
+        cli.explicit_flags(args),
+    )
 
 
 def main(argv: list[str] | None, dataset: str, presets: dict[str, dict[str, Any]], doc: str) -> int:
     """Run ``revgnn train`` on ``dataset`` with the preset chosen in ``argv``."""
     args = parse(argv, dataset, presets, doc)
-    print(f"preset {args.preset}: {presets[args.preset]}")
-    return cli.run(args)
+    print(f"preset {args.preset}: {args.preset_settings}")
+    return report_user_errors(dataset, lambda: cli.run(args, args.preset_settings))

@@ -16,9 +16,8 @@ import pytest
 import torch
 from torch_geometric.nn import GATConv
 
-from revgnn.datasets import synthetic_dataset, write_ogb_layout
-from revgnn.graph_train import GraphPredictor, load_ogbg
-from revgnn.models import DeeperGCN
+from revgnn.datasets import load_ogbg, synthetic_dataset, write_ogb_layout
+from revgnn.models import DeeperGCN, GraphPredictor
 
 EXAMPLES = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), "ogb_examples")
 sys.path.insert(0, EXAMPLES)
@@ -39,7 +38,7 @@ def _build(kind: str, preset: str, *extra: str) -> torch.nn.Module:
     args = example_cli.parse(
         ["--preset", preset, *extra], f"ogbn-{kind}", script.PRESETS, script.__doc__
     )
-    ds = synthetic_dataset(kind, 40, 4.0, species=args.species)
+    ds = synthetic_dataset(kind, 40, 4.0, species=example_cli.settings(args)["species"])
     with torch.device("meta"):  # no storage: builds large presets fast
         return example_cli.build(args, ds)
 
@@ -89,7 +88,7 @@ def test_every_preset_builds_with_its_settings(kind, preset):
     assert model.out_channels == {"proteins": 112, "arxiv": 40, "products": 47}[kind]
     if kind == "proteins":  # sum of incident edge features + species one-hot
         assert model.in_channels == 8 + 8
-        assert model.edge_encoder is not None
+        assert model.encoder.edge is not None
 
 
 def test_constructor_extras_reach_the_model():
@@ -206,7 +205,7 @@ def test_one_epoch_of_molhiv_through_ogb(preset, tmp_path):
 
 
 def test_molhiv_preset_is_deeper_gcn_7x256():
-    s = molhiv.parse(["--root", "unused"])
+    s = molhiv.settings(molhiv.parse(["--root", "unused"]))
     model = molhiv.build(s, 1)
     assert isinstance(model, GraphPredictor) and isinstance(model.model, DeeperGCN)
     assert model.model.num_layers == 7 and model.model.hidden_channels == 256

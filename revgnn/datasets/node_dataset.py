@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-__all__ = ["NodeDataset", "random_split"]
+__all__ = ["NodeDataset", "random_split", "with_random_split"]
 
 TASKS = ("multiclass", "multilabel")
 METRICS = ("acc", "rocauc")
@@ -103,3 +103,13 @@ def random_split(
         "valid": perm[n_train : n_train + n_valid].sort().values,
         "test": perm[n_train + n_valid :].sort().values,
     }
+
+
+def with_random_split(
+    name: str, data: Data, num_classes: int, task: str, metric: str, seed: int, notes: str
+) -> NodeDataset:
+    """A :class:`NodeDataset` of a graph without an official split: random 60/20/20 from
+    ``seed``."""
+    split = random_split(int(data.num_nodes), 0.6, 0.2, seed)
+    info = f"no official split: random 60/20/20 split, seed={seed}"
+    return NodeDataset(name, data, split, num_classes, task, metric, None, info, notes)

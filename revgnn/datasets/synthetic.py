@@ -31,7 +31,8 @@ import torch
 from torch_geometric.data import Data
 
 from revgnn.datasets.node_dataset import NodeDataset
-from revgnn.datasets.ogb import _SPLIT, ogb_to_node_dataset
+from revgnn.datasets.ogbn import OGB_SPLITS, ogb_to_node_dataset
+from revgnn.datasets.registry import LoadOptions, register_dataset
 
 __all__ = ["SYNTHETIC_KINDS", "synthetic_dataset", "synthetic_raw", "write_ogb_layout"]
 
@@ -156,7 +157,7 @@ def synthetic_dataset(
         species=species,
     )
     ds.name = f"synthetic-{kind}"
-    ds.split_info = f"synthetic {_SPLIT[ds.ogb_name]} split (seed={seed})"
+    ds.split_info = f"synthetic {OGB_SPLITS[ds.ogb_name]} split (seed={seed})"
     ds.notes = "; ".join(
         s for s in (f"N={num_nodes}, avg degree {avg_degree:g}, seed {seed}", ds.notes) if s
     )
@@ -172,7 +173,7 @@ def write_ogb_layout(
     raw = synthetic_raw(kind, num_nodes, avg_degree, seed)
     folder = osp.join(root, f"ogbn_{kind}")
     os.makedirs(osp.join(folder, "raw"), exist_ok=True)
-    split_dir = osp.join(folder, "split", _SPLIT[f"ogbn-{kind}"])
+    split_dir = osp.join(folder, "split", OGB_SPLITS[f"ogbn-{kind}"])
     os.makedirs(split_dir, exist_ok=True)
 
     def write(path: str, arr: np.ndarray) -> None:
@@ -197,3 +198,16 @@ def write_ogb_layout(
     with open(osp.join(folder, "RELEASE_v1.txt"), "w") as f:
         f.write(f"synthetic ogbn-{kind}-shaped graph written by revgnn (seed {seed})\n")
     return folder
+
+
+@register_dataset(*(f"synthetic-{k}" for k in SYNTHETIC_KINDS), needs_root=False)
+def load_synthetic(name: str, root: str | None, options: LoadOptions) -> NodeDataset:
+    """``synthetic-<kind>`` of ``options.num_nodes`` nodes, seeded by ``options.split_seed``."""
+    return synthetic_dataset(
+        name.removeprefix("synthetic-"),
+        options.num_nodes,
+        options.avg_degree,
+        options.split_seed,
+        proteins_node_features=options.proteins_node_features,
+        species=options.species,
+    )

@@ -1,70 +1,58 @@
-r"""RevGNN: a deep GNN of grouped reversible pre-activation GENConv blocks."""
+r"""RevGNN: a deep GNN of grouped reversible pre-activation blocks."""
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv
-from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-from revgnn.aggr import LeanAggregation
-from revgnn.block import PreActConv, norm_layer
-from revgnn.dropout import SharedDropout
-from revgnn.gen_conv import GENConv
-from revgnn.reversible import GroupAddRev, ReversibleSequential, reset_module
+from revgnn.models.encoder import NodeEncoder
+from revgnn.models.head import Head
+from revgnn.nn.conv.registry import ConvSpec, conv_resolver
+from revgnn.nn.group_add_rev import GroupAddRev
+from revgnn.nn.pre_act_conv import PreActConv
+from revgnn.nn.reversible_sequential import ReversibleSequential
+from revgnn.nn.shared_dropout import SharedDropout
+from revgnn.utils.checks import check_probability
 
-#: Operators a RevGNN block can use (``conv`` argument).
-CONVS = ("gen", "gat", "sage", "gcn", "gin", "mlp")
+__all__ = ["RevGNN", "grouped_block"]
 
-
-class NodeMLP(nn.Module):
-    r"""Linear -> Norm -> ReLU -> Linear on each node, ignoring the graph: the ``"mlp"``
-    operator of :class:`RevGNN` (a graph-free baseline with the same block structure).
-
-    Args:
-        channels (int): Input and output width.
-        norm (str, optional): Normalisation of the hidden layer, or ``None``.
-            (default: ``"batch"``)
-        expansion (int, optional): Hidden width in multiples of ``channels``. (default: ``2``)
-
-    Shapes:
-        - **input:** node features :math:`(N, F)`; ``edge_index`` and keyword arguments are
-          accepted and ignored.
-        - **output:** :math:`(N, F)`
-    """
-
-    def __init__(self, channels: int, norm: str | None = "batch", expansion: int = 2) -> None:
-        super().__init__()
-        self.channels = channels
-        hidden = channels * expansion
-        norm_module = norm_layer(norm, hidden)
-        layers: list[nn.Module] = [nn.Linear(channels, hidden)]
-        if norm_module is not None:
-            layers.append(norm_module)
-        layers += [nn.ReLU(), nn.Linear(hidden, channels)]
-        self.mlp = nn.Sequential(*layers)
-
-    def reset_parameters(self) -> None:
-        reset_module(self.mlp)
-
-    def forward(self, x: Tensor, edge_index: Any = None, **kwargs: Any) -> Tensor:
-        return self.mlp(x)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({self.channels})"
+#: The paper's operator settings, per conv: RevGNN-Deep / -Wide use max aggregation.
+CONV_DEFAULTS: dict[str, dict[str, Any]] = {"gen": {"aggr": "max"}}
 
 
-def _gin_mlp(channels: int, norm: str | None) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Linear(channels, channels)]
-    norm_module = norm_layer(norm, channels)
-    if norm_module is not None:
-        layers.append(norm_module)
-    layers += [nn.ReLU(), nn.Linear(channels, channels)]
-    return nn.Sequential(*layers)
+def grouped_block(
+    spec: ConvSpec,
+    channels: int,
+    num_groups: int,
+    conv_edge_dim: int | None,
+    conv_kwargs: dict[str, Any],
+    *,
+    norm: str | None,
+    dropout: float,
+    edge_dropout: float,
+    prepared: bool,
+) -> GroupAddRev:
+    """One :class:`~revgnn.GroupAddRev` of ``num_groups`` res+ group functions
+    Norm -> ReLU -> Dropout -> conv on ``channels // num_groups`` channels each."""
+    group = channels // num_groups
+
+    def group_fn() -> PreActConv:
+        conv = spec.make(
+            group, group, conv_edge_dim, conv_kwargs, {"norm": norm}, prepared=prepared
+        )
+        return PreActConv(conv, group, norm=norm, dropout=dropout, edge_dropout=edge_dropout)
+
+    return GroupAddRev([group_fn() for _ in range(num_groups)])
+
+
+def conv_options(
+    spec: ConvSpec, defaults: dict[str, dict[str, Any]], conv_kwargs: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A model's defaults for ``spec`` (those the conv takes), overridden by ``conv_kwargs``."""
+    return {**defaults.get(spec.name, {}), **(conv_kwargs or {})}
 
 
 class RevGNN(nn.Module):
@@ -78,30 +66,26 @@ class RevGNN(nn.Module):
         \mathbf{Y} = \mathrm{Lin}(\mathrm{Dropout}(\mathrm{ReLU}(\mathrm{Norm}(\mathbf{H}_L))))
 
     Each :math:`\mathrm{RevBlock}_l` is a :class:`~revgnn.GroupAddRev` with ``num_groups``
-    groups whose group function is the res+ residual function
-    Norm -> ReLU -> Dropout -> GENConv (:class:`~revgnn.PreActConv`), all stacked in one
-    :class:`~revgnn.ReversibleSequential`, so activation memory does not grow with
-    ``num_layers``. Edge features pass through one shared edge encoder
-    (``Linear(edge_dim, hidden_channels)``) and reach every group unsplit; each GENConv maps
-    them to its group width. With the defaults, ``hidden_channels=80``, ``num_layers=1001`` and
-    ``edge_dim=8`` give RevGNN-Deep of the paper (20.03M parameters on ogbn-proteins).
+    groups whose group function is the res+ residual function Norm -> ReLU -> Dropout -> conv
+    (:class:`~revgnn.nn.PreActConv`), all stacked in one :class:`~revgnn.ReversibleSequential`,
+    so activation memory does not grow with ``num_layers``. Edge features pass through one
+    shared edge encoder (``Linear(edge_dim, hidden_channels)``) and reach every group unsplit;
+    each conv maps them to its group width. With ``conv="gen"`` (the default, max aggregation),
+    ``hidden_channels=80``, ``num_layers=1001`` and ``edge_dim=8`` this is RevGNN-Deep of the
+    paper (20.03M parameters on ogbn-proteins).
+
+    ``conv`` is a registered operator (:data:`~revgnn.nn.conv.CONVS`: ``"gen"``
+    (:class:`~revgnn.GENConv`), ``"gat"`` (RevGAT), ``"sage"``, ``"gcn"``, ``"gin"``,
+    ``"mlp"``) or a builder ``conv(in_channels, out_channels, edge_dim, **conv_kwargs)``;
+    ``conv_kwargs`` are its options (for GENConv ``aggr``, ``t``, ``learn_t``, ``p``,
+    ``learn_p``, ``msg_norm``, ``mlp_layers``, ``lean``, ...), refused by name when the conv
+    has no such option. Graph preprocessing that every layer shares (GCN's normalisation) runs
+    once per forward pass, unless the blocks drop edges.
 
     Dropout inside the blocks uses one mask per step shared by all layers
     (``shared_dropout=True``, as in the paper) or ordinary dropout in every block, which the
     reversible backward pass replays exactly; so does edge dropout (``edge_dropout``) and GAT's
     attention dropout.
-
-    ``conv`` picks the operator of the blocks: ``"gen"`` (:class:`~revgnn.GENConv`, with the
-    memory-lean aggregation when ``lean=True``), ``"gat"`` (multi-head
-    :class:`~torch_geometric.nn.conv.GATConv`, ``heads`` heads of ``group // heads`` channels
-    concatenated: RevGAT, the paper's ogbn-arxiv model, with RevGNN's linear encoder and head),
-    ``"sage"``, ``"gcn"``, ``"gin"`` (GINE with edge features) and ``"mlp"``
-    (:class:`NodeMLP`, no message passing). ``"sage"``, ``"gcn"`` and ``"mlp"`` take no edge
-    features. The GENConv arguments (``aggr`` to ``learn_msg_scale``, ``mlp_layers``,
-    ``lean``, ``chunk_size``) apply to ``"gen"`` only. With ``"gcn"`` the symmetric
-    normalisation :math:`\hat{D}^{-1/2}(A + I)\hat{D}^{-1/2}` is computed once per forward
-    pass and shared by every block and group (each block renormalises its own graph when
-    ``edge_dropout > 0``).
 
     Args:
         in_channels (int): Input node feature size.
@@ -110,53 +94,31 @@ class RevGNN(nn.Module):
         num_layers (int): Number of reversible blocks :math:`L`.
         num_groups (int, optional): Groups per block :math:`C`; must divide
             ``hidden_channels``. (default: ``2``)
-        edge_dim (int, optional): Edge feature size, or ``None`` for graphs without edge
-            features. (default: ``None``)
-        aggr (str, optional): GENConv aggregation (``"softmax"``, ``"softmax_sg"``,
-            ``"softmax_sum"``, ``"power"``/``"powermean"``, ``"power_sum"``, ``"max"``,
-            ``"mean"``, ``"sum"``/``"add"``; see :mod:`revgnn.aggr`), or an aggregator module
-            (copied for every block). (default: ``"max"``)
-        t (float, optional): Initial softmax inverse temperature. (default: ``1.0``)
-        learn_t (bool, optional): Learn ``t``. (default: ``False``)
-        p (float, optional): Initial power of the power mean. (default: ``1.0``)
-        learn_p (bool, optional): Learn ``p``. (default: ``False``)
-        mlp_layers (int, optional): Layers of GENConv's MLP. (default: ``2``)
-        norm (str, optional): Normalisation of the blocks, of GENConv's MLP and of the output.
-            (default: ``"batch"``)
+        edge_dim (int, optional): Edge feature size, or ``None``. (default: ``None``)
+        conv (str or callable, optional): The operator of the blocks. (default: ``"gen"``)
+        conv_kwargs (dict, optional): Its options, over the paper's defaults
+            (``{"aggr": "max"}`` for ``"gen"``).
+        norm (str, optional): Normalisation of the blocks, of convs that take one (GENConv's
+            MLP) and of the output. (default: ``"batch"``)
         dropout (float, optional): Dropout inside the blocks and before the head.
             (default: ``0.1``)
         input_dropout (float, optional): Dropout on the input features. (default: ``0.0``)
         shared_dropout (bool, optional): One dropout mask per step for all blocks.
             (default: ``True``)
+        edge_dropout (float, optional): Probability of dropping each edge in every block.
+            (default: ``0.0``)
         weight_tied (bool, optional): One block's weights for all layers (WT-RevGNN).
             (default: ``False``)
         reversible (bool, optional): ``False`` runs the same weights and arithmetic with
             ordinary autograd (the non-reversible reference). (default: ``True``)
         stream_dtype (torch.dtype, optional): Dtype of the residual stream, see
             :class:`~revgnn.ReversibleSequential`. (default: ``torch.float64``)
-        conv (str, optional): The operator, one of ``"gen"``, ``"gat"``, ``"sage"``,
-            ``"gcn"``, ``"gin"``, ``"mlp"``. (default: ``"gen"``)
-        heads (int, optional): GAT attention heads; must divide the group width.
-            (default: ``1``)
-        attn_dropout (float, optional): GAT attention dropout. (default: ``0.0``)
-        edge_dropout (float, optional): Probability of dropping each edge in every block.
-            (default: ``0.0``)
-        y (float, optional): Initial :math:`y` of ``"softmax_sum"``/``"power_sum"``.
-            (default: ``0.0``)
-        learn_y (bool, optional): Learn ``y``. (default: ``False``)
-        per_channel (bool, optional): Learned ``t``/``p``/``y`` per channel.
-            (default: ``False``)
-        msg_norm (bool, optional): MsgNorm in every GENConv. (default: ``False``)
-        learn_msg_scale (bool, optional): Learn MsgNorm's scale. (default: ``False``)
-        lean (bool, optional): Memory-lean GENConv aggregation: the per-edge messages are
-            recomputed in the backward pass instead of kept, which lowers the working set of
-            each block (the peak, once depth is free). (default: ``True``)
-        chunk_size (int, optional): Edges per slice of the lean aggregation, or ``None``.
-            (default: ``None``)
+        snapshot_every (int, optional): Exact stream snapshots every this many blocks, see
+            :class:`~revgnn.ReversibleSequential`. (default: ``None``)
 
     Shapes:
-        - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)`,
-          edge features :math:`(E, F_{edge})` *(optional)*
+        - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)` (int64 or
+          int32) or a sparse adjacency, edge features :math:`(E, F_{edge})` *(optional)*
         - **output:** :math:`(N, F_{out})`
     """
 
@@ -166,32 +128,20 @@ class RevGNN(nn.Module):
         hidden_channels: int,
         out_channels: int,
         num_layers: int,
+        *,
         num_groups: int = 2,
         edge_dim: int | None = None,
-        aggr: str | LeanAggregation = "max",
-        t: float = 1.0,
-        learn_t: bool = False,
-        p: float = 1.0,
-        learn_p: bool = False,
-        mlp_layers: int = 2,
-        norm: str = "batch",
+        conv: str | Callable[..., nn.Module] = "gen",
+        conv_kwargs: dict[str, Any] | None = None,
+        norm: str | None = "batch",
         dropout: float = 0.1,
         input_dropout: float = 0.0,
         shared_dropout: bool = True,
+        edge_dropout: float = 0.0,
         weight_tied: bool = False,
         reversible: bool = True,
         stream_dtype: torch.dtype = torch.float64,
-        conv: str = "gen",
-        heads: int = 1,
-        attn_dropout: float = 0.0,
-        edge_dropout: float = 0.0,
-        y: float = 0.0,
-        learn_y: bool = False,
-        per_channel: bool = False,
-        msg_norm: bool = False,
-        learn_msg_scale: bool = False,
-        lean: bool = True,
-        chunk_size: int | None = None,
+        snapshot_every: int | None = None,
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -202,106 +152,52 @@ class RevGNN(nn.Module):
             raise ValueError(
                 f"num_groups={num_groups} must divide hidden_channels={hidden_channels}"
             )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout={dropout} must lie in [0, 1)")
-        if not 0.0 <= input_dropout < 1.0:
-            raise ValueError(f"input_dropout={input_dropout} must lie in [0, 1)")
-        if conv not in CONVS:
-            raise ValueError(f"conv={conv!r} is not one of {', '.join(CONVS)}")
-        if edge_dim is not None and conv in ("sage", "gcn", "mlp"):
-            raise ValueError(
-                f"conv={conv!r} takes no edge features: build with edge_dim=None "
-                f"(got edge_dim={edge_dim}) or use conv='gen', 'gat' or 'gin'"
-            )
-        if conv == "gat" and (heads < 1 or (hidden_channels // num_groups) % heads != 0):
-            raise ValueError(
-                f"heads={heads} must divide the group width hidden_channels // num_groups = "
-                f"{hidden_channels // num_groups}"
-            )
-        if not 0.0 <= attn_dropout < 1.0:
-            raise ValueError(f"attn_dropout={attn_dropout} must lie in [0, 1)")
+        check_probability("dropout", dropout)
+        check_probability("edge_dropout", edge_dropout)
+        self.spec = conv_resolver(conv)
+        self.conv_kwargs = conv_options(self.spec, CONV_DEFAULTS, conv_kwargs)
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.out_channels = out_channels
         self.num_groups = num_groups
         self.edge_dim = edge_dim
-        self.aggr = aggr
         self.dropout = dropout
-        self.input_dropout = input_dropout
         self.shared_dropout = shared_dropout
-        self.conv = conv
-        self.edge_dropout = edge_dropout
-        # Without edge dropout every block sees the same graph: normalise it once, not in each
-        # block and again in each backward recompute.
-        self._gcn_norm_per_block = edge_dropout > 0.0
+        # Without edge dropout every block sees the same graph: preprocess it once, not in
+        # each block and again in each backward recompute.
+        prepared = self.spec.prepare is not None and edge_dropout == 0.0
+        self.encoder = NodeEncoder(
+            in_channels,
+            hidden_channels,
+            edge_dim,
+            input_dropout,
+            self.spec.prepare if prepared else None,
+        )
 
-        group = hidden_channels // num_groups
-        # The shared edge encoder's output reaches every group unsplit (a keyword argument).
-        conv_edge_dim = hidden_channels if edge_dim is not None else None
-
-        def group_conv() -> nn.Module:
-            if conv == "gen":
-                return GENConv(
-                    group,
-                    group,
-                    aggr if isinstance(aggr, str) else copy.deepcopy(aggr),  # one per block
-                    t=t,
-                    learn_t=learn_t,
-                    p=p,
-                    learn_p=learn_p,
-                    y=y,
-                    learn_y=learn_y,
-                    per_channel=per_channel,
-                    msg_norm=msg_norm,
-                    learn_msg_scale=learn_msg_scale,
-                    norm=norm,
-                    num_layers=mlp_layers,
-                    bias=True,
-                    edge_dim=conv_edge_dim,
-                    lean=lean,
-                    chunk_size=chunk_size,
-                )
-            if conv == "gat":
-                return GATConv(
-                    group, group // heads, heads=heads, dropout=attn_dropout, edge_dim=conv_edge_dim
-                )
-            if conv == "sage":
-                return SAGEConv(group, group)
-            if conv == "gcn":
-                return GCNConv(group, group, normalize=self._gcn_norm_per_block)
-            if conv == "gin":
-                if conv_edge_dim is not None:
-                    return GINEConv(_gin_mlp(group, norm), edge_dim=conv_edge_dim)
-                return GINConv(_gin_mlp(group, norm))
-            return NodeMLP(group, norm)
-
-        def group_block() -> PreActConv:
-            return PreActConv(
-                group_conv(),
-                group,
+        def block() -> GroupAddRev:
+            return grouped_block(
+                self.spec,
+                hidden_channels,
+                num_groups,
+                # The shared edge encoder's output reaches every group unsplit.
+                hidden_channels if edge_dim is not None else None,
+                self.conv_kwargs,
                 norm=norm,
                 dropout=0.0 if shared_dropout else dropout,
                 edge_dropout=edge_dropout,
+                prepared=prepared,
             )
-
-        def block() -> GroupAddRev:
-            return GroupAddRev(group_block(), num_groups=num_groups)
 
         if weight_tied:
             self.layers = ReversibleSequential.weight_tied(
-                block(), num_layers, reversible=reversible, stream_dtype=stream_dtype
+                block(), num_layers, reversible, stream_dtype, snapshot_every
             )
         else:
             self.layers = ReversibleSequential(
-                [block() for _ in range(num_layers)],
-                reversible=reversible,
-                stream_dtype=stream_dtype,
+                [block() for _ in range(num_layers)], reversible, stream_dtype, snapshot_every
             )
-        self.node_encoder = nn.Linear(in_channels, hidden_channels)
-        self.edge_encoder = nn.Linear(edge_dim, hidden_channels) if edge_dim is not None else None
         self.mask = SharedDropout(dropout) if shared_dropout else None
-        self.norm = norm_layer(norm, hidden_channels)
-        self.head = nn.Linear(hidden_channels, out_channels)
+        self.head = Head(hidden_channels, out_channels, norm, dropout)
 
     @property
     def num_layers(self) -> int:
@@ -320,41 +216,22 @@ class RevGNN(nn.Module):
         self.layers.reversible = value
 
     def reset_parameters(self) -> None:
-        self.node_encoder.reset_parameters()
-        if self.edge_encoder is not None:
-            self.edge_encoder.reset_parameters()
+        self.encoder.reset_parameters()
         self.layers.reset_parameters()
-        reset_module(self.norm)
         self.head.reset_parameters()
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None) -> Tensor:
-        if (edge_attr is None) != (self.edge_encoder is None):
-            raise ValueError(
-                "edge_attr must be given exactly when the model was built with edge_dim "
-                f"(edge_dim={self.edge_dim}, edge_attr given: {edge_attr is not None})"
-            )
-        x = F.dropout(x, p=self.input_dropout, training=self.training)
-        h = self.node_encoder(x)
-        kwargs = {}
-        if self.edge_encoder is not None:
-            kwargs["edge_attr"] = self.edge_encoder(edge_attr)
-        if self.conv == "gcn" and not self._gcn_norm_per_block:
-            normed = gcn_norm(edge_index, None, h.size(0), add_self_loops=True, dtype=h.dtype)
-            # A SparseTensor comes back alone, with the weights as its values.
-            edge_index, weight = normed if isinstance(normed, tuple) else (normed, None)
-            if weight is not None:
-                kwargs["edge_weight"] = weight
+    def forward(self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None) -> Tensor:
+        h, edge_index, kwargs = self.encoder(x, edge_index, edge_attr)
         mask = self.mask(h) if self.mask is not None else None
         h = self.layers(h, edge_index, mask, **kwargs)
-        h = F.relu(self.norm(h))
-        h = F.dropout(h, p=self.dropout, training=self.training)
         return self.head(h)
 
     def __repr__(self) -> str:
-        aggr = f"aggr={self.aggr!r}, " if self.conv == "gen" else ""
+        options = ", ".join(f"{k}={v!r}" for k, v in self.conv_kwargs.items())
         return (
             f"{self.__class__.__name__}({self.in_channels}, {self.hidden_channels}, "
             f"{self.out_channels}, num_layers={self.num_layers}, num_groups={self.num_groups}, "
-            f"conv={self.conv!r}, {aggr}edge_dim={self.edge_dim}, "
-            f"weight_tied={self.weight_tied}, reversible={self.reversible})"
+            f"conv={self.spec.name!r}{', ' + options if options else ''}, "
+            f"edge_dim={self.edge_dim}, weight_tied={self.weight_tied}, "
+            f"reversible={self.reversible})"
         )

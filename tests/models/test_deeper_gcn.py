@@ -38,7 +38,7 @@ def test_res_plus_structure():
     model = DeeperGCN(F_IN, 16, OUT, 4, edge_dim=F_EDGE)
     assert isinstance(model.layers[0], GENConv)  # the first layer is a bare conv
     assert all(isinstance(m, DeepGCNBlock) and m.block == "res+" for m in model.layers[1:])
-    assert isinstance(model.norm, torch.nn.LayerNorm)
+    assert isinstance(model.head.norm, torch.nn.LayerNorm)
     assert model.layers[1].conv_module.lin_edge is not None  # encode_edge, as the paper's
     assert model.layers[1].conv_module.aggr_module.learn
 
@@ -47,11 +47,11 @@ def test_forward_equals_the_res_plus_equations():
     torch.manual_seed(0)
     model = DeeperGCN(F_IN, 16, OUT, 3, edge_dim=F_EDGE, dropout=0.0).eval()
     x, edge_index, edge_attr = data()
-    e = model.edge_encoder(edge_attr)
-    h = model.layers[0](model.node_encoder(x), edge_index, e)
+    e = model.encoder.edge(edge_attr)
+    h = model.layers[0](model.encoder.node(x), edge_index, e)
     for block in model.layers[1:]:
         h = h + block.fn.conv(F.relu(block.fn.norm(h)), edge_index, e)
-    ref = model.head(F.relu(model.norm(h)))
+    ref = model.head.lin(F.relu(model.head.norm(h)))
     assert rel_err(model(x, edge_index, edge_attr), ref) <= 1e-6
 
 
@@ -75,13 +75,14 @@ def test_every_block_kind_trains(block, edge_dim):
     assert losses[-1] < (losses[0] if block == "plain" else 0.7 * losses[0]), losses
     assert model(x, edge_index, edge_attr).shape == (N, OUT)
     if block == "dense":
-        assert model.head.in_features == 8 * 3
+        assert model.head.lin.in_features == 8 * 3
 
 
 @pytest.mark.parametrize("aggr", ["softmax", "power", "softmax_sum", "max"])
 def test_lean_and_plain_models_agree(aggr):
     torch.manual_seed(0)
-    lean = DeeperGCN(F_IN, 8, OUT, 4, edge_dim=F_EDGE, aggr=aggr, learn_p=True, learn_y=True)
+    options = {"aggr": aggr, "learn_p": True, "learn_y": True}
+    lean = DeeperGCN(F_IN, 8, OUT, 4, edge_dim=F_EDGE, conv_kwargs=options)
     plain = copy.deepcopy(lean)
     for m in plain.modules():
         if isinstance(m, GENConv):
@@ -109,31 +110,33 @@ def test_lean_model_saves_less_than_plain():
     saved = {}
     for lean in (False, True):
         torch.manual_seed(0)
-        model = DeeperGCN(F_IN, 16, OUT, 4, edge_dim=F_EDGE, lean=lean)
+        model = DeeperGCN(F_IN, 16, OUT, 4, edge_dim=F_EDGE, conv_kwargs={"lean": lean})
         _, s = saved_activation_bytes(lambda m=model: m(x, edge_index, edge_attr), exclude=[model])
         saved[lean] = s.total
     assert saved[True] < 0.6 * saved[False], saved
 
 
 def test_aggregator_module_is_copied_per_layer():
-    from revgnn.aggr import PowerMeanAggregation
+    from revgnn.nn.aggr import PowerMeanAggregation
 
-    model = DeeperGCN(F_IN, 8, OUT, 3, aggr=PowerMeanAggregation(p=2.0, learn=True))
+    aggr = PowerMeanAggregation(p=2.0, learn=True)
+    model = DeeperGCN(F_IN, 8, OUT, 3, conv_kwargs={"aggr": aggr})
     ps = [m.aggr_module.p for m in model.modules() if isinstance(m, GENConv)]
     assert len(ps) == 3 and len({id(p) for p in ps}) == 3
 
 
 def test_reset_parameters_and_errors():
-    model = DeeperGCN(F_IN, 8, OUT, 2, t=0.5)
+    model = DeeperGCN(F_IN, 8, OUT, 2, conv_kwargs={"t": 0.5})
     with torch.no_grad():
         for p in model.parameters():
             p.fill_(2.0)
     model.reset_parameters()
     assert model.layers[1].conv_module.aggr_module.t.item() == 0.5
-    assert torch.equal(model.norm.weight, torch.ones(8))
-    assert not torch.equal(model.head.weight, torch.full_like(model.head.weight, 2.0))
+    assert torch.equal(model.head.norm.weight, torch.ones(8))
+    assert not torch.equal(model.head.lin.weight, torch.full_like(model.head.lin.weight, 2.0))
     assert repr(model) == (
-        "DeeperGCN(7, 8, 3, num_layers=2, block='res+', aggr='softmax', edge_dim=None)"
+        "DeeperGCN(7, 8, 3, num_layers=2, block='res+', conv='gen', aggr='softmax', "
+        "learn_t=True, t=0.5, edge_dim=None)"
     )
     x, edge_index, edge_attr = data()
     with pytest.raises(ValueError, match="edge_attr must be given exactly when"):

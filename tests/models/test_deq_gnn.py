@@ -122,10 +122,18 @@ def test_warmup_epochs_switch_from_unrolled_to_equilibrium():
 def test_shares_revgnn_encoders_and_head():
     torch.manual_seed(0)
     model = DEQGNN(F_IN, D, C, 4, edge_dim=EDGE)
-    assert isinstance(model, RevGNN)
     wt = RevGNN(F_IN, D, C, 4, edge_dim=EDGE, weight_tied=True, norm="layer")
+    assert type(model.encoder) is type(wt.encoder) and type(model.head) is type(wt.head)
     names = {n for n, _ in wt.named_parameters() if not n.startswith("layers.")}
     assert names <= {n for n, _ in model.named_parameters()}
+    # The cell holds RevGNN's weight-tied block, parameter for parameter.
+    block = {n.removeprefix("layers.blocks.0.") for n, _ in wt.named_parameters() if "blocks" in n}
+    cell = {
+        n.removeprefix("deq.f.block.blocks.0.")
+        for n, _ in model.named_parameters()
+        if "blocks" in n
+    }
+    assert block == cell
     # The cell is RevGNN's weight-tied block plus a LayerNorm; nothing depends on num_layers.
     count = sum(p.numel() for p in model.parameters())
     assert count == sum(p.numel() for p in wt.parameters()) + 2 * D
@@ -145,25 +153,25 @@ def test_non_finite_input_raises():
     model = DEQGNN(F_IN, D, C, 3, edge_dim=EDGE)
     bad = x.clone()
     bad[0, 0] = float("inf")
-    with pytest.raises(ValueError, match="x has NaN or inf entries; DEQGNN needs finite input"):
+    with pytest.raises(ValueError, match=r"x has 1 NaN or inf entries of 240 \(first in row 0\): DEQGNN needs finite"):
         model(bad, edge_index, edge_attr)
     bad_e = edge_attr.clone()
     bad_e[1, 1] = float("nan")
-    with pytest.raises(ValueError, match="edge_attr has NaN or inf entries"):
+    with pytest.raises(ValueError, match="edge_attr has 1 NaN or inf entries"):
         model(x, edge_index, bad_e)
     with pytest.raises(ValueError, match="edge_attr must be given exactly when"):
         model(x, edge_index)
 
 
 def test_jacobian_regularizer_needs_a_non_reversible_block():
-    with pytest.raises(ValueError, match=r"needs double backward.*reversible=False and lean=Fa"):
+    with pytest.raises(ValueError, match=r"needs double backward.*reversible=False and conv_kw"):
         DEQGNN(F_IN, D, C, 3, jac_reg_weight=0.1)
-    with pytest.raises(ValueError, match=r"jac_reg_weight=0.1 .*; pass lean=False \("):
+    with pytest.raises(ValueError, match=r"jac_reg_weight=0.1 .*; pass conv_kwargs=\{\"lean\""):
         DEQGNN(F_IN, D, C, 3, jac_reg_weight=0.1, block="res+")
     torch.manual_seed(0)
     x, edge_index, _ = graph()
     for kwargs in ({"reversible": False}, {"block": "res+"}):
-        model = DEQGNN(F_IN, D, C, 3, jac_reg_weight=0.1, lean=False, **kwargs)
+        model = DEQGNN(F_IN, D, C, 3, jac_reg_weight=0.1, conv_kwargs={"lean": False}, **kwargs)
         grads = step(model, x, edge_index)
         assert model.log_metrics()["deq_jac_loss"] > 0
         assert all(torch.isfinite(g).all() for g in grads.values())

@@ -29,8 +29,7 @@ def test_reversible_and_plain_runs_of_the_same_weights_agree(edge_dim, shared_dr
         num_layers=6,
         num_groups=2,
         edge_dim=edge_dim,
-        aggr="softmax",
-        learn_t=True,
+        conv_kwargs={"aggr": "softmax", "learn_t": True},
         dropout=0.3,
         shared_dropout=shared_dropout,
         weight_tied=weight_tied,
@@ -120,7 +119,7 @@ def test_gcn_blocks_share_one_normalisation_equal_to_per_block_normalisation():
     torch.manual_seed(0)
     shared = RevGNN(F_IN, 16, OUT, 4, conv="gcn", dropout=0.0)
     per_block = copy.deepcopy(shared)
-    per_block._gcn_norm_per_block = True
+    per_block.encoder.prepare = None
     convs = [m for m in per_block.modules() if isinstance(m, GCNConv)]
     assert len(convs) == 8 and not any(m.normalize for m in convs)
     for m in convs:

@@ -1,0 +1,37 @@
+"""The ``revgnn`` command line: a thin dispatcher over its subcommands.
+
+Each subcommand lives in ``revgnn/cli/<name>.py`` and exposes ``add_arguments(parser)`` and
+``run(args) -> int``; it is imported only when used, so ``revgnn --help`` stays fast. A user's
+mistake (a wrong value, a missing or unusable file) is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from revgnn.cli.errors import ArgumentParser, report_user_errors
+
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS = {
+    "train": "train a model (default: a deep RevGNN on the bundled Cora)",
+    "profile": "measure memory and time of models versus depth, one process per configuration",
+    "plan": "predict the deepest / widest model that fits a memory budget",
+}
+
+
+def _module(name: str):
+    return importlib.import_module(f"revgnn.cli.{name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = ArgumentParser(prog="revgnn", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        if argv[:1] == [name]:
+            _module(name).add_arguments(cmd)
+    args = parser.parse_args(argv)
+    return report_user_errors(f"revgnn {args.command}", lambda: _module(args.command).run(args))

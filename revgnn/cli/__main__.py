@@ -1,0 +1,5 @@
+import sys
+
+from revgnn.cli import main
+
+sys.exit(main())

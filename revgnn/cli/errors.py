@@ -1,0 +1,46 @@
+"""How the command line reports a user's mistake: one line on stderr, exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+from revgnn.training.checkpoint import CheckpointError
+
+__all__ = ["USER_ERRORS", "ArgumentParser", "report_user_errors"]
+
+#: What a user's input can raise: a wrong value, a missing or unusable file, a training run
+#: that lost its weights. Set REVGNN_TRACEBACK=1 to see the traceback as well.
+USER_ERRORS = (
+    ValueError,
+    TypeError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    CheckpointError,
+    FloatingPointError,
+)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (``prog: error: ... (see prog --help)``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def report_user_errors(prog: str, run: Callable[[], int]) -> int:
+    """``run()``, with a user error printed as one line naming ``prog`` and exit status 2."""
+    try:
+        return run()
+    except USER_ERRORS as e:
+        if os.environ.get("REVGNN_TRACEBACK"):
+            raise
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return 2

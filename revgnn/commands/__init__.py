@@ -1,1 +1,0 @@
-"""Subcommands of the ``revgnn`` command line (see :mod:`revgnn.cli`)."""

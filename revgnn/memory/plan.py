@@ -1,0 +1,232 @@
+r"""An analytic memory model of GNN training, and a planner built on it.
+
+The peak memory of one training step (forward, loss, backward, Adam step) is modelled as
+
+.. math::
+
+    M = \underbrace{4P}_{\text{weights}} + \underbrace{4P}_{\text{gradients}}
+      + \underbrace{8P}_{\text{Adam}} + B + G + \sum_k c_k \, \phi_k
+
+with :math:`P` the exact parameter count of the model (:func:`num_parameters`, a formula per
+model kind), :math:`B` its buffers (BatchNorm statistics), :math:`G` the input graph (node
+features, edge indices, edge features, targets), and :math:`\sum_k c_k \phi_k` the activations:
+what the model keeps for the backward pass plus the working set of the block being
+back-propagated. The features :math:`\phi_k` are products of the sizes,
+
+* ``N*D``, ``N*D/C``, ``N*T``: per-node tensors of the full width :math:`D`, of one group's
+  width :math:`D/C`, and of the output width :math:`T` (head, loss);
+* ``E*D``, ``E*D/C``: per-edge tensors (messages, edge embeddings and their gradients);
+* ``E*D|edge``, ``E*D/C|edge``: the same, present only with edge features;
+* ``L*N*D``, ``L*E*D``, ``L*E*D|edge``: what a non-reversible model keeps per layer;
+* ``P``: weights cast to half precision under autocast;
+
+and the coefficients :math:`c_k` (bytes per entry) are **calibration constants**, fitted per
+model kind, aggregation family and precision to peaks measured on this library's own code by
+:func:`revgnn.memory.calibration.calibrate` (non-negative least squares on relative error) and
+stored as package data (``calibration_cpu.json``, written by ``revgnn plan --calibrate``);
+:data:`CALIBRATION_NOTES` says when, where and how well. A reversible model has no ``L*``
+feature: its memory depends on depth only through :math:`P`. ``revgnn plan --check``
+measures configurations in fresh processes and prints predicted versus measured.
+
+The peak is the CPU peak of live tensor bytes (:func:`revgnn.memory.measure_peak`), which
+matches the CUDA allocator's ``max_memory_allocated`` up to the allocator's rounding; the
+constants were measured on CPU. A process needs more than that: the framework itself (about
+350 MB of RSS for torch and PyG on CPU; the CUDA context on a GPU) and what the allocator keeps.
+
+What is modelled is the peak of live tensors: what the allocator of a GPU reports. A peer whose
+process memory grows beyond its tensors (PyG's ``GroupAddRev``: glibc keeps every block's
+backward temporaries) says so in its kind's ``caveat``, which the planner prints. The model
+kinds are :data:`~revgnn.memory.kinds.MODEL_KINDS`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from revgnn.memory.kinds import AGGR_FAMILIES, MODEL_KINDS, Config, num_parameters
+
+__all__ = [
+    "CALIBRATION",
+    "CALIBRATION_FILE",
+    "CALIBRATION_NOTES",
+    "MemoryEstimate",
+    "calibration_key",
+    "features",
+    "load_calibration",
+    "max_depth",
+    "max_width",
+    "predict",
+    "static_bytes",
+    "width_multiple",
+]
+
+#: The package data holding the constants, written by ``revgnn plan --calibrate``.
+CALIBRATION_FILE = Path(__file__).with_name("calibration_cpu.json")
+
+
+def load_calibration(
+    path: str | Path = CALIBRATION_FILE,
+) -> tuple[dict[str, dict[str, float]], str]:
+    """The constants (bytes per feature entry, per ``kind/aggregation family/precision``) and
+    the notes saying how they were measured."""
+    with open(path) as f:
+        data = json.load(f)
+    return data["constants"], data["notes"]
+
+
+#: Bytes per feature entry, per ``kind/aggregation family/precision``, and how they were
+#: obtained.
+CALIBRATION, CALIBRATION_NOTES = load_calibration()
+
+
+def features(cfg: Config) -> dict[str, float]:
+    """The activation features of ``cfg`` that its kind's memory depends on (entries)."""
+    n, e, d, t, layers = (
+        cfg.num_nodes,
+        cfg.num_edges,
+        cfg.hidden_channels,
+        cfg.out_channels,
+        cfg.num_layers,
+    )
+    g = cfg.group_channels
+    has_edge = float(cfg.edge_dim is not None)
+    every = {
+        "N*D": n * d,
+        "N*D/C": n * g,
+        "N*T": n * t,
+        "E*D": e * d,
+        "E*D/C": e * g,
+        "E*D|edge": e * d * has_edge,
+        "E*D/C|edge": e * g * has_edge,
+        "L*N*D": layers * n * d,
+        "L*E*D": layers * e * d,
+        "L*E*D|edge": layers * e * d * has_edge,
+    }
+    out = {k: float(every[k]) for k in MODEL_KINDS[cfg.kind].features}
+    if cfg.amp is not None:
+        out["P"] = float(num_parameters(cfg))
+    return out
+
+
+def calibration_key(cfg: Config) -> str:
+    """``kind/aggregation family/precision``: which constants of :data:`CALIBRATION` apply."""
+    return f"{cfg.kind}/{AGGR_FAMILIES[cfg.aggr]}/{cfg.precision}"
+
+
+def graph_bytes(cfg: Config) -> int:
+    """Bytes of the input graph: fp32 features and targets, int64 edge indices and labels."""
+    n, e = cfg.num_nodes, cfg.num_edges
+    b = 4 * n * cfg.in_channels + 16 * e
+    if cfg.edge_dim is not None:
+        b += 4 * e * cfg.edge_dim
+    b += 4 * n * cfg.out_channels if cfg.multilabel else 8 * n
+    return b
+
+
+@dataclass
+class MemoryEstimate:
+    """Predicted peak bytes of a training step.
+
+    ``terms`` holds the bytes of each part (weights, gradients, Adam state, buffers, graph,
+    activations); ``calibrated`` says whether constants measured for this kind, aggregation
+    family and precision were available (otherwise ``constants`` names the stand-in).
+    """
+
+    total: float
+    terms: dict[str, float] = field(default_factory=dict)
+    calibrated: bool = True
+    constants: str = ""
+
+
+def _constants(
+    cfg: Config, calibration: dict[str, dict[str, float]]
+) -> tuple[dict[str, float], bool, str]:
+    key = calibration_key(cfg)
+    if key in calibration:
+        return calibration[key], True, key
+    family = AGGR_FAMILIES[cfg.aggr]
+    for fallback in (f"{cfg.kind}/{family}/fp32", f"{cfg.kind}/softmax/fp32"):
+        if fallback in calibration:
+            return calibration[fallback], False, fallback
+    candidates = [k for k in calibration if k.startswith(cfg.kind + "/")]
+    if candidates:
+        return calibration[candidates[0]], False, candidates[0]
+    return {}, False, ""
+
+
+def static_bytes(cfg: Config) -> dict[str, float]:
+    """Weights, gradients, Adam's two moments, buffers and the graph (bytes each)."""
+    kind = MODEL_KINDS[cfg.kind]
+    p = kind.num_parameters(cfg)
+    return {
+        "weights": 4.0 * p,
+        "gradients": 4.0 * p,
+        "adam": 8.0 * p,
+        "buffers": float(kind.buffer_bytes(cfg)),
+        "graph": float(graph_bytes(cfg)),
+    }
+
+
+def predict(cfg: Config, calibration: dict[str, dict[str, float]] | None = None) -> MemoryEstimate:
+    """Predicted peak bytes of one training step of ``cfg`` (Adam, after the first step),
+    with the constants of :data:`CALIBRATION` or of ``calibration``."""
+    terms = static_bytes(cfg)
+    constants, calibrated, key = _constants(
+        cfg, CALIBRATION if calibration is None else calibration
+    )
+    phi = features(cfg)
+    terms["activations"] = sum(constants.get(k, 0.0) * v for k, v in phi.items())
+    return MemoryEstimate(sum(terms.values()), terms, calibrated, key)
+
+
+def max_depth(cfg: Config, budget: float, limit: int = 1_000_000) -> int | None:
+    """The largest ``num_layers`` for which ``cfg`` is predicted to fit in ``budget`` bytes.
+
+    Returns ``0`` if not even one layer fits, ``None`` if the kind's memory does not depend on
+    depth and it fits (any depth), and at most ``limit``.
+    """
+
+    def fits(layers: int) -> bool:
+        return predict(cfg.with_(num_layers=layers)).total <= budget
+
+    if not fits(1):
+        return 0
+    if MODEL_KINDS[cfg.kind].depth_free:
+        return None
+    lo, hi = 1, 2
+    while hi <= limit and fits(hi):
+        lo, hi = hi, hi * 2
+    hi = min(hi, limit + 1)
+    while hi - lo > 1:  # fits(lo) and not fits(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+def width_multiple(cfg: Config) -> int:
+    """Widths the planner considers are multiples of this: 8, and of the groups."""
+    c = cfg.num_groups if MODEL_KINDS[cfg.kind].grouped else 1
+    return 8 * c // math.gcd(8, c)
+
+
+def max_width(cfg: Config, budget: float, limit: int = 1 << 16) -> int:
+    """The widest ``hidden_channels`` (a multiple of :func:`width_multiple`) for which
+    ``cfg`` (at its depth) is predicted to fit in ``budget`` bytes; ``0`` if none does."""
+    step = width_multiple(cfg)
+
+    def fits(k: int) -> bool:
+        return predict(cfg.with_(hidden_channels=k * step)).total <= budget
+
+    if not fits(1):
+        return 0
+    lo, hi = 1, 2
+    while hi * step <= limit and fits(hi):
+        lo, hi = hi, hi * 2
+    hi = min(hi, limit // step + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo * step

@@ -1,0 +1,100 @@
+"""The input side every model shares: graph checks, node and edge encoders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from revgnn.nn.conv.registry import Prepare
+from revgnn.utils.checks import check_edge_index, check_probability
+
+__all__ = ["NodeEncoder"]
+
+
+class NodeEncoder(nn.Module):
+    r"""Checks a graph once and encodes it for the layers of a model.
+
+    .. math::
+
+        \mathbf{H}_0 = \mathrm{Lin}(\mathrm{Dropout}(\mathbf{X})), \qquad
+        \mathbf{U}_0 = \mathrm{Lin}(\mathbf{U})
+
+    The edge encoder is shared by every layer (RevGNN, DeeperGCN). One reduction per forward
+    pass validates the edge index against the number of nodes (a clear error instead of an
+    ``index out of range`` deep inside a conv) and widens int32 indices; ``prepare`` is graph
+    preprocessing shared by every layer (GCN's normalisation), run once here.
+
+    Args:
+        in_channels (int): Node feature size.
+        hidden_channels (int): Output width of both encoders.
+        edge_dim (int, optional): Edge feature size, or ``None`` (no edge encoder).
+        input_dropout (float, optional): Dropout on the node features. (default: ``0.0``)
+        prepare (callable, optional): ``prepare(edge_index, num_nodes, dtype) ->
+            (edge_index, kwargs)``, see :class:`~revgnn.nn.conv.ConvSpec`.
+
+    Shapes:
+        - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)` or a
+          sparse adjacency, edge features :math:`(E, F_{edge})` exactly when ``edge_dim`` is
+          set.
+        - **output:** ``(h, edge_index, kwargs)``: :math:`(N, D)`, the checked edge index, and
+          the keyword arguments of every layer (``edge_attr``: :math:`(E, D)`, and what
+          ``prepare`` adds).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        edge_dim: int | None = None,
+        input_dropout: float = 0.0,
+        prepare: Prepare | None = None,
+    ) -> None:
+        super().__init__()
+        check_probability("input_dropout", input_dropout)
+        self.in_channels = in_channels
+        self.edge_dim = edge_dim
+        self.input_dropout = input_dropout
+        self.prepare = prepare
+        self.node = nn.Linear(in_channels, hidden_channels)
+        self.edge = nn.Linear(edge_dim, hidden_channels) if edge_dim is not None else None
+
+    def reset_parameters(self) -> None:
+        for m in (self.node, self.edge):
+            if m is not None and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+
+    def forward(
+        self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None
+    ) -> tuple[Tensor, Any, dict[str, Any]]:
+        if x.dim() != 2 or x.size(-1) != self.in_channels:
+            raise ValueError(
+                f"x must have shape [num_nodes, {self.in_channels}] (in_channels), "
+                f"got {list(x.shape)}"
+            )
+        if (edge_attr is None) != (self.edge is None):
+            raise ValueError(
+                "edge_attr must be given exactly when the model was built with edge_dim "
+                f"(edge_dim={self.edge_dim}, edge_attr given: {edge_attr is not None})"
+            )
+        edge_index = check_edge_index(edge_index, x.size(0))
+        if (
+            edge_attr is not None
+            and isinstance(edge_index, Tensor)
+            and edge_attr.size(0) != edge_index.size(-1)
+        ):
+            raise ValueError(
+                f"edge_attr has {edge_attr.size(0)} rows but edge_index has "
+                f"{edge_index.size(-1)} edges"
+            )
+        if self.input_dropout > 0.0 and x.is_floating_point():
+            x = F.dropout(x, p=self.input_dropout, training=self.training)
+        h = self.node(x)
+        kwargs: dict[str, Any] = {}
+        if self.edge is not None:
+            kwargs["edge_attr"] = self.edge(edge_attr)
+        if self.prepare is not None:
+            edge_index, extra = self.prepare(edge_index, h.size(0), h.dtype)
+            kwargs.update(extra)
+        return h, edge_index, kwargs

@@ -1,0 +1,58 @@
+"""The output side the models share: a pre-activation and a linear layer."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from revgnn.nn.norm import norm_layer
+from revgnn.utils.checks import check_probability
+from revgnn.utils.modules import reset_module
+
+__all__ = ["Head"]
+
+
+class Head(nn.Module):
+    r""":math:`\mathbf{Y} = \mathrm{Lin}(\mathrm{Dropout}(\mathrm{ReLU}(\mathrm{Norm}(
+    \mathbf{H}))))`, the output of a pre-activation (res+) network (DeeperGCN, RevGNN); with
+    ``pre_activation=False`` only the linear layer (DeeperGCN's res / dense / plain).
+
+    Args:
+        in_channels (int): Width of :math:`\mathbf{H}`.
+        out_channels (int): Outputs (classes or tasks).
+        norm (str, optional): Normalisation (:func:`~revgnn.nn.norm.norm_layer`).
+            (default: ``"batch"``)
+        dropout (float, optional): Dropout before the linear layer. (default: ``0.0``)
+        pre_activation (bool, optional): Norm -> ReLU -> Dropout first. (default: ``True``)
+
+    Shapes:
+        - **input:** :math:`(N, F_{in})`
+        - **output:** :math:`(N, F_{out})`
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        norm: str | None = "batch",
+        dropout: float = 0.0,
+        pre_activation: bool = True,
+    ) -> None:
+        super().__init__()
+        check_probability("dropout", dropout)
+        self.pre_activation = pre_activation
+        self.dropout = dropout
+        self.norm = norm_layer(norm, in_channels) if pre_activation else None
+        self.lin = nn.Linear(in_channels, out_channels)
+
+    def reset_parameters(self) -> None:
+        if self.norm is not None:
+            reset_module(self.norm)
+        self.lin.reset_parameters()
+
+    def forward(self, h: Tensor) -> Tensor:
+        if self.pre_activation:
+            if self.norm is not None:
+                h = self.norm(h)
+            h = F.dropout(F.relu(h), p=self.dropout, training=self.training)
+        return self.lin(h)

@@ -1,0 +1,79 @@
+"""PyG's convolutions as registered operators: GAT, GraphSAGE, GCN, GIN / GINE.
+
+Each builder maps ``in_channels`` to ``out_channels`` features (Veličković et al., ICLR 2018;
+Hamilton et al., NeurIPS 2017; Kipf and Welling, ICLR 2017; Xu et al., ICLR 2019; Hu et al.,
+ICLR 2020 for GINE).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+from revgnn.nn.conv.registry import register_conv
+from revgnn.nn.norm import norm_layer
+from revgnn.utils.checks import check_probability
+
+__all__ = ["gat", "gcn", "gcn_prepare", "gin", "sage"]
+
+
+@register_conv("gat")
+def gat(
+    in_channels: int,
+    out_channels: int,
+    edge_dim: int | None,
+    *,
+    heads: int = 1,
+    attn_dropout: float = 0.0,
+) -> GATConv:
+    """Multi-head GAT, ``heads`` heads of ``out_channels // heads`` channels concatenated
+    (RevGAT's block); ``attn_dropout`` drops attention coefficients."""
+    if heads < 1 or out_channels % heads != 0:
+        raise ValueError(f"heads={heads} must divide the conv's out_channels={out_channels}")
+    check_probability("attn_dropout", attn_dropout)
+    return GATConv(
+        in_channels, out_channels // heads, heads=heads, dropout=attn_dropout, edge_dim=edge_dim
+    )
+
+
+@register_conv("sage", edge_features=False)
+def sage(in_channels: int, out_channels: int, edge_dim: int | None) -> SAGEConv:
+    """GraphSAGE with mean aggregation."""
+    return SAGEConv(in_channels, out_channels)
+
+
+def gcn_prepare(edge_index: Any, num_nodes: int, dtype: torch.dtype) -> tuple[Any, dict]:
+    r"""GCN's :math:`\hat{D}^{-1/2}(A + I)\hat{D}^{-1/2}`, computed once for every layer."""
+    normed = gcn_norm(edge_index, None, num_nodes, add_self_loops=True, dtype=dtype)
+    # A sparse adjacency comes back alone, with the weights as its values.
+    edge_index, weight = normed if isinstance(normed, tuple) else (normed, None)
+    return edge_index, ({} if weight is None else {"edge_weight": weight})
+
+
+@register_conv(
+    "gcn", edge_features=False, prepare=gcn_prepare, prepared_options={"normalize": False}
+)
+def gcn(in_channels: int, out_channels: int, edge_dim: int | None, *, normalize: bool = True):
+    """GCN; a model shares one normalisation of the graph between all its layers (the conv
+    is then built with ``normalize=False``), unless its layers drop edges."""
+    return GCNConv(in_channels, out_channels, normalize=normalize)
+
+
+@register_conv("gin")
+def gin(
+    in_channels: int, out_channels: int, edge_dim: int | None, *, norm: str | None = "batch"
+) -> nn.Module:
+    """GIN, or GINE with edge features, with the MLP Linear -> Norm -> ReLU -> Linear."""
+    layers: list[nn.Module] = [nn.Linear(in_channels, out_channels)]
+    norm_module = norm_layer(norm, out_channels)
+    if norm_module is not None:
+        layers.append(norm_module)
+    layers += [nn.ReLU(), nn.Linear(out_channels, out_channels)]
+    mlp = nn.Sequential(*layers)
+    if edge_dim is not None:
+        return GINEConv(mlp, edge_dim=edge_dim)
+    return GINConv(mlp)

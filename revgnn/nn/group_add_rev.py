@@ -1,0 +1,131 @@
+r"""One grouped reversible block (RevGNN; Li, Müller, Ghanem, Koltun, ICML 2021)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from revgnn.nn.rev_stack import ReversibleBackward, inverse_stack, run_stack
+from revgnn.utils.modules import reset_module
+from revgnn.utils.warn import warn_user
+
+__all__ = ["GroupAddRev"]
+
+
+class GroupAddRev(nn.Module):
+    r"""One grouped reversible block,
+
+    .. math::
+
+        \mathbf{X}'_0 = \sum_{i=2}^{C} \mathbf{X}_i, \qquad
+        \mathbf{X}'_i = f_i(\mathbf{X}'_{i-1}, \mathbf{A}, \mathbf{U}) + \mathbf{X}_i,
+
+    from Li, Müller, Ghanem, Koltun, `"Training Graph Neural Networks with 1000 Layers"
+    <https://arxiv.org/abs/2106.07476>`_ (ICML 2021). Wraps any message-passing function
+    ``f(x, edge_index, *args, **kwargs)`` whose input and output widths are equal. With
+    ``num_groups=C`` the block holds ``C`` independently initialised copies
+    :math:`f_1, \dots, f_C` of ``conv``, each on ``channels // C`` channels.
+
+    Arguments after ``edge_index`` follow one rule:
+
+    * a positional tensor whose last dimension equals the block's channels is split into
+      ``C`` chunks along that dimension, group ``i`` receiving chunk ``i`` (dropout masks,
+      per-channel edge embeddings);
+    * any other positional argument, and every keyword argument, is passed unchanged to every
+      group (pass an edge embedding by keyword to share it between the groups).
+
+    Tensor arguments receive gradients. To stack blocks with memory that does not grow with
+    depth, put them in a :class:`~revgnn.ReversibleSequential`: a block called on its own
+    keeps its output for the backward pass, so a Python loop over blocks keeps one output per
+    block (a warning says so).
+
+    Args:
+        conv (torch.nn.Module or sequence of torch.nn.Module): The function :math:`f` of one
+            group, deep-copied and re-initialised for the other groups, or a sequence of
+            ``C`` group functions.
+        num_groups (int, optional): The number of groups :math:`C \ge 2`; required when
+            ``conv`` is a single module.
+        reversible (bool, optional): If ``False``, run the same computation with ordinary
+            autograd (every intermediate saved), for reference checks. (default: ``True``)
+        stream_dtype (torch.dtype, optional): The dtype the residual stream is accumulated in
+            (see :class:`~revgnn.ReversibleSequential`). (default: ``torch.float64``)
+
+    Shapes:
+        - **input:** node features :math:`(N, D)`, edge indices :math:`(2, E)`, extra
+          arguments as above.
+        - **output:** node features :math:`(N, D)`, in fp32 when the input is fp16/bf16.
+    """
+
+    def __init__(
+        self,
+        conv: nn.Module | Sequence[nn.Module],
+        num_groups: int | None = None,
+        reversible: bool = True,
+        stream_dtype: torch.dtype = torch.float64,
+    ) -> None:
+        super().__init__()
+        if isinstance(conv, nn.Module) and not isinstance(conv, nn.ModuleList):
+            if num_groups is None:
+                raise ValueError("num_groups is required when conv is a single module")
+            if num_groups < 2:
+                raise ValueError(f"num_groups={num_groups} must be at least 2")
+            convs = [conv]
+            for _ in range(num_groups - 1):
+                group_conv = copy.deepcopy(conv)
+                reset_module(group_conv)
+                convs.append(group_conv)
+        else:
+            convs = list(conv)
+            if num_groups is not None and num_groups != len(convs):
+                raise ValueError(
+                    f"num_groups={num_groups} does not match the {len(convs)} convs given"
+                )
+            if len(convs) < 2:
+                raise ValueError(f"num_groups={len(convs)} must be at least 2")
+        self.convs = nn.ModuleList(convs)
+        self.reversible = reversible
+        self.stream_dtype = stream_dtype
+
+    @property
+    def num_groups(self) -> int:
+        return len(self.convs)
+
+    def reset_parameters(self) -> None:
+        for conv in self.convs:
+            reset_module(conv)
+
+    def forward(self, x: Tensor, edge_index: Any, *args: Any, **kwargs: Any) -> Tensor:
+        if self.reversible and isinstance(x.grad_fn, ReversibleBackward) and not _warned[0]:
+            _warned[0] = True
+            warn_user(
+                "GroupAddRev blocks called one after another each keep their output for the "
+                "backward pass (O(L*N*D) memory); put them in a ReversibleSequential to keep "
+                "memory independent of depth"
+            )
+        return run_stack(
+            [self],
+            x,
+            edge_index,
+            args,
+            kwargs,
+            reversible=self.reversible,
+            stream_dtype=self.stream_dtype,
+        )
+
+    def inverse(self, y: Tensor, edge_index: Any, *args: Any, **kwargs: Any) -> Tensor:
+        """Rebuild the block's input from its output ``y``, without gradients.
+
+        Random layers (dropout) are not replayed here: call it in evaluation mode.
+        """
+        return inverse_stack([self], y, edge_index, args, kwargs, self.stream_dtype)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.convs[0]}, num_groups={self.num_groups})"
+
+
+# Warn once per process: a loop over 1000 blocks would otherwise warn 1000 times.
+_warned = [False]

@@ -1,0 +1,96 @@
+r"""The pre-activation residual function of DeeperGCN's res+ block and of RevGNN's groups.
+
+:math:`f(\mathbf{X}) = \mathrm{GConv}(\mathrm{Dropout}(\mathrm{ReLU}(\mathrm{Norm}(\mathbf{X}))),
+\mathbf{A}, \mathbf{U})`; a res+ layer outputs :math:`\mathbf{X} + f(\mathbf{X})`.
+
+Paper: Li, Xiong, Thabet, Ghanem, "DeeperGCN: All You Need to Train Deeper GCNs", 2020.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.nn.resolver import activation_resolver
+
+from revgnn.nn.drop_edge import drop_edges
+from revgnn.nn.norm import norm_layer
+from revgnn.utils.checks import check_probability
+from revgnn.utils.modules import reset_module
+
+__all__ = ["PreActConv"]
+
+
+class PreActConv(nn.Module):
+    r"""Norm -> activation -> dropout -> conv, the residual function of a res+ block.
+
+    Dropout is either ordinary (``dropout > 0``: a fresh mask per call, which reversible
+    blocks replay exactly in their backward pass) or given explicitly as ``dropout_mask``,
+    a pre-scaled mask shared by all layers (:class:`~revgnn.nn.SharedDropout`). When a mask is
+    given, ``dropout`` is not applied as well.
+
+    Args:
+        conv (torch.nn.Module): The graph convolution, called as
+            ``conv(x, edge_index, **kwargs)``.
+        channels (int): Width of the input, for the normalisation layer.
+        norm (str, optional): Normalisation (see :func:`~revgnn.nn.norm.norm_layer`: ``"batch"``,
+            ``"layer"``, ...), or ``None``. (default: ``"batch"``)
+        act (str, optional): Activation (``activation_resolver`` name) or ``None``.
+            (default: ``"relu"``)
+        dropout (float, optional): Ordinary dropout probability. (default: ``0.0``)
+        edge_dropout (float, optional): Probability of dropping each edge in a training
+            call (DropEdge, :func:`~revgnn.nn.drop_edge.drop_edges`). (default: ``0.0``)
+
+    Shapes:
+        - **input:** node features :math:`(N, F)`, edge indices :math:`(2, E)`, an optional
+          dropout mask :math:`(N, F)`; keyword arguments go to ``conv``.
+        - **output:** whatever ``conv`` returns, :math:`(N, F')`.
+    """
+
+    def __init__(
+        self,
+        conv: nn.Module,
+        channels: int,
+        norm: str | None = "batch",
+        act: str | None = "relu",
+        dropout: float = 0.0,
+        edge_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_probability("dropout", dropout)
+        check_probability("edge_dropout", edge_dropout)
+        self.channels = channels
+        self.norm = norm_layer(norm, channels)
+        self.act = activation_resolver(act) if act is not None else None
+        self.dropout = dropout
+        self.edge_dropout = edge_dropout
+        self.conv = conv
+
+    def reset_parameters(self) -> None:
+        if self.norm is not None:
+            reset_module(self.norm)
+        reset_module(self.conv)
+
+    def forward(
+        self, x: Tensor, edge_index: Any, dropout_mask: Tensor | None = None, **kwargs: Any
+    ) -> Tensor:
+        if self.norm is not None:
+            x = self.norm(x)
+        if self.act is not None:
+            x = self.act(x)
+        if dropout_mask is not None:
+            if self.training:
+                x = x * dropout_mask
+        elif self.dropout > 0.0:
+            x = F.dropout(x, p=self.dropout, training=self.training)
+        edge_index, kwargs = drop_edges(edge_index, kwargs, self.edge_dropout, self.training)
+        return self.conv(x, edge_index, **kwargs)
+
+    def __repr__(self) -> str:
+        norm = type(self.norm).__name__ if self.norm is not None else None
+        edge = f", edge_dropout={self.edge_dropout}" if self.edge_dropout else ""
+        return (
+            f"{self.__class__.__name__}({self.conv}, channels={self.channels}, norm={norm}, "
+            f"act={self.act}, dropout={self.dropout}{edge})"
+        )

@@ -1,0 +1,537 @@
+r"""The engine behind :class:`~revgnn.GroupAddRev` and :class:`~revgnn.ReversibleSequential`.
+
+A :class:`RevStack` is one call of a stack of grouped reversible blocks (RevGNN; Li, Müller,
+Ghanem, Koltun, ICML 2021). With :math:`C` groups,
+
+.. math::
+
+    \mathbf{X}'_0 = \sum_{i=2}^{C} \mathbf{X}_i, \qquad
+    \mathbf{X}'_i = f_i(\mathbf{X}'_{i-1}, \mathbf{A}, \mathbf{U}) + \mathbf{X}_i,
+    \quad i = 1, \dots, C,
+
+and the inverse runs from :math:`C` down to 1: :math:`\mathbf{X}_i = \mathbf{X}'_i -
+f_i(\mathbf{X}'_{i-1})`, then :math:`\mathbf{X}'_0 = \sum_{i \ge 2} \mathbf{X}_i` and
+:math:`\mathbf{X}_1 = \mathbf{X}'_1 - f_1(\mathbf{X}'_0)`.
+
+:class:`ReversibleFunction` runs the whole stack as one autograd node that keeps only the
+stack's output (plus the random-number states of the groups that drew random numbers). Its
+backward pass walks the blocks in reverse; for each group it recomputes :math:`f_i` once with
+autograd enabled, takes the vector-Jacobian product, and subtracts the recomputed :math:`f_i`
+to rebuild that group's input, so inverse and recomputation share one evaluation of
+:math:`f_i`. The rebuilt activations live in two buffers that are reused by every block, so
+activation memory is :math:`O(ND)` at any depth.
+
+Guarantees, each covered by a test: ordinary dropout inside :math:`f_i` gives the gradients of
+the plain computation (the RNG state of every group that draws random numbers is recorded and
+replayed); buffers such as BatchNorm statistics are updated once per step; autocast is
+captured in the forward pass and re-entered in the backward pass; no tensor the caller can
+reach is freed or modified in place; a second backward needs ``retain_graph=True``, as for
+any autograd graph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from revgnn.utils.autocast import AutocastState
+from revgnn.utils.modules import restore_buffers
+from revgnn.utils.rng import RngState, get_rng_state, rng_changed, set_rng_state
+
+__all__ = [
+    "RevArgs",
+    "RevStack",
+    "ReversibleBackward",
+    "ReversibleFunction",
+    "check_channels",
+    "inverse_stack",
+    "reconstruction_error",
+    "run_stack",
+]
+
+
+class GroupedBlock(Protocol):
+    """What the engine needs of a block: its ``C`` group functions."""
+
+    convs: nn.ModuleList
+
+    @property
+    def num_groups(self) -> int: ...
+
+
+@dataclass
+class RevArgs:
+    """The extra arguments of a call, with every tensor lifted out into ``tensors``.
+
+    ``args``/``kwargs`` hold ``None`` where a tensor was lifted; ``chunked[k]`` says whether
+    tensor ``k`` is split across groups (positional, last dimension equal to the channels).
+    """
+
+    args: list[Any]
+    kwargs: dict[str, Any]
+    arg_slots: list[int | None]
+    kwarg_slots: dict[str, int]
+    tensors: list[Tensor]
+    chunked: list[bool]
+
+    @classmethod
+    def lift(cls, args: Sequence[Any], kwargs: dict[str, Any], channels: int) -> RevArgs:
+        out = cls(list(args), dict(kwargs), [None] * len(args), {}, [], [])
+        for k, a in enumerate(args):
+            if isinstance(a, Tensor):
+                out.arg_slots[k] = len(out.tensors)
+                out.chunked.append(a.dim() >= 1 and a.size(-1) == channels)
+                out.tensors.append(a)
+                out.args[k] = None
+        for name, a in kwargs.items():
+            if isinstance(a, Tensor):
+                out.kwarg_slots[name] = len(out.tensors)
+                out.chunked.append(False)
+                out.tensors.append(a)
+                out.kwargs[name] = None
+        return out
+
+    def per_group(self, tensors: Sequence[Tensor | None], num_groups: int) -> list[list[Any]]:
+        """Group ``i``'s value of every tensor slot: chunk ``i`` if chunked, else the tensor."""
+        groups: list[list[Any]] = [[] for _ in range(num_groups)]
+        for t, chunked in zip(tensors, self.chunked, strict=True):
+            parts = t.chunk(num_groups, dim=-1) if (chunked and t is not None) else None
+            for i in range(num_groups):
+                groups[i].append(parts[i] if parts is not None else t)
+        return groups
+
+    def build(self, group_tensors: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
+        args = [group_tensors[s] if s is not None else a for a, s in zip(self.args, self.arg_slots)]
+        kwargs = dict(self.kwargs)
+        for name, s in self.kwarg_slots.items():
+            kwargs[name] = group_tensors[s]
+        return args, kwargs
+
+
+def check_channels(channels: int, num_groups: int) -> None:
+    if channels % num_groups != 0:
+        raise ValueError(f"num_groups={num_groups} must divide channels={channels}")
+
+
+def _compute_dtype(x: Tensor) -> torch.dtype:
+    # fp16/bf16 stack inputs come from autocast (an encoder run under it): the blocks receive
+    # fp32 and autocast casts inside them, as for any other module.
+    if x.dtype in (torch.float16, torch.bfloat16):
+        return torch.float32
+    return x.dtype
+
+
+def _drop_autocast_cache() -> None:
+    # With gradients enabled, autocast keeps the low-precision copy of every weight it casts
+    # until its context exits: over the backward walk, 2 bytes a parameter of the whole stack,
+    # allocated between each block's large temporaries where they also fragment the heap (CPU,
+    # bf16, 112 layers x 128: 3.1 GB of RSS for 183 MiB of live tensors; 617 MiB without the
+    # copies). A block's copies are not used by the next block (a weight-tied one casts again).
+    torch.clear_autocast_cache()
+
+
+class RevStack:
+    """One call of a stack of reversible blocks: the layers, the arguments and the state.
+
+    Two dtypes are involved. ``compute_dtype`` is what every ``f_i`` receives (the input's
+    dtype, or fp32 for fp16/bf16 inputs, which come from autocast). ``stream_dtype`` is what the
+    residual stream ``X'_i = f_i(.) + X_i``, and its gradient, are accumulated in: by default
+    fp64, so that rebuilding ``X_i = X'_i - f_i(.)`` loses ~1e-16 per block instead of fp32's
+    ~1e-7. Each ``f_i`` then sees the same ``compute_dtype`` rounding of the same value in the
+    forward pass and in the backward recomputation, and returns the same result bit for bit.
+
+    ``snapshot_every=k`` keeps an exact copy of the stream at the input of every ``k``-th
+    block: the backward pass resets its rebuilt stream to it there, so a float32 stream
+    drifts over at most ``k`` blocks instead of all of them (memory ``L/k`` x the stream).
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[GroupedBlock],
+        x: Tensor,
+        edge_index: Any,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        stream_dtype: torch.dtype,
+        snapshot_every: int | None = None,
+    ) -> None:
+        if x.dim() != 2:
+            raise ValueError(f"x must have shape [num_nodes, channels], got {list(x.shape)}")
+        if not x.is_floating_point():
+            raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
+        self.layers = list(layers)
+        self.num_groups = self.layers[0].num_groups
+        for layer in self.layers:
+            if layer.num_groups != self.num_groups:
+                raise ValueError(
+                    f"every block of a stack must have the same num_groups, got "
+                    f"{self.num_groups} and {layer.num_groups}"
+                )
+        self.channels = x.size(-1)
+        check_channels(self.channels, self.num_groups)
+        self.edge_index = edge_index
+        self.args = RevArgs.lift(args, kwargs, self.channels)
+        self.device = x.device
+        self.compute_dtype = _compute_dtype(x)
+        self.stream_dtype = torch.promote_types(stream_dtype, self.compute_dtype)
+        self.snapshot_every = snapshot_every
+        # Parameters are Function inputs so that autograd (and DDP's hooks) see their gradients;
+        # a tied stack lists each parameter once and accumulates over its layers.
+        self.params: list[nn.Parameter] = []
+        self.param_index: dict[int, list[int]] = {}
+        seen: dict[int, int] = {}
+        for layer in self.layers:
+            for conv in layer.convs:
+                if id(conv) in self.param_index:
+                    continue
+                idx = []
+                for p in conv.parameters():
+                    if not p.requires_grad:
+                        continue
+                    if id(p) not in seen:
+                        seen[id(p)] = len(self.params)
+                        self.params.append(p)
+                    idx.append(seen[id(p)])
+                self.param_index[id(conv)] = idx
+
+    # -- layout: the stream is kept group-major, [C, N, D/C], so each group is contiguous
+
+    def to_groups(self, x: Tensor) -> Tensor:
+        n, c = x.size(0), self.num_groups
+        return x.to(self.stream_dtype).view(n, c, -1).permute(1, 0, 2).contiguous()
+
+    def from_groups(self, g: Tensor, dtype: torch.dtype) -> Tensor:
+        return g.permute(1, 0, 2).reshape(g.size(1), -1).to(dtype)
+
+    def first_input(self, groups: Sequence[Tensor]) -> Tensor:
+        """X'_0 = sum_{i>=2} X_i, summed left to right in every code path."""
+        if self.num_groups == 2:
+            return groups[1]
+        return functools.reduce(torch.add, list(groups[1:]))
+
+    def call(self, conv: nn.Module, inp: Tensor, group_tensors: Sequence[Any]) -> Tensor:
+        args, kwargs = self.args.build(group_tensors)
+        return conv(inp, self.edge_index, *args, **kwargs)
+
+    def snapshot_layers(self) -> list[int]:
+        """Blocks whose input the forward pass keeps exactly (``snapshot_every``)."""
+        k = self.snapshot_every
+        return [] if not k else list(range(k, len(self.layers), k))
+
+    # -- plain autograd: the non-reversible reference, same arithmetic, everything saved
+
+    def plain(self, x: Tensor) -> Tensor:
+        x = x.to(self.stream_dtype)
+        groups = self.args.per_group(self.args.tensors, self.num_groups)
+        for layer in self.layers:
+            xs = x.chunk(self.num_groups, dim=-1)
+            prev = self.first_input(xs)
+            outs = []
+            for i, conv in enumerate(layer.convs):
+                prev = xs[i] + self.call(conv, prev.to(self.compute_dtype), groups[i])
+                outs.append(prev)
+            x = torch.cat(outs, dim=-1)
+        return x.to(self.compute_dtype)
+
+    # -- reversible forward: no graph, two stream buffers reused by every block
+
+    def forward(
+        self, x: Tensor, record_rng: bool
+    ) -> tuple[Tensor, dict[int, RngState], dict[int, Tensor]]:
+        """The output stream (group-major), the RNG states of random groups, and the
+        snapshots of the stream at the inputs of :meth:`snapshot_layers`."""
+        groups = self.args.per_group([t.detach() for t in self.args.tensors], self.num_groups)
+        cur = self.to_groups(x.detach())
+        nxt = torch.empty_like(cur)
+        rng: dict[int, RngState] = {}
+        keep = set(self.snapshot_layers()) if record_rng else set()
+        snapshots: dict[int, Tensor] = {}
+        for li, layer in enumerate(self.layers):
+            if li in keep:
+                snapshots[li] = cur.clone()
+            prev = self.first_input(cur)
+            for i, conv in enumerate(layer.convs):
+                state = get_rng_state(self.device) if record_rng else None
+                z = self.call(conv, prev.to(self.compute_dtype), groups[i])
+                if state is not None and rng_changed(state, self.device):
+                    rng[li * self.num_groups + i] = state
+                torch.add(cur[i], z, out=nxt[i])
+                prev = nxt[i]
+            del z, prev
+            cur, nxt = nxt, cur
+        return cur, rng, snapshots
+
+    # -- backward: inverse and recomputation share one evaluation of each f_i
+
+    def backward(
+        self,
+        ybuf: Tensor,
+        gbuf: Tensor | None,
+        rng: dict[int, RngState],
+        autocast: AutocastState,
+        needs_arg_grad: Sequence[bool],
+        snapshots: dict[int, Tensor] | None = None,
+    ) -> tuple[list[Tensor | None], list[Tensor | None]]:
+        """Walk the blocks in reverse, turning ``ybuf`` (the output stream, group-major, owned
+        by the caller) into the input stream in place, and ``gbuf`` (its gradient) into the
+        input's gradient. Returns the gradients of the lifted tensor arguments and of the
+        parameters. With ``gbuf=None`` only the input is rebuilt.
+        """
+        c = self.num_groups
+        with_grad = gbuf is not None
+        snapshots = snapshots or {}
+
+        # One leaf per group and lifted tensor, shared by all layers; gradients accumulate
+        # into full-size buffers (chunk views for chunked arguments).
+        leaves: list[list[Any]] = [[] for _ in range(c)]
+        arg_grads: list[Tensor | None] = []
+        arg_grad_views: list[list[Tensor | None]] = [[] for _ in range(c)]
+        for t, chunked, need in zip(self.args.tensors, self.args.chunked, needs_arg_grad):
+            t = t.detach()
+            grad = torch.zeros_like(t) if (with_grad and need) else None
+            arg_grads.append(grad)
+            parts = t.chunk(c, dim=-1) if chunked else [t] * c
+            gparts = grad.chunk(c, dim=-1) if (chunked and grad is not None) else [grad] * c
+            shared = t.requires_grad_(True) if (grad is not None and not chunked) else None
+            for i in range(c):
+                if grad is None:
+                    leaves[i].append(parts[i])
+                elif chunked:
+                    leaves[i].append(parts[i].detach().requires_grad_(True))
+                else:
+                    leaves[i].append(shared)
+                arg_grad_views[i].append(gparts[i])
+        # Allocated up front, not as each layer's gradients arrive: long-lived allocations
+        # made between the recompute's large temporaries fragment the heap, and glibc then
+        # grows the process by a block's working set per layer instead of reusing it.
+        param_grads: list[Tensor | None] = [
+            torch.zeros_like(p, memory_format=torch.contiguous_format) if with_grad else None
+            for p in self.params
+        ]
+        touched = [False] * len(self.params)
+
+        grad_mode = torch.enable_grad() if with_grad else torch.no_grad()
+        with grad_mode, autocast.enter():
+            for li in range(len(self.layers) - 1, -1, -1):
+                layer = self.layers[li]
+                for i in range(c - 1, -1, -1):
+                    conv = layer.convs[i]
+                    inp = ybuf[i - 1] if i > 0 else self.first_input(ybuf)
+                    # A fresh compute-dtype copy: f may save it, and ybuf changes in place.
+                    inp = inp.to(self.compute_dtype, copy=True).requires_grad_(with_grad)
+                    state = rng.get(li * c + i)
+                    if state is not None:
+                        set_rng_state(self.device, state)
+                    # Buffers are restored only after the VJP: BatchNorm's backward reads the
+                    # running statistics it saved.
+                    with restore_buffers(conv):
+                        z = self.call(conv, inp, leaves[i])
+                        if with_grad:
+                            for j in self._vjp(
+                                conv, inp, z, gbuf, i, leaves[i], arg_grad_views[i], param_grads
+                            ):
+                                touched[j] = True
+                    ybuf[i].sub_(z.detach())
+                    del z, inp
+                if li in snapshots:
+                    ybuf.copy_(snapshots[li])
+                _drop_autocast_cache()
+        return arg_grads, [g if t else None for g, t in zip(param_grads, touched)]
+
+    def _vjp(
+        self,
+        conv: nn.Module,
+        inp: Tensor,
+        z: Tensor,
+        gbuf: Tensor,
+        i: int,
+        leaves: list[Any],
+        arg_grad_views: list[Tensor | None],
+        param_grads: list[Tensor | None],
+    ) -> list[int]:
+        """Accumulate one group's vector-Jacobian product; returns the parameters it reached."""
+        pidx = self.param_index[id(conv)]
+        arg_idx = [k for k, g in enumerate(arg_grad_views) if g is not None]
+        wrt = [inp] + [self.params[j] for j in pidx] + [leaves[k] for k in arg_idx]
+        grads = torch.autograd.grad(z, wrt, gbuf[i].to(z.dtype), allow_unused=True)
+        g_in = grads[0]
+        if g_in is not None:
+            if i > 0:
+                gbuf[i - 1].add_(g_in)
+            else:
+                for j in range(1, self.num_groups):
+                    gbuf[j].add_(g_in)
+        added = []
+        for j, g in zip(pidx, grads[1 : 1 + len(pidx)]):
+            if g is not None:
+                param_grads[j].add_(g)
+                added.append(j)
+        for k, g in zip(arg_idx, grads[1 + len(pidx) :]):
+            if g is not None:
+                arg_grad_views[k].add_(g)
+        return added
+
+
+class ReversibleFunction(torch.autograd.Function):
+    """The autograd node of a reversible stack: keeps its output (or its wider stream), the
+    lifted tensor arguments, the edge index, the recorded RNG states and the snapshots."""
+
+    @staticmethod
+    def forward(ctx: Any, stack: RevStack, x: Tensor, *inputs: Tensor) -> Tensor:
+        autocast = AutocastState.capture(stack.device)
+        stream, rng, snapshots = stack.forward(x, record_rng=True)
+        out = stack.from_groups(stream, stack.compute_dtype)
+        ctx.stack = stack
+        ctx.autocast = autocast
+        ctx.x_dtype = x.dtype
+        ctx.param_versions = [p._version for p in stack.params]
+        ctx.rng_layout = [(key, state[1] is not None) for key, state in rng.items()]
+        ctx.snapshot_layers = list(snapshots)
+        # When the stream is wider than the output, the stream itself is kept (the rounded
+        # output would not invert as exactly); otherwise the output is, and nothing else.
+        ctx.keeps_stream = stack.stream_dtype != stack.compute_dtype
+        # Everything this node keeps goes through save_for_backward: autograd checks that the
+        # caller did not modify it in place, and saved_tensors_hooks (the memory counters built
+        # on them) see every byte. The stack drops its own references until backward.
+        edge_index = stack.edge_index if isinstance(stack.edge_index, Tensor) else None
+        ctx.edge_index_saved = edge_index is not None
+        to_save = [stream if ctx.keeps_stream else out, *stack.args.tensors]
+        if edge_index is not None:
+            to_save.append(edge_index)
+            stack.edge_index = None
+        to_save += [s for state in rng.values() for s in state if s is not None]
+        to_save += list(snapshots.values())
+        ctx.save_for_backward(*to_save)
+        stack.args.tensors = []
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
+        if torch.is_grad_enabled():
+            # create_graph=True: the gradients below come from a recompute that is not
+            # itself differentiable, so a second derivative would be silently wrong.
+            raise RuntimeError(
+                "reversible blocks do not support double backward (create_graph=True); "
+                "build the model with reversible=False to differentiate its gradients"
+            )
+        stack: RevStack = ctx.stack
+        saved = list(ctx.saved_tensors)
+        num_args = len(stack.args.chunked)
+        kept = saved[0]
+        stack.args.tensors = saved[1 : 1 + num_args]
+        rest = saved[1 + num_args :]
+        if ctx.edge_index_saved:
+            stack.edge_index = rest.pop(0)
+        rng: dict[int, RngState] = {}
+        for key, has_dev in ctx.rng_layout:
+            cpu = rest.pop(0)
+            rng[key] = (cpu, rest.pop(0) if has_dev else None)
+        snapshots = dict(zip(ctx.snapshot_layers, rest, strict=True))
+        for p, version in zip(stack.params, ctx.param_versions):
+            if p._version != version:
+                raise RuntimeError(
+                    "a parameter of a reversible block was modified in place between the "
+                    "forward and the backward pass (optimizer.step() before backward()?); "
+                    "the backward pass recomputes the blocks and needs the forward's weights"
+                )
+        # Own copies: what was saved stays intact for a retain_graph=True second backward.
+        ybuf = kept.clone() if ctx.keeps_stream else stack.to_groups(kept)
+        gbuf = stack.to_groups(grad_out)
+        needs = ctx.needs_input_grad[2 : 2 + num_args]
+        outer_rng = get_rng_state(stack.device) if rng else None
+        try:
+            arg_grads, param_grads = stack.backward(ybuf, gbuf, rng, ctx.autocast, needs, snapshots)
+        finally:
+            if outer_rng is not None:
+                set_rng_state(stack.device, outer_rng)
+            stack.args.tensors = []
+            if ctx.edge_index_saved:
+                stack.edge_index = None
+        del ybuf
+        grad_x = stack.from_groups(gbuf, ctx.x_dtype) if ctx.needs_input_grad[1] else None
+        return (None, grad_x, *arg_grads, *param_grads)
+
+
+#: The autograd node type of a reversible stack, for tools that walk autograd graphs.
+ReversibleBackward: type = ReversibleFunction._backward_cls
+
+
+def _needs_graph(x: Tensor, stack: RevStack) -> bool:
+    if not torch.is_grad_enabled():
+        return False
+    return x.requires_grad or any(t.requires_grad for t in stack.args.tensors) or bool(stack.params)
+
+
+def run_stack(
+    layers: Sequence[GroupedBlock],
+    x: Tensor,
+    edge_index: Any,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    *,
+    reversible: bool,
+    stream_dtype: torch.dtype,
+    snapshot_every: int | None = None,
+) -> Tensor:
+    """Apply ``layers`` to ``x``: reversibly (one autograd node), or with plain autograd."""
+    stack = RevStack(layers, x, edge_index, args, kwargs, stream_dtype, snapshot_every)
+    if not reversible:
+        return stack.plain(x)
+    if not _needs_graph(x, stack):
+        return stack.from_groups(stack.forward(x, record_rng=False)[0], stack.compute_dtype)
+    return ReversibleFunction.apply(stack, x, *stack.args.tensors, *stack.params)
+
+
+def inverse_stack(
+    layers: Sequence[GroupedBlock],
+    y: Tensor,
+    edge_index: Any,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    stream_dtype: torch.dtype,
+) -> Tensor:
+    """The input of ``layers`` rebuilt from their output ``y``, without gradients."""
+    stack = RevStack(layers, y, edge_index, args, kwargs, stream_dtype)
+    ybuf = stack.to_groups(y)
+    stack.backward(
+        ybuf, None, {}, AutocastState.capture(stack.device), [False] * len(stack.args.tensors)
+    )
+    return stack.from_groups(ybuf, stack.compute_dtype)
+
+
+def reconstruction_error(
+    layers: Sequence[GroupedBlock],
+    x: Tensor,
+    edge_index: Any,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    stream_dtype: torch.dtype,
+    snapshot_every: int | None = None,
+) -> float:
+    r"""Relative error :math:`\|\hat{X} - X\| / \|X\|` of the input the backward pass
+    rebuilds, run as in training (dropout replayed), leaving buffers and RNG unchanged."""
+    stack = RevStack(layers, x, edge_index, args, kwargs, stream_dtype, snapshot_every)
+    unique = list({id(layer): layer for layer in stack.layers}.values())
+    outer_rng = get_rng_state(stack.device)
+    with torch.no_grad(), contextlib.ExitStack() as keep:
+        for layer in unique:
+            keep.enter_context(restore_buffers(layer))
+        ybuf, rng, snapshots = stack.forward(x, record_rng=True)
+        stack.backward(
+            ybuf,
+            None,
+            rng,
+            AutocastState.capture(stack.device),
+            [False] * len(stack.args.tensors),
+            snapshots,
+        )
+        set_rng_state(stack.device, outer_rng)
+        rebuilt = stack.from_groups(ybuf, stack.stream_dtype)
+        ref = x.to(stack.stream_dtype)
+        return ((rebuilt - ref).norm() / ref.norm().clamp_min(1e-30)).item()

@@ -1,0 +1,64 @@
+"""Solvers by name: register one, look one up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import Tensor
+
+from revgnn.solvers.stats import SolverStats
+
+__all__ = ["STOP_MODES", "Solver", "available_solvers", "get_solver", "register_solver"]
+
+
+#: A solver: ``solver(f, z0, max_iter=..., tol=..., stop_mode=..., **options)``.
+Solver = Callable[..., tuple[Tensor, SolverStats]]
+#: Residual kinds: relative to the iterate's norm, or absolute.
+STOP_MODES = ("rel", "abs")
+_SOLVERS: dict[str, Solver] = {}
+
+
+def register_solver(name: str) -> Callable[[Solver], Solver]:
+    """Decorator registering a solver under ``name`` for :func:`solve`.
+
+    The solver is called as ``solver(f, z0, max_iter=..., tol=..., stop_mode=..., **options)``
+    with ``z0`` a flat (1-D) floating-point vector and ``f`` mapping such vectors to such
+    vectors, already in the solver's dtype, under ``torch.no_grad()``. It evaluates ``f`` at
+    most ``max_iter`` times and returns ``(z, SolverStats)``; :class:`ResidualMonitor` does the
+    bookkeeping::
+
+        @register_solver("halving")
+        def halving(f, z0, max_iter, tol, stop_mode="rel"):
+            monitor = ResidualMonitor("halving", tol, stop_mode)
+            z = z0
+            for _ in range(max_iter):
+                fz = f(z)
+                if monitor.update(z, fz):
+                    break
+                z = 0.5 * (z + fz)
+            return monitor.result(z0)
+    """
+
+    def decorator(fn: Solver) -> Solver:
+        if name in _SOLVERS:
+            raise ValueError(f"a solver named {name!r} is already registered; choose another name")
+        _SOLVERS[name] = fn
+        return fn
+
+    return decorator
+
+
+def available_solvers() -> list[str]:
+    """Names of the registered solvers."""
+    return sorted(_SOLVERS)
+
+
+def get_solver(name: str) -> Solver:
+    """The solver registered under ``name``."""
+    try:
+        return _SOLVERS[name]
+    except KeyError:
+        raise ValueError(
+            f"solver={name!r} is not registered; available: {available_solvers()} "
+            "(add one with revgnn.solvers.register_solver)"
+        ) from None

@@ -1,0 +1,18 @@
+"""Autocast by its short name."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from revgnn.training.config import AMP_DTYPES
+
+__all__ = ["autocast"]
+
+
+def autocast(device: torch.device, amp: str | None) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` in ``"bf16"`` or ``"fp16"`` on ``device``'s type, or nothing."""
+    if amp is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])

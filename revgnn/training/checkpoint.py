@@ -1,0 +1,103 @@
+"""Checkpoints: written atomically, read with ``weights_only=True``, refused with one clear
+line when they are missing, corrupted, not revgnn's, or from another model."""
+
+from __future__ import annotations
+
+import os
+import os.path as osp
+import pickle
+import zipfile
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CheckpointError",
+    "load_checkpoint",
+    "load_model_state",
+    "save_checkpoint",
+]
+
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used: what is wrong with it and what to do."""
+
+
+def save_checkpoint(state: dict[str, Any], path: str) -> None:
+    """Write ``state`` (with the format marker) to ``path`` atomically: a kill leaves either
+    the previous checkpoint or the new one, never half of one."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = osp.join(folder, f".{osp.basename(path)}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`~revgnn.train` (``weights_only=True``: no code
+    from the file runs). Raises :class:`CheckpointError` saying why a file is unusable."""
+    if not osp.exists(path):
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    if osp.isdir(path):
+        raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, AttributeError, TypeError, ImportError):
+        raise CheckpointError(
+            f"{path} is not a revgnn checkpoint: it holds objects other than tensors and "
+            "plain data (revgnn checkpoints hold only those); pass the file a revgnn run "
+            "wrote with --checkpoint"
+        ) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
+        what = (
+            "truncated or corrupted (a run killed while another program wrote it?)"
+            if "zip" in str(e).lower() or isinstance(e, EOFError)
+            else "not a file that torch.save wrote"
+        )
+        raise CheckpointError(
+            f"{path} is not a readable revgnn checkpoint: {what}; delete it to start fresh, "
+            "or pass the checkpoint of the run to continue"
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{path} is not a revgnn checkpoint (format {CHECKPOINT_FORMAT}): it lacks the "
+            "format marker revgnn writes; pass the file a revgnn run wrote with --checkpoint"
+        )
+    return ckpt
+
+
+def _mismatches(model_state: dict[str, Tensor], saved: dict[str, Tensor]) -> list[str]:
+    out = []
+    for key, value in model_state.items():
+        if key not in saved:
+            out.append(f"{key} is missing from the checkpoint")
+        elif tuple(saved[key].shape) != tuple(value.shape):
+            out.append(
+                f"{key} has shape {list(saved[key].shape)} there and {list(value.shape)} here"
+            )
+    out += [f"{key} is not in this model" for key in saved if key not in model_state]
+    return out
+
+
+def load_model_state(
+    model: nn.Module, state: dict[str, Tensor], path: str, saved_repr: str | None = None
+) -> None:
+    """``model.load_state_dict(state)``, with one line naming the first differences (and the
+    checkpoint's model) when the checkpoint was written for another architecture."""
+    problems = _mismatches(model.state_dict(), state)
+    if problems:
+        more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
+        written = f"; the checkpoint's model is {saved_repr}" if saved_repr else ""
+        raise CheckpointError(
+            f"checkpoint {path} was written for a different model: {'; '.join(problems[:2])}"
+            f"{more}{written}. Resume with the settings of the run that wrote it, or start a "
+            "new run with another --checkpoint"
+        )
+    model.load_state_dict(state)

@@ -1,0 +1,111 @@
+"""Graph-level prediction: mini-batches of molecules (OGB's ``ogbg-mol*`` sets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from revgnn.training.amp import autocast
+from revgnn.training.loss import prediction_loss
+from revgnn.training.partition import epoch_generator
+from revgnn.training.task import Evaluation, Task
+
+__all__ = ["GraphTask"]
+
+#: OGB metrics this task scores (binary tasks, higher is better).
+METRICS = ("rocauc", "ap")
+
+
+class GraphTask(Task):
+    """Binary graph-level tasks (one or many per graph) scored by OGB's ``Evaluator``.
+
+    Training batches are ``batch_size`` graphs of the training split, shuffled by a generator
+    seeded from ``(seed, epoch)`` (the same on every rank and after a resume); the loss is
+    binary cross-entropy on the labelled targets (NaN targets are skipped, as in OGB's
+    examples). The model is called as ``model(x, edge_index, edge_attr, batch)`` and returns
+    :math:`(B, T)` logits, e.g. a :class:`~revgnn.models.GraphPredictor`.
+
+    Args:
+        dataset: OGB's ``PygGraphPropPredDataset`` (:func:`revgnn.datasets.load_ogbg`).
+        split (dict): ``train`` / ``valid`` / ``test`` graph indices.
+        batch_size (int): Graphs per training step. (default: ``32``)
+        name (str, optional): The OGB name for the ``Evaluator`` (default: ``dataset.name``).
+        eval_batch_size (int): Graphs per evaluation batch. (default: ``256``)
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        split: dict[str, Tensor],
+        batch_size: int = 32,
+        name: str | None = None,
+        eval_batch_size: int = 256,
+    ) -> None:
+        from ogb.graphproppred import Evaluator
+
+        if batch_size < 1 or eval_batch_size < 1:
+            raise ValueError(
+                f"batch_size={batch_size} and eval_batch_size={eval_batch_size} must be >= 1"
+            )
+        for part in ("train", "valid", "test"):
+            if part not in split or len(split[part]) == 0:
+                raise ValueError(f"split[{part!r}] is missing or empty")
+        self.dataset = dataset
+        self.split = {k: torch.as_tensor(v).long() for k, v in split.items()}
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.name = name or dataset.name
+        self.evaluator = Evaluator(self.name)
+        if self.evaluator.eval_metric not in METRICS:
+            raise ValueError(
+                f"{self.name} is scored by {self.evaluator.eval_metric}; GraphTask handles "
+                f"binary tasks scored by {' or '.join(METRICS)} only"
+            )
+        self.metric = self.evaluator.eval_metric
+        self.split_info = f"OGB split, {len(self.split['train'])} training graphs"
+        self.seed = 0
+
+    def setup(self, device: torch.device, seed: int) -> None:
+        self.seed = seed
+
+    def _loader(self, part: str, batch_size: int, generator: torch.Generator | None = None):
+        from torch_geometric.loader import DataLoader
+
+        return DataLoader(
+            self.dataset[self.split[part]],
+            batch_size=batch_size,
+            shuffle=generator is not None,
+            generator=generator,
+        )
+
+    def train_batches(self, epoch: int) -> list[Any]:
+        return list(self._loader("train", self.batch_size, epoch_generator(self.seed, epoch)))
+
+    def forward(self, model: nn.Module, batch: Any) -> Tensor:
+        return model(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
+
+    def loss(self, out: Tensor, batch: Any, label_smoothing: float) -> tuple[Tensor, int]:
+        loss = prediction_loss(out, batch.y, "multilabel", label_smoothing)
+        return loss, int(batch.num_graphs)
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, device: torch.device, amp: str | None) -> Evaluation:
+        model.eval()
+        scores = {}
+        for part in ("train", "valid", "test"):
+            preds, ys = [], []
+            for batch in self._loader(part, self.eval_batch_size):
+                batch = batch.to(device)
+                with autocast(device, amp):
+                    out = self.forward(model, batch).float()
+                preds.append(out.cpu())
+                ys.append(batch.y.view(out.shape).cpu())
+            result = self.evaluator.eval({"y_true": torch.cat(ys), "y_pred": torch.cat(preds)})
+            scores[part] = float(result[self.metric])
+        return Evaluation(scores)
+
+    def describe(self) -> str:
+        sizes = "/".join(str(len(self.split[k])) for k in ("train", "valid", "test"))
+        return f"{self.name}: {len(self.dataset):,} graphs, split {sizes}, metric {self.metric}"

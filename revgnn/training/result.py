@@ -1,0 +1,39 @@
+"""What a training run returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["TrainResult"]
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`~revgnn.train`: scores of the best-valid epoch and the run's cost.
+
+    ``resumed_from`` is the epoch of the checkpoint the run continued from (``0``: it started
+    fresh). ``history`` holds the epoch records of this process (the log file holds them all).
+    """
+
+    dataset: str
+    metric: str
+    epochs: int
+    best_epoch: int
+    train_metric: float
+    valid_metric: float
+    test_metric: float
+    final_loss: float
+    num_params: int
+    peak_bytes: int
+    peak_rss_bytes: int
+    seconds: float
+    seed: int
+    resumed_from: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def as_dict(self, history: bool = False) -> dict[str, Any]:
+        out = asdict(self)
+        if not history:
+            out.pop("history")
+        return out

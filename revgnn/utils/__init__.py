@@ -1,0 +1,23 @@
+"""Helpers shared across revgnn's subpackages (autocast and RNG state, module resets, input
+checks, byte units)."""
+
+from revgnn.utils.autocast import AutocastState, autocast_disabled
+from revgnn.utils.checks import check_edge_index, check_finite, check_probability
+from revgnn.utils.modules import reset_module, restore_buffers
+from revgnn.utils.rng import get_rng_state, rng_changed, set_rng_state
+from revgnn.utils.units import format_bytes, parse_bytes
+
+__all__ = [
+    "AutocastState",
+    "autocast_disabled",
+    "check_edge_index",
+    "check_finite",
+    "check_probability",
+    "format_bytes",
+    "get_rng_state",
+    "parse_bytes",
+    "reset_module",
+    "restore_buffers",
+    "rng_changed",
+    "set_rng_state",
+]

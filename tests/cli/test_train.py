@@ -1,0 +1,55 @@
+import json
+
+import pytest
+
+from revgnn.cli import main
+from revgnn.cli.train import MODELS
+
+TINY = ["--layers", "2", "--hidden", "16", "--no-progress"]
+
+
+def test_train_on_bundled_cora_writes_json(tmp_path, capsys):
+    out = tmp_path / "metrics.json"
+    log = tmp_path / "log.jsonl"
+    assert main(["train", "--epochs", "3", *TINY, "--json", str(out), "--log", str(log)]) == 0
+    printed = capsys.readouterr().out
+    assert "cora: 2,708 nodes" in printed and "public Planetoid split" in printed
+    assert "test acc " in printed and "peak memory" in printed
+    metrics = json.loads(out.read_text())
+    assert {"test_metric", "peak_bytes", "num_params", "seconds"} <= set(metrics)
+    assert 0.0 <= metrics["test_metric"] <= 1.0 and metrics["peak_bytes"] > 0
+    assert metrics["settings"]["layers"] == 2 and metrics["settings"]["model"] == "revgnn"
+    assert len(log.read_text().splitlines()) == 3
+
+
+def test_leaderboard_runs_write_json_and_markdown(tmp_path, capsys):
+    out, md = tmp_path / "lb.json", tmp_path / "lb.md"
+    argv = [
+        "train",
+        "--epochs",
+        "2",
+        "--runs",
+        "2",
+        *TINY,
+        "--json",
+        str(out),
+        "--markdown",
+        str(md),
+    ]
+    assert main(argv) == 0
+    summary = json.loads(out.read_text())
+    assert summary["runs"] == 2 and len(summary["per_run"]) == 2
+    assert summary["test_metric"] == summary["test_mean"]
+    assert "± " in md.read_text() and md.read_text() in capsys.readouterr().out
+
+
+def test_errors_are_reported_not_raised(capsys):
+    assert main(["train", "--dataset", "ogbn-arxiv", "--no-progress"]) == 2
+    assert "dataset 'ogbn-arxiv' needs root= (--root)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_choice_trains_one_epoch(name, tmp_path):
+    out = tmp_path / "m.json"
+    assert main(["train", "--model", name, "--epochs", "1", *TINY, "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["num_params"] > 0
