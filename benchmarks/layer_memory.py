@@ -161,7 +161,7 @@ def main() -> None:
         "degree": args.degree,
         "channels": args.channels,
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-        # glibc keeps the freed temporaries of deep reversible stacks (DESIGN §4); with
+        # glibc keeps the freed temporaries of deep reversible stacks (docs/memory.md); with
         # MALLOC_MMAP_THRESHOLD_ set, RSS stays low but steps are slower: not timed alike.
         "malloc_mmap_threshold": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
     }

@@ -8,16 +8,14 @@ import json
 import math
 import os.path as osp
 import sys
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch_geometric.nn import GATConv
 
-from revgnn.datasets import load_ogbg, synthetic_dataset, write_ogb_layout
+from revgnn.datasets import synthetic_dataset, write_ogb_layout
 from revgnn.models import DeeperGCN, GraphPredictor
+from tests.ogb_layouts import write_ogbg_layout
 
 EXAMPLES = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), "ogb_examples")
 sys.path.insert(0, EXAMPLES)
@@ -149,47 +147,6 @@ def test_one_epoch_of_every_node_example(kind, preset, ogb_root, tmp_path):
             assert result["settings"][key] == settings[key], key
 
 
-def write_ogbg_layout(root: str, num_graphs: int = 24, seed: int = 0) -> str:
-    """A tiny ogbg-molhiv folder in OGB's layout (raw CSVs, scaffold split, marker)."""
-    rng = np.random.default_rng(seed)
-    folder = osp.join(root, "ogbg_molhiv")
-    edges, edge_feat, node_feat, num_nodes, num_edges = [], [], [], [], []
-    for _ in range(num_graphs):
-        n = int(rng.integers(3, 7))
-        src = np.arange(n - 1)  # a chain, stored once (OGB adds the inverse edges)
-        edges.append(np.stack([src, src + 1], 1))
-        edge_feat.append(rng.integers(0, 2, (n - 1, 3)))
-        node_feat.append(rng.integers(0, 2, (n, 9)))
-        num_nodes.append(n)
-        num_edges.append(n - 1)
-    labels = (np.arange(num_graphs) % 2).reshape(-1, 1)  # both classes in every part
-    files = {
-        "edge": np.concatenate(edges),
-        "edge-feat": np.concatenate(edge_feat),
-        "node-feat": np.concatenate(node_feat),
-        "graph-label": labels,
-        "num-node-list": np.array(num_nodes).reshape(-1, 1),
-        "num-edge-list": np.array(num_edges).reshape(-1, 1),
-    }
-    parts = {"train": range(0, 16), "valid": range(16, 20), "test": range(20, num_graphs)}
-    for sub in ("raw", "split/scaffold"):
-        Path(folder, sub).mkdir(parents=True, exist_ok=True)
-    for name, arr in files.items():
-        pd.DataFrame(arr).to_csv(
-            osp.join(folder, "raw", f"{name}.csv.gz"), header=False, index=False, compression="gzip"
-        )
-    for part, idx in parts.items():
-        pd.DataFrame(np.array(list(idx))).to_csv(
-            osp.join(folder, "split", "scaffold", f"{part}.csv.gz"),
-            header=False,
-            index=False,
-            compression="gzip",
-        )
-    with open(osp.join(folder, "RELEASE_v1.txt"), "w") as f:
-        f.write("tiny ogbg-molhiv layout written by the tests\n")
-    return folder
-
-
 @pytest.mark.parametrize("preset", list(molhiv.PRESETS))
 def test_one_epoch_of_molhiv_through_ogb(preset, tmp_path):
     write_ogbg_layout(str(tmp_path))
@@ -217,15 +174,23 @@ def test_molhiv_preset_is_deeper_gcn_7x256():
     assert model(x, edge_index, torch.zeros(3, 3, dtype=torch.long), batch).shape == (2, 1)
 
 
-def test_graph_loader_refuses_folder_without_marker(tmp_path):
-    folder = write_ogbg_layout(str(tmp_path))
-    (Path(folder) / "RELEASE_v1.txt").unlink()
-    with pytest.raises(FileNotFoundError, match=r"lacks RELEASE_v1\.txt"):
-        load_ogbg("ogbg-molhiv", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="no OGB folder"):
-        load_ogbg("ogbg-molhiv", str(tmp_path / "elsewhere"))
+def test_help_texts_say_what_the_flags_do(capsys):
+    for kind, script in SCRIPTS.items():
+        with pytest.raises(SystemExit):
+            example_cli.parse(["--help"], f"ogbn-{kind}", script.PRESETS, script.__doc__)
+        text = capsys.readouterr().out
+        # The dataset is the script's: no --dataset flag offering every other one.
+        assert "--dataset" not in text and "tolokers" not in text
+        assert "(default: None)" not in text and "(default: True)" not in text
+    with pytest.raises(SystemExit):
+        example_cli.parse(["--help"], "ogbn-proteins", SCRIPTS["proteins"].PRESETS, "")
+    assert "--species, --no-species" in capsys.readouterr().out
 
 
-def test_graph_predictor_needs_an_edge_path():
-    with pytest.raises(ValueError, match="edge_dim set"):
-        GraphPredictor(DeeperGCN(9, 8, 1, 2), 8)
+def test_molhiv_mistakes_are_one_line(tmp_path, capsys):
+    assert molhiv.main(["--root", str(tmp_path), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ogbg-molhiv: error: ogbg-molhiv: no OGB folder")
+    write_ogbg_layout(str(tmp_path))
+    assert molhiv.main(["--root", str(tmp_path), "--epochs", "1", "--groups", "3"]) == 2
+    assert "--groups is not used by --model deeper-gcn" in capsys.readouterr().err

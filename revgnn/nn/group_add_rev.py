@@ -99,12 +99,12 @@ class GroupAddRev(nn.Module):
             reset_module(conv)
 
     def forward(self, x: Tensor, edge_index: Any, *args: Any, **kwargs: Any) -> Tensor:
-        if self.reversible and isinstance(x.grad_fn, ReversibleBackward) and not _warned[0]:
-            _warned[0] = True
+        if self.reversible and isinstance(x.grad_fn, ReversibleBackward):
             warn_user(
                 "GroupAddRev blocks called one after another each keep their output for the "
                 "backward pass (O(L*N*D) memory); put them in a ReversibleSequential to keep "
-                "memory independent of depth"
+                "memory independent of depth",
+                once=True,
             )
         return run_stack(
             [self],
@@ -125,7 +125,3 @@ class GroupAddRev(nn.Module):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.convs[0]}, num_groups={self.num_groups})"
-
-
-# Warn once per process: a loop over 1000 blocks would otherwise warn 1000 times.
-_warned = [False]

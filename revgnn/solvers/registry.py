@@ -8,14 +8,22 @@ from torch import Tensor
 
 from revgnn.solvers.stats import SolverStats
 
-__all__ = ["STOP_MODES", "Solver", "available_solvers", "get_solver", "register_solver"]
+__all__ = [
+    "SOLVERS",
+    "STOP_MODES",
+    "Solver",
+    "available_solvers",
+    "get_solver",
+    "register_solver",
+]
 
 
 #: A solver: ``solver(f, z0, max_iter=..., tol=..., stop_mode=..., **options)``.
 Solver = Callable[..., tuple[Tensor, SolverStats]]
 #: Residual kinds: relative to the iterate's norm, or absolute.
 STOP_MODES = ("rel", "abs")
-_SOLVERS: dict[str, Solver] = {}
+#: Every registered solver, by name.
+SOLVERS: dict[str, Solver] = {}
 
 
 def register_solver(name: str) -> Callable[[Solver], Solver]:
@@ -40,9 +48,9 @@ def register_solver(name: str) -> Callable[[Solver], Solver]:
     """
 
     def decorator(fn: Solver) -> Solver:
-        if name in _SOLVERS:
+        if name in SOLVERS:
             raise ValueError(f"a solver named {name!r} is already registered; choose another name")
-        _SOLVERS[name] = fn
+        SOLVERS[name] = fn
         return fn
 
     return decorator
@@ -50,13 +58,13 @@ def register_solver(name: str) -> Callable[[Solver], Solver]:
 
 def available_solvers() -> list[str]:
     """Names of the registered solvers."""
-    return sorted(_SOLVERS)
+    return sorted(SOLVERS)
 
 
 def get_solver(name: str) -> Solver:
     """The solver registered under ``name``."""
     try:
-        return _SOLVERS[name]
+        return SOLVERS[name]
     except KeyError:
         raise ValueError(
             f"solver={name!r} is not registered; available: {available_solvers()} "

@@ -6,9 +6,10 @@ import contextlib
 
 import torch
 
-from revgnn.training.config import AMP_DTYPES
+__all__ = ["AMP_DTYPES", "autocast"]
 
-__all__ = ["autocast"]
+#: The precisions of ``amp=``.
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def autocast(device: torch.device, amp: str | None) -> contextlib.AbstractContextManager:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import os.path as osp
 import pickle
-import zipfile
 from typing import Any
 
 import torch
@@ -49,28 +48,32 @@ def load_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict
         raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, AttributeError, TypeError, ImportError):
+    except Exception as e:  # any failure to read means: not a usable checkpoint
         raise CheckpointError(
-            f"{path} is not a revgnn checkpoint: it holds objects other than tensors and "
-            "plain data (revgnn checkpoints hold only those); pass the file a revgnn run "
-            "wrote with --checkpoint"
-        ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
-        what = (
-            "truncated or corrupted (a run killed while another program wrote it?)"
-            if "zip" in str(e).lower() or isinstance(e, EOFError)
-            else "not a file that torch.save wrote"
-        )
-        raise CheckpointError(
-            f"{path} is not a readable revgnn checkpoint: {what}; delete it to start fresh, "
-            "or pass the checkpoint of the run to continue"
+            f"{path} is not a revgnn checkpoint: {_why(e)}; {_WHAT_TO_DO}"
         ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(
-            f"{path} is not a revgnn checkpoint (format {CHECKPOINT_FORMAT}): it lacks the "
-            "format marker revgnn writes; pass the file a revgnn run wrote with --checkpoint"
+            f"{path} is not a revgnn checkpoint: it lacks the format marker (format "
+            f"{CHECKPOINT_FORMAT}) revgnn writes; {_WHAT_TO_DO}"
         )
     return ckpt
+
+
+_WHAT_TO_DO = "pass the file a revgnn run wrote with --checkpoint, or delete it to start fresh"
+
+
+def _why(e: Exception) -> str:
+    # torch's own messages advise weights_only=False, which would run code from the file:
+    # never pass that on.
+    text = str(e).lower()
+    if "zip" in text or "central directory" in text:
+        return "it is truncated or corrupted (not a complete archive torch.save writes)"
+    if isinstance(e, EOFError):
+        return "it is empty or truncated"
+    if isinstance(e, pickle.UnpicklingError):
+        return "it holds objects other than tensors and plain data, or torch.save did not write it"
+    return f"torch.load cannot read it ({type(e).__name__})"
 
 
 def _mismatches(model_state: dict[str, Tensor], saved: dict[str, Tensor]) -> list[str]:

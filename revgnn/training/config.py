@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
+from revgnn.training.amp import AMP_DTYPES
 
-__all__ = ["AMP_DTYPES", "TrainConfig"]
-
-AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+__all__ = ["TrainConfig"]
 
 
 @dataclass

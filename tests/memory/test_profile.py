@@ -1,34 +1,9 @@
-import json
-
 import pytest
 
-from revgnn.cli import main
 from revgnn.memory.kinds import Config, num_parameters
 from revgnn.memory.profile import graph_config, load_graph, profile_config, profile_in_subprocess
 
 TINY = {"num_nodes": 40, "num_edges": 160, "hidden_channels": 8}
-
-
-def test_profile_command_writes_json_and_png(tmp_path, capsys):
-    out = tmp_path / "tiny"
-    argv = [
-        "profile", "--kinds", "revgnn", "--depths", "2,4", "--widths", "8",
-        "--nodes", "40", "--degree", "4", "--no-progress", "--out", str(out),
-    ]  # fmt: skip
-    assert main(argv) == 0
-    data = json.loads(out.with_suffix(".json").read_text())
-    assert data["meta"]["torch"]
-    results = data["results"]
-    assert [r["config"]["num_layers"] for r in results] == [2, 4]
-    for r in results:
-        assert r["num_parameters"] == num_parameters(Config.from_dict(r["config"]))
-        assert r["peak_bytes"] > r["baseline_bytes"] > 0
-        assert r["saved_bytes"] > 0 and r["step_seconds"] > 0 and r["peak_rss_bytes"] > 0
-        assert r["predicted_bytes"] > 0
-    # Reversible: the forward keeps the same bytes at both depths.
-    assert results[0]["saved_bytes"] == results[1]["saved_bytes"]
-    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "RevGNN" in capsys.readouterr().out
 
 
 def test_saved_bytes_flat_for_reversible_linear_for_plain():

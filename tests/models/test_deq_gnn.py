@@ -153,7 +153,8 @@ def test_non_finite_input_raises():
     model = DEQGNN(F_IN, D, C, 3, edge_dim=EDGE)
     bad = x.clone()
     bad[0, 0] = float("inf")
-    with pytest.raises(ValueError, match=r"x has 1 NaN or inf entries of 240 \(first in row 0\): DEQGNN needs finite"):
+    message = r"x has 1 NaN or inf entries of 240 \(first in row 0\): DEQGNN needs finite"
+    with pytest.raises(ValueError, match=message):
         model(bad, edge_index, edge_attr)
     bad_e = edge_attr.clone()
     bad_e[1, 1] = float("nan")

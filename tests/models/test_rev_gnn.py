@@ -142,3 +142,32 @@ def test_gcn_blocks_share_one_normalisation_equal_to_per_block_normalisation():
 def test_repr_names_the_aggregation_only_for_genconv():
     assert "aggr='max'" in repr(RevGNN(F_IN, 16, OUT, 2))
     assert "aggr" not in repr(RevGNN(F_IN, 16, OUT, 2, conv="gcn"))
+
+
+def test_sparse_adjacency_gives_the_edge_index_result():
+    # RevGNN(conv="gen") with PyG's adj_t: GENConv's lean path reads its edge list.
+    from torch_geometric.utils import to_torch_csr_tensor
+
+    torch.manual_seed(0)
+    model = RevGNN(F_IN, 16, OUT, 3, dropout=0.0).eval()
+    x, edge_index, _ = _data(None)
+    edge_index = torch.unique(edge_index, dim=1)
+    adj_t = to_torch_csr_tensor(edge_index.flip(0), size=(N, N))
+    assert rel_err(model(x, adj_t), model(x, edge_index)) <= 1e-6
+    with pytest.raises(ValueError, match=r"sparse adjacency of shape \(5, 5\)"):
+        model(x, to_torch_csr_tensor(torch.tensor([[0], [1]]), size=(5, 5)))
+
+
+@pytest.mark.parametrize("conv", ["gen", "gat", "sage", "gcn", "gin", "mlp"])
+def test_bad_edge_index_is_one_error_and_int32_works(conv):
+    model = RevGNN(F_IN, 16, OUT, 2, conv=conv, dropout=0.0).eval()
+    x, edge_index, _ = _data(None)
+    assert torch.equal(model(x, edge_index.int()), model(x, edge_index))
+    bad = edge_index.clone()
+    bad[1, 7] = N + 3
+    with pytest.raises(ValueError, match=f"edge_index refers to node {N + 3} but there are {N}"):
+        model(x, bad)
+    with pytest.raises(ValueError, match=r"edge_index must have shape \[2, E\]"):
+        model(x, edge_index.t())
+    with pytest.raises(ValueError, match=r"x must have shape \[num_nodes, 12\] \(in_channels\)"):
+        model(x[:, :5], edge_index)

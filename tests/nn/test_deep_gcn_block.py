@@ -1,65 +1,11 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch_geometric.nn import SAGEConv
 
-from revgnn import DeepGCNBlock, GENConv, PreActConv
-from revgnn.nn import drop_edges, norm_layer
+from revgnn import DeepGCNBlock, PreActConv
 from tests.helpers import random_graph, rel_err
-
-N, E, D = 20, 80, 6
-
-
-class EdgeProbe(nn.Module):
-    """Records the edges and edge features it receives; returns a linear map of x."""
-
-    def __init__(self, channels: int, out_channels: int | None = None) -> None:
-        super().__init__()
-        self.lin = nn.Linear(channels, out_channels or channels)
-        self.seen: list[tuple] = []
-
-    def reset_parameters(self) -> None:
-        self.lin.reset_parameters()
-
-    def forward(self, x, edge_index, edge_attr=None, edge_weight=None):
-        self.seen.append((edge_index, edge_attr, edge_weight))
-        return self.lin(x)
-
-
-def graph():
-    g = torch.Generator().manual_seed(0)
-    return torch.randn(N, D, generator=g), random_graph(N, E)
-
-
-def test_preactconv_keeps_its_api():
-    torch.manual_seed(0)
-    conv = SAGEConv(D, D)
-    block = PreActConv(conv, D, norm="batch", dropout=0.5)
-    x, edge_index = graph()
-    # An explicit mask replaces ordinary dropout (and is ignored in eval mode).
-    mask = (torch.rand(N, D) > 0.5).float() * 2
-    out = block(x, edge_index, mask)
-    ref = conv(F.relu(block.norm(x)) * mask, edge_index)
-    assert rel_err(out, ref) <= 1e-6
-    block.eval()
-    assert rel_err(block(x, edge_index, mask), conv(F.relu(block.norm(x)), edge_index)) <= 1e-6
-    assert "dropout=0.5" in repr(block) and "edge_dropout" not in repr(block)
-
-
-def test_layer_norm_is_per_node():
-    # DeeperGCN's LayerNorm normalises every node on its own; PyG's resolver default would
-    # normalise over the whole graph, coupling the nodes.
-    norm = norm_layer("layer", D)
-    assert isinstance(norm, nn.LayerNorm)
-    x, _ = graph()
-    y = x.clone()
-    y[1:] *= 10.0
-    assert torch.allclose(norm(x)[0], norm(y)[0])
-    assert norm_layer(None, D) is None
-    assert type(norm_layer("batch", D)).__name__ == "BatchNorm"
-    with pytest.raises(TypeError, match="norm must be a name or None"):
-        norm_layer(nn.LayerNorm(D), D)
+from tests.nn.common import D, EdgeProbe, N, graph
 
 
 @pytest.mark.parametrize("kind", ["res+", "res", "plain", "dense"])
@@ -110,22 +56,6 @@ def test_edge_dropout_drops_edges_and_their_features_together(kind):
     block.eval()
     block(x, edge_index, edge_attr=edge_attr)
     assert torch.equal(probe.seen[-1][0], edge_index)
-
-
-def test_preactconv_edge_dropout_with_genconv():
-    torch.manual_seed(0)
-    block = PreActConv(GENConv(D, D, "softmax", edge_dim=3), D, edge_dropout=0.5)
-    x, edge_index = graph()
-    out = block(x, edge_index, edge_attr=torch.randn(E, 3))
-    assert out.shape == (N, D) and torch.isfinite(out).all()
-    assert "edge_dropout=0.5" in repr(block)
-
-
-def test_drop_edges_needs_an_edge_index_tensor():
-    with pytest.raises(TypeError, match="edge_dropout needs edge_index as a"):
-        drop_edges([0, 1], {}, 0.5, training=True)
-    edge_index = random_graph(N, E)
-    assert drop_edges(edge_index, {}, 0.5, training=False)[0] is edge_index
 
 
 def test_block_errors():

@@ -1,4 +1,4 @@
-"""The checks behind DESIGN §3 items 1-5, run on revgnn and on PyG's ``GroupAddRev``.
+"""The defects of PyG's ``GroupAddRev`` (docs/peer_defects.md), checked on revgnn and on PyG.
 
 The PyG runs are strict expected failures: they show that each check detects the peer's
 defect (a check that passes on the peer's behaviour would prove nothing).
@@ -20,7 +20,7 @@ from tests.helpers import random_graph, rel_err
 from tests.nn.test_reversible_sequential import MeanConv
 
 N, D, E = 30, 12, 120
-PYG_DEFECT = pytest.mark.xfail(strict=True, reason="PyG GroupAddRev defect (DESIGN §3)")
+PYG_DEFECT = pytest.mark.xfail(strict=True, reason="PyG GroupAddRev defect (docs/peer_defects.md)")
 IMPLS = ["revgnn", pytest.param("pyg", marks=PYG_DEFECT)]
 
 

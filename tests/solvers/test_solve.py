@@ -5,41 +5,13 @@ import math
 import pytest
 import torch
 from torch import Tensor
-from torch_geometric.utils import scatter
 
 from revgnn.solvers import (
     ConvergenceWarning,
-    ResidualMonitor,
-    available_solvers,
-    register_solver,
     solve,
 )
-from revgnn.solvers.registry import _SOLVERS as REGISTRY
 from tests.helpers import random_graph, rel_err
-
-N, D, E = 40, 8, 160
-SOLVERS = ["fixed_point", "anderson", "broyden"]
-
-
-def graph_map(scale: float, seed: int = 0, edge_index: Tensor | None = None):
-    """f(z) = tanh(scale * mean_{u->v} z_u W + b): a contraction for scale < 1 (||W||_2 = 1,
-    tanh is 1-Lipschitz, mean aggregation has norm <= 1 row-wise), expansive for large scale."""
-    g = torch.Generator().manual_seed(seed)
-    w = torch.randn(D, D, generator=g)
-    w = w / torch.linalg.matrix_norm(w, 2)
-    b = torch.randn(N, D, generator=g)
-    ei = random_graph(N, E, seed) if edge_index is None else edge_index
-
-    def f(z: Tensor) -> Tensor:
-        msg = scatter(z[ei[0]], ei[1], 0, dim_size=z.size(0), reduce="mean")
-        return torch.tanh(scale * msg @ w.to(z.dtype) + b.to(z.dtype))
-
-    return f
-
-
-def global_residual(f, z: Tensor) -> float:
-    z = z.double()
-    return ((f(z) - z).norm() / z.norm()).item()
+from tests.solvers.common import SOLVERS, D, E, N, global_residual, graph_map
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -60,16 +32,6 @@ def test_converged_state_satisfies_tolerance(solver, tol):
     for _ in range(400):
         ref = f(ref)
     assert rel_err(z, ref) <= 30 * tol
-
-
-def test_anderson_and_broyden_need_fewer_evaluations_than_plain_iteration():
-    f = graph_map(0.99)
-    counts = {
-        s: solve(f, torch.zeros(N, D), max_iter=500, tol=1e-6, solver=s)[1].iterations
-        for s in SOLVERS
-    }
-    assert counts["anderson"] < counts["fixed_point"]
-    assert counts["broyden"] < counts["fixed_point"]
 
 
 def test_state_is_one_vector_even_with_an_all_zero_node():
@@ -159,33 +121,6 @@ def test_solver_runs_in_float32_under_autocast_while_f_runs_in_bf16():
     assert inner.dtype == torch.bfloat16
     assert z.dtype == torch.float32 and stats.converged
     assert set(seen[0::2]) == {torch.float32} and set(seen[1::2]) == {torch.bfloat16}
-
-
-def test_registry_adds_a_solver_and_rejects_bad_names():
-    assert set(SOLVERS) <= set(available_solvers())
-    try:
-
-        @register_solver("halving_test")
-        def halving(f, z0, max_iter, tol, stop_mode="rel"):
-            monitor = ResidualMonitor("halving_test", tol, stop_mode)
-            z = z0
-            for _ in range(max_iter):
-                fz = f(z)
-                if monitor.update(z, fz):
-                    break
-                z = 0.5 * (z + fz)
-            return monitor.result(z0)
-
-        f = graph_map(0.9)
-        z, stats = solve(f, torch.zeros(N, D), 200, 1e-5, solver="halving_test")
-        assert stats.solver == "halving_test" and stats.converged
-        assert global_residual(f, z) <= 1e-5
-        with pytest.raises(ValueError, match="'halving_test' is already registered"):
-            register_solver("halving_test")(halving)
-    finally:
-        REGISTRY.pop("halving_test", None)
-    with pytest.raises(ValueError, match=r"solver='nope' is not registered; available: \["):
-        solve(graph_map(0.5), torch.zeros(N, D), solver="nope")
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,4 @@
+import copy
 import json
 import os
 import signal
@@ -12,12 +13,11 @@ import torch
 from revgnn.datasets import load_cora, synthetic_dataset
 from revgnn.models import RevGNN
 from revgnn.training import (
+    CheckpointError,
     NodeTask,
     TrainConfig,
     evaluate,
     iter_records,
-    leaderboard,
-    leaderboard_markdown,
     load_checkpoint,
     seed_everything,
     train,
@@ -203,32 +203,6 @@ def test_metis_training_and_multiview_evaluation():
     assert evaluate(model, task)["test"] == result.test_metric
 
 
-def test_leaderboard_summary_and_markdown(tiny, tmp_path):
-    cfg = TrainConfig(epochs=2, progress=False, log_path=str(tmp_path / "lb.jsonl"))
-    summary = leaderboard(lambda: small_model(tiny), tiny, cfg, runs=3, name="RevGNN-tiny")
-    tests = torch.tensor([r["test_metric"] for r in summary["per_run"]], dtype=torch.float64)
-    assert [r["seed"] for r in summary["per_run"]] == [0, 1, 2]
-    assert summary["test_mean"] == pytest.approx(float(tests.mean()))
-    assert summary["test_std"] == pytest.approx(float(tests.std()))
-    assert summary["num_params"] == sum(p.numel() for p in small_model(tiny).parameters())
-    assert sorted(os.listdir(tmp_path)) == ["lb.run0.jsonl", "lb.run1.jsonl", "lb.run2.jsonl"]
-    table = leaderboard_markdown(summary)
-    assert "| Model | Test Accuracy | Validation Accuracy | #Params | Peak memory | Runs |" in table
-    assert (
-        f"| RevGNN-tiny | {100 * summary['test_mean']:.2f} ± {100 * summary['test_std']:.2f} |"
-        in table
-    )
-
-
-def test_config_errors():
-    with pytest.raises(ValueError, match="amp='fp8' must be None, 'bf16' or 'fp16'"):
-        TrainConfig(amp="fp8")
-    with pytest.raises(ValueError, match="resume=True needs checkpoint="):
-        TrainConfig(resume=True)
-    with pytest.raises(ValueError, match="epochs=0 must be at least 1"):
-        TrainConfig(epochs=0)
-
-
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_epoch_reports_allocator_peak():
     ds = load_cora()
@@ -236,3 +210,61 @@ def test_cuda_epoch_reports_allocator_peak():
     cfg = TrainConfig(epochs=2, device="cuda", amp="bf16", progress=False)
     result = train(small_model(ds), ds, cfg)
     assert result.peak_bytes > 0 and all("peak_bytes" in r for r in result.history)
+
+
+def test_every_run_says_whether_it_resumed_and_never_overwrites(tiny, tmp_path, capsys):
+    ckpt = str(tmp_path / "run.pt")
+    seed_everything(0)
+    train(small_model(tiny), tiny, TrainConfig(epochs=2, checkpoint=ckpt, progress=False))
+    assert f"checkpoint {ckpt}: new run" in capsys.readouterr().out
+    # A run that does not resume may not replace the file.
+    with pytest.raises(CheckpointError, match="exists and this run does not resume from it"):
+        train(small_model(tiny), tiny, TrainConfig(epochs=2, checkpoint=ckpt, progress=False))
+    cfg = TrainConfig(epochs=3, checkpoint=ckpt, resume=True, progress=False)
+    result = train(small_model(tiny), tiny, cfg)
+    assert "resumed at epoch 2 of 3 (continuing)" in capsys.readouterr().out
+    assert result.resumed_from == 2 and [r["epoch"] for r in result.history] == [3]
+    typo = str(tmp_path / "typo.pt")
+    with pytest.raises(CheckpointError, match=r"typo\.pt does not exist, so there is nothing"):
+        train(small_model(tiny), tiny, TrainConfig(checkpoint=typo, resume=True, progress=False))
+    cfg = TrainConfig(epochs=1, checkpoint=typo, resume=True, missing_ok=True, progress=False)
+    train(small_model(tiny), tiny, cfg)
+    assert "none yet, starting a new run" in capsys.readouterr().out
+    cfg = TrainConfig(epochs=1, checkpoint=ckpt, overwrite=True, progress=False)
+    assert train(small_model(tiny), tiny, cfg).resumed_from == 0
+
+
+def test_without_the_bar_each_evaluation_prints_a_line(tiny, capsys):
+    seed_everything(0)
+    train(small_model(tiny), tiny, TrainConfig(epochs=4, eval_every=2, progress=False))
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "| epoch" in ln]
+    assert len(lines) == 2 and lines[1].startswith("synthetic-arxiv seed 0 | epoch 4/4 | loss ")
+    assert "valid acc " in lines[1] and "best test acc " in lines[1]
+
+
+def test_a_collapsed_model_is_named_with_its_likely_causes(tiny):
+    class Constant(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bias = torch.nn.Parameter(torch.zeros(tiny.num_classes))
+
+        def forward(self, x, edge_index):
+            return self.bias.expand(x.size(0), -1) + torch.arange(tiny.num_classes) * 0.0
+
+    cfg = TrainConfig(epochs=4, collapse_patience=3, progress=False)
+    with pytest.warns(UserWarning, match="predicted one class for every validation node for 3"):
+        train(Constant(), tiny, cfg)
+
+
+def test_bad_data_and_a_diverging_loss_are_errors(tiny):
+    bad = copy.deepcopy(tiny)
+    bad.data.x[5, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"node features x contain 1 NaN/inf values \(first in"):
+        train(small_model(tiny), bad, TrainConfig(epochs=1, progress=False))
+    out_of_range = copy.deepcopy(tiny)
+    out_of_range.data.edge_index[0, 3] = tiny.num_nodes + 7
+    with pytest.raises(ValueError, match=f"edge_index refers to node {tiny.num_nodes + 7}"):
+        train(small_model(tiny), out_of_range, TrainConfig(epochs=1, progress=False))
+    seed_everything(0)
+    with pytest.raises(FloatingPointError, match="the training loss became nan"):
+        train(small_model(tiny), tiny, TrainConfig(epochs=2, lr=1e30, grad_clip=None))

@@ -118,12 +118,7 @@ class LeanAggregation(pyg_aggr.Aggregation):
         **kwargs: Any,
     ) -> Tensor:
         self.assert_two_dimensional_input(x, dim)
-        if index is None:
-            if ptr is None:
-                raise ValueError(
-                    f"{type(self).__name__} needs index (the target node of every message) "
-                    "or ptr (CSR offsets of messages sorted by target)"
-                )
+        if index is None and ptr is not None:
             if ptr.dim() != 1 or ptr.numel() < 1 or int(ptr[-1]) != x.size(0):
                 raise ValueError(
                     f"ptr must be 1-D CSR offsets ending at the number of messages "
@@ -135,6 +130,8 @@ class LeanAggregation(pyg_aggr.Aggregation):
             )
             if dim_size is None:
                 dim_size = ptr.numel() - 1
+        elif index is None:  # as in PyG: every message into one output row
+            index = x.new_zeros(x.size(0), dtype=torch.long)
         if index.numel() != x.size(0):
             raise ValueError(
                 f"index has {index.numel()} entries but there are {x.size(0)} messages"

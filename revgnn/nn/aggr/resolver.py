@@ -36,7 +36,7 @@ def aggregation_resolver(
         )
     cls = AGGREGATIONS.get(aggr)
     if cls is None:
-        raise ValueError(f"aggr={aggr!r} is not one of {', '.join(AGGREGATIONS)}")
+        raise ValueError(f"aggr={aggr!r} is not one of {', '.join(sorted(AGGREGATIONS))}")
     return cls.from_options(
         aggr,
         t=t,

@@ -204,3 +204,33 @@ def test_repr_and_reset_parameters():
     assert conv.aggr_module.t.item() == 0.5
     assert not torch.equal(conv.lin_edge.weight, before["lin_edge.weight"])  # re-drawn
     assert torch.equal(conv.mlp[1].module.weight, torch.ones(2 * D))
+
+
+@pytest.mark.parametrize("lean", [True, False])
+@pytest.mark.parametrize("layout", ["csr", "coo"])
+def test_sparse_adjacency_gives_the_edge_index_result(layout, lean):
+    # PyG's examples pass adj_t, the transposed adjacency (row = target, column = source).
+    from torch_geometric.utils import to_torch_coo_tensor, to_torch_csr_tensor
+
+    torch.manual_seed(0)
+    conv = GENConv(D, D, "softmax", learn_t=True, lean=lean)
+    x, edge_index, _ = data()
+    edge_index = torch.unique(edge_index, dim=1)  # an adjacency holds each edge once
+    to_sparse = to_torch_csr_tensor if layout == "csr" else to_torch_coo_tensor
+    adj_t = to_sparse(edge_index.flip(0), size=(N, N))
+    xs = x.clone().requires_grad_()
+    out = conv(xs, adj_t)
+    out.square().sum().backward()
+    xe = x.clone().requires_grad_()
+    ref = conv(xe, edge_index)
+    ref.square().sum().backward()
+    assert rel_err(out, ref) <= 1e-6 and rel_err(xs.grad, xe.grad) <= 1e-5
+    with pytest.raises(ValueError, match="edge_attr needs edge_index as a"):
+        GENConv(D, D, edge_dim=F_EDGE)(x, adj_t, torch.randn(adj_t._nnz(), F_EDGE))
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_int32_edge_index(lean):
+    conv = GENConv(D, D, "max", edge_dim=F_EDGE, lean=lean)
+    x, edge_index, edge_attr = data()
+    assert torch.equal(conv(x, edge_index.int(), edge_attr), conv(x, edge_index, edge_attr))

@@ -1,0 +1,75 @@
+"""A user's mistake is one line on stderr and exit status 2, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from revgnn.cli import main
+
+TINY = ["--epochs", "1", "--layers", "2", "--hidden", "16", "--no-progress"]
+
+
+def one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("revgnn train: error: ")
+    return err
+
+
+def test_checkpoint_mistakes(tmp_path, capsys):
+    ckpt = str(tmp_path / "run.pt")
+    assert main(["train", *TINY, "--checkpoint", ckpt]) == 0
+    capsys.readouterr()
+    # Another --hidden: one line naming the first differences and the checkpoint's model.
+    wider = ["--epochs", "1", "--layers", "2", "--hidden", "32", "--no-progress"]
+    assert main(["train", *wider, "--checkpoint", ckpt, "--resume"]) == 2
+    err = one_line(capsys)
+    assert "was written for a different model: " in err and "has shape [16" in err
+    # A run that does not resume may not replace it.
+    assert main(["train", *TINY, "--checkpoint", ckpt]) == 2
+    assert "exists and this run does not resume from it: pass --resume" in one_line(capsys)
+    # Corrupted and foreign files.
+    data = (tmp_path / "run.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 3])
+    (tmp_path / "notes.pt").write_text("not a checkpoint\n")
+    torch.save({"weights": torch.ones(2)}, tmp_path / "other.pt")
+    for name, why in (("cut", "truncated or corrupted"), ("notes", "torch.save did not write it"),
+                      ("other", "lacks the format marker")):  # fmt: skip
+        assert main(["train", *TINY, "--checkpoint", str(tmp_path / f"{name}.pt"), "--resume"]) == 2
+        err = one_line(capsys)
+        assert why in err and "weights_only" not in err, err
+    assert main(["train", *TINY, "--checkpoint", str(tmp_path / "typo.pt"), "--resume"]) == 2
+    assert "typo.pt does not exist" in one_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--lr", "-1"], "lr=-1.0 must be a positive learning rate"),
+        (["--dropout", "1.5"], "dropout=1.5 must lie in [0, 1)"),
+        (["--model", "deeper-gcn", "--conv", "gcn", "--input-dropout", "0.8", "--groups", "4"],
+         "--groups is not used by --model deeper-gcn: DeeperGCN has no num_groups"),
+        (["--conv", "gen", "--aggr", "max", "--t", "0.5"],
+         "--t is not used by --model revgnn: it applies to Softmax aggregations, and --aggr "
+         "is max"),
+        (["--conv", "gcn", "--heads", "2"],
+         "--heads is not used by --model revgnn: its --conv gcn has no option heads"),
+        (["--dataset", "photo"], "dataset 'photo' needs root= (--root)"),
+        (["--dataset", "photo", "--root", "/nonexistent"], "photo: /nonexistent/amazon"),
+    ],
+)  # fmt: skip
+def test_wrong_values_and_unused_flags(argv, message, capsys):
+    assert main(["train", *TINY, *argv]) == 2
+    assert message in one_line(capsys)
+
+
+def test_argparse_errors_are_one_line_too():
+    proc = subprocess.run(
+        [sys.executable, "-m", "revgnn.cli", "train", "--layers", "many"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "argument --layers: invalid int value: 'many' (see revgnn train --help)" in proc.stderr

@@ -1,0 +1,38 @@
+import json
+
+from revgnn.cli import main
+
+
+def test_plan_command_prints_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    argv = [
+        "plan", "--memory", "2GB", "--nodes", "2000", "--edges", "40000",
+        "--in-channels", "8", "--out-channels", "112", "--edge-dim", "8",
+        "--kinds", "revgnn,wt-revgnn,deepergcn", "--widths", "32,64", "--json", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "RevGNN" in text and "DeeperGCN res+" in text and "widest at L=112" in text
+    result = json.loads(out.read_text())
+    rows = {r["kind"]: r for r in result["rows"]}
+    assert rows["wt-revgnn"]["deepest"]["32"] is None  # any depth
+    assert rows["revgnn"]["deepest"]["64"] > rows["deepergcn"]["deepest"]["64"] > 0
+
+
+def test_plan_command_needs_the_graph(capsys):
+    assert main(["plan", "--memory", "2GB", "--nodes", "100"]) == 2
+    assert "give --edges, --in-channels, --out-channels" in capsys.readouterr().err
+
+
+def test_a_budget_needs_a_unit_and_the_peers_rss_growth_is_flagged(capsys):
+    graph = ["--nodes", "2000", "--edges", "40000", "--in-channels", "8", "--out-channels", "8"]
+    assert main(["plan", "--memory", "16", *graph]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "revgnn plan: error: --memory='16' is not a size; a unit is required, e.g. 16GB or "
+        "16GiB; write e.g. 16GB, 16GiB, 500MB or 1e9B"
+    )
+    assert main(["plan", "--memory", "4GiB", *graph, "--kinds", "revgnn,pyg-groupaddrev"]) == 0
+    out = capsys.readouterr().out
+    assert "PyG GroupAddRev †" in out and "peak of live tensors of one training step" in out
+    assert "† PyG GroupAddRev: live tensors only: PyG GroupAddRev's process memory (RSS)" in out

@@ -1,0 +1,23 @@
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from revgnn.datasets.ogb_guard import ogb_guard, pyg_safe_globals, refuse_input
+
+
+def test_prompts_are_refused_and_pyg_classes_load_only_inside(tmp_path):
+    from ogb.nodeproppred import dataset_pyg
+
+    with pytest.raises(RuntimeError, match="revgnn never answers ogb's prompts"):
+        refuse_input("Will you update the dataset now? (y/N)")
+    path = tmp_path / "data.pt"
+    torch.save(Data(x=torch.ones(2, 3)), path)
+    with pytest.raises(Exception, match="Weights only load failed"):
+        torch.load(path, weights_only=True)
+    with pyg_safe_globals():
+        assert torch.equal(torch.load(path, weights_only=True).x, torch.ones(2, 3))
+    with ogb_guard():
+        assert dataset_pyg.input is refuse_input
+    assert not hasattr(dataset_pyg, "input")  # the builtin again once the guard ends
+    with pytest.raises(Exception, match="Weights only load failed"):
+        torch.load(path, weights_only=True)

@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from revgnn.memory.kinds import MODEL_KINDS, Config, build_model, num_parameters
+
+# (depth, width, groups, edge_dim, aggr, learn_t, learn_p, mlp_layers, norm)
+SHAPES = [
+    (1, 12, 2, None, "mean", False, False, 1, "batch"),
+    (3, 16, 2, 8, "max", False, False, 2, None),
+    (2, 24, 3, None, "softmax", True, False, 2, "batch"),
+    (4, 32, 4, 5, "power", False, True, 3, "layer"),
+    (5, 48, 2, 48, "softmax_sg", False, False, 2, "layer"),
+]
+
+
+@pytest.mark.parametrize("kind", list(MODEL_KINDS))
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"L{s[0]}-D{s[1]}-C{s[2]}-{s[4]}")
+def test_parameter_formula_equals_the_model(kind, shape):
+    depth, width, groups, edge_dim, aggr, learn_t, learn_p, mlp_layers, norm = shape
+    cfg = Config(
+        kind=kind,
+        num_layers=depth,
+        hidden_channels=width,
+        num_groups=groups,
+        edge_dim=edge_dim,
+        aggr=aggr,
+        learn_t=learn_t,
+        learn_p=learn_p,
+        mlp_layers=mlp_layers,
+        norm=norm,
+        in_channels=7,
+        out_channels=5,
+        num_nodes=30,
+        num_edges=90,
+    )
+    model = build_model(cfg)
+    assert num_parameters(cfg) == sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() * b.element_size() for b in model.buffers())
+    assert MODEL_KINDS[cfg.kind].buffer_bytes(cfg) == buffers
+
+
+@pytest.mark.parametrize("kind", list(MODEL_KINDS))
+def test_built_model_runs_on_the_configured_graph(kind):
+    cfg = Config(kind=kind, num_layers=2, hidden_channels=8, num_nodes=12, num_edges=30)
+    model = build_model(cfg)
+    x = torch.randn(cfg.num_nodes, cfg.in_channels)
+    edge_index = torch.randint(0, cfg.num_nodes, (2, cfg.num_edges))
+    edge_attr = torch.randn(cfg.num_edges, cfg.edge_dim)
+    assert model(x, edge_index, edge_attr).shape == (cfg.num_nodes, cfg.out_channels)
+
+
+def test_config_rejects_bad_input():
+    with pytest.raises(ValueError, match="kind='resnet' is not one of"):
+        Config(kind="resnet", num_layers=3, hidden_channels=8)
+    with pytest.raises(ValueError, match="num_groups=3 must divide hidden_channels=64"):
+        Config(kind="revgnn", num_layers=3, hidden_channels=64, num_groups=3)
+    with pytest.raises(ValueError, match="num_layers=0 must be at least 1"):
+        Config(kind="deepergcn", num_layers=0, hidden_channels=8)
+    with pytest.raises(ValueError, match="aggr='softmax_sum' is not available"):
+        Config(kind="pyg-groupaddrev", num_layers=3, hidden_channels=8, aggr="softmax_sum")
+    with pytest.raises(ValueError, match="amp='fp8'"):
+        Config(kind="revgnn", num_layers=3, hidden_channels=8, amp="fp8")
+    # Groups are not validated for kinds that do not use them.
+    Config(kind="deepergcn", num_layers=3, hidden_channels=10, num_groups=3)

@@ -1,0 +1,35 @@
+import pytest
+import torch
+
+from revgnn.models import NodeEncoder
+from revgnn.nn.conv.pyg_convs import gcn_prepare
+from tests.helpers import random_graph
+
+
+def test_encodes_checks_once_and_runs_the_shared_preprocessing():
+    torch.manual_seed(0)
+    enc = NodeEncoder(5, 8, edge_dim=3, input_dropout=0.5, prepare=gcn_prepare).eval()
+    edge_index = random_graph(10, 40)
+    edge_index = edge_index[:, edge_index[0] != edge_index[1]]
+    e = edge_index.size(1)
+    x, edge_attr = torch.randn(10, 5), torch.randn(e, 3)
+    h, ei, kwargs = enc(x, edge_index.int(), edge_attr)
+    assert torch.allclose(h, enc.node(x))  # no dropout in evaluation
+    assert torch.allclose(kwargs["edge_attr"], enc.edge(edge_attr))
+    assert ei.dtype == torch.long and ei.size(1) == e + 10  # GCN's self-loops
+    assert kwargs["edge_weight"].shape == (e + 10,)
+    enc.train()
+    assert not torch.allclose(enc(x, edge_index, edge_attr)[0], h)
+
+
+def test_errors_name_what_is_wrong():
+    enc = NodeEncoder(5, 8, edge_dim=3)
+    x, edge_index = torch.randn(10, 5), random_graph(10, 30)
+    with pytest.raises(ValueError, match="edge_attr must be given exactly when"):
+        enc(x, edge_index)
+    with pytest.raises(ValueError, match="edge_attr has 7 rows but edge_index has 30 edges"):
+        enc(x, edge_index, torch.randn(7, 3))
+    with pytest.raises(ValueError, match="refers to node 10 but there are 10 nodes"):
+        enc(x, torch.tensor([[0], [10]]), torch.randn(1, 3))
+    with pytest.raises(ValueError, match=r"input_dropout=1.5 must lie in \[0, 1\)"):
+        NodeEncoder(5, 8, input_dropout=1.5)

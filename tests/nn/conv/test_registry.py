@@ -1,0 +1,66 @@
+import pytest
+import torch
+from torch import nn
+
+from revgnn.models import RevGNN
+from revgnn.nn.conv import CONVS, conv_resolver, register_conv
+from tests.helpers import random_graph
+
+
+def test_builtin_convs_and_their_options():
+    assert {"gen", "gat", "sage", "gcn", "gin", "mlp"} <= set(CONVS)
+    assert {"aggr", "t", "learn_t", "mlp_layers", "lean"} <= set(CONVS["gen"].options)
+    assert set(CONVS["gat"].options) == {"heads", "attn_dropout"}
+    assert not CONVS["sage"].edge_features and CONVS["gin"].edge_features
+    assert CONVS["gcn"].prepare is not None and CONVS["gcn"].prepared_options == {
+        "normalize": False
+    }
+
+
+def test_unknown_options_and_edge_features_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"conv_kwargs \['heads'\] are not options of conv='gen'"):
+        CONVS["gen"](4, 4, None, heads=2)
+    with pytest.raises(ValueError, match="conv='mlp' takes no edge features"):
+        CONVS["mlp"](4, 4, 3)
+    with pytest.raises(ValueError, match="conv='cheb' is not one of gen"):
+        conv_resolver("cheb")
+    with pytest.raises(TypeError, match="conv must be a name or a callable builder"):
+        conv_resolver(3)
+
+
+def test_defaults_apply_where_the_conv_takes_them():
+    spec = CONVS["gin"]
+    conv = spec.make(4, 4, None, {}, {"norm": "layer", "aggr": "max"})  # gin has no aggr
+    assert isinstance(conv.nn[1], nn.LayerNorm)
+    assert spec.make(4, 4, None, {"norm": None}, {"norm": "layer"}).nn[1].__class__ is nn.ReLU
+
+
+def test_a_registered_builder_is_a_conv_every_model_can_use():
+    calls = []
+
+    @register_conv("test_linear", edge_features=False)
+    def linear(in_channels, out_channels, edge_dim, *, bias: bool = True):
+        calls.append((in_channels, out_channels, bias))
+        return LinearConv(in_channels, out_channels, bias)
+
+    try:
+        model = RevGNN(6, 8, 3, 2, conv="test_linear", conv_kwargs={"bias": False})
+        assert calls == [(4, 4, False)] * 4  # 2 blocks x 2 groups of 4 channels
+        x, edge_index = torch.randn(10, 6), random_graph(10, 30)
+        assert model(x, edge_index).shape == (10, 3)
+        with pytest.raises(ValueError, match="a conv named 'test_linear' is already registered"):
+            register_conv("test_linear")(linear)
+    finally:
+        del CONVS["test_linear"]
+    # A builder passed directly needs no registration.
+    direct = RevGNN(6, 8, 3, 2, conv=lambda i, o, e: LinearConv(i, o, True))
+    assert direct(torch.randn(10, 6), random_graph(10, 30)).shape == (10, 3)
+
+
+class LinearConv(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, bias: bool) -> None:
+        super().__init__()
+        self.lin = nn.Linear(in_channels, out_channels, bias=bias)
+
+    def forward(self, x, edge_index, **kwargs):
+        return self.lin(x)

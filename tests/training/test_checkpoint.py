@@ -1,0 +1,57 @@
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+from revgnn.training import CheckpointError, load_checkpoint
+from revgnn.training.checkpoint import load_model_state, save_checkpoint
+
+
+def test_written_atomically_and_read_back_weights_only(tmp_path):
+    path = tmp_path / "sub" / "run.pt"
+    save_checkpoint({"epoch": 3, "model": {"w": torch.ones(2)}}, str(path))
+    ckpt = load_checkpoint(str(path))
+    assert (
+        ckpt["epoch"] == 3
+        and ckpt["format"] == 1
+        and torch.equal(ckpt["model"]["w"], torch.ones(2))
+    )
+    assert [p.name for p in path.parent.iterdir()] == ["run.pt"]  # no temporary file left
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_unusable_files_are_refused_in_one_sentence_without_torchs_advice(tmp_path):
+    good = tmp_path / "good.pt"
+    save_checkpoint({"epoch": 1}, str(good))
+    data = good.read_bytes()
+    files = {
+        "truncated": (data[: len(data) // 2], "truncated or corrupted"),
+        "text": (b"epoch = 3\n", "torch.load cannot read it"),
+        "empty": (b"", "empty or truncated"),
+        "pickle": (pickle.dumps({"epoch": 3}), "objects other than tensors"),
+    }
+    for name, (content, why) in files.items():
+        path = tmp_path / f"{name}.pt"
+        path.write_bytes(content)
+        with pytest.raises(CheckpointError) as err:
+            load_checkpoint(str(path))
+        text = str(err.value)
+        assert f"{path} is not a revgnn checkpoint: " in text and why in text, name
+        assert "weights_only" not in text and "\n" not in text
+    torch.save({"epoch": 3}, tmp_path / "plain.pt")
+    with pytest.raises(CheckpointError, match="lacks the format marker"):
+        load_checkpoint(str(tmp_path / "plain.pt"))
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(str(tmp_path / "typo.pt"))
+
+
+def test_a_checkpoint_of_another_model_names_the_differences():
+    saved = nn.Sequential(nn.Linear(4, 64), nn.Linear(64, 2)).state_dict()
+    model = nn.Sequential(nn.Linear(4, 32), nn.Linear(32, 2))
+    with pytest.raises(CheckpointError) as err:
+        load_model_state(model, saved, "c.pt", "Sequential(64 wide)")
+    text = str(err.value)
+    assert "c.pt was written for a different model: 0.weight has shape [64, 4] there and " in text
+    assert "[32, 4] here" in text and "(and 1 more)" in text and "Sequential(64 wide)" in text
+    load_model_state(model, model.state_dict(), "c.pt")  # the same model loads

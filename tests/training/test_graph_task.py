@@ -1,0 +1,90 @@
+"""Graph-level training through the one loop: the molhiv example, killed and resumed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from revgnn.datasets import load_ogbg
+from revgnn.models import DeeperGCN, GraphPredictor
+from revgnn.training import GraphTask, TrainConfig, iter_records, load_checkpoint, train
+from tests.ogb_layouts import write_ogbg_layout
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "ogb_examples" / "ogbg_molhiv.py"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ogbg")
+    write_ogbg_layout(str(root), num_graphs=120)
+    load_ogbg("ogbg-molhiv", str(root))  # writes processed/ once, before the runs
+    return root
+
+
+def test_batches_are_seeded_by_epoch_and_the_loss_skips_missing_labels(root):
+    dataset, split = load_ogbg("ogbg-molhiv", str(root))
+    task = GraphTask(dataset, split, batch_size=8)
+    task.setup(torch.device("cpu"), seed=3)
+    a, b = task.train_batches(1), task.train_batches(1)
+    assert len(a) == 10 and all(torch.equal(x.y, y.y) for x, y in zip(a, b))
+    assert any(not torch.equal(x.y, y.y) for x, y in zip(a, task.train_batches(2)))
+    out = torch.zeros(8, 1, requires_grad=True)
+    batch = a[0]
+    batch.y = batch.y.float()
+    batch.y[0] = float("nan")
+    loss, count = task.loss(out, batch, 0.0)
+    assert count == 8 and loss.item() == pytest.approx(torch.log(torch.tensor(2.0)).item())
+    model = GraphPredictor(DeeperGCN(9, 8, 1, 2, edge_dim=3), 8)
+    result = train(model, task, TrainConfig(epochs=2, amp="bf16", progress=False))
+    assert result.metric == "rocauc" and 0.0 <= result.test_metric <= 1.0
+    assert result.peak_bytes > 0  # measured on the first steps of the first epoch
+    with pytest.raises(ValueError, match="split\\['valid'\\] is missing or empty"):
+        GraphTask(dataset, {**split, "valid": []})
+
+
+def _run(root, tag, *extra, wait=True):
+    argv = [
+        sys.executable, str(EXAMPLE), "--root", str(root), "--epochs", "12", "--hidden", "32",
+        "--layers", "3", "--batch-size", "4", "--amp", "bf16", "--no-progress",
+        "--checkpoint", str(root / f"{tag}.pt"), "--checkpoint-every", "1",
+        "--log", str(root / f"{tag}.jsonl"), "--json", str(root / f"{tag}.json"), *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if wait:
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out.decode()[-3000:]
+        return out.decode()
+    return proc
+
+
+def test_molhiv_example_killed_and_resumed_equals_an_uninterrupted_run(root):
+    _run(root, "full")
+    proc = _run(root, "cut", wait=False)
+    log = root / "cut.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) >= 4:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    killed_at = load_checkpoint(str(root / "cut.pt"))["epoch"]
+    assert 3 <= killed_at < 12
+    printed = _run(root, "cut", "--resume")
+    assert f"resumed at epoch {killed_at} of 12" in printed
+    full = json.loads((root / "full.json").read_text())["per_run"][0]
+    resumed = json.loads((root / "cut.json").read_text())["per_run"][0]
+    for key in ("best_epoch", "train_metric", "valid_metric", "test_metric", "final_loss"):
+        assert resumed[key] == full[key], key
+    assert resumed["resumed_from"] == killed_at
+    cut = list(iter_records(str(root / "cut.jsonl")))
+    assert [r["epoch"] for r in cut] == list(range(1, 13))
+    assert [r["loss"] for r in cut] == [r["loss"] for r in iter_records(str(root / "full.jsonl"))]

@@ -1,0 +1,40 @@
+import os
+
+import pytest
+import torch
+
+from revgnn.datasets import synthetic_dataset
+from revgnn.models import RevGNN
+from revgnn.training import TrainConfig, leaderboard, leaderboard_markdown
+from revgnn.training.leaderboard import run_path
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return synthetic_dataset("arxiv", 200, 6.0, seed=0)
+
+
+def small_model(ds):
+    return RevGNN(ds.num_features, 16, ds.num_classes, 2, norm="layer", dropout=0.2)
+
+
+def test_leaderboard_summary_and_markdown(tiny, tmp_path):
+    cfg = TrainConfig(epochs=2, progress=False, log_path=str(tmp_path / "lb.jsonl"))
+    summary = leaderboard(lambda: small_model(tiny), tiny, cfg, runs=3, name="RevGNN-tiny")
+    tests = torch.tensor([r["test_metric"] for r in summary["per_run"]], dtype=torch.float64)
+    assert [r["seed"] for r in summary["per_run"]] == [0, 1, 2]
+    assert summary["test_mean"] == pytest.approx(float(tests.mean()))
+    assert summary["test_std"] == pytest.approx(float(tests.std()))
+    assert summary["num_params"] == sum(p.numel() for p in small_model(tiny).parameters())
+    assert sorted(os.listdir(tmp_path)) == ["lb.run0.jsonl", "lb.run1.jsonl", "lb.run2.jsonl"]
+    table = leaderboard_markdown(summary)
+    assert "| Model | Test Accuracy | Validation Accuracy | #Params | Peak memory | Runs |" in table
+    assert (
+        f"| RevGNN-tiny | {100 * summary['test_mean']:.2f} ± {100 * summary['test_std']:.2f} |"
+        in table
+    )
+
+
+def test_run_paths_get_a_suffix_only_for_several_runs():
+    assert run_path("a/ckpt.pt", 2, 3) == "a/ckpt.run2.pt"
+    assert run_path("a/ckpt.pt", 0, 1) == "a/ckpt.pt" and run_path(None, 1, 3) is None

@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from revgnn.datasets import synthetic_dataset
+from revgnn.models import RevGNN
+from revgnn.training import FullBatch, NodeTask
+
+
+def test_batches_losses_and_scores_of_a_node_task():
+    ds = synthetic_dataset("arxiv", 120, 6.0, seed=0)
+    task = NodeTask(ds, partition="random", num_parts=3, eval_parts=2, eval_views=2)
+    task.setup(torch.device("cpu"), seed=4)
+    batches = task.train_batches(1)
+    assert len(batches) == 3 and sum(b.num_nodes for b in batches) == ds.num_nodes
+    out = torch.zeros(batches[0].num_nodes, ds.num_classes, requires_grad=True)
+    loss, count = task.loss(out, batches[0], 0.0)
+    in_train = torch.isin(batches[0].n_id, ds.split["train"])
+    assert count == int(in_train.sum()) and loss.item() == pytest.approx(
+        torch.log(torch.tensor(float(ds.num_classes))).item()
+    )
+    model = RevGNN(ds.num_features, 8, ds.num_classes, 2)
+    result = task.evaluate(model, torch.device("cpu"), None)
+    assert set(result.scores) == {"train", "valid", "test"} and result.valid_classes >= 1
+    assert NodeTask.of(ds).full_batch and isinstance(NodeTask.of(ds).partitioner, type(None))
+    assert NodeTask.of(task) is task
+    full = NodeTask(ds)
+    full.setup(torch.device("cpu"), 0)
+    assert isinstance(full.partitioner, FullBatch) and full.train_batches(1)[0].num_nodes == 120
+
+
+def test_bad_settings_and_bad_data_are_refused():
+    ds = synthetic_dataset("arxiv", 120, 6.0, seed=0)
+    with pytest.raises(ValueError, match="partition='kmeans' must be one of full, random"):
+        NodeTask(ds, partition="kmeans")
+    with pytest.raises(ValueError, match="num_parts=0, eval_parts=1 and eval_views=1 must be"):
+        NodeTask(ds, num_parts=0)
+    ds.data.x[0, 0] = float("inf")
+    with pytest.raises(ValueError, match="node features x contain 1 NaN/inf values"):
+        NodeTask(ds)

@@ -1,0 +1,32 @@
+import pytest
+import torch
+
+from revgnn.utils import check_edge_index, check_finite, check_probability
+
+
+def test_edge_index_is_checked_once_and_widened():
+    ei = torch.tensor([[0, 1, 2], [1, 2, 0]], dtype=torch.int32)
+    out = check_edge_index(ei, 3)
+    assert out.dtype == torch.long and torch.equal(out, ei.long())
+    long = ei.long()
+    assert check_edge_index(long, 3) is long  # no copy when nothing to change
+    with pytest.raises(ValueError, match=r"node 5 but there are 3 nodes .*largest index 5"):
+        check_edge_index(torch.tensor([[0, 5], [1, 2]]), 3)
+    with pytest.raises(ValueError, match="refers to node -1"):
+        check_edge_index(torch.tensor([[0, -1], [1, 2]]), 3)
+    with pytest.raises(TypeError, match=r"must hold integer node indices, got torch\.float32"):
+        check_edge_index(ei.float(), 3)
+    with pytest.raises(TypeError, match=r"must be a \[2, E\] integer tensor or a sparse"):
+        check_edge_index([[0, 1], [1, 0]], 3)
+    assert check_edge_index(torch.empty(2, 0, dtype=torch.long), 0).numel() == 0
+
+
+def test_finite_and_probability():
+    bad = torch.ones(4, 2)
+    bad[2, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"x has 1 NaN or inf entries of 8 \(first in row 2\)"):
+        check_finite("x", bad)
+    check_finite("x", torch.ones(3, dtype=torch.long))  # integers are always finite
+    check_probability("p", 0.0)
+    with pytest.raises(ValueError, match=r"dropout=1.0 must lie in \[0, 1\)"):
+        check_probability("dropout", 1.0)
