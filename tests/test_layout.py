@@ -9,9 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "revgnn"
-MODULES = sorted(
-    p for p in PACKAGE.rglob("*.py") if p.name not in ("__init__.py", "__main__.py")
-)
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name not in ("__init__.py", "__main__.py"))
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -14,7 +14,7 @@ from torch_geometric.data import Data
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.registry import LoadOptions, register_dataset
 
-__all__ = ["FOLDERS", "BUNDLED_CORA", "load_cora", "row_normalize"]
+__all__ = ["BUNDLED_CORA", "FOLDERS", "load_cora", "row_normalize"]
 
 BUNDLED_CORA = osp.join(osp.dirname(__file__), "cora", "raw")
 FOLDERS = {"cora": "planetoid/Cora/raw", "citeseer": "planetoid/CiteSeer/raw"}

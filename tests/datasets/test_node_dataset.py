@@ -11,14 +11,15 @@ def test_random_split_is_seeded_disjoint_and_sized():
     everything = torch.cat(list(split.values())).sort().values
     assert torch.equal(everything, torch.arange(100))
     assert torch.equal(random_split(100, 0.6, 0.2, seed=1)["test"], split["test"])
-    with pytest.raises(ValueError, match="train=0.9 and valid=0.2 must be positive"):
+    with pytest.raises(ValueError, match=r"train=0\.9 and valid=0\.2 must be positive"):
         random_split(100, 0.9, 0.2)
 
 
 def test_sizes_and_description():
     data = Data(x=torch.ones(4, 3), edge_index=torch.tensor([[0, 1], [1, 2]]), y=torch.zeros(4))
     idx = torch.tensor([0])
-    ds = NodeDataset("tiny", data, {"train": idx, "valid": idx, "test": idx}, 2, "multiclass", "acc")
+    split = {"train": idx, "valid": idx, "test": idx}
+    ds = NodeDataset("tiny", data, split, 2, "multiclass", "acc")
     assert (ds.num_nodes, ds.num_edges, ds.num_features, ds.edge_dim) == (4, 2, 3, None)
     assert ds.describe().startswith("tiny: 4 nodes, 2 edges, 3 features, 2 classes")
     with pytest.raises(ValueError, match="tiny: task='regression' must be one of"):

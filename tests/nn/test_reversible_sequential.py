@@ -99,7 +99,8 @@ def test_gradients_equal_plain_run(num_layers, num_groups, edges):
 
 
 def test_gradients_equal_plain_run_at_depth_256():
-    # PyG's GroupAddRev is off by 4e-4 (worst tensor 0.31) at 448 layers in fp32 (docs/peer_defects.md).
+    # PyG's GroupAddRev is off by 4e-4 (worst tensor 0.31) at 448 layers in fp32
+    # (docs/peer_defects.md).
     torch.manual_seed(0)
     x = torch.randn(N, D)
     stack = ReversibleSequential([gen_block(D, 2, None, dropout=0.1) for _ in range(256)])
