@@ -1,5 +1,6 @@
-"""What ``memory_depth.py`` and ``layer_memory.py`` share: the PyG peer stack, one measured
-training step in a worker process, and the driver that runs each configuration in a fresh one.
+"""What the benchmark scripts share: one measured training step in a worker process, the
+driver that runs each configuration in a fresh one, and the plot guard. The PyG peers are
+defined once, in :mod:`revgnn.memory.baselines`.
 """
 
 from __future__ import annotations
@@ -13,70 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def pre_activation_stack(
-    conv: Callable[[int], object],
-    channels: int,
-    num_layers: int,
-    num_classes: int,
-    dropout: float,
-    mode: str,
-):
-    """Encoder, ``num_layers`` pre-activation blocks (BatchNorm -> ReLU -> shared dropout ->
-    ``conv``), BatchNorm -> ReLU -> dropout -> linear head, as in PyG's ``examples/rev_gnn.py``.
-
-    ``mode="groupaddrev"`` wraps every block in PyG's ``GroupAddRev`` (2 groups);
-    ``mode="residual"`` adds each block's output to its input (a non-reversible res+ stack).
-    """
-    import torch
-    from torch import nn
-    from torch_geometric.nn import GroupAddRev
-
-    if mode not in ("groupaddrev", "residual"):
-        raise ValueError(f"mode={mode!r} must be 'groupaddrev' or 'residual'")
-
-    class PreActBlock(nn.Module):
-        def __init__(self, c: int) -> None:
-            super().__init__()
-            self.norm = nn.BatchNorm1d(c)
-            self.conv = conv(c)
-
-        def reset_parameters(self) -> None:
-            self.norm.reset_parameters()
-            self.conv.reset_parameters()
-
-        def forward(self, x, edge_index, dropout_mask=None):
-            x = self.norm(x).relu()
-            if self.training and dropout_mask is not None:
-                x = x * dropout_mask
-            return self.conv(x, edge_index)
-
-    class Model(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = nn.Linear(channels, channels)
-            if mode == "groupaddrev":
-                blocks = (
-                    GroupAddRev(PreActBlock(channels // 2), num_groups=2) for _ in range(num_layers)
-                )
-            else:
-                blocks = (PreActBlock(channels) for _ in range(num_layers))
-            self.layers = nn.ModuleList(blocks)
-            self.norm = nn.BatchNorm1d(channels)
-            self.head = nn.Linear(channels, num_classes)
-
-        def forward(self, x, edge_index):
-            h = self.encoder(x)
-            # One mask for every block: GroupAddRev's recompute must see the forward's dropout.
-            mask = torch.empty_like(h).bernoulli_(1 - dropout) / (1 - dropout)
-            for layer in self.layers:
-                if mode == "groupaddrev":
-                    h = layer(h, edge_index, mask)
-                else:
-                    h = h + layer(h, edge_index, mask)
-            h = nn.functional.dropout(self.norm(h).relu(), p=dropout, training=self.training)
-            return self.head(h)
-
-    return Model()
+def save_plot(draw: Callable[..., None], *args, **kwargs) -> None:
+    """``draw(*args, **kwargs)`` with matplotlib, or one line saying why there is no plot (the
+    measurements are written before: a missing plot extra loses nothing)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("no plot: matplotlib is not installed (pip install 'revgnn[plot]')", flush=True)
+        return
+    draw(*args, **kwargs)
 
 
 def measure_step(build: Callable[[], object], args: argparse.Namespace) -> dict:

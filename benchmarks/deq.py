@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import save_plot
+
 MODELS = ("deq", "unrolled")
 SOLVERS = ("fixed_point", "anderson", "broyden")
 
@@ -241,8 +243,8 @@ def main() -> None:
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
-    plot(traces, args.png)
-    print(f"wrote {args.json} and {args.png}")
+    print(f"wrote {args.json}")
+    save_plot(plot, traces, args.png)
 
 
 def _has_cuda() -> bool:

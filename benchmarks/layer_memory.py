@@ -38,7 +38,6 @@ from common import (
     WORKER_FLAGS,
     has_cuda,
     measure_step,
-    pre_activation_stack,
     run_worker,
     table_row,
     worker_arguments,
@@ -54,20 +53,21 @@ def build(impl: str, channels: int, num_layers: int, num_classes: int, args: arg
     from torch_geometric.nn import GENConv as PygGENConv
 
     from revgnn import GENConv
+    from revgnn.memory.baselines import PreActStack
     from revgnn.models import RevGNN
 
     if impl in ("revgnn_lean", "revgnn_lean_chunked", "revgnn_plain"):
+        options = {"aggr": "softmax", "learn_t": True, "lean": impl != "revgnn_plain"}
+        if impl == "revgnn_lean_chunked":
+            options["chunk_size"] = args.chunk_size
         return RevGNN(
             channels,
             channels,
             num_classes,
             num_layers,
             num_groups=2,
-            aggr="softmax",
-            learn_t=True,
+            conv_kwargs=options,
             dropout=args.dropout,
-            lean=impl != "revgnn_plain",
-            chunk_size=args.chunk_size if impl == "revgnn_lean_chunked" else None,
         )
 
     def conv(c: int):
@@ -76,7 +76,9 @@ def build(impl: str, channels: int, num_layers: int, num_classes: int, args: arg
         return GENConv(c, c, "softmax", learn_t=True, norm="batch", lean=impl == "layer_lean")
 
     mode = "groupaddrev" if impl == "pyg_groupaddrev" else "residual"
-    return pre_activation_stack(conv, channels, num_layers, num_classes, args.dropout, mode)
+    return PreActStack(
+        conv, channels, channels, num_classes, num_layers, mode=mode, dropout=args.dropout
+    )
 
 
 def worker(args: argparse.Namespace) -> dict:

@@ -7,8 +7,13 @@ and the median time of the following steps, and reports its peak RSS. Implementa
 
 * ``revgnn``: :class:`revgnn.models.RevGNN`, 2 groups, pre-activation GENConv blocks;
 * ``pyg_groupaddrev``: the same block (BatchNorm -> ReLU -> shared dropout -> GENConv) inside
-  PyG's ``GroupAddRev``, as in PyG's ``examples/rev_gnn.py``;
-* ``pyg_res_plus``: the non-reversible res+ stack of PyG's ``DeepGCNLayer`` (DeeperGCN).
+  PyG's ``GroupAddRev``, as in PyG's ``examples/rev_gnn.py``
+  (:func:`revgnn.memory.baselines.pyg_groupaddrev_gnn`, equal parameter count);
+* ``pyg_res_plus``: the non-reversible res+ stack of PyG's ``DeepGCNLayer`` (DeeperGCN,
+  :class:`revgnn.memory.baselines.PyGDeepGCN`).
+
+The JSON is written after every configuration; the plot needs matplotlib (the ``plot`` extra)
+and is skipped with a message without it.
 
 Example (the targets of issue 2)::
 
@@ -28,8 +33,8 @@ from common import (
     address_space_limit,
     has_cuda,
     measure_step,
-    pre_activation_stack,
     run_worker,
+    save_plot,
     table_row,
     worker_arguments,
     write_records,
@@ -40,13 +45,8 @@ RATIOS = (("peak_bytes", "peak"), ("peak_rss_bytes", "RSS"), ("step_seconds", "s
 
 
 def build(impl: str, channels: int, num_layers: int, num_classes: int, dropout: float):
-    from torch import nn
-    from torch_geometric.nn import DeepGCNLayer, GENConv
-
+    from revgnn.memory.baselines import PyGDeepGCN, pyg_groupaddrev_gnn
     from revgnn.models import RevGNN
-
-    def gen(c: int) -> GENConv:
-        return GENConv(c, c, aggr="softmax", learn_t=True, num_layers=2, norm="batch", bias=True)
 
     if impl == "revgnn":
         return RevGNN(
@@ -55,38 +55,18 @@ def build(impl: str, channels: int, num_layers: int, num_classes: int, dropout: 
             num_classes,
             num_layers,
             num_groups=2,
-            aggr="softmax",
-            learn_t=True,
+            conv_kwargs={"aggr": "softmax", "learn_t": True},
             dropout=dropout,
         )
     if impl == "pyg_groupaddrev":
-        return pre_activation_stack(gen, channels, num_layers, num_classes, dropout, "groupaddrev")
-
-    class ResPlus(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = nn.Linear(channels, channels)
-            self.layers = nn.ModuleList(
-                DeepGCNLayer(
-                    gen(channels),
-                    nn.BatchNorm1d(channels),
-                    nn.ReLU(),
-                    block="res+",
-                    dropout=dropout,
-                )
-                for _ in range(num_layers)
-            )
-            self.norm = nn.BatchNorm1d(channels)
-            self.head = nn.Linear(channels, num_classes)
-
-        def forward(self, x, edge_index):
-            h = self.encoder(x)
-            for layer in self.layers:
-                h = layer(h, edge_index)
-            h = nn.functional.dropout(self.norm(h).relu(), p=dropout, training=self.training)
-            return self.head(h)
-
-    return ResPlus()
+        return pyg_groupaddrev_gnn(
+            channels, channels, num_classes, num_layers, aggr="softmax", learn_t=True,
+            dropout=dropout,
+        )  # fmt: skip
+    return PyGDeepGCN(
+        channels, channels, num_classes, num_layers, aggr="softmax", learn_t=True,
+        norm="batch", dropout=dropout,
+    )  # fmt: skip
 
 
 def worker(args: argparse.Namespace) -> dict:
@@ -192,7 +172,7 @@ def main() -> None:
             write_records(args.json, records)
     summary(records)
     title = f"N={args.nodes}, K={args.degree}, D={args.channels}, GENConv softmax, {args.device}"
-    plot(records, args.png or args.json.with_suffix(".png"), title)
+    save_plot(plot, records, args.png or args.json.with_suffix(".png"), title)
 
 
 if __name__ == "__main__":

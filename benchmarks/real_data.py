@@ -66,9 +66,9 @@ MODELS = {
 
 
 def node_runs(args: argparse.Namespace, out: list[dict[str, Any]], save) -> None:
-    from revgnn.commands.train import DEFAULTS, PRESETS, build_model
+    from revgnn.cli.train import DEFAULTS, PRESETS, build_model
     from revgnn.datasets import load_dataset
-    from revgnn.train import TrainConfig, leaderboard
+    from revgnn.training import TrainConfig, leaderboard
 
     for name in args.datasets:
         if name == "ogbg-molhiv":
@@ -90,7 +90,9 @@ def node_runs(args: argparse.Namespace, out: list[dict[str, Any]], save) -> None
                 progress=False,
             )
             summary = leaderboard(
-                lambda s=s, d=dataset: build_model(s["model"], d, s),
+                lambda s=s, d=dataset: build_model(
+                    s["model"], d.num_features, d.num_classes, d.edge_dim, s
+                ),
                 dataset,
                 config,
                 seeds,
@@ -110,8 +112,8 @@ def node_runs(args: argparse.Namespace, out: list[dict[str, Any]], save) -> None
 def molhiv_run(args: argparse.Namespace, out: list[dict[str, Any]], save) -> None:
     import torch
 
-    from revgnn.graph_train import load_ogbg, train_graphs
-    from revgnn.train import TrainConfig, seed_everything
+    from revgnn.datasets import load_ogbg
+    from revgnn.training import GraphTask, TrainConfig, seed_everything, train
 
     epochs = max(1, int(args.molhiv_epochs * args.epoch_scale))
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,11 +131,12 @@ def molhiv_run(args: argparse.Namespace, out: list[dict[str, Any]], save) -> Non
         for model_name in ogbg_molhiv.PRESETS:
             flags = ["--preset", model_name, "--hidden", str(args.molhiv_hidden)]
             flags += ["--lr", str(args.molhiv_lr), "--epochs", str(epochs)]
-            s = ogbg_molhiv.parse(["--root", tmp, *flags])
+            s = ogbg_molhiv.settings(ogbg_molhiv.parse(["--root", tmp, *flags]))
             seed_everything(0)
             model = ogbg_molhiv.build(s, ds.num_tasks)
-            cfg = TrainConfig(epochs=epochs, lr=s.lr, grad_clip=None, seed=0, progress=False)
-            res = train_graphs(model, ds, split, cfg, batch_size=s.batch_size)
+            cfg = TrainConfig(epochs=epochs, lr=s["lr"], grad_clip=None, seed=0, progress=False)
+            batch_size = ogbg_molhiv.PRESETS[model_name]["batch_size"]
+            res = train(model, GraphTask(ds, split, batch_size=batch_size), cfg)
             summary = {
                 "runs": 1,
                 "test_mean": res.test_metric,
@@ -152,7 +155,7 @@ def molhiv_run(args: argparse.Namespace, out: list[dict[str, Any]], save) -> Non
             )
             subset = ["--train-subset", str(args.molhiv_subset)] if args.molhiv_subset else []
             cmd = " ".join(["python ogb_examples/ogbg_molhiv.py --root <copy>", *flags, *subset])
-            sizes = {"layers": s.layers, "hidden": s.hidden}
+            sizes = {"layers": s["layers"], "hidden": s["hidden"]}
             out.append(_record("ogbg-molhiv", model_name, summary, sizes, info, cmd))
             print(json.dumps({k: v for k, v in out[-1].items() if k != "per_run"}), flush=True)
             save()

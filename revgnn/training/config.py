@@ -41,8 +41,8 @@ class TrainConfig:
         log_path (str, optional): JSONL file, one line per epoch.
         progress (bool): Show the tqdm bar; without it one line per evaluation is printed.
         memory_every (int): On CPU, measure the peak of live tensor bytes (profiler, ~1.5x
-            slower) on the first epoch and every this many epochs after; ``0``: first only.
-            On CUDA the peak is read every epoch at no cost.
+            slower) on the last epoch and every this many epochs; ``0``: the last only. On
+            CUDA the peak is read every epoch at no cost.
         collapse_patience (int): Warn when the predictions on the validation set have been a
             single class for this many evaluations running; ``0`` never warns.
     """

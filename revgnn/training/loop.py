@@ -14,7 +14,10 @@ profiler (through :func:`~revgnn.training.step.train_step`).
   checkpoint is never replaced by a run that did not resume from it (unless ``overwrite``);
 * a tqdm bar with loss and metric (or one printed line per evaluation without it), one JSON
   line per epoch (loss, scores, seconds, peak memory from :mod:`revgnn.memory`, and the
-  model's own ``log_metrics()``);
+  model's own ``log_metrics()``); on CPU the peak of live tensors is measured by the profiler
+  on the last epoch (and every ``memory_every``), and the process's peak RSS is read before
+  the first profiled epoch, since the profiler's own records would be part of it (about
+  2 MiB a layer);
 * multi-process data parallelism under ``torchrun`` (``WORLD_SIZE`` > 1, or an initialised
   ``torch.distributed`` group): the model is wrapped in
   :class:`~torch.nn.parallel.DistributedDataParallel`, every rank draws the same batches of an
@@ -129,6 +132,7 @@ class _Run:
         self.best_state: dict[str, Tensor] | None = None
         self.resumed_from = 0
         self.collapse = CollapseMonitor(cfg.collapse_patience)
+        self.clean_rss: int | None = None
 
     def say(self, message: str) -> None:
         if self.main:
@@ -240,6 +244,9 @@ class _Run:
             batches = shard_batches(batches, self.rank, self.world)
         peak = None
         if self.device.type == "cuda" or profile:
+            # The profiler sees only the frees of what it saw allocated: drop the previous
+            # step's gradients before it starts.
+            self.optimizer.zero_grad(set_to_none=True)
             k = len(batches) if self.device.type == "cuda" else PROFILE_STEPS
             (total, count), measured = measure_peak(lambda: self.steps(batches[:k]), self.device)
             rest_total, rest_count = self.steps(batches[k:])
@@ -296,9 +303,11 @@ class _Run:
                 torch.manual_seed(rank_seed(cfg.seed, epoch, self.rank))
             if hasattr(self.model, "epoch_start"):
                 self.model.epoch_start(epoch)
-            profile = epoch == self.start or (
-                cfg.memory_every > 0 and epoch % cfg.memory_every == 0
-            )
+            every = cfg.memory_every
+            profile = epoch == cfg.epochs or (every > 0 and epoch % every == 0)
+            if profile and self.device.type == "cpu" and self.clean_rss is None:
+                # From here on the profiler's records are part of the process's RSS.
+                self.clean_rss = peak_rss_bytes()
             loss, epoch_peak = self.train_epoch(epoch, profile)
             self.final_loss = loss
             record: dict[str, Any] = {"epoch": epoch, "loss": loss}
@@ -355,7 +364,7 @@ class _Run:
             final_loss=float(self.final_loss),
             num_params=self.num_params,
             peak_bytes=int(self.peak_bytes),
-            peak_rss_bytes=peak_rss_bytes(),
+            peak_rss_bytes=self.clean_rss if self.clean_rss is not None else peak_rss_bytes(),
             seconds=float(self.elapsed),
             seed=self.cfg.seed,
             resumed_from=self.resumed_from,

@@ -13,7 +13,9 @@ class TrainResult:
     """Outcome of :func:`~revgnn.train`: scores of the best-valid epoch and the run's cost.
 
     ``resumed_from`` is the epoch of the checkpoint the run continued from (``0``: it started
-    fresh). ``history`` holds the epoch records of this process (the log file holds them all).
+    fresh). ``peak_bytes`` is the peak of live tensors of a training step (on CPU measured in
+    the profiled epochs), ``peak_rss_bytes`` the process's peak RSS before the first profiled
+    epoch. ``history`` holds the epoch records of this process (the log file holds them all).
     """
 
     dataset: str
