@@ -296,8 +296,10 @@ def check(args: argparse.Namespace) -> int:
 
 
 def run_calibration(args: argparse.Namespace) -> int:
+    """Measure the calibration grid of ``--kinds`` and merge the fit into the package data:
+    the constants and records of the kinds measured are replaced, the others kept."""
     from revgnn.memory.calibration import calibrate, fit_errors, write_calibration
-    from revgnn.memory.plan import CALIBRATION_FILE
+    from revgnn.memory.plan import CALIBRATION, CALIBRATION_FILE, CALIBRATION_NOTES, calibration_key
     from revgnn.memory.profile import machine_info
 
     kinds = args.kinds.split(",")
@@ -307,8 +309,18 @@ def run_calibration(args: argparse.Namespace) -> int:
     path = Path(args.calibrate)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = machine_info("cpu")
+    kept = []
+    if path.exists():
+        with open(path) as f:
+            kept = [
+                r
+                for r in json.load(f)["results"]
+                if calibration_key(Config.from_dict(r["config"])) not in constants
+            ]
     with open(path, "w") as f:
-        json.dump({"meta": meta, "results": records}, f, indent=1)
+        json.dump({"meta": meta, "results": kept + records}, f, indent=1)
+    worst = fit_errors(records, constants)
+    errors = ", ".join(f"{k} {v:.1%}" for k, v in sorted(worst.items()))
     how = (
         f"Measured on {meta['date'][:10]} by `revgnn plan --calibrate` (--kinds {args.kinds} "
         f"--calibrate-aggrs {args.calibrate_aggrs} --calibrate-amps {args.calibrate_amps}) on "
@@ -316,9 +328,12 @@ def run_calibration(args: argparse.Namespace) -> int:
         f"OMP_NUM_THREADS={meta['omp_num_threads']}: the peak live tensor bytes "
         "(revgnn.memory.measure_peak) of the second training step (Adam) of each configuration "
         "of calibration_configs(kind, aggr, amp), fitted by fit_calibration; the measurements "
-        f"are in {path.name}."
+        f"are in {path.name}. Worst relative error on each calibration set: {errors}."
     )
-    print(write_calibration(constants, fit_errors(records, constants), how))
+    merged = {**CALIBRATION, **constants}
+    notes = how if set(merged) == set(constants) else f"{CALIBRATION_NOTES} {how}"
+    write_calibration(merged, notes)
+    print(how)
     print(f"wrote the measurements to {path} and the constants to {CALIBRATION_FILE}")
     return 0
 

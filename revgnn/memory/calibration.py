@@ -154,16 +154,10 @@ def fit_errors(
 
 
 def write_calibration(
-    constants: dict[str, dict[str, float]],
-    worst: dict[str, float],
-    how: str,
-    path: str | Path = CALIBRATION_FILE,
-) -> str:
-    """Store ``constants`` and how they were obtained (``how`` plus the worst relative error
-    on each calibration set) as the planner's package data; returns the notes."""
-    errors = ", ".join(f"{k} {v:.1%}" for k, v in sorted(worst.items()))
-    notes = f"{how} Worst relative error on each calibration set: {errors}."
+    constants: dict[str, dict[str, float]], notes: str, path: str | Path = CALIBRATION_FILE
+) -> None:
+    """Store ``constants`` and the ``notes`` saying how they were obtained as the planner's
+    package data."""
     with open(path, "w") as f:
         json.dump({"notes": notes, "constants": constants}, f, indent=1)
         f.write("\n")
-    return notes

@@ -101,6 +101,11 @@ class DeeperGCN(nn.Module):
         if edge_dim is not None:
             defaults["gen"]["encode_edge"] = True
         self.conv_kwargs = conv_options(self.spec, defaults, conv_kwargs)
+        if self.spec.initial:
+            raise ValueError(
+                f"conv={self.spec.name!r} reads the initial embedding in every block, which "
+                "DeeperGCN does not pass; use RevGNN with it"
+            )
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.out_channels = out_channels

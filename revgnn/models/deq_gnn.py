@@ -144,6 +144,11 @@ class DEQGNN(nn.Module):
             raise ValueError(f"warmup_epochs={warmup_epochs} must be non-negative")
         spec = conv_resolver(conv)
         self.conv_kwargs = conv_options(spec, CONV_DEFAULTS, conv_kwargs)
+        if spec.initial:
+            raise ValueError(
+                f"conv={spec.name!r} reads the initial embedding in every block, which DEQGNN "
+                "does not pass; use RevGNN with it"
+            )
         if jac_reg_weight > 0:
             needed = (["reversible=False"] if block == "rev" and reversible else []) + (
                 ['conv_kwargs={"lean": False}']

@@ -34,16 +34,25 @@ def grouped_block(
     dropout: float,
     edge_dropout: float,
     prepared: bool,
+    layer: int = 1,
+    branch_scale: float | None = None,
 ) -> GroupAddRev:
     """One :class:`~revgnn.GroupAddRev` of ``num_groups`` res+ group functions
-    Norm -> ReLU -> Dropout -> conv on ``channels // num_groups`` channels each."""
+    Norm -> ReLU -> Dropout -> conv on ``channels // num_groups`` channels each; ``layer`` is
+    the block's 1-based depth (for convs whose weights depend on it, as GCNII's)."""
     group = channels // num_groups
+    defaults = {"norm": norm, "layer": layer}
 
     def group_fn() -> PreActConv:
-        conv = spec.make(
-            group, group, conv_edge_dim, conv_kwargs, {"norm": norm}, prepared=prepared
+        conv = spec.make(group, group, conv_edge_dim, conv_kwargs, defaults, prepared=prepared)
+        return PreActConv(
+            conv,
+            group,
+            norm=norm,
+            dropout=dropout,
+            edge_dropout=edge_dropout,
+            branch_scale=branch_scale,
         )
-        return PreActConv(conv, group, norm=norm, dropout=dropout, edge_dropout=edge_dropout)
 
     return GroupAddRev([group_fn() for _ in range(num_groups)])
 
@@ -67,8 +76,9 @@ class RevGNN(nn.Module):
 
     Each :math:`\mathrm{RevBlock}_l` is a :class:`~revgnn.GroupAddRev` with ``num_groups``
     groups whose group function is the res+ residual function Norm -> ReLU -> Dropout -> conv
-    (:class:`~revgnn.nn.PreActConv`), all stacked in one :class:`~revgnn.ReversibleSequential`,
-    so activation memory does not grow with ``num_layers``. Edge features pass through one
+    (:class:`~revgnn.nn.PreActConv`, optionally scaled by a learnable ``branch_scale``), all
+    stacked in one :class:`~revgnn.ReversibleSequential`, so activation memory does not grow
+    with ``num_layers``. Edge features pass through one
     shared edge encoder (``Linear(edge_dim, hidden_channels)``) and reach every group unsplit;
     each conv maps them to its group width. With ``conv="gen"`` (the default, max aggregation),
     ``hidden_channels=80``, ``num_layers=1001`` and ``edge_dim=8`` this is RevGNN-Deep of the
@@ -76,7 +86,9 @@ class RevGNN(nn.Module):
 
     ``conv`` is a registered operator (:data:`~revgnn.nn.conv.CONVS`: ``"gen"``
     (:class:`~revgnn.GENConv`), ``"gat"`` (RevGAT), ``"sage"``, ``"gcn"``, ``"gin"``,
-    ``"mlp"``) or a builder ``conv(in_channels, out_channels, edge_dim, **conv_kwargs)``;
+    ``"mlp"``, ``"gcnii"``: initial residual and identity mapping, with the initial embedding
+    passed to every block) or a builder ``conv(in_channels, out_channels, edge_dim,
+    **conv_kwargs)``;
     ``conv_kwargs`` are its options (for GENConv ``aggr``, ``t``, ``learn_t``, ``p``,
     ``learn_p``, ``msg_norm``, ``mlp_layers``, ``lean``, ...), refused by name when the conv
     has no such option. Graph preprocessing that every layer shares (GCN's normalisation) runs
@@ -107,6 +119,11 @@ class RevGNN(nn.Module):
             (default: ``True``)
         edge_dropout (float, optional): Probability of dropping each edge in every block.
             (default: ``0.0``)
+        branch_scale (float, optional): Every group function's output is multiplied by a
+            learnable scalar starting at this value (:class:`~revgnn.nn.PreActConv`); ``0.0``
+            makes every block the identity at initialisation, so that a deep stack starts as
+            its encoder and head and learns how much each block adds. ``None``: no scale.
+            (default: ``None``)
         weight_tied (bool, optional): One block's weights for all layers (WT-RevGNN).
             (default: ``False``)
         reversible (bool, optional): ``False`` runs the same weights and arithmetic with
@@ -138,6 +155,7 @@ class RevGNN(nn.Module):
         input_dropout: float = 0.0,
         shared_dropout: bool = True,
         edge_dropout: float = 0.0,
+        branch_scale: float | None = None,
         weight_tied: bool = False,
         reversible: bool = True,
         stream_dtype: torch.dtype = torch.float64,
@@ -174,7 +192,7 @@ class RevGNN(nn.Module):
             self.spec.prepare if prepared else None,
         )
 
-        def block() -> GroupAddRev:
+        def block(layer: int = 1) -> GroupAddRev:
             return grouped_block(
                 self.spec,
                 hidden_channels,
@@ -186,6 +204,8 @@ class RevGNN(nn.Module):
                 dropout=0.0 if shared_dropout else dropout,
                 edge_dropout=edge_dropout,
                 prepared=prepared,
+                layer=layer,
+                branch_scale=branch_scale,
             )
 
         if weight_tied:
@@ -194,7 +214,10 @@ class RevGNN(nn.Module):
             )
         else:
             self.layers = ReversibleSequential(
-                [block() for _ in range(num_layers)], reversible, stream_dtype, snapshot_every
+                [block(layer) for layer in range(1, num_layers + 1)],
+                reversible,
+                stream_dtype,
+                snapshot_every,
             )
         self.mask = SharedDropout(dropout) if shared_dropout else None
         self.head = Head(hidden_channels, out_channels, norm, dropout)
@@ -223,7 +246,10 @@ class RevGNN(nn.Module):
     def forward(self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None) -> Tensor:
         h, edge_index, kwargs = self.encoder(x, edge_index, edge_attr)
         mask = self.mask(h) if self.mask is not None else None
-        h = self.layers(h, edge_index, mask, **kwargs)
+        # An initial-residual conv reads the initial embedding in every block (each group
+        # its own channels of it: a positional tensor of the stream's width is split).
+        initial = h if self.spec.initial else None
+        h = self.layers(h, edge_index, mask, initial, **kwargs)
         return self.head(h)
 
     def __repr__(self) -> str:

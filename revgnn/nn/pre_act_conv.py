@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn.resolver import activation_resolver
@@ -41,10 +42,16 @@ class PreActConv(nn.Module):
         dropout (float, optional): Ordinary dropout probability. (default: ``0.0``)
         edge_dropout (float, optional): Probability of dropping each edge in a training
             call (DropEdge, :func:`~revgnn.nn.drop_edge.drop_edges`). (default: ``0.0``)
+        branch_scale (float, optional): Multiply the conv's output by a learnable scalar
+            :math:`s` that starts at this value (ReZero, Bachlechner et al., 2020): with ``0.0``
+            a residual block around this function is the identity at initialisation and a
+            deep stack starts as its encoder and head; ``None``: no scale. (default: ``None``)
 
     Shapes:
         - **input:** node features :math:`(N, F)`, edge indices :math:`(2, E)`, an optional
-          dropout mask :math:`(N, F)`; keyword arguments go to ``conv``.
+          dropout mask :math:`(N, F)`, an optional initial embedding :math:`(N, F)` (passed to
+          the conv as ``x0``, for initial-residual convs such as GCNII); keyword arguments go to
+          ``conv``.
         - **output:** whatever ``conv`` returns, :math:`(N, F')`.
     """
 
@@ -56,6 +63,7 @@ class PreActConv(nn.Module):
         act: str | None = "relu",
         dropout: float = 0.0,
         edge_dropout: float = 0.0,
+        branch_scale: float | None = None,
     ) -> None:
         super().__init__()
         check_probability("dropout", dropout)
@@ -66,14 +74,26 @@ class PreActConv(nn.Module):
         self.dropout = dropout
         self.edge_dropout = edge_dropout
         self.conv = conv
+        self.branch_scale = branch_scale
+        self.scale = (
+            nn.Parameter(torch.tensor(float(branch_scale))) if branch_scale is not None else None
+        )
 
     def reset_parameters(self) -> None:
         if self.norm is not None:
             reset_module(self.norm)
         reset_module(self.conv)
+        if self.scale is not None:
+            with torch.no_grad():
+                self.scale.fill_(self.branch_scale)
 
     def forward(
-        self, x: Tensor, edge_index: Any, dropout_mask: Tensor | None = None, **kwargs: Any
+        self,
+        x: Tensor,
+        edge_index: Any,
+        dropout_mask: Tensor | None = None,
+        initial: Tensor | None = None,
+        **kwargs: Any,
     ) -> Tensor:
         if self.norm is not None:
             x = self.norm(x)
@@ -85,12 +105,16 @@ class PreActConv(nn.Module):
         elif self.dropout > 0.0:
             x = F.dropout(x, p=self.dropout, training=self.training)
         edge_index, kwargs = drop_edges(edge_index, kwargs, self.edge_dropout, self.training)
-        return self.conv(x, edge_index, **kwargs)
+        if initial is not None:
+            kwargs["x0"] = initial
+        out = self.conv(x, edge_index, **kwargs)
+        return out if self.scale is None else out * self.scale.to(out.dtype)
 
     def __repr__(self) -> str:
         norm = type(self.norm).__name__ if self.norm is not None else None
         edge = f", edge_dropout={self.edge_dropout}" if self.edge_dropout else ""
+        scale = f", branch_scale={self.branch_scale}" if self.scale is not None else ""
         return (
             f"{self.__class__.__name__}({self.conv}, channels={self.channels}, norm={norm}, "
-            f"act={self.act}, dropout={self.dropout}{edge})"
+            f"act={self.act}, dropout={self.dropout}{edge}{scale})"
         )

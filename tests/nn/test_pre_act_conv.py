@@ -29,3 +29,18 @@ def test_preactconv_edge_dropout_with_genconv():
     out = block(x, edge_index, edge_attr=torch.randn(E, 3))
     assert out.shape == (N, D) and torch.isfinite(out).all()
     assert "edge_dropout=0.5" in repr(block)
+
+
+def test_a_zero_branch_scale_starts_the_block_at_the_identity():
+    torch.manual_seed(0)
+    block = PreActConv(SAGEConv(D, D), D, norm="layer", branch_scale=0.0)
+    x, edge_index = graph()
+    out = block(x, edge_index)
+    assert torch.equal(out, torch.zeros_like(out))
+    out.sum().backward()
+    assert block.scale.grad.abs() > 0  # it learns how much the block adds
+    with torch.no_grad():
+        block.scale.fill_(0.7)
+    assert torch.allclose(block(x, edge_index), 0.7 * block.conv(F.relu(block.norm(x)), edge_index))
+    block.reset_parameters()
+    assert block.scale.item() == 0.0 and "branch_scale=0.0" in repr(block)

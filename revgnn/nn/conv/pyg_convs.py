@@ -1,4 +1,4 @@
-"""PyG's convolutions as registered operators: GAT, GraphSAGE, GCN, GIN / GINE.
+"""PyG's convolutions as registered operators: GAT, GraphSAGE, GCN, GCNII, GIN / GINE.
 
 Each builder maps ``in_channels`` to ``out_channels`` features (Veličković et al., ICLR 2018;
 Hamilton et al., NeurIPS 2017; Kipf and Welling, ICLR 2017; Xu et al., ICLR 2019; Hu et al.,
@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
-from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv
+from torch import Tensor, nn
+from torch_geometric.nn import GATConv, GCN2Conv, GCNConv, GINConv, GINEConv, SAGEConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
 from revgnn.utils.checks import check_probability
 
-__all__ = ["gat", "gcn", "gcn_prepare", "gin", "sage"]
+__all__ = ["GCNIIConv", "gat", "gcn", "gcn_prepare", "gcnii", "gin", "sage"]
 
 
 @register_conv("gat")
@@ -77,3 +77,62 @@ def gin(
     if edge_dim is not None:
         return GINEConv(mlp, edge_dim=edge_dim)
     return GINConv(mlp)
+
+
+class GCNIIConv(nn.Module):
+    r"""GCNII's layer (Chen et al., "Simple and Deep Graph Convolutional Networks", ICML 2020):
+    initial residual and identity mapping,
+
+    .. math::
+
+        \mathbf{h}' = \big((1 - \alpha) \hat{\mathbf{P}} \mathbf{h} + \alpha \mathbf{h}_0\big)
+        \big((1 - \beta_l) \mathbf{I} + \beta_l \mathbf{W}\big), \qquad
+        \beta_l = \log(\theta / l + 1),
+
+    PyG's :class:`~torch_geometric.nn.conv.GCN2Conv` with the initial embedding as the keyword
+    ``x0`` (the model passes it to every block), so that it composes as a revgnn operator.
+    """
+
+    def __init__(
+        self, channels: int, alpha: float, theta: float, layer: int, normalize: bool
+    ) -> None:
+        super().__init__()
+        self.conv = GCN2Conv(channels, alpha, theta, layer, normalize=normalize)
+
+    def reset_parameters(self) -> None:
+        self.conv.reset_parameters()
+
+    def forward(
+        self, x: Tensor, edge_index: Any, x0: Tensor, edge_weight: Tensor | None = None
+    ) -> Tensor:
+        return self.conv(x, x0, edge_index, edge_weight)
+
+    def __repr__(self) -> str:
+        c = self.conv
+        return f"GCNIIConv({c.channels}, alpha={c.alpha}, beta={c.beta:.3f})"
+
+
+@register_conv(
+    "gcnii",
+    edge_features=False,
+    prepare=gcn_prepare,
+    prepared_options={"normalize": False},
+    initial=True,
+)
+def gcnii(
+    in_channels: int,
+    out_channels: int,
+    edge_dim: int | None,
+    *,
+    alpha: float = 0.1,
+    theta: float = 0.5,
+    layer: int = 1,
+    normalize: bool = True,
+) -> GCNIIConv:
+    """GCNII with its Cora settings (alpha 0.1, theta 0.5); ``layer`` is the block's depth."""
+    if in_channels != out_channels:
+        raise ValueError(
+            f"gcnii maps channels to themselves: in_channels={in_channels} must equal "
+            f"out_channels={out_channels}"
+        )
+    return GCNIIConv(in_channels, alpha, theta, layer, normalize)

@@ -7,8 +7,10 @@ imported, so adding a conv is adding one file). A callable is used as the builde
 
 A builder is called as ``build(in_channels, out_channels, edge_dim, **conv_kwargs)`` and
 returns a module called as ``conv(x, edge_index, **kwargs)``, with ``edge_attr=`` when
-``edge_dim`` is not ``None``. The keyword-only parameters of the builder are the conv's options:
-unknown ones are refused with a message naming them.
+``edge_dim`` is not ``None`` (and ``x0=``, the model's initial embedding, for a conv registered
+with ``initial=True``). The keyword-only parameters of the builder are the conv's options:
+unknown ones are refused with a message naming them. Models offer ``norm`` and ``layer`` (the
+block's 1-based depth) as defaults to the builders that take them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class ConvSpec:
             GCN's symmetric normalisation); the convs are then built with
             ``prepared_options``.
         prepared_options: Options for convs that receive a prepared graph.
+        initial: Whether the conv reads the model's initial embedding, keyword ``x0``
+            (initial-residual convs such as GCNII).
     """
 
     name: str
@@ -46,6 +50,7 @@ class ConvSpec:
     edge_features: bool = True
     prepare: Prepare | None = None
     prepared_options: dict[str, Any] = field(default_factory=dict)
+    initial: bool = False
 
     @property
     def options(self) -> dict[str, Any]:
@@ -104,13 +109,15 @@ def register_conv(
     edge_features: bool = True,
     prepare: Prepare | None = None,
     prepared_options: dict[str, Any] | None = None,
+    initial: bool = False,
 ) -> Callable[[Builder], Builder]:
     """Decorator registering a conv builder under ``name`` (see the module docstring)."""
 
     def decorator(build: Builder) -> Builder:
         if name in CONVS:
             raise ValueError(f"a conv named {name!r} is already registered; choose another name")
-        CONVS[name] = ConvSpec(name, build, edge_features, prepare, dict(prepared_options or {}))
+        options = dict(prepared_options or {})
+        CONVS[name] = ConvSpec(name, build, edge_features, prepare, options, initial)
         return build
 
     return decorator
