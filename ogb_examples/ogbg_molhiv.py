@@ -45,6 +45,8 @@ _RECIPE = {
     "lr": 0.01,
     "weight_decay": 0.0,
     "grad_clip": 0.0,
+    "weight_decay_on": "",
+    "branch_gate": "none",
     "epochs": 300,
     "batch_size": 32,
 }

@@ -22,6 +22,7 @@ _FULL = {
     "input_dropout": 0.0,
     "weight_decay": 0.0,
     "weight_decay_on": "",
+    "branch_gate": "none",  # the papers' blocks have no gate
     "grad_clip": 1.0,
     "partition": "full",
     "parts": 1,

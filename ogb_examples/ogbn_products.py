@@ -21,6 +21,7 @@ _PARTS = {
     "input_dropout": 0.0,
     "weight_decay": 0.0,
     "weight_decay_on": "",
+    "branch_gate": "none",  # the papers' blocks have no gate
     "grad_clip": 1.0,
     "partition": "random",
     "parts": 10,

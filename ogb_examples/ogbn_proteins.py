@@ -25,6 +25,7 @@ _RECIPE = {
     "lr": 1e-3,
     "weight_decay": 0.0,
     "weight_decay_on": "",
+    "branch_gate": "none",  # the papers' blocks have no gate
     "grad_clip": 1.0,
     "partition": "random",
     "parts": 10,

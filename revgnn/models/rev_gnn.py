@@ -36,6 +36,7 @@ def grouped_block(
     prepared: bool,
     layer: int = 1,
     branch_scale: float | None = None,
+    branch_gate: float | None = None,
 ) -> GroupAddRev:
     """One :class:`~revgnn.GroupAddRev` of ``num_groups`` res+ group functions
     Norm -> ReLU -> Dropout -> conv on ``channels // num_groups`` channels each; ``layer`` is
@@ -52,6 +53,7 @@ def grouped_block(
             dropout=dropout,
             edge_dropout=edge_dropout,
             branch_scale=branch_scale,
+            branch_gate=branch_gate,
         )
 
     return GroupAddRev([group_fn() for _ in range(num_groups)])
@@ -119,10 +121,13 @@ class RevGNN(nn.Module):
             (default: ``True``)
         edge_dropout (float, optional): Probability of dropping each edge in every block.
             (default: ``0.0``)
-        branch_scale (float, optional): Every group function's output is multiplied by a
-            learnable scalar starting at this value (:class:`~revgnn.nn.PreActConv`); ``0.0``
-            makes every block the identity at initialisation, so that a deep stack starts as
-            its encoder and head and learns how much each block adds. ``None``: no scale.
+        branch_scale (float, optional): A fixed factor on every group function's output
+            (:class:`~revgnn.nn.PreActConv`): ``T / num_layers`` makes the stack ``L`` steps
+            of size ``T / L``, so that its total update stays that of ``T`` unit blocks at any
+            depth. ``None``: 1. (default: ``None``)
+        branch_gate (float, optional): A learnable scalar on every group function's output,
+            starting at this value: ``0.0`` makes every block the identity at initialisation
+            (ReZero), ``1.0`` lets each block learn its step. ``None``: no gate.
             (default: ``None``)
         weight_tied (bool, optional): One block's weights for all layers (WT-RevGNN).
             (default: ``False``)
@@ -156,6 +161,7 @@ class RevGNN(nn.Module):
         shared_dropout: bool = True,
         edge_dropout: float = 0.0,
         branch_scale: float | None = None,
+        branch_gate: float | None = None,
         weight_tied: bool = False,
         reversible: bool = True,
         stream_dtype: torch.dtype = torch.float64,
@@ -181,6 +187,7 @@ class RevGNN(nn.Module):
         self.edge_dim = edge_dim
         self.dropout = dropout
         self.shared_dropout = shared_dropout
+        self.branch_gate = branch_gate
         # Without edge dropout every block sees the same graph: preprocess it once, not in
         # each block and again in each backward recompute.
         prepared = self.spec.prepare is not None and edge_dropout == 0.0
@@ -206,6 +213,7 @@ class RevGNN(nn.Module):
                 prepared=prepared,
                 layer=layer,
                 branch_scale=branch_scale,
+                branch_gate=branch_gate,
             )
 
         if weight_tied:
@@ -259,5 +267,7 @@ class RevGNN(nn.Module):
             f"{self.out_channels}, num_layers={self.num_layers}, num_groups={self.num_groups}, "
             f"conv={self.spec.name!r}{', ' + options if options else ''}, "
             f"edge_dim={self.edge_dim}, weight_tied={self.weight_tied}, "
-            f"reversible={self.reversible})"
+            f"reversible={self.reversible}"
+            + (f", branch_gate={self.branch_gate:g}" if self.branch_gate is not None else "")
+            + ")"
         )

@@ -42,10 +42,15 @@ class PreActConv(nn.Module):
         dropout (float, optional): Ordinary dropout probability. (default: ``0.0``)
         edge_dropout (float, optional): Probability of dropping each edge in a training
             call (DropEdge, :func:`~revgnn.nn.drop_edge.drop_edges`). (default: ``0.0``)
-        branch_scale (float, optional): Multiply the conv's output by a learnable scalar
-            :math:`s` that starts at this value (ReZero, Bachlechner et al., 2020): with ``0.0``
-            a residual block around this function is the identity at initialisation and a
-            deep stack starts as its encoder and head; ``None``: no scale. (default: ``None``)
+        branch_scale (float, optional): A fixed factor :math:`c` on the conv's output. A stack
+            of :math:`L` residual blocks with :math:`c = T / L` takes :math:`L` steps of size
+            :math:`T / L` (an ODE discretisation): the total update, and the number of
+            propagations' worth of smoothing, stays that of :math:`T` unit blocks whatever the
+            depth. ``None``: 1. (default: ``None``)
+        branch_gate (float, optional): A learnable scalar :math:`g` on the conv's output,
+            starting at this value: ``0.0`` makes a residual block around this function the
+            identity at initialisation (ReZero, Bachlechner et al., 2020), ``1.0`` lets it
+            learn its step size. ``None``: no gate. (default: ``None``)
 
     Shapes:
         - **input:** node features :math:`(N, F)`, edge indices :math:`(2, E)`, an optional
@@ -64,6 +69,7 @@ class PreActConv(nn.Module):
         dropout: float = 0.0,
         edge_dropout: float = 0.0,
         branch_scale: float | None = None,
+        branch_gate: float | None = None,
     ) -> None:
         super().__init__()
         check_probability("dropout", dropout)
@@ -75,17 +81,17 @@ class PreActConv(nn.Module):
         self.edge_dropout = edge_dropout
         self.conv = conv
         self.branch_scale = branch_scale
-        self.scale = (
-            nn.Parameter(torch.tensor(float(branch_scale))) if branch_scale is not None else None
-        )
+        self.branch_gate = branch_gate
+        gate = torch.tensor(float(branch_gate)) if branch_gate is not None else None
+        self.gate = nn.Parameter(gate) if gate is not None else None
 
     def reset_parameters(self) -> None:
         if self.norm is not None:
             reset_module(self.norm)
         reset_module(self.conv)
-        if self.scale is not None:
+        if self.gate is not None:
             with torch.no_grad():
-                self.scale.fill_(self.branch_scale)
+                self.gate.fill_(self.branch_gate)
 
     def forward(
         self,
@@ -108,12 +114,15 @@ class PreActConv(nn.Module):
         if initial is not None:
             kwargs["x0"] = initial
         out = self.conv(x, edge_index, **kwargs)
-        return out if self.scale is None else out * self.scale.to(out.dtype)
+        if self.branch_scale is not None:
+            out = out * self.branch_scale
+        return out if self.gate is None else out * self.gate.to(out.dtype)
 
     def __repr__(self) -> str:
         norm = type(self.norm).__name__ if self.norm is not None else None
         edge = f", edge_dropout={self.edge_dropout}" if self.edge_dropout else ""
-        scale = f", branch_scale={self.branch_scale}" if self.scale is not None else ""
+        scale = f", branch_scale={self.branch_scale:g}" if self.branch_scale is not None else ""
+        scale += f", branch_gate={self.branch_gate:g}" if self.gate is not None else ""
         return (
             f"{self.__class__.__name__}({self.conv}, channels={self.channels}, norm={norm}, "
             f"act={self.act}, dropout={self.dropout}{edge}{scale})"

@@ -63,6 +63,8 @@ def check_finite(name: str, value: Any, what: str = "") -> None:
     """A floating-point tensor must hold no NaN or inf; ``what`` says what to check."""
     if not (isinstance(value, Tensor) and value.is_floating_point()):
         return
+    if value.layout != torch.strided:  # a sparse adjacency: its stored values
+        value = value.values()
     # detach(): isfinite on a tensor that requires grad would record a graph that saves it.
     finite = torch.isfinite(value.detach())
     if not bool(finite.all()):

@@ -20,6 +20,10 @@ def test_train_on_bundled_cora_writes_json(tmp_path, capsys):
     assert 0.0 <= metrics["test_metric"] <= 1.0 and metrics["peak_bytes"] > 0
     assert metrics["settings"]["layers"] == 2 and metrics["settings"]["model"] == "revgnn"
     assert len(log.read_text().splitlines()) == 3
+    # The same weights run non-reversibly, one step each, measured the same way.
+    assert "peak memory of one training step at 2 layers: " in printed
+    memory = metrics["memory"]
+    assert 0 < memory["step_peak_bytes"] <= memory["non_reversible_step_peak_bytes"]
 
 
 def test_leaderboard_runs_write_json_and_markdown(tmp_path, capsys):

@@ -9,15 +9,21 @@ from tests.helpers import random_graph
 def test_encodes_checks_once_and_runs_the_shared_preprocessing():
     torch.manual_seed(0)
     enc = NodeEncoder(5, 8, edge_dim=3, input_dropout=0.5, prepare=gcn_prepare).eval()
-    edge_index = random_graph(10, 40)
+    edge_index = torch.unique(random_graph(10, 40), dim=1)
     edge_index = edge_index[:, edge_index[0] != edge_index[1]]
     e = edge_index.size(1)
     x, edge_attr = torch.randn(10, 5), torch.randn(e, 3)
     h, ei, kwargs = enc(x, edge_index.int(), edge_attr)
     assert torch.allclose(h, enc.node(x))  # no dropout in evaluation
     assert torch.allclose(kwargs["edge_attr"], enc.edge(edge_attr))
-    assert ei.dtype == torch.long and ei.size(1) == e + 10  # GCN's self-loops
-    assert kwargs["edge_weight"].shape == (e + 10,)
+    # GCN's normalised adjacency with self-loops, once for every layer, as a CSR adj_t.
+    assert (
+        ei.layout == torch.sparse_csr
+        and ei._nnz() == e + 10
+        and kwargs == {"edge_attr": kwargs["edge_attr"]}
+    )
+    degree = torch.bincount(edge_index[1], minlength=10) + 1.0
+    assert torch.allclose(ei.to_dense().diagonal(), 1.0 / degree)
     enc.train()
     assert not torch.allclose(enc(x, edge_index, edge_attr)[0], h)
 

@@ -31,16 +31,20 @@ def test_preactconv_edge_dropout_with_genconv():
     assert "edge_dropout=0.5" in repr(block)
 
 
-def test_a_zero_branch_scale_starts_the_block_at_the_identity():
+def test_a_zero_gate_starts_the_block_at_the_identity_and_the_scale_is_fixed():
     torch.manual_seed(0)
-    block = PreActConv(SAGEConv(D, D), D, norm="layer", branch_scale=0.0)
+    block = PreActConv(SAGEConv(D, D), D, norm="layer", branch_scale=0.25, branch_gate=0.0)
     x, edge_index = graph()
     out = block(x, edge_index)
     assert torch.equal(out, torch.zeros_like(out))
     out.sum().backward()
-    assert block.scale.grad.abs() > 0  # it learns how much the block adds
+    assert block.gate.grad.abs() > 0  # it learns how much the block adds
     with torch.no_grad():
-        block.scale.fill_(0.7)
-    assert torch.allclose(block(x, edge_index), 0.7 * block.conv(F.relu(block.norm(x)), edge_index))
+        block.gate.fill_(0.7)
+    ref = 0.25 * 0.7 * block.conv(F.relu(block.norm(x)), edge_index)
+    assert torch.allclose(block(x, edge_index), ref)
     block.reset_parameters()
-    assert block.scale.item() == 0.0 and "branch_scale=0.0" in repr(block)
+    assert block.gate.item() == 0.0 and "branch_scale=0.25, branch_gate=0" in repr(block)
+    assert [n for n, _ in PreActConv(SAGEConv(D, D), D, branch_scale=0.5).named_parameters()] == [
+        n for n, _ in PreActConv(SAGEConv(D, D), D).named_parameters()
+    ]  # a fixed scale adds no parameter
