@@ -37,6 +37,7 @@ from revgnn.training import (
     seed_everything,
     train,
 )
+from revgnn.training.config import OPTIMIZERS, SCHEDULERS
 from revgnn.utils.units import format_bytes
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "resolve",
     "run",
     "train_config",
+    "write_text",
 ]
 
 
@@ -121,6 +123,13 @@ DEFAULTS: dict[str, Any] = {
     "weight_decay": 5e-4,
     "weight_decay_on": "auto",
     "grad_clip": 1.0,
+    "optimizer": "adam",
+    "momentum": 0.9,
+    "scheduler": "none",
+    "lr_min": 0.0,
+    "lr_step": 20,
+    "lr_gamma": 0.5,
+    "label_smoothing": 0.0,
     "partition": "full",
     "parts": 1,
     "eval_parts": 1,
@@ -222,7 +231,15 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         f"the input encoder below {DEEP} layers, all from {DEEP} on)",
     )
     opt.add_argument("--grad-clip", type=float, default=None, help="0 disables")
-    opt.add_argument("--label-smoothing", type=float, default=0.0)
+    opt.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
+    opt.add_argument("--momentum", type=float, default=None, help="SGD's momentum")
+    opt.add_argument(
+        "--scheduler", choices=("none", *SCHEDULERS), default=None, help="stepped every epoch"
+    )
+    opt.add_argument("--lr-min", type=float, default=None, help="cosine: the final rate")
+    opt.add_argument("--lr-step", type=int, default=None, help="step: epochs between decays")
+    opt.add_argument("--lr-gamma", type=float, default=None, help="step: the decay factor")
+    opt.add_argument("--label-smoothing", type=float, default=None)
     opt.add_argument("--amp", choices=("bf16", "fp16"), default=None)
     opt.add_argument("--eval-every", type=int, default=1)
     opt.add_argument("--seed", type=int, default=0)
@@ -404,8 +421,14 @@ def train_config(args: argparse.Namespace, s: dict[str, Any]) -> TrainConfig:
         weight_decay=s["weight_decay"],
         weight_decay_on=tuple(n for n in s["weight_decay_on"].split(",") if n),
         grad_clip=s["grad_clip"] or None,
+        optimizer=s["optimizer"],
+        momentum=s["momentum"],
+        scheduler=None if s["scheduler"] == "none" else s["scheduler"],
+        lr_min=s["lr_min"],
+        lr_step=s["lr_step"],
+        lr_gamma=s["lr_gamma"],
         amp=args.amp,
-        label_smoothing=args.label_smoothing,
+        label_smoothing=s["label_smoothing"],
         eval_every=args.eval_every,
         seed=args.seed,
         device=args.device,
@@ -504,7 +527,7 @@ def _train_and_report(
             "seconds": sum(r["seconds"] for r in summary["per_run"]),
         }
         if args.markdown and main:
-            _write(args.markdown, table)
+            write_text(args.markdown, table)
     else:
         result = train(example, task, config)
         final = {"model": s["model"], **result.as_dict()}
@@ -519,7 +542,7 @@ def _train_and_report(
     final["settings"] = s
     final["split"] = dataset.split_info
     if args.json and main:
-        _write(args.json, json.dumps(final, indent=2) + "\n")
+        write_text(args.json, json.dumps(final, indent=2) + "\n")
     return 0
 
 
@@ -541,7 +564,8 @@ def _compare_reversible(
     return {"step_peak_bytes": rev, "non_reversible_step_peak_bytes": plain}
 
 
-def _write(path: str, text: str) -> None:
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path``, creating its folder."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     with open(path, "w") as f:

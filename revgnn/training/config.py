@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 from revgnn.training.amp import AMP_DTYPES
 
-__all__ = ["TrainConfig"]
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "TrainConfig"]
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULERS = ("cosine", "step")
 
 
 @dataclass
@@ -16,13 +19,21 @@ class TrainConfig:
 
     Args:
         epochs (int): Epochs to train. (default: ``200``)
-        lr (float): Adam learning rate, > 0. (default: ``0.01``)
-        weight_decay (float): Adam (L2) weight decay, >= 0. (default: ``0.0``)
+        lr (float): Learning rate, > 0. (default: ``0.01``)
+        weight_decay (float): L2 weight decay, >= 0. (default: ``0.0``)
         weight_decay_on (tuple of str): Names of the submodules whose parameters get the
             weight decay (e.g. ``("encoder.node",)``: the first layer only, as GCN does);
             empty: every parameter. (default: ``()``)
         grad_clip (float, optional): Max gradient norm, ``None`` for no clipping.
             (default: ``1.0``)
+        optimizer (str): ``"adam"`` or ``"sgd"`` (with ``momentum``). (default: ``"adam"``)
+        momentum (float): SGD's momentum. (default: ``0.9``)
+        scheduler (str, optional): Learning-rate schedule, stepped after every epoch:
+            ``"cosine"`` (from ``lr`` to ``lr_min`` over ``epochs``), ``"step"`` (times
+            ``lr_gamma`` every ``lr_step`` epochs) or ``None`` (constant). (default: ``None``)
+        lr_min (float): The cosine schedule's final rate. (default: ``0.0``)
+        lr_step (int): The step schedule's period in epochs. (default: ``20``)
+        lr_gamma (float): The step schedule's factor, in (0, 1]. (default: ``0.5``)
         amp (str, optional): ``"bf16"`` or ``"fp16"`` autocast, ``None`` for fp32.
         label_smoothing (float): Label smoothing in ``[0, 1)``: of the cross-entropy for
             classes; binary targets become ``y (1 - s) + s / 2``. (default: ``0.0``)
@@ -52,6 +63,12 @@ class TrainConfig:
     weight_decay: float = 0.0
     weight_decay_on: tuple[str, ...] = ()
     grad_clip: float | None = 1.0
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    scheduler: str | None = None
+    lr_min: float = 0.0
+    lr_step: int = 20
+    lr_gamma: float = 0.5
     amp: str | None = None
     label_smoothing: float = 0.0
     eval_every: int = 1
@@ -76,6 +93,20 @@ class TrainConfig:
             raise ValueError(f"weight_decay={self.weight_decay} must be >= 0")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip={self.grad_clip} must be > 0, or None for no clipping")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.optimizer!r} must be one of {', '.join(OPTIMIZERS)}")
+        if self.scheduler not in (None, *SCHEDULERS):
+            raise ValueError(
+                f"scheduler={self.scheduler!r} must be None or one of {', '.join(SCHEDULERS)}"
+            )
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum={self.momentum} must lie in [0, 1)")
+        if not 0 <= self.lr_min <= self.lr:
+            raise ValueError(f"lr_min={self.lr_min} must lie in [0, lr={self.lr}]")
+        if self.lr_step < 1 or not 0 < self.lr_gamma <= 1:
+            raise ValueError(
+                f"lr_step={self.lr_step} must be >= 1 and lr_gamma={self.lr_gamma} in (0, 1]"
+            )
         if self.amp not in (None, *AMP_DTYPES):
             raise ValueError(f"amp={self.amp!r} must be None, 'bf16' or 'fp16'")
         if not 0.0 <= self.label_smoothing < 1.0:

@@ -68,6 +68,16 @@ def check_same_batches(batches: list[Any]) -> None:
         )
 
 
+def whole_rounds(batches: list[Any]) -> list[Any]:
+    """``batches`` cut to a multiple of the process group's size (unchanged without one): the
+    tasks whose batch count is not theirs to choose (clouds, graphs) drop the last few
+    batches of a shuffled epoch so that every rank takes the same number of steps."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return batches
+    world = dist.get_world_size()
+    return batches[: len(batches) - len(batches) % world] or batches
+
+
 def shard_batches(batches: list[Any], rank: int, world_size: int) -> list[Any]:
     """The share of rank ``rank`` of one epoch's batches: ``rank, rank + P, rank + 2P, ...``.
 

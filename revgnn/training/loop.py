@@ -4,8 +4,9 @@ profiler (through :func:`~revgnn.training.step.train_step`).
 :func:`train` fits a model on a :class:`~revgnn.training.Task` (a
 :class:`~revgnn.datasets.NodeDataset` is a full-batch :class:`~revgnn.training.NodeTask`):
 
-* Adam with gradient-norm clipping; AMP (``amp="bf16"`` or ``"fp16"``, the latter with a
-  ``GradScaler``); one optimiser step per batch of the task;
+* Adam or SGD with gradient-norm clipping and a cosine or step learning-rate schedule; AMP
+  (``amp="bf16"`` or ``"fp16"``, the latter with a ``GradScaler``); one optimiser step per
+  batch of the task;
 * evaluation every ``eval_every`` epochs by the task's scorer; the best-valid weights are kept
   and loaded at the end; a warning when the predictions collapse to one class;
 * checkpoints written atomically (model, optimiser, scaler, epoch, every RNG state, the best
@@ -65,11 +66,22 @@ from revgnn.training.step import train_step
 from revgnn.training.task import Task
 from revgnn.utils.warn import warn_user
 
-__all__ = ["PROFILE_STEPS", "param_groups", "train"]
+__all__ = ["PROFILE_STEPS", "make_scheduler", "param_groups", "train"]
 
 #: On CPU the profiled epochs measure their first this many steps (the profiler slows each
 #: step down and keeps a record of every allocation).
 PROFILE_STEPS = 20
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The learning-rate schedule of ``cfg.scheduler``, stepped once per epoch."""
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.epochs, cfg.lr_min)
+    if cfg.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_step, cfg.lr_gamma)
+    return None
 
 
 def param_groups(
@@ -110,9 +122,14 @@ class _Run:
                 "batch per epoch); use partition='random' or 'metis' with num_parts a multiple "
                 "of it"
             )
-        self.optimizer = torch.optim.Adam(
-            param_groups(model, cfg.weight_decay, cfg.weight_decay_on), lr=cfg.lr
-        )
+        groups = param_groups(model, cfg.weight_decay, cfg.weight_decay_on)
+        if cfg.optimizer == "sgd":
+            self.optimizer: torch.optim.Optimizer = torch.optim.SGD(
+                groups, lr=cfg.lr, momentum=cfg.momentum
+            )
+        else:
+            self.optimizer = torch.optim.Adam(groups, lr=cfg.lr)
+        self.scheduler = make_scheduler(self.optimizer, cfg)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == "fp16")
         self.params = list(model.parameters())
         self.num_params = sum(p.numel() for p in self.params)
@@ -170,6 +187,8 @@ class _Run:
         try:
             self.optimizer.load_state_dict(ckpt["optimizer"])
             self.scaler.load_state_dict(ckpt["scaler"])
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(ckpt["scheduler"])
         except (ValueError, KeyError) as e:
             raise CheckpointError(
                 f"checkpoint {path} holds an optimiser state this run cannot use ({e}); "
@@ -193,6 +212,7 @@ class _Run:
                 "model_repr": repr(self.model),
                 "optimizer": self.optimizer.state_dict(),
                 "scaler": self.scaler.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
                 "rng": get_global_rng_state(),
                 "best": self.best,
                 "best_model": self.best_state,
@@ -263,6 +283,7 @@ class _Run:
         result = self.task.evaluate(self.model, self.device, self.cfg.amp)
         scores = result.scores
         record.update({f"{k}_{self.task.metric}": v for k, v in scores.items()})
+        record.update(result.extra)
         if scores["valid"] > self.best["valid"]:
             self.best = {"epoch": epoch, **scores}
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -308,9 +329,12 @@ class _Run:
             if profile and self.device.type == "cpu" and self.clean_rss is None:
                 # From here on the profiler's records are part of the process's RSS.
                 self.clean_rss = peak_rss_bytes()
+            lr = self.optimizer.param_groups[0]["lr"]
             loss, epoch_peak = self.train_epoch(epoch, profile)
+            if self.scheduler is not None:
+                self.scheduler.step()
             self.final_loss = loss
-            record: dict[str, Any] = {"epoch": epoch, "loss": loss}
+            record: dict[str, Any] = {"epoch": epoch, "loss": loss, "lr": lr}
             evaluated = self.main and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs)
             if evaluated:
                 self.evaluate(epoch, record)

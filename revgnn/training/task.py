@@ -8,7 +8,7 @@ checkpoints and resume, the JSONL log, the progress bar, DDP and ``--runs`` summ
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -19,11 +19,13 @@ __all__ = ["Evaluation", "Task"]
 
 @dataclass
 class Evaluation:
-    """Scores of one evaluation (``train`` / ``valid`` / ``test``, higher is better) and, for
-    class predictions, how many distinct classes the model predicted on the valid split."""
+    """Scores of one evaluation (``train`` / ``valid`` / ``test``, higher is better); for
+    class predictions, how many distinct classes the model predicted on the valid split; and
+    ``extra`` figures for the epoch's log line (e.g. ``test_macc``)."""
 
     scores: dict[str, float]
     valid_classes: int | None = None
+    extra: dict[str, float] = field(default_factory=dict)
 
 
 class Task(ABC):

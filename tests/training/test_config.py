@@ -26,3 +26,16 @@ def test_bad_settings_are_refused_by_name(kwargs, message):
 def test_defaults():
     cfg = TrainConfig(weight_decay_on=["encoder.node"])
     assert cfg.weight_decay_on == ("encoder.node",) and cfg.grad_clip == 1.0 and not cfg.resume
+
+
+def test_optimiser_and_schedule_settings_are_checked():
+    with pytest.raises(ValueError, match="optimizer='rmsprop' must be one of adam, sgd"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="scheduler='linear' must be None or one of cosine, step"):
+        TrainConfig(scheduler="linear")
+    with pytest.raises(ValueError, match=r"lr_min=0.5 must lie in \[0, lr=0.01\]"):
+        TrainConfig(scheduler="cosine", lr_min=0.5)
+    with pytest.raises(ValueError, match="lr_gamma=0 in"):
+        TrainConfig(scheduler="step", lr_gamma=0)
+    with pytest.raises(ValueError, match=r"momentum=1.0 must lie in \[0, 1\)"):
+        TrainConfig(optimizer="sgd", momentum=1.0)

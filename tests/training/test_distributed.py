@@ -228,3 +228,14 @@ def test_cli_refuses_a_partition_the_ranks_cannot_share(monkeypatch, capsys):
     assert "--parts 3 cannot be shared by 2 processes" in capsys.readouterr().err
     assert main([*argv, "--partition", "full"]) == 2
     assert "full-batch training does not split" in capsys.readouterr().err
+
+
+def test_whole_rounds_cuts_to_a_multiple_of_the_group(monkeypatch):
+    from revgnn.training import distributed
+
+    batches = list(range(7))
+    assert distributed.whole_rounds(batches) == batches  # no process group
+    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(distributed.dist, "get_world_size", lambda: 3)
+    assert distributed.whole_rounds(batches) == [0, 1, 2, 3, 4, 5]
+    assert distributed.whole_rounds([0, 1]) == [0, 1]  # fewer than one round: all of them

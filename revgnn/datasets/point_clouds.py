@@ -1,0 +1,224 @@
+"""Point-cloud datasets as dense tensors, validated, and their registry.
+
+A :class:`PointClouds` holds every cloud of a dataset as one tensor :math:`(S, N, C)` (xyz
+first), labels per cloud :math:`(S,)` or per point :math:`(S, N)`, and the splits as index
+tensors. Each dataset family is one file that registers its loader with
+:func:`register_point_dataset` (S3DIS, ModelNet, ShapeNet, PartNet, the synthetic sets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "POINT_DATASETS",
+    "POINT_TASKS",
+    "PointCloudOptions",
+    "PointClouds",
+    "hold_out",
+    "load_point_clouds",
+    "register_point_dataset",
+    "stack_clouds",
+]
+
+#: What a point-cloud dataset predicts: a class per cloud, or one per point.
+POINT_TASKS = ("classification", "segmentation")
+
+
+@dataclass
+class PointClouds:
+    """A point-cloud dataset in memory.
+
+    Args:
+        name (str): For reports.
+        x (Tensor): Points :math:`(S, N, C)`, float; channels 0-2 are xyz.
+        y (Tensor): Labels, long: :math:`(S,)` (classification) or :math:`(S, N)`
+            (segmentation).
+        split (dict): ``train`` / ``valid`` / ``test`` cloud indices (``valid`` may equal
+            ``test`` where a dataset has no validation split; :attr:`split_info` says so).
+        num_classes (int): Classes (or parts).
+        task (str): ``"classification"`` or ``"segmentation"``.
+        metric (str): The score the loop selects on (``"acc"``, ``"miou"``).
+        class_names (list of str, optional): For reports.
+        ignore_classes (tuple of int): Classes left out of the mean IoU (PartNet's 0,
+            "undefined").
+        augment (bool): Whether training applies the reference's scale / shift / shuffle
+            augmentation (ModelNet).
+        split_info (str): How the split was made.
+    """
+
+    name: str
+    x: Tensor
+    y: Tensor
+    split: dict[str, Tensor]
+    num_classes: int
+    task: str
+    metric: str
+    class_names: list[str] | None = None
+    ignore_classes: tuple[int, ...] = ()
+    augment: bool = False
+    split_info: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.task not in POINT_TASKS:
+            raise ValueError(f"task={self.task!r} is not one of {', '.join(POINT_TASKS)}")
+        if self.x.dim() != 3 or not self.x.is_floating_point():
+            raise ValueError(
+                f"{self.name}: x must be float clouds [num_clouds, num_points, channels], got "
+                f"{self.x.dtype} {list(self.x.shape)}"
+            )
+        if self.x.size(-1) < 3:
+            raise ValueError(f"{self.name}: clouds need xyz, got {self.x.size(-1)} channels")
+        if not bool(torch.isfinite(self.x).all()):
+            raise ValueError(f"{self.name}: the points hold NaN or infinite values")
+        want = self.x.shape[:1] if self.task == "classification" else self.x.shape[:2]
+        if tuple(self.y.shape) != tuple(want):
+            raise ValueError(
+                f"{self.name}: {self.task} labels must have shape {list(want)}, got "
+                f"{list(self.y.shape)}"
+            )
+        self.y = self.y.long()
+        if self.y.numel() and (int(self.y.min()) < 0 or int(self.y.max()) >= self.num_classes):
+            raise ValueError(
+                f"{self.name}: labels span [{int(self.y.min())}, {int(self.y.max())}], outside "
+                f"[0, num_classes={self.num_classes})"
+            )
+        for part in ("train", "valid", "test"):
+            idx = self.split.get(part)
+            if idx is None or idx.numel() == 0:
+                raise ValueError(f"{self.name}: split[{part!r}] is missing or empty")
+            idx = idx.long()
+            if int(idx.min()) < 0 or int(idx.max()) >= self.x.size(0):
+                raise ValueError(f"{self.name}: split[{part!r}] indexes outside the clouds")
+            self.split[part] = idx
+
+    @property
+    def num_points(self) -> int:
+        return self.x.size(1)
+
+    @property
+    def num_features(self) -> int:
+        return self.x.size(-1)
+
+    def describe(self) -> str:
+        sizes = "/".join(str(len(self.split[k])) for k in ("train", "valid", "test"))
+        return (
+            f"{self.name}: {self.x.size(0):,} clouds x {self.num_points:,} points x "
+            f"{self.num_features} channels, {self.num_classes} classes ({self.task}), split "
+            f"{sizes} ({self.split_info}), metric {self.metric}"
+        )
+
+
+def stack_clouds(
+    clouds: Sequence[Tensor], labels: Sequence[Tensor] | None, num_points: int, seed: int
+) -> tuple[Tensor, Tensor | None]:
+    """Clouds of any sizes as one :math:`(S, N, C)` tensor of ``num_points`` points each:
+    clouds of that size are kept as they are, others are sampled (without replacement when
+    large enough, with it otherwise) by a generator seeded with ``seed``; per-point
+    ``labels`` follow their points."""
+    gen = torch.Generator().manual_seed(seed)
+    xs, ys = [], []
+    for i, cloud in enumerate(clouds):
+        n = cloud.size(0)
+        if n == 0:
+            raise ValueError(f"cloud {i} has no points")
+        if n == num_points:
+            idx = None
+        elif n > num_points:
+            idx = torch.randperm(n, generator=gen)[:num_points]
+        else:
+            idx = torch.randint(n, (num_points,), generator=gen)
+        xs.append(cloud if idx is None else cloud[idx])
+        if labels is not None:
+            ys.append(labels[i] if idx is None else labels[i][idx])
+    return torch.stack(xs), (torch.stack(ys) if labels is not None else None)
+
+
+def hold_out(train: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
+    """``(train, valid)``: a seeded ``fraction`` of the training indices held out for model
+    selection (datasets without a validation split must not select on their test split)."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction={fraction} must lie in (0, 1)")
+    perm = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))]
+    k = max(1, round(len(train) * fraction))
+    if k >= len(train):
+        raise ValueError(f"{len(train)} training clouds are too few to hold out {fraction:.0%}")
+    return perm[k:].sort().values, perm[:k].sort().values
+
+
+@dataclass(frozen=True)
+class PointCloudOptions:
+    """What a point-cloud loader may use besides the folder.
+
+    Args:
+        download (bool): Let PyG download the dataset when its raw files are missing.
+        num_points (int, optional): Points per cloud (sampled where clouds differ; default:
+            the dataset's).
+        seed (int): Seed of the point sampling and of splits made here.
+        test_area (int): S3DIS's held-out area. (default: ``5``)
+        category (str, optional): PartNet / ShapeNet category.
+        level (int): PartNet segmentation level. (default: ``3``)
+        num_clouds (int, optional): Size of a synthetic set.
+    """
+
+    download: bool = False
+    num_points: int | None = None
+    seed: int = 0
+    test_area: int = 5
+    category: str | None = None
+    level: int = 3
+    num_clouds: int | None = None
+
+
+PointLoader = Callable[[str, "str | None", PointCloudOptions], PointClouds]
+
+
+@dataclass(frozen=True)
+class PointDatasetSpec:
+    name: str
+    load: PointLoader
+    needs_root: bool
+    where: str
+
+
+#: Every registered point-cloud dataset, by name.
+POINT_DATASETS: dict[str, PointDatasetSpec] = {}
+
+
+def register_point_dataset(
+    *names: str, needs_root: bool = True, where: str = ""
+) -> Callable[[PointLoader], PointLoader]:
+    """Decorator registering a point-cloud loader under ``names``."""
+
+    def decorator(load: PointLoader) -> PointLoader:
+        for name in names:
+            if name in POINT_DATASETS:
+                raise ValueError(f"a point-cloud dataset named {name!r} is already registered")
+            POINT_DATASETS[name] = PointDatasetSpec(name, load, needs_root, where)
+        return load
+
+    return decorator
+
+
+def load_point_clouds(name: str, root: str | None = None, **options: object) -> PointClouds:
+    """Load a registered point-cloud dataset (validated on construction).
+
+    Args:
+        name (str): A key of :data:`POINT_DATASETS`.
+        root (str, optional): The data folder, for datasets that need one.
+        **options: Fields of :class:`PointCloudOptions`.
+    """
+    spec = POINT_DATASETS.get(name)
+    if spec is None:
+        raise ValueError(
+            f"point-cloud dataset {name!r} is not one of {', '.join(sorted(POINT_DATASETS))}"
+        )
+    if spec.needs_root and root is None:
+        where = f" (it reads <root>/{spec.where})" if spec.where else ""
+        raise ValueError(f"dataset {name!r} needs root= (--root), the data folder{where}")
+    return spec.load(name, root, PointCloudOptions(**options))

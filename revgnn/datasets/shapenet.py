@@ -1,0 +1,72 @@
+"""ShapeNet part segmentation (Yi et al., SIGGRAPH Asia 2016) through PyG's ``ShapeNet``: 16
+categories, 50 part labels; each shape sampled to ``num_points`` points (default 2048) once,
+with a fixed seed; official train / val / test lists.
+
+``<root>/shapenet/raw/<synset>/<shape>.txt`` (rows ``x y z nx ny nz label``) for the 16
+synset folders, and ``raw/train_test_split/shuffled_{train,val,test}_file_list.json``.
+"""
+
+from __future__ import annotations
+
+import os.path as osp
+
+import torch
+
+from revgnn.datasets.point_clouds import (
+    PointCloudOptions,
+    PointClouds,
+    register_point_dataset,
+    stack_clouds,
+)
+from revgnn.datasets.pyg_local import pyg_local
+
+__all__ = ["load_shapenet"]
+
+LAYOUT = "raw/<16 synset folders>/*.txt and raw/train_test_split/shuffled_*_file_list.json"
+
+
+@register_point_dataset("shapenet", where="shapenet/" + LAYOUT)
+def load_shapenet(name: str, root: str | None, options: PointCloudOptions) -> PointClouds:
+    """ShapeNet parts, one category (``options.category``) or all (see the module docstring)."""
+    from torch_geometric.datasets import ShapeNet
+
+    assert root is not None
+    folder = osp.join(root, "shapenet")
+    categories = [options.category] if options.category else None
+    if options.category and options.category not in ShapeNet.category_ids:
+        raise ValueError(
+            f"category={options.category!r} is not one of {', '.join(ShapeNet.category_ids)}"
+        )
+    num_points = options.num_points or 2048
+    xs, ys, split, start = [], [], {}, 0
+    for part, pyg_split in (("train", "train"), ("valid", "val"), ("test", "test")):
+        ds = pyg_local(
+            ShapeNet,
+            folder,
+            options.download,
+            LAYOUT,
+            categories=categories,
+            include_normals=False,
+            split=pyg_split,
+        )
+        if len(ds) == 0:
+            raise ValueError(
+                f"{folder}: the {pyg_split} list names no shape of {categories or 'any category'}"
+            )
+        clouds = [d.pos for d in ds]
+        x, y = stack_clouds(clouds, [d.y for d in ds], num_points, options.seed)
+        xs.append(x)
+        ys.append(y)
+        split[part] = torch.arange(start, start + len(clouds))
+        start += len(clouds)
+    suffix = f" ({options.category})" if options.category else ""
+    return PointClouds(
+        name + suffix,
+        torch.cat(xs),
+        torch.cat(ys),
+        split,
+        num_classes=50,
+        task="segmentation",
+        metric="miou",
+        split_info="official train / val / test lists",
+    )

@@ -1,0 +1,111 @@
+import pytest
+import torch
+
+from revgnn.nn.knn import (
+    DilatedKnnGraph,
+    dilate,
+    dilated_knn,
+    gather_neighbors,
+    knn,
+    knn_graph,
+    neighbors_to_edge_index,
+)
+
+
+def brute_force(x, k, dilation):
+    """Every point's k * d nearest by exact fp64 distances (self first), every d-th."""
+    dist = torch.cdist(x.double(), x.double())
+    n = x.size(1)
+    dist[:, torch.arange(n), torch.arange(n)] = -1.0
+    return dist.argsort(dim=-1)[..., : k * dilation][..., ::dilation]
+
+
+@pytest.fixture
+def points():
+    return torch.randn(3, 50, 4, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 3, 4])
+def test_dilated_knn_equals_brute_force(points, dilation):
+    got = dilated_knn(points, 5, dilation)
+    assert torch.equal(got, brute_force(points, 5, dilation))
+    assert torch.equal(got[..., 0], torch.arange(50).expand(3, 50))  # self kept, first
+
+
+def test_chunked_equals_unchunked(points):
+    assert torch.equal(knn(points, 12, chunk_size=7), knn(points, 12, chunk_size=1000))
+    assert torch.equal(knn(points, 12, chunk_size=1), knn(points, 12))
+
+
+def test_duplicate_points_still_put_self_first():
+    x = torch.zeros(1, 6, 3)  # every distance is 0
+    assert torch.equal(knn(x, 3)[..., 0], torch.arange(6).view(1, 6))
+
+
+def test_half_precision_points_use_fp32_distances(points):
+    assert torch.equal(knn(points.bfloat16(), 6), knn(points.bfloat16().float(), 6))
+
+
+def test_stochastic_dilation_is_one_seeded_draw_per_call(points):
+    candidates = knn(points, 4 * 3)
+    torch.manual_seed(5)
+    got = [dilate(candidates, 4, 3, stochastic=True, epsilon=0.5) for _ in range(20)]
+    # The same draws, by hand: one rand(1), and when it falls under epsilon one randperm.
+    torch.manual_seed(5)
+    for out in got:
+        if float(torch.rand(1)) < 0.5:
+            assert torch.equal(out, candidates[..., torch.randperm(12)[:4]])
+        else:
+            assert torch.equal(out, candidates[..., ::3])
+    regular = sum(torch.equal(out, candidates[..., ::3]) for out in got)
+    assert 0 < regular < 20  # both branches were taken
+    torch.manual_seed(5)
+    again = [dilate(candidates, 4, 3, stochastic=True, epsilon=0.5) for _ in range(20)]
+    assert all(torch.equal(a, b) for a, b in zip(got, again))
+
+
+def test_stochastic_dilation_applies_in_training_only(points):
+    graph = DilatedKnnGraph(4, 3, stochastic=True, epsilon=0.999).eval()
+    state = torch.get_rng_state()
+    assert torch.equal(graph(points), dilated_knn(points, 4, 3))
+    assert torch.equal(torch.get_rng_state(), state)  # evaluation draws nothing
+    graph.train()
+    assert not torch.equal(graph(points), dilated_knn(points, 4, 3))
+
+
+def test_knn_graph_with_a_batch_vector_equals_the_dense_graphs():
+    gen = torch.Generator().manual_seed(1)
+    sizes = [20, 35, 12]
+    clouds = [torch.randn(n, 3, generator=gen) for n in sizes]
+    x, batch = torch.cat(clouds), torch.repeat_interleave(torch.arange(3), torch.tensor(sizes))
+    edge_index = knn_graph(x, 4, batch, dilation=2)
+    assert edge_index.shape == (2, sum(sizes) * 4)
+    start = 0
+    for cloud, n in zip(clouds, sizes):
+        want = brute_force(cloud.unsqueeze(0), 4, 2)[0] + start
+        mask = (edge_index[1] >= start) & (edge_index[1] < start + n)
+        assert torch.equal(edge_index[0, mask].view(n, 4), want)
+        start += n
+
+
+def test_neighbours_as_edge_index_and_gather(points):
+    index = dilated_knn(points, 3)
+    edge_index = neighbors_to_edge_index(index)
+    flat = points.reshape(-1, 4)
+    gathered = gather_neighbors(points, index)
+    assert torch.equal(flat[edge_index[0]].view(3, 50, 3, 4), gathered)
+    assert torch.equal(edge_index[1], torch.arange(150).repeat_interleave(3))
+
+
+def test_errors_name_the_problem(points):
+    with pytest.raises(ValueError, match=r"k \* dilation = 60 neighbours asked of clouds of 50"):
+        dilated_knn(points, 20, 3)
+    with pytest.raises(ValueError, match="batch must be sorted"):
+        knn_graph(torch.randn(4, 3), 1, torch.tensor([1, 0, 0, 1]))
+    with pytest.raises(ValueError, match="cloud 1 has 2 points, fewer than"):
+        knn_graph(torch.randn(6, 3), 3, torch.tensor([0, 0, 0, 0, 1, 1]))
+    with pytest.raises(ValueError, match=r"x must have shape \[batch, num_points, channels\]"):
+        knn(torch.randn(5, 3), 2)
+    with pytest.raises(ValueError, match="epsilon"):
+        DilatedKnnGraph(epsilon=1.5)
+    assert "k=9, dilation=2, stochastic=True" in repr(DilatedKnnGraph(9, 2, True))

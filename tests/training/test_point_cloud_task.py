@@ -1,0 +1,97 @@
+import pytest
+import torch
+
+from revgnn.datasets.point_clouds import load_point_clouds
+from revgnn.models.deep_gcn import DeepGCN
+from revgnn.models.point_net import PointNet
+from revgnn.training import TrainConfig, seed_everything, train
+from revgnn.training.point_cloud_task import PointCloudTask, augment_clouds
+
+
+@pytest.fixture(scope="module")
+def textures():
+    return load_point_clouds("synthetic-textures", num_clouds=40, num_points=32)
+
+
+@pytest.fixture(scope="module")
+def parts():
+    return load_point_clouds("synthetic-texture-parts", num_clouds=20, num_points=32)
+
+
+def small(ds, backbone="rev"):
+    task = "classification" if ds.task == "classification" else "part"
+    return DeepGCN(3, ds.num_classes, task=task, num_blocks=3, channels=8, backbone=backbone,
+                   k=4, emb_dims=16, stochastic=True)  # fmt: skip
+
+
+def test_batches_depend_on_seed_and_epoch_only_and_are_augmented(textures):
+    task = PointCloudTask(textures, batch_size=8)
+    task.setup(torch.device("cpu"), seed=1)
+    a, b = task.train_batches(3), task.train_batches(3)
+    assert all(torch.equal(x.x, y.x) and torch.equal(x.y, y.y) for x, y in zip(a, b))
+    assert not torch.equal(a[0].x, task.train_batches(4)[0].x)
+    assert sum(len(batch.y) for batch in a) == 32
+    # augmentation moves the points: no batch cloud equals a stored one
+    assert not any(torch.equal(a[0].x[0], c) for c in textures.x)
+
+
+def test_augmentation_keeps_point_labels_with_their_points():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.arange(12.0).view(1, 4, 3)
+    y = torch.tensor([[0, 1, 2, 3]])
+    ax, ay = augment_clouds(x, y, gen)
+    # shuffled points and labels stay paired: each label still sits with its own point
+    for i in range(4):
+        original = x[0, ay[0, i]]
+        ratio = (ax[0, i] - ax[0, :, :].mean(0)) / (original - x[0].mean(0) + 1e-9)
+        assert bool((ratio > 0.6).all() & (ratio < 1.6).all())
+
+
+@pytest.mark.parametrize("fixture", ["textures", "parts"])
+def test_one_epoch_trains_and_scores_every_split(fixture, request):
+    ds = request.getfixturevalue(fixture)
+    seed_everything(0)
+    result = train(small(ds), PointCloudTask(ds, 8), TrainConfig(epochs=1, lr=1e-3, progress=False))
+    record = result.history[-1]
+    assert record["epoch"] == 1 and 0.0 <= result.test_metric <= 1.0
+    others = ("acc", "macc") if ds.task == "segmentation" else ("macc", "miou")
+    assert all(f"test_{k}" in record for k in others)
+    assert result.peak_bytes > 0
+
+
+class Killed(PointNet):
+    """Dies at the start of epoch ``die_at`` (a kill in the middle of a run)."""
+
+    die_at = None
+
+    def epoch_start(self, epoch):
+        if epoch == self.die_at:
+            raise KeyboardInterrupt
+
+
+def test_resume_after_a_kill_continues_the_schedule_and_ends_like_an_uninterrupted_run(
+    textures, tmp_path
+):
+    def run(resume, die_at=None):
+        seed_everything(0)
+        model = Killed(3, textures.num_classes, emb_dims=32)
+        model.die_at = die_at
+        cfg = TrainConfig(epochs=4, lr=0.1, optimizer="sgd", scheduler="cosine", lr_min=1e-3,
+                          progress=False, checkpoint=str(tmp_path / "c.pt"), checkpoint_every=1,
+                          resume=resume, overwrite=True)  # fmt: skip
+        return train(model, PointCloudTask(textures, 8), cfg)
+
+    full = run(False)
+    with pytest.raises(KeyboardInterrupt):
+        run(False, die_at=3)
+    resumed = run(True)
+    assert resumed.resumed_from == 2
+    assert [r["lr"] for r in resumed.history] == [r["lr"] for r in full.history[2:]]
+    assert resumed.test_metric == full.test_metric and resumed.final_loss == full.final_loss
+
+
+def test_a_model_returning_the_wrong_shape_is_named(textures):
+    task = PointCloudTask(textures, 8)
+    batch = task.train_batches(1)[0]
+    with pytest.raises(ValueError, match=r"the model returned \[8, 32, 7\] for labels \[8\]"):
+        task.loss(torch.zeros(8, 32, 7), batch, 0.0)
