@@ -2,19 +2,24 @@
 
 The names a user reaches for are here; the subpackages hold the rest: :mod:`revgnn.nn`
 (layers, :mod:`~revgnn.nn.conv`, :mod:`~revgnn.nn.aggr`, :mod:`~revgnn.nn.deq`),
-:mod:`revgnn.solvers`, :mod:`revgnn.models`, :mod:`revgnn.training`, :mod:`revgnn.memory`,
-:mod:`revgnn.datasets`, :mod:`revgnn.cli`.
+:mod:`revgnn.solvers`, :mod:`revgnn.models`, :mod:`revgnn.nas`, :mod:`revgnn.training`,
+:mod:`revgnn.memory`, :mod:`revgnn.datasets`, :mod:`revgnn.cli`.
 """
 
-from revgnn.models import DEQGNN, DeeperGCN, RevGNN
+from revgnn.models import DEQGNN, DeeperGCN, DeepGCN, PointNet, RevGNN
+from revgnn.nas import EvalNetwork, Genotype, SearchConfig, SearchNetwork, search
 from revgnn.nn import (
     DEQ,
     DeepGCNBlock,
+    DilatedKnnGraph,
+    DynamicConv,
+    EdgeConv,
     GENConv,
     GroupAddRev,
     LeanAggregation,
     MaxAggregation,
     MeanAggregation,
+    MRConv,
     PowerMeanAggregation,
     PowerSumAggregation,
     PreActConv,
@@ -25,11 +30,13 @@ from revgnn.nn import (
     SumAggregation,
     aggregation_resolver,
     jacobian_regularizer,
+    knn_graph,
 )
 from revgnn.solvers import ConvergenceWarning, SolverStats, register_solver, solve
 from revgnn.training import (
     GraphTask,
     NodeTask,
+    PointCloudTask,
     TrainConfig,
     TrainResult,
     evaluate,
@@ -44,20 +51,31 @@ __all__ = [
     "DEQ",
     "DEQGNN",
     "ConvergenceWarning",
+    "DeepGCN",
     "DeepGCNBlock",
     "DeeperGCN",
+    "DilatedKnnGraph",
+    "DynamicConv",
+    "EdgeConv",
+    "EvalNetwork",
     "GENConv",
+    "Genotype",
     "GraphTask",
     "GroupAddRev",
     "LeanAggregation",
+    "MRConv",
     "MaxAggregation",
     "MeanAggregation",
     "NodeTask",
+    "PointCloudTask",
+    "PointNet",
     "PowerMeanAggregation",
     "PowerSumAggregation",
     "PreActConv",
     "RevGNN",
     "ReversibleSequential",
+    "SearchConfig",
+    "SearchNetwork",
     "SharedDropout",
     "SoftmaxAggregation",
     "SoftmaxSumAggregation",
@@ -69,8 +87,10 @@ __all__ = [
     "aggregation_resolver",
     "evaluate",
     "jacobian_regularizer",
+    "knn_graph",
     "leaderboard",
     "register_solver",
+    "search",
     "seed_everything",
     "solve",
     "train",

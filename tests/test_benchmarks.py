@@ -54,3 +54,64 @@ def test_point_cloud_depth_compares_both_backbones_and_writes_the_summary(tmp_pa
     }
     assert all(0 <= r["knn_share"] <= 1 and r["peak_bytes"] > 0 for r in result["records"])
     assert set(result["summary"]["rev_over_plain_step"]) == {"3", "5"}
+
+
+def _run(script: str, argv: list[str]) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def test_aggregation_speed_alternates_implementations_and_reports_ratios_and_bounds(tmp_path):
+    out = tmp_path / "as.json"
+    _run("aggregation_speed.py", [
+        "--nodes", "300", "--edges", "3000", "--channels", "8", "--aggrs", "softmax",
+        "--impls", "revgnn", "pyg", "--threads", "1", "--rounds", "1", "--reps", "1", "--step",
+        "--step-layers", "2", "--device", "cpu", "--json", str(out),
+    ])  # fmt: skip
+    result = json.loads(out.read_text())
+    (row,) = result["conv"]
+    assert row["aggr"] == "softmax" and set(row["seconds"]) == {"revgnn", "pyg"}
+    assert row["ratios"]["revgnn/pyg"]["min"] <= row["ratios"]["revgnn/pyg"]["median"]
+    assert row["bound_seconds"] > 0 and row["over_bound"]["revgnn"] > 0
+    assert set(result["step"]["ratios"]) == {
+        "revgnn/revgnn-unsorted",
+        "revgnn-noreuse/revgnn-unsorted",
+    }
+
+
+def test_search_correlation_reports_kendall_tau_per_method(tmp_path):
+    out = tmp_path / "sc.json"
+    _run("search_correlation.py", [
+        "--searches", "2", "--datasets", "points", "--num-clouds", "40", "--num-points", "32",
+        "--k", "4", "--channels", "4", "--warmup", "1", "--eval-channels", "4",
+        "--eval-cells", "1", "--eval-epochs-points", "1", "--latency-fractions", "0.2",
+        "--latency-searches", "1", "--json", str(out),
+    ])  # fmt: skip
+    result = json.loads(out.read_text())
+    summary = result["summary"]
+    assert {"points/darts", "points/sgas-cri1", "points/sgas-cri2"} <= set(summary)
+    assert summary["points/sgas-cri2"]["searches"] == 2
+    tau = summary["points/darts"]["kendall_tau"]
+    assert tau is None or -1 <= tau <= 1
+    (lcnas,) = [k for k in summary if k.startswith("lcnas/")]
+    assert summary[lcnas]["searches"] == 1 and "measured_latency_ms_mean" in summary[lcnas]
+
+
+def test_kendall_tau_matches_known_rankings():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from search_correlation import kendall_tau
+    finally:
+        sys.path.pop(0)
+    assert kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
+    assert kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
+    assert kendall_tau([1, 2, 3], [1, 3, 2]) == 1 / 3
+    assert kendall_tau([1, 1, 1], [1, 2, 3]) is None
+    # tau-b with one tie in x: (C - D) / sqrt((C + D + Tx)(C + D + Ty)) = (2 - 0) / sqrt(2 * 3)
+    assert abs(kendall_tau([1, 1, 2], [1, 2, 3]) - 2 / 6**0.5) < 1e-12

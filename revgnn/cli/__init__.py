@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS = {
     "train": "train a model (default: a deep RevGNN on the bundled Cora)",
     "deepgcn": "train a DeepGCN on point clouds or PPI (default: ResGCN-28 on a synthetic set)",
+    "search": "search a GCN cell: SGAS (criterion 1, 2) or DARTS, LC-NAS latency target",
     "profile": "measure memory and time of models versus depth, one process per configuration",
     "plan": "predict the deepest / widest model that fits a memory budget",
 }

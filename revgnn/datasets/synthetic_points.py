@@ -7,13 +7,13 @@ Every cloud is a closed surface, a unit sphere with a radial texture,
 
     \mathbf{p} = \big(1 + a\,\tau(\mathbf{u})\big)\,\mathbf{u}, \qquad \mathbf{u} \in S^2,
 
-sampled uniformly, then stretched per axis (0.8 to 1.25), scaled (0.7 to 1.3), rotated at
-random and jittered with Gaussian noise (0.005). The texture :math:`\tau` (amplitude
-:math:`a` drawn in 0.04 to 0.08, in a random frame) is one of
+sampled uniformly, then scaled (0.7 to 1.3), rotated at random and jittered with Gaussian
+noise (0.005). The texture :math:`\tau` (amplitude :math:`a` drawn in 0.18 to 0.25, in a
+random frame) is one of
 
 * ``smooth``: :math:`\tau = 0`;
-* ``stripes-2``, ``stripes-5``: :math:`\cos(f \pi z)`, :math:`f` = 2 or 5;
-* ``checker-2``, ``checker-5``: :math:`\cos(f \phi)\cos(f \pi z)`, :math:`\phi` the azimuth;
+* ``stripes-3``, ``stripes-6``: :math:`\cos(f \pi z)`, :math:`f` = 3 or 6;
+* ``checker-3``, ``checker-6``: :math:`\cos(f \phi)\cos(f \pi z)`, :math:`\phi` the azimuth;
 * ``spots``, ``dimples``: ten Gaussian bumps, outwards or inwards.
 
 The two frequencies of one pattern give the same distribution of radii (:math:`z` is
@@ -98,7 +98,7 @@ def synthetic_point_clouds(
         label = textures.gather(1, region)
     frame = _rotations(s, gen)
     local = torch.einsum("snc,scd->snd", u, frame)  # the texture's own random frame
-    amplitude = 0.08 + 0.04 * torch.rand(s, 1, generator=gen, dtype=torch.float64)
+    amplitude = 0.18 + 0.07 * torch.rand(s, 1, generator=gen, dtype=torch.float64)
     p = (1 + amplitude * _texture(local, label, gen)).unsqueeze(-1) * u
     scale = 0.7 + 0.6 * torch.rand(s, 1, 1, generator=gen, dtype=torch.float64)
     p = torch.einsum("snc,scd->snd", p * scale, _rotations(s, gen))

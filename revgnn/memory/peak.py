@@ -9,7 +9,6 @@ process only: the allocator keeps freed memory).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import os
 import resource
@@ -22,6 +21,7 @@ import torch
 from torch import Tensor
 
 from revgnn.memory.saved import storage_key
+from revgnn.utils.malloc import release_freed_memory
 
 __all__ = [
     "PeakMemory",
@@ -51,12 +51,10 @@ def peak_rss_bytes() -> int:
     return rss if sys.platform == "darwin" else rss * 1024
 
 
-_M_MMAP_THRESHOLD = -3  # mallopt parameter, glibc's malloc.h
-
-
 def mmap_large_blocks(threshold: int = 1 << 20) -> bool:
     """glibc only: from now on serve allocations of ``threshold`` bytes or more by ``mmap``,
-    so that freeing them returns the memory to the system at once.
+    so that freeing them returns the memory to the system at once
+    (:func:`revgnn.utils.malloc.release_freed_memory`).
 
     Call it after reading :func:`peak_rss_bytes` and before :func:`measure_peak` on CPU. The
     profiler's bookkeeping (many small blocks allocated between the tensors of a step)
@@ -68,13 +66,7 @@ def mmap_large_blocks(threshold: int = 1 << 20) -> bool:
     Returns:
         bool: whether the policy was set (``False`` off Linux or without glibc).
     """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, threshold))
-    except (OSError, AttributeError):
-        return False  # not glibc
+    return release_freed_memory(threshold)
 
 
 @dataclass

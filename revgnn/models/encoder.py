@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from revgnn.nn.aggr.segments import segments, sorted_segments_enabled
 from revgnn.nn.conv.registry import Prepare
 from revgnn.utils.checks import check_edge_index, check_probability
 
@@ -23,8 +25,10 @@ class NodeEncoder(nn.Module):
 
     The edge encoder is shared by every layer (RevGNN, DeeperGCN). One reduction per forward
     pass validates the edge index against the number of nodes (a clear error instead of an
-    ``index out of range`` deep inside a conv) and widens int32 indices; ``prepare`` is graph
-    preprocessing shared by every layer (GCN's normalisation), run once here.
+    ``index out of range`` deep inside a conv) and widens int32 indices; the edges (and their
+    features) are put in target order, once per graph (:mod:`revgnn.nn.aggr.segments`, the
+    order every aggregation reduces fastest in); ``prepare`` is graph preprocessing shared by
+    every layer (GCN's normalisation), run once here.
 
     Args:
         in_channels (int): Node feature size.
@@ -88,6 +92,18 @@ class NodeEncoder(nn.Module):
                 f"edge_attr has {edge_attr.size(0)} rows but edge_index has "
                 f"{edge_index.size(-1)} edges"
             )
+        if (
+            isinstance(edge_index, Tensor)
+            and edge_index.layout == torch.strided
+            and edge_index.numel()
+            and sorted_segments_enabled()
+        ):
+            # Every layer aggregates over the edges in target order (one sort per graph,
+            # cached): edge features are permuted here, once, rather than in every layer.
+            seg = segments(edge_index[1], x.size(0), edge_index[0])
+            if seg.perm is not None and edge_attr is not None:
+                edge_attr = edge_attr.index_select(0, seg.perm)
+            edge_index = seg.sorted_edge_index(edge_index)
         if self.input_dropout > 0.0 and x.is_floating_point():
             x = F.dropout(x, p=self.input_dropout, training=self.training)
         h = self.node(x)

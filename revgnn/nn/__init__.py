@@ -1,5 +1,6 @@
 """Layers: the reversible engine, DeeperGCN's blocks, dropout, convolutions (:mod:`.conv`),
-aggregators (:mod:`.aggr`) and deep equilibrium layers (:mod:`.deq`)."""
+aggregators (:mod:`.aggr`), deep equilibrium layers (:mod:`.deq`), and the DeepGCNs' dilated
+k-NN graphs and dynamic blocks."""
 
 from revgnn.nn.aggr import (
     LeanAggregation,
@@ -12,12 +13,25 @@ from revgnn.nn.aggr import (
     SumAggregation,
     aggregation_resolver,
 )
-from revgnn.nn.conv import GENConv, NodeMLP, conv_resolver, register_conv
+from revgnn.nn.conv import (
+    EdgeConv,
+    GENConv,
+    MRConv,
+    NodeMLP,
+    PointGINConv,
+    PointSAGEConv,
+    conv_resolver,
+    register_conv,
+)
 from revgnn.nn.deep_gcn_block import BLOCKS, DeepGCNBlock
 from revgnn.nn.deq import DEQ, EquilibriumCell, jacobian_regularizer
 from revgnn.nn.drop_edge import drop_edges
+from revgnn.nn.dynamic_block import DynamicBlock
+from revgnn.nn.dynamic_conv import DynamicConv
 from revgnn.nn.group_add_rev import GroupAddRev
+from revgnn.nn.knn import DilatedKnnGraph, dilated_knn, knn_graph
 from revgnn.nn.norm import norm_layer
+from revgnn.nn.point_mlp import PointMLP
 from revgnn.nn.pre_act_conv import PreActConv
 from revgnn.nn.res_plus import ResPlus
 from revgnn.nn.reversible_sequential import ReversibleSequential
@@ -27,13 +41,21 @@ __all__ = [
     "BLOCKS",
     "DEQ",
     "DeepGCNBlock",
+    "DilatedKnnGraph",
+    "DynamicBlock",
+    "DynamicConv",
+    "EdgeConv",
     "EquilibriumCell",
     "GENConv",
     "GroupAddRev",
     "LeanAggregation",
+    "MRConv",
     "MaxAggregation",
     "MeanAggregation",
     "NodeMLP",
+    "PointGINConv",
+    "PointMLP",
+    "PointSAGEConv",
     "PowerMeanAggregation",
     "PowerSumAggregation",
     "PreActConv",
@@ -45,8 +67,10 @@ __all__ = [
     "SumAggregation",
     "aggregation_resolver",
     "conv_resolver",
+    "dilated_knn",
     "drop_edges",
     "jacobian_regularizer",
+    "knn_graph",
     "norm_layer",
     "register_conv",
 ]

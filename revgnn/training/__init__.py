@@ -5,6 +5,7 @@ from revgnn.training.checkpoint import CheckpointError, load_checkpoint
 from revgnn.training.config import TrainConfig
 from revgnn.training.evaluate import evaluate
 from revgnn.training.graph_task import GraphTask
+from revgnn.training.inductive_node_task import InductiveNodeTask
 from revgnn.training.leaderboard import leaderboard, leaderboard_markdown
 from revgnn.training.log import iter_records
 from revgnn.training.loop import train
@@ -17,6 +18,7 @@ from revgnn.training.partition import (
     make_partitioner,
     multiview_predict,
 )
+from revgnn.training.point_cloud_task import PointCloudTask
 from revgnn.training.result import TrainResult
 from revgnn.training.seed import seed_everything
 from revgnn.training.step import train_step
@@ -27,9 +29,11 @@ __all__ = [
     "Evaluation",
     "FullBatch",
     "GraphTask",
+    "InductiveNodeTask",
     "MetisPartition",
     "NodeTask",
     "Partitioner",
+    "PointCloudTask",
     "RandomPartition",
     "Task",
     "TrainConfig",

@@ -69,3 +69,20 @@ def test_mmap_large_blocks_returns_freed_tensor_memory_to_the_system():
     # the small blocks allocated after each large one pin them in the heap.
     assert released("mmap") >= 250
     assert released("plain") < 50
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_peak_is_the_allocators_peak_above_the_baseline():
+    keep = torch.empty(8 << 20, dtype=torch.uint8, device="cuda")
+
+    def step():
+        tmp = torch.empty(64 << 20, dtype=torch.uint8, device="cuda")
+        return int(tmp.numel())
+
+    out, peak = measure_peak(step, "cuda")
+    assert out == 64 << 20 and peak.device == "cuda"
+    assert peak.baseline_bytes >= keep.numel()
+    assert peak.step_bytes == peak.peak_bytes - peak.baseline_bytes
+    assert 64 << 20 <= peak.step_bytes <= (64 << 20) + (2 << 20)
+    assert peak.peak_bytes == torch.cuda.max_memory_allocated()

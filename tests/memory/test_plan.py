@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from revgnn.memory import plan
 from revgnn.memory.kinds import MODEL_KINDS, Config, num_parameters
@@ -64,3 +65,16 @@ def test_uncalibrated_combination_says_so(monkeypatch):
     assert not est.calibrated
     assert est.constants == "revgnn/max/fp32"
     assert est.terms["activations"] == 10.0 * cfg.num_nodes * 16
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("kind", ["revgnn", "deepergcn"])
+def test_cuda_prediction_is_within_15_percent_of_max_memory_allocated(kind):
+    from revgnn.memory.profile import sweep
+
+    cfg = Config(kind=kind, num_layers=28, hidden_channels=64, num_nodes=2000, num_edges=40000)
+    (record,) = sweep([cfg], device="cuda", timed_steps=0, progress=False)
+    assert "peak_bytes" in record, record
+    assert record["predicted_bytes"] == pytest.approx(predict(cfg).total)
+    assert abs(record["predicted_bytes"] / record["peak_bytes"] - 1) <= 0.15

@@ -15,7 +15,8 @@ def test_encodes_checks_once_and_runs_the_shared_preprocessing():
     x, edge_attr = torch.randn(10, 5), torch.randn(e, 3)
     h, ei, kwargs = enc(x, edge_index.int(), edge_attr)
     assert torch.allclose(h, enc.node(x))  # no dropout in evaluation
-    assert torch.allclose(kwargs["edge_attr"], enc.edge(edge_attr))
+    order = torch.sort(edge_index[1], stable=True).indices  # edges put in target order
+    assert torch.allclose(kwargs["edge_attr"], enc.edge(edge_attr[order]))
     # GCN's normalised adjacency with self-loops, once for every layer, as a CSR adj_t.
     assert (
         ei.layout == torch.sparse_csr
@@ -26,6 +27,18 @@ def test_encodes_checks_once_and_runs_the_shared_preprocessing():
     assert torch.allclose(ei.to_dense().diagonal(), 1.0 / degree)
     enc.train()
     assert not torch.allclose(enc(x, edge_index, edge_attr)[0], h)
+
+
+def test_edges_come_out_in_target_order_with_their_features_and_sorted_once():
+    enc = NodeEncoder(5, 8, edge_dim=3).eval()
+    x, edge_index = torch.randn(10, 5), random_graph(10, 40)
+    edge_attr = torch.arange(40.0).view(40, 1).expand(40, 3)
+    _, ei, kwargs = enc(x, edge_index, edge_attr)
+    assert bool((ei[1][1:] >= ei[1][:-1]).all())
+    ids = ((kwargs["edge_attr"] - enc.edge.bias) @ torch.linalg.pinv(enc.edge.weight.T))[:, 0]
+    torch.testing.assert_close(ei, edge_index[:, ids.round().long()])  # features follow edges
+    again = enc(x, edge_index, edge_attr)[1]
+    assert again is ei  # the sorted graph is cached: the layers share one entry
 
 
 def test_errors_name_what_is_wrong():

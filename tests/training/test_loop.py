@@ -203,6 +203,7 @@ def test_metis_training_and_multiview_evaluation():
     assert evaluate(model, task)["test"] == result.test_metric
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_epoch_reports_allocator_peak():
     ds = load_cora()

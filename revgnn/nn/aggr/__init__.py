@@ -20,6 +20,7 @@ from revgnn.nn.aggr.max import MaxAggregation
 from revgnn.nn.aggr.mean import MeanAggregation
 from revgnn.nn.aggr.power_mean import PowerMeanAggregation, PowerSumAggregation
 from revgnn.nn.aggr.resolver import aggregation_resolver
+from revgnn.nn.aggr.segments import set_sorted_segments, sorted_segments_enabled
 from revgnn.nn.aggr.softmax import SoftmaxAggregation, SoftmaxSumAggregation
 from revgnn.nn.aggr.sum import SumAggregation
 
@@ -40,4 +41,6 @@ __all__ = [
     "SumAggregation",
     "aggregation_resolver",
     "fused_aggregate",
+    "set_sorted_segments",
+    "sorted_segments_enabled",
 ]

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from revgnn.nn.aggr.segments import Segments, segments, sorted_segments_enabled
 from revgnn.utils.autocast import AutocastState, autocast_disabled
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ __all__ = [
     "expand_index",
     "fused_aggregate",
     "reduce_param_grad",
+    "segment_sum",
 ]
 
 HALF_DTYPES = (torch.float16, torch.bfloat16)
@@ -64,6 +66,7 @@ class LeanPlan:
     num_edges: int
     chunk_size: int | None
     autocast: AutocastState
+    segments: Segments | None = None
 
     def chunks(self) -> list[tuple[int, int]]:
         step = self.chunk_size or max(self.num_edges, 1)
@@ -102,6 +105,20 @@ def edge_messages(
             # The backward pass recomputes without eps (under autograd, never in place here).
             h = h.add_(plan.eps) if fresh and not torch.is_grad_enabled() else h + plan.eps
     return h
+
+
+def segment_sum(plan: LeanPlan, dst: Tensor, values: Tensor, a: int, b: int) -> Tensor:
+    """Per-node sums of ``values``, the rows of edges ``a:b`` with targets ``dst[a:b]``: one
+    CSR product over edges sorted by target (:mod:`revgnn.nn.aggr.segments`) when they are
+    all the edges, an ``index_add_`` over sorted ones otherwise, and without sorted segments
+    the scatter of the given order."""
+    seg = plan.segments
+    if seg is not None and a == 0 and b == plan.num_edges:
+        return seg.segment_sum(values, dst)
+    out = values.new_zeros((plan.dim_size, values.size(1)))
+    if seg is not None:
+        return out.index_add_(0, dst[a:b], values)
+    return out.scatter_add_(0, expand_index(dst[a:b], values), values)
 
 
 def expand_index(index: Tensor, like: Tensor) -> Tensor:
@@ -161,6 +178,10 @@ class LeanForward:
     def chunks(self) -> list[tuple[int, int]]:
         return self.plan.chunks()
 
+    def segment_sum(self, values: Tensor, a: int, b: int) -> Tensor:
+        """Per-node sums of the rows of edges ``a:b`` (see :func:`segment_sum`)."""
+        return segment_sum(self.plan, self.dst, values, a, b)
+
 
 @dataclass
 class LeanBackward:
@@ -189,6 +210,10 @@ class LeanBackward:
     @property
     def chunks(self) -> list[tuple[int, int]]:
         return self.plan.chunks()
+
+    def segment_sum(self, values: Tensor, a: int, b: int) -> Tensor:
+        """Per-node sums of the rows of edges ``a:b`` (see :func:`segment_sum`)."""
+        return segment_sum(self.plan, self.dst, values, a, b)
 
 
 class LeanAggregate(torch.autograd.Function):
@@ -322,6 +347,18 @@ def fused_aggregate(
     param = aggr.lean_param()
     if param is not None:
         param = param.to(device)
+    dst = dst.long()
+    seg = None
+    if sorted_segments_enabled() and dst.numel() > 0:
+        # The edges in target order, cached per graph; the messages are formed in that order
+        # (given edge features are permuted here, by autograd; GENConv models sort their
+        # graph once in the encoder so that this permutes nothing).
+        seg = segments(dst, dim_size, src)
+        if seg.perm is not None:
+            dst = seg.dst
+            src = seg.src if src is not None else None
+            if edge_attr is not None:
+                edge_attr = edge_attr.index_select(0, seg.perm)
     plan = LeanPlan(
         kernel=aggr.lean_kernel(),
         semi_grad=getattr(aggr, "semi_grad", False),
@@ -333,5 +370,6 @@ def fused_aggregate(
         num_edges=dst.numel(),
         chunk_size=aggr.chunk_size,
         autocast=AutocastState.capture(device),
+        segments=seg,
     )
-    return LeanAggregate.apply(plan, src, dst.long(), x, edge_attr, weight, bias, param)
+    return LeanAggregate.apply(plan, src, dst, x, edge_attr, weight, bias, param)

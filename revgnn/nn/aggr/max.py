@@ -7,7 +7,7 @@ from torch import Tensor
 from torch_geometric.utils import scatter
 
 from revgnn.nn.aggr.base import LeanAggregation
-from revgnn.nn.aggr.lean import Extreme, LeanBackward, LeanForward, expand_index
+from revgnn.nn.aggr.lean import Extreme, LeanBackward, LeanForward
 
 __all__ = ["MaxAggregation"]
 
@@ -49,13 +49,13 @@ class MaxAggregation(LeanAggregation):
             (a, b), d = chunks[0], lb.dst
             h = lb.msgs(a, b)
             eq = ties(h, d)
-            count.scatter_add_(0, expand_index(d, eq), eq)
+            count.add_(lb.segment_sum(eq, a, b))
             lb.push(h, eq.div_(count.index_select(0, d)).mul_(g.index_select(0, d)))
             return
         for a, b in chunks:  # the tie counts need every slice before any gradient
             d = lb.dst[a:b]
             eq = ties(lb.raw(a, b), d)
-            count.scatter_add_(0, expand_index(d, eq), eq)
+            count.add_(lb.segment_sum(eq, a, b))
             del eq
         for a, b in chunks:
             h, d = lb.msgs(a, b), lb.dst[a:b]

@@ -6,7 +6,7 @@ from torch import Tensor
 from torch_geometric.utils import scatter
 
 from revgnn.nn.aggr.base import LeanAggregation
-from revgnn.nn.aggr.lean import LeanBackward, LeanForward, degree, expand_index
+from revgnn.nn.aggr.lean import LeanBackward, LeanForward, degree
 
 __all__ = ["MeanAggregation"]
 
@@ -30,7 +30,7 @@ class MeanAggregation(LeanAggregation):
         out = lf.like.new_zeros(lf.n, lf.like.size(1))
         for a, b in lf.chunks:
             m = lf.msgs(a, b)
-            out.scatter_add_(0, expand_index(lf.dst[a:b], m), m)
+            out.add_(lf.segment_sum(m, a, b))
             del m
         deg = degree(lf.dst, lf.n, lf.acc)
         return out.div_(deg.clamp_min(1.0).unsqueeze(1)), [deg]

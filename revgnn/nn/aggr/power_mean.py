@@ -32,7 +32,6 @@ from revgnn.nn.aggr.lean import (
     LeanForward,
     LeanPlan,
     degree,
-    expand_index,
     reduce_param_grad,
 )
 from revgnn.nn.aggr.mean import MeanAggregation
@@ -193,7 +192,7 @@ class PowerMeanAggregation(LeanAggregation):
         for a, b in lf.chunks:
             d = lf.dst[a:b]
             r = _clamp(lf.plan, lf.msgs(a, b)).div_(r_node.index_select(0, d)).pow_(p)
-            s.scatter_add_(0, expand_index(d, r), r)
+            s.add_(lf.segment_sum(r, a, b))
             del r
         deg = degree(lf.dst, lf.n, lf.acc)
         out = _power_output(r_node, s, deg, p)

@@ -27,7 +27,6 @@ from revgnn.nn.aggr.lean import (
     Extreme,
     LeanBackward,
     LeanForward,
-    expand_index,
     reduce_param_grad,
 )
 
@@ -118,8 +117,8 @@ class SoftmaxAggregation(LeanAggregation):
         for a, b in lf.chunks:
             m, d = lf.msgs(a, b), lf.dst[a:b]
             ex = smax.index_select(0, d).neg_().addcmul_(m, beta).exp_()
-            den.scatter_add_(0, expand_index(d, ex), ex)
-            num.scatter_add_(0, expand_index(d, ex), ex.mul_(m))
+            den.add_(lf.segment_sum(ex, a, b))
+            num.add_(lf.segment_sum(ex.mul_(m), a, b))
             del ex, m
         den.add_(SOFTMAX_EPS)
         out = num.div_(den)

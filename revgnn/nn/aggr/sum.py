@@ -6,7 +6,7 @@ from torch import Tensor
 from torch_geometric.utils import scatter
 
 from revgnn.nn.aggr.base import LeanAggregation
-from revgnn.nn.aggr.lean import LeanBackward, LeanForward, expand_index
+from revgnn.nn.aggr.lean import LeanBackward, LeanForward
 
 __all__ = ["SumAggregation"]
 
@@ -29,7 +29,7 @@ class SumAggregation(LeanAggregation):
         out = lf.like.new_zeros(lf.n, lf.like.size(1))
         for a, b in lf.chunks:
             m = lf.msgs(a, b)
-            out.scatter_add_(0, expand_index(lf.dst[a:b], m), m)
+            out.add_(lf.segment_sum(m, a, b))
             del m
         return out, []
 

@@ -129,7 +129,7 @@ def conv_resolver(conv: str | Builder) -> ConvSpec:
         return conv
     if isinstance(conv, str):
         if conv not in CONVS:
-            raise ValueError(f"conv={conv!r} is not one of {', '.join(CONVS)}")
+            raise ValueError(f"conv={conv!r} is not one of {', '.join(sorted(CONVS))}")
         return CONVS[conv]
     if callable(conv):
         return ConvSpec(getattr(conv, "__name__", type(conv).__name__), conv)

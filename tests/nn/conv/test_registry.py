@@ -22,7 +22,9 @@ def test_unknown_options_and_edge_features_are_refused_by_name():
         CONVS["gen"](4, 4, None, heads=2)
     with pytest.raises(ValueError, match="conv='mlp' takes no edge features"):
         CONVS["mlp"](4, 4, 3)
-    with pytest.raises(ValueError, match="conv='cheb' is not one of gen"):
+    with pytest.raises(
+        ValueError, match="conv='cheb' is not one of edge, gat, gcn, gcnii, gen, gin, mlp, mr, sage"
+    ):
         conv_resolver("cheb")
     with pytest.raises(TypeError, match="conv must be a name or a callable builder"):
         conv_resolver(3)

@@ -1,0 +1,93 @@
+import json
+
+import pytest
+
+from revgnn.cli import main
+
+SMALL = [
+    "--channels",
+    "4",
+    "--cells",
+    "1",
+    "--warmup",
+    "1",
+    "--decision-every",
+    "1",
+    "--no-progress",
+]
+
+
+def test_a_point_search_writes_genotype_decisions_plot_and_latencies(tmp_path, capsys):
+    out = tmp_path / "s"
+    args = [
+        "search",
+        "--num-clouds",
+        "30",
+        "--num-points",
+        "32",
+        "--k",
+        "4",
+        "--batch-size",
+        "8",
+        "--latency-target",
+        "50",
+        "--out",
+        str(out),
+        *SMALL,
+    ]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "latency table (ms): none" in text and "epoch 1: edge" in text
+    decisions = [json.loads(x) for x in (out / "decisions.jsonl").read_text().splitlines()]
+    assert len(decisions) == 6 and {"edge", "op", "score", "certainty", "stability"} <= set(
+        decisions[0]
+    )
+    assert json.loads((out / "genotype.json").read_text())["meta"]["method"] == "sgas"
+    assert (out / "cell.png").read_bytes()[:4] == b"\x89PNG"
+    result = json.loads((out / "result.json").read_text())
+    assert result["measured_latency_ms"] > 0 and result["search_epochs"] == 6
+
+
+def test_a_graph_search_retrains_the_found_cell(tmp_path, capsys):
+    out = tmp_path / "g"
+    args = [
+        "search",
+        "--dataset",
+        "cora",
+        "--method",
+        "darts",
+        "--epochs",
+        "2",
+        "--eval-epochs",
+        "2",
+        "--eval-cells",
+        "1",
+        "--eval-channels",
+        "8",
+        "--out",
+        str(out),
+        *SMALL[:4],
+        "--no-progress",
+    ]
+    assert main(args) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["method"] == "darts" and result["criterion"] is None
+    assert 0 < result["eval"]["test"] <= 1 and result["eval"]["epochs"] == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--method", "darts", "--criterion", "1"], "--criterion is SGAS's"),
+        (["--dataset", "cora", "--k", "4"], "--k is for point-cloud datasets; 'cora' is a graph"),
+        (["--latency-weight", "2"], "--latency-weight needs --latency-target"),
+        (["--epochs", "3"], "epochs= is DARTS' budget"),
+        (["--dataset", "imagenet"], "--dataset 'imagenet' is not one of"),
+        (["--cells", "0"], "--cells=0 must be >= 1"),
+        (["--parts", "3"], "--parts is for graphs; 'synthetic-textures' is a point-cloud"),
+    ],
+)
+def test_wrong_flags_are_one_line_errors(extra, message, capsys):
+    assert main(["search", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

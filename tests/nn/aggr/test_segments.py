@@ -1,0 +1,76 @@
+import gc
+
+import pytest
+import torch
+
+from revgnn.nn.aggr import segments as seg_module
+from revgnn.nn.aggr.segments import segments, set_sorted_segments, sorted_segments_enabled
+
+
+def _graph(n=20, e=90, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(n, (2, e), generator=g)
+
+
+def test_sorted_sums_equal_the_scatter_over_the_given_order():
+    edge_index = _graph()
+    src, dst = edge_index
+    seg = segments(dst, 20, src)
+    assert seg.perm is not None and bool((seg.dst[1:] >= seg.dst[:-1]).all())
+    assert torch.equal(seg.src, src[seg.perm]) and torch.equal(
+        seg.counts, torch.bincount(dst, minlength=20)
+    )
+    values = torch.randn(90, 5, dtype=torch.float64)
+    expected = torch.zeros(20, 5, dtype=torch.float64).index_add_(0, dst, values)
+    assert torch.allclose(seg.segment_sum(values[seg.perm], seg.dst), expected)
+    ints = torch.randint(5, (90, 3))  # not a CSR dtype: the index_add_ path
+    assert torch.equal(
+        seg.segment_sum(ints[seg.perm], seg.dst),
+        torch.zeros(20, 3, dtype=torch.long).index_add_(0, dst, ints),
+    )
+    assert torch.equal(seg.sorted_edge_index(edge_index), torch.stack([seg.src, seg.dst]))
+    assert seg.sorted_edge_index(edge_index) is seg.sorted_edge_index(edge_index)
+
+
+def test_an_already_sorted_index_keeps_its_order_and_stores_no_copy():
+    dst = torch.tensor([0, 0, 1, 3, 3, 3])
+    seg = segments(dst, 5, torch.tensor([1, 2, 0, 0, 1, 2]))
+    assert seg.perm is None and seg.src is None and seg.dst is None
+    assert seg.ptr.tolist() == [0, 2, 3, 3, 6, 6]
+
+
+def test_the_same_index_hits_the_cache_and_an_in_place_change_sorts_again():
+    edge_index = _graph(seed=1)
+    a = segments(edge_index[1], 20, edge_index[0])
+    assert segments(edge_index[1], 20, edge_index[0]) is a
+    assert segments(edge_index[1], 21, edge_index[0]) is not a
+    edge_index[1, 0] = (int(edge_index[1, 0]) + 1) % 20
+    b = segments(edge_index[1], 20, edge_index[0])
+    assert b is not a and torch.equal(b.counts, torch.bincount(edge_index[1], minlength=20))
+
+
+def test_an_entry_is_dropped_when_its_index_is_freed():
+    before = len(seg_module._CACHE)
+    edge_index = _graph(seed=2)
+    segments(edge_index[1], 20, edge_index[0])
+    assert len(seg_module._CACHE) == before + 1
+    del edge_index
+    gc.collect()
+    assert len(seg_module._CACHE) == before
+
+
+def test_targets_outside_the_graph_are_an_error():
+    with pytest.raises(ValueError, match=r"target nodes must lie in \[0, 4\), got \[0, 7\]"):
+        segments(torch.tensor([0, 7]), 4)
+
+
+def test_the_switch_restores_the_unsorted_path_and_clears_the_cache():
+    assert sorted_segments_enabled()
+    edge_index = _graph(seed=3)
+    segments(edge_index[1], 20, edge_index[0])
+    try:
+        set_sorted_segments(False)
+        assert not sorted_segments_enabled() and not seg_module._CACHE
+    finally:
+        set_sorted_segments(True)
+    assert sorted_segments_enabled()
