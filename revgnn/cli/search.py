@@ -47,7 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "dataset (cora, citeseer, ...)",
     )
     parser.add_argument("--root", help="data folder (datasets that are not bundled)")
-    parser.add_argument("--method", choices=METHODS, default="sgas")
+    parser.add_argument(
+        "--method", choices=METHODS, default="sgas", help="greedy decisions, or DARTS' argmax"
+    )
     parser.add_argument("--criterion", type=int, choices=(1, 2), help="SGAS criterion (default 2)")
     parser.add_argument("--cells", type=int, default=2, help="cells of the search network")
     parser.add_argument("--channels", type=int, default=16, help="width of a cell's nodes")
@@ -72,10 +74,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-cells", type=int, default=3, help="cells of the evaluation network")
     parser.add_argument("--eval-channels", type=int, default=32, help="its width")
     parser.add_argument("--out", default="search-out", help="output folder")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the results of a search in --out"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the search")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-progress", dest="progress", action="store_false")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
 
 
 def _check(args: argparse.Namespace, points: bool) -> None:
@@ -94,6 +101,11 @@ def _check(args: argparse.Namespace, points: bool) -> None:
         raise ValueError("--num-clouds sets the size of a synthetic set only")
     if points and args.parts is not None:
         raise ValueError(f"--parts is for graphs; {args.dataset!r} is a point-cloud dataset")
+    if osp.exists(osp.join(args.out, "genotype.json")) and not args.overwrite:
+        raise FileExistsError(
+            f"--out {args.out} holds the results of a search; choose another folder or pass "
+            "--overwrite"
+        )
     for name in ("cells", "channels", "eval_cells", "eval_channels", "parts"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)} must be >= 1")

@@ -91,3 +91,14 @@ def test_wrong_flags_are_one_line_errors(extra, message, capsys):
     assert main(["search", *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_finished_search_is_never_overwritten_silently(tmp_path, capsys):
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / "genotype.json").write_text("{}")
+    assert main(["search", "--out", str(out)]) == 2
+    assert "holds the results of a search; choose another folder or pass --overwrite" in (
+        capsys.readouterr().err
+    )
+    assert (out / "genotype.json").read_text() == "{}"
