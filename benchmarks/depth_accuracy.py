@@ -83,6 +83,8 @@ def plot(records: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(dict.fromkeys(r["dataset"] for r in records))
+    # a curve needs two depths: a dataset measured at one depth is in the JSON only
+    names = [n for n in names if sum(r["dataset"] == n for r in records) > 1]
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8), squeeze=False)
     for ax, name in zip(axes[0], names):
         rs = sorted((r for r in records if r["dataset"] == name), key=lambda r: r["layers"])

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from revgnn.datasets.point_clouds import hold_out
 from revgnn.nas.criteria import criterion_scores, non_zero_distribution
 from revgnn.nas.genotype import Genotype
 from revgnn.nas.latency import LatencyTable, latency_loss
@@ -153,8 +154,6 @@ def split_for_search(dataset: Any, seed: int = 0) -> tuple[Any, Any]:
     ``split`` dict) whose training splits are the two halves of its training split: the
     weights' and the architecture's. The architecture copy's valid and test splits are its
     training half too, so nothing of the search reads the real validation or test data."""
-    from revgnn.datasets.point_clouds import hold_out
-
     train, held = hold_out(dataset.split["train"], 0.5, seed)
     weights = dataclasses.replace(dataset, split={**dataset.split, "train": train})
     arch = dataclasses.replace(dataset, split={"train": held, "valid": held, "test": held})
