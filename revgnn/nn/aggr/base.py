@@ -136,14 +136,13 @@ class LeanAggregation(pyg_aggr.Aggregation):
             raise ValueError(
                 f"index has {index.numel()} entries but there are {x.size(0)} messages"
             )
-        index = index.long()
         if dim_size is None:
             dim_size = int(index.max()) + 1 if index.numel() > 0 else 0
-        if self.lean:
+        if self.lean:  # the caller's index: its sorted segments are cached across calls
             out = fused_aggregate(self, index, dim_size, edge_attr=x)
         else:
-            out = self.plain(x, index, dim_size)
-        return self.scale(out, index, dim_size)
+            out = self.plain(x, index.long(), dim_size)
+        return self.scale(out, index.long(), dim_size)
 
     def aggregate_edges(
         self,

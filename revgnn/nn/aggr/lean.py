@@ -347,18 +347,19 @@ def fused_aggregate(
     param = aggr.lean_param()
     if param is not None:
         param = param.to(device)
-    dst = dst.long()
     seg = None
     if sorted_segments_enabled() and dst.numel() > 0:
-        # The edges in target order, cached per graph; the messages are formed in that order
-        # (given edge features are permuted here, by autograd; GENConv models sort their
-        # graph once in the encoder so that this permutes nothing).
+        # The edges in target order, cached per graph (keyed by the caller's index, so an
+        # int32 index is not widened into a new, uncached tensor first); the messages are
+        # formed in that order (given edge features are permuted here, by autograd; GENConv
+        # models sort their graph once in the encoder so that this permutes nothing).
         seg = segments(dst, dim_size, src)
-        if seg.perm is not None:
-            dst = seg.dst
-            src = seg.src if src is not None else None
-            if edge_attr is not None:
-                edge_attr = edge_attr.index_select(0, seg.perm)
+    dst = dst.long()
+    if seg is not None and seg.perm is not None:
+        dst = seg.dst
+        src = seg.src if src is not None else None
+        if edge_attr is not None:
+            edge_attr = edge_attr.index_select(0, seg.perm)
     plan = LeanPlan(
         kernel=aggr.lean_kernel(),
         semi_grad=getattr(aggr, "semi_grad", False),

@@ -74,3 +74,17 @@ def test_the_switch_restores_the_unsorted_path_and_clears_the_cache():
     finally:
         set_sorted_segments(True)
     assert sorted_segments_enabled()
+
+
+def test_an_int32_index_is_sorted_once_across_calls():
+    from revgnn.nn.aggr import SoftmaxAggregation
+
+    index = torch.randint(0, 20, (90,), generator=torch.Generator().manual_seed(5)).int()
+    aggr = SoftmaxAggregation(lean=True)
+    before = len(seg_module._CACHE)
+    m = torch.rand(90, 3)
+    outs = [aggr(m, index, dim_size=20) for _ in range(3)]
+    assert len(seg_module._CACHE) == before + 1, "one entry for the int32 index, reused"
+    ref = SoftmaxAggregation(lean=False)(m, index.long(), dim_size=20)
+    for out in outs:
+        assert torch.allclose(out, ref, atol=1e-6)
