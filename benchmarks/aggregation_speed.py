@@ -143,7 +143,7 @@ def step_worker(impl: str, layers: int, args) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from revgnn.models import RevGNN
+    from revgnn import ModelConfig, build_model
 
     device = torch.device(args.device)
     torch.manual_seed(0)
@@ -151,19 +151,11 @@ def step_worker(impl: str, layers: int, args) -> dict:
     x = torch.randn(n, 64, device=device)
     edge_index = torch.randint(0, n, (2, n * 20), device=device)
     y = torch.randint(0, 8, (n,), device=device)
-    model = (
-        RevGNN(
-            64,
-            64,
-            8,
-            layers,
-            num_groups=2,
-            conv_kwargs={"aggr": "softmax", "learn_t": True},
-            dropout=0.1,
-        )
-        .to(device)
-        .train()
-    )
+    cfg = ModelConfig(
+        hidden_channels=64, num_layers=layers, conv_options={"aggr": "softmax", "learn_t": True},
+        norm="batch", dropout=0.1, input_dropout=0.0, branch_gate=None,
+    )  # fmt: skip
+    model = build_model(cfg, 64, 8).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def step():

@@ -25,6 +25,37 @@ def save_plot(draw: Callable[..., None], *args, **kwargs) -> None:
     draw(*args, **kwargs)
 
 
+def revgnn_train(argv: list[str]) -> dict:
+    """``revgnn train ARGV --json F`` in this process: its record, as a leaderboard summary
+    (``runs``, ``test_mean`` / ``test_std``, ``per_run``, ...) also when ``--runs 1``."""
+    import tempfile
+
+    from revgnn.cli import main as revgnn
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.json"
+        if revgnn(["train", *argv, "--no-progress", "--no-compare", "--json", str(out)]) != 0:
+            raise SystemExit(f"revgnn train {' '.join(argv)} failed")
+        record = json.loads(out.read_text())
+    if "per_run" in record:
+        return record
+    single = {k: v for k, v in record.items() if k not in ("recipe", "split", "metric")}
+    return {
+        "runs": 1,
+        "metric": record["metric"],
+        "split": record["split"],
+        "recipe": record["recipe"],
+        "test_mean": record["test_metric"],
+        "test_std": 0.0,
+        "valid_mean": record["valid_metric"],
+        "valid_std": 0.0,
+        "num_params": record["num_params"],
+        "peak_bytes": record["peak_bytes"],
+        "seconds_mean": record["seconds"],
+        "per_run": [single],
+    }
+
+
 def measure_step(build: Callable[[], object], args: argparse.Namespace) -> dict:
     """Build the model on the synthetic graph of ``args`` and measure one training step.
 

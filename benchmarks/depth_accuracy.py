@@ -1,13 +1,13 @@
 """Accuracy versus depth: RevGNN through ``revgnn train``'s own defaults, changing only
 ``--dataset`` and ``--layers``, on real graphs; one run, JSON + PNG.
 
-For each dataset and depth a fresh process trains ``--seeds`` seeds with the settings
-``revgnn train --dataset D --layers L`` resolves (the dataset's preset and the depth-dependent
-defaults), and records the mean ± std of the test and valid scores at the best-valid epoch, the
-seconds per epoch, the parameter count and the peak bytes of a training step (on CPU the live
-tensors of the profiled last epoch; ``state_bytes`` = 16 bytes a parameter for the weights,
-their gradients and Adam's two moments, so ``peak_bytes - state_bytes`` is what depth must not
-grow). Cora and CiteSeer use their public Planetoid splits, the others a seeded 60/20/20 split.
+For each dataset and depth a fresh process runs ``revgnn train --dataset D --layers L --runs
+S`` (the library's default recipe, adapted to the graph and the depth), and records the mean
+± std of the test and valid scores at the best-valid epoch, the seconds per epoch, the
+parameter count and the peak bytes of a training step (on CPU the live tensors of the profiled
+epoch; ``state_bytes`` = 16 bytes a parameter for the weights, their gradients and Adam's two
+moments, so ``peak_bytes - state_bytes`` is what depth must not grow). Cora and CiteSeer use
+their public Planetoid splits, the others a seeded 60/20/20 split.
 
     python benchmarks/depth_accuracy.py --root DATA --datasets cora citeseer photo cs \\
         --depths 4 16 64 112 --seeds 3 --extra cora:448 \\
@@ -25,54 +25,37 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import save_plot
+from common import revgnn_train, save_plot
 
 
 def worker(args: argparse.Namespace) -> dict:
-    import torch
-
-    import revgnn.cli.train as cli
-    from revgnn.cli.errors import ArgumentParser
-    from revgnn.datasets import load_dataset
-    from revgnn.training import NodeTask, leaderboard
-
-    torch.set_num_threads(1)
-    parser = ArgumentParser()
-    cli.add_arguments(parser)
-    argv = ["--dataset", args.dataset, "--layers", str(args.layers), "--no-progress"]
+    """``revgnn train --dataset D --layers L --runs S``, in this process; its JSON record."""
+    argv = ["--dataset", args.dataset, "--layers", str(args.layers)]
+    argv += ["--runs", str(args.seeds), "--threads", "1"]
     if args.root and args.dataset != "cora":
         argv += ["--root", args.root]
     argv += ["--epochs", str(args.epochs)] if args.epochs else []
-    flags = parser.parse_args(argv)
-    s = cli.resolve(flags)
-    dataset = load_dataset(args.dataset, flags.root)
-    task = NodeTask(dataset)
-    config = cli.train_config(flags, s)
-
-    def build():
-        return cli.build_model(
-            s["model"], dataset.num_features, dataset.num_classes, dataset.edge_dim, s
-        )
-
-    summary = leaderboard(build, task, config, args.seeds, name=f"RevGNN-{args.layers}")
+    summary = revgnn_train(argv)
     params = summary["num_params"]
+    runs = summary["per_run"]
     return {
         "dataset": args.dataset,
         "layers": args.layers,
         "seeds": args.seeds,
+        "command": "revgnn train " + " ".join(argv),
         "metric": summary["metric"],
         "test_mean": summary["test_mean"],
         "test_std": summary["test_std"],
         "valid_mean": summary["valid_mean"],
         "valid_std": summary["valid_std"],
-        "tests": [r["test_metric"] for r in summary["per_run"]],
-        "best_epochs": [r["best_epoch"] for r in summary["per_run"]],
-        "seconds_per_epoch": summary["seconds_mean"] / s["epochs"],
+        "tests": [r["test_metric"] for r in runs],
+        "best_epochs": [r["best_epoch"] for r in runs],
+        "seconds_per_epoch": sum(r["seconds"] / r["epochs_run"] for r in runs) / len(runs),
         "num_params": params,
         "peak_bytes": summary["peak_bytes"],
         "state_bytes": 16 * params,
-        "settings": s,
-        "split": dataset.split_info,
+        "recipe": summary["recipe"],
+        "split": summary["split"],
     }
 
 
@@ -85,6 +68,9 @@ def plot(records: list[dict], path: Path) -> None:
     names = list(dict.fromkeys(r["dataset"] for r in records))
     # a curve needs two depths: a dataset measured at one depth is in the JSON only
     names = [n for n in names if sum(r["dataset"] == n for r in records) > 1]
+    if not names:
+        print("no plot: no dataset was measured at two depths", flush=True)
+        return
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8), squeeze=False)
     for ax, name in zip(axes[0], names):
         rs = sorted((r for r in records if r["dataset"] == name), key=lambda r: r["layers"])

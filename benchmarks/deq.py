@@ -54,20 +54,14 @@ def make_graph(args: argparse.Namespace):
 def build(args: argparse.Namespace, iterations: int):
     import torch
 
-    from revgnn.models import DEQGNN
+    from revgnn import build_model, load_recipe
 
     torch.manual_seed(args.seed)
-    return DEQGNN(
-        args.edge_dim,
-        args.channels,
-        args.tasks,
-        iterations,
-        edge_dim=args.edge_dim,
-        dropout=0.1,
-        solver=args.solver,
-        max_iter=iterations,
-        tol=0.0,
-    )
+    cfg = load_recipe("ogbn-proteins/deq-gnn").with_values({
+        "model.hidden_channels": args.channels, "model.num_layers": iterations,
+        "model.solver": args.solver, "model.max_iter": iterations, "model.tol": 0.0,
+    }).model  # fmt: skip
+    return build_model(cfg, args.edge_dim, args.tasks, args.edge_dim)
 
 
 def worker(args: argparse.Namespace) -> dict:

@@ -52,23 +52,18 @@ IMPLS = REVERSIBLE + LAYER
 def build(impl: str, channels: int, num_layers: int, num_classes: int, args: argparse.Namespace):
     from torch_geometric.nn import GENConv as PygGENConv
 
-    from revgnn import GENConv
+    from revgnn import GENConv, ModelConfig, build_model
     from revgnn.memory.baselines import PreActStack
-    from revgnn.models import RevGNN
 
     if impl in ("revgnn_lean", "revgnn_lean_chunked", "revgnn_plain"):
         options = {"aggr": "softmax", "learn_t": True, "lean": impl != "revgnn_plain"}
         if impl == "revgnn_lean_chunked":
             options["chunk_size"] = args.chunk_size
-        return RevGNN(
-            channels,
-            channels,
-            num_classes,
-            num_layers,
-            num_groups=2,
-            conv_kwargs=options,
-            dropout=args.dropout,
-        )
+        cfg = ModelConfig(
+            hidden_channels=channels, num_layers=num_layers, conv_options=options,
+            norm="batch", dropout=args.dropout, input_dropout=0.0, branch_gate=None,
+        )  # fmt: skip
+        return build_model(cfg, channels, num_classes)
 
     def conv(c: int):
         if impl in ("pyg_groupaddrev", "pyg_layer"):

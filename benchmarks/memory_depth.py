@@ -45,19 +45,16 @@ RATIOS = (("peak_bytes", "peak"), ("peak_rss_bytes", "RSS"), ("step_seconds", "s
 
 
 def build(impl: str, channels: int, num_layers: int, num_classes: int, dropout: float):
+    from revgnn import ModelConfig, build_model
     from revgnn.memory.baselines import PyGDeepGCN, pyg_groupaddrev_gnn
-    from revgnn.models import RevGNN
 
     if impl == "revgnn":
-        return RevGNN(
-            channels,
-            channels,
-            num_classes,
-            num_layers,
-            num_groups=2,
-            conv_kwargs={"aggr": "softmax", "learn_t": True},
-            dropout=dropout,
-        )
+        cfg = ModelConfig(
+            hidden_channels=channels, num_layers=num_layers,
+            conv_options={"aggr": "softmax", "learn_t": True}, norm="batch", dropout=dropout,
+            input_dropout=0.0, branch_gate=None,
+        )  # fmt: skip
+        return build_model(cfg, channels, num_classes)
     if impl == "pyg_groupaddrev":
         return pyg_groupaddrev_gnn(
             channels, channels, num_classes, num_layers, aggr="softmax", learn_t=True,

@@ -60,19 +60,20 @@ def measure(impl: str, depth: int, args: argparse.Namespace) -> dict:
     import torch.nn.functional as F
 
     import revgnn.nn.knn as knn_module
+    from revgnn import PointModelConfig, build_model
     from revgnn.memory import measure_peak, mmap_large_blocks, peak_rss_bytes
     from revgnn.memory.saved import saved_activation_bytes
-    from revgnn.models.deep_gcn import DeepGCN
 
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     x = torch.randn(args.batch, args.points, 9, device=device)
     y = torch.randint(0, 13, (args.batch, args.points), device=device)
-    model = DeepGCN(
-        9, 13, task="segmentation", num_blocks=depth, channels=args.channels,
+    cfg = PointModelConfig(
+        task="segmentation", num_layers=depth, hidden_channels=args.channels,
         backbone="rev" if impl == "rev-resgcn" else "res", k=args.k, stochastic=True,
-        max_dilation=args.max_dilation,
-    ).to(device).train()  # fmt: skip
+        max_dilation=args.max_dilation, dropout=0.3, head_bias=True,
+    )  # fmt: skip
+    model = build_model(cfg, 9, 13).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     amp = {"value": None}
 

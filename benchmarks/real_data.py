@@ -1,11 +1,10 @@
 """RevGNN and DeeperGCN on the real datasets of the shared data folder, through the one trainer.
 
-Node tasks (Cora, CiteSeer, Coauthor CS, Amazon Photo, Tolokers, Deezer HU) go through
-:func:`revgnn.datasets.load_dataset` and :func:`revgnn.train.leaderboard`, models built by the
-CLI's :func:`revgnn.commands.train.build_model` from the CLI's defaults and presets; ogbg-molhiv
-goes through :func:`revgnn.graph_train.train_graphs` (OGB's loader and ``Evaluator``), from a
-copy of the folder in a temporary directory. Every run is one process-local training with
-``OMP_NUM_THREADS`` as set by the caller (1 here: the CPU is shared).
+Every run is ``revgnn train`` itself (called in this process): the node tasks (Cora, CiteSeer,
+Coauthor CS, Amazon Photo, Tolokers, Deezer HU) with the library's default recipe and the few
+flags of ``MODELS``, ogbg-molhiv with its shipped recipes ``ogbg-molhiv/deeper-gcn`` and
+``ogbg-molhiv/revgnn`` (OGB's loader and ``Evaluator``) on a copy of its folder in a temporary
+directory. ``OMP_NUM_THREADS`` is as set by the caller (1 here: the CPU is shared).
 
 Writes ``--json`` (per run: command, seeds, mean ± std, depth, params, peak memory, seconds)
 and ``--markdown`` (a table with a published figure per dataset where one exists).
@@ -29,6 +28,8 @@ import sys
 import tempfile
 import time
 from typing import Any
+
+from common import revgnn_train
 
 # Published figures (test metric, %) for the same dataset and metric; the protocols differ
 # from these short runs (see "split" in the JSON).
@@ -57,131 +58,67 @@ PLAN: dict[str, tuple[int, int]] = {
     "deezer-hu": (6, 1),
 }
 MODELS = {
-    # RevGNN: 4 reversible GCN blocks x 64, 2 groups (the CLI's Cora preset, or its defaults
-    # with conv="gcn", layers=4); DeeperGCN: ResGCN+ 3 x 64 with GENConv's mean aggregation
-    # (softmax costs ~4x the time here).
-    "revgnn": {"conv": "gcn", "layers": 4},
-    "deeper-gcn": {"layers": 3, "aggr": "mean", "norm": "layer", "mlp_layers": 1},
+    # RevGNN: 4 reversible GCN blocks (the library's defaults otherwise); DeeperGCN: ResGCN+
+    # 3 x 64 with GENConv's mean aggregation (softmax costs ~4x the time here).
+    "revgnn": ["--conv", "gcn", "--layers", "4"],
+    "deeper-gcn": ["--layers", "3", "--aggr", "mean", "--norm", "layer", "--mlp-layers", "1"],
 }
 
 
 def node_runs(args: argparse.Namespace, out: list[dict[str, Any]], save) -> None:
-    from revgnn.cli.train import DEFAULTS, PRESETS, build_model
-    from revgnn.datasets import load_dataset
-    from revgnn.training import TrainConfig, leaderboard
-
     for name in args.datasets:
         if name == "ogbg-molhiv":
             continue
         epochs, seeds = PLAN[name]
         epochs = max(1, int(epochs * args.epoch_scale))
-        dataset = load_dataset(name, args.root)
-        print(dataset.describe(), flush=True)
-        for model_name, override in MODELS.items():
-            s = {**DEFAULTS, **PRESETS.get(name, {}), **override, "model": model_name}
-            config = TrainConfig(
-                epochs=epochs,
-                lr=s["lr"],
-                weight_decay=s["weight_decay"],
-                weight_decay_on=tuple(n for n in s["weight_decay_on"].split(",") if n),
-                grad_clip=s["grad_clip"],
-                eval_every=1,
-                seed=0,
-                progress=False,
-            )
-            summary = leaderboard(
-                lambda s=s, d=dataset: build_model(
-                    s["model"], d.num_features, d.num_classes, d.edge_dim, s
-                ),
-                dataset,
-                config,
-                seeds,
-                name=model_name,
-            )
-            op = f"--conv {s['conv']}" if model_name == "revgnn" else f"--aggr {s['aggr']}"
-            cmd = (
-                f"revgnn train --dataset {name} --root {args.root} --model {model_name} "
-                f"--layers {s['layers']} --hidden {s['hidden']} {op} --norm {s['norm']} "
-                f"--epochs {epochs} --runs {seeds}"
-            )
-            out.append(_record(name, model_name, summary, s, dataset.split_info, cmd))
+        for model_name, flags in MODELS.items():
+            argv = ["--dataset", name, "--root", args.root, "--model", model_name, *flags]
+            argv += ["--epochs", str(epochs), "--runs", str(seeds), "--eval-every", "1"]
+            record = revgnn_train(argv)
+            cmd = "revgnn train " + " ".join(argv)
+            out.append(_record(name, model_name, record, cmd))
             print(json.dumps({k: v for k, v in out[-1].items() if k != "per_run"}), flush=True)
             save()
 
 
 def molhiv_run(args: argparse.Namespace, out: list[dict[str, Any]], save) -> None:
-    import torch
-
-    from revgnn.datasets import load_ogbg
-    from revgnn.training import GraphTask, TrainConfig, seed_everything, train
-
     epochs = max(1, int(args.molhiv_epochs * args.epoch_scale))
     with tempfile.TemporaryDirectory() as tmp:
+        # OGB writes processed/ into the folder: a copy keeps the shared data read-only
         shutil.copytree(osp.join(args.root, "ogb", "ogbg_molhiv"), osp.join(tmp, "ogbg_molhiv"))
-        ds, split = load_ogbg("ogbg-molhiv", tmp)
-        if args.molhiv_subset:  # a seeded subset of the training graphs (CPU budget)
-            g = torch.Generator().manual_seed(0)
-            train = split["train"]
-            split["train"] = train[torch.randperm(len(train), generator=g)[: args.molhiv_subset]]
-        sys.path.insert(
-            0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), "ogb_examples")
-        )
-        import ogbg_molhiv  # the example's presets and model builder
-
-        for model_name in ogbg_molhiv.PRESETS:
-            flags = ["--preset", model_name, "--hidden", str(args.molhiv_hidden)]
-            flags += ["--lr", str(args.molhiv_lr), "--epochs", str(epochs)]
-            s = ogbg_molhiv.settings(ogbg_molhiv.parse(["--root", tmp, *flags]))
-            seed_everything(0)
-            model = ogbg_molhiv.build(s, ds.num_tasks)
-            cfg = TrainConfig(epochs=epochs, lr=s["lr"], grad_clip=None, seed=0, progress=False)
-            batch_size = ogbg_molhiv.PRESETS[model_name]["batch_size"]
-            res = train(model, GraphTask(ds, split, batch_size=batch_size), cfg)
-            summary = {
-                "runs": 1,
-                "test_mean": res.test_metric,
-                "test_std": 0.0,
-                "valid_mean": res.valid_metric,
-                "valid_std": 0.0,
-                "num_params": res.num_params,
-                "peak_bytes": res.peak_bytes,
-                "seconds_mean": res.seconds,
-                "per_run": [res.as_dict(history=True)],
-            }
-            info = "OGB scaffold split" + (
-                f"; trained on a seeded subset of {args.molhiv_subset} training graphs"
-                if args.molhiv_subset
-                else ""
-            )
-            subset = ["--train-subset", str(args.molhiv_subset)] if args.molhiv_subset else []
-            cmd = " ".join(["python ogb_examples/ogbg_molhiv.py --root <copy>", *flags, *subset])
-            sizes = {"layers": s["layers"], "hidden": s["hidden"]}
-            out.append(_record("ogbg-molhiv", model_name, summary, sizes, info, cmd))
+        for model_name in ("deeper-gcn", "revgnn"):
+            argv = ["--config", f"ogbg-molhiv/{model_name}", "--root", tmp]
+            argv += ["--hidden", str(args.molhiv_hidden), "--lr", str(args.molhiv_lr)]
+            argv += ["--epochs", str(epochs)]
+            if args.molhiv_subset:  # a seeded subset of the training graphs (CPU budget)
+                argv += ["--train-subset", str(args.molhiv_subset)]
+            record = revgnn_train(argv)
+            cmd = "revgnn train " + " ".join(argv).replace(tmp, "<copy>")
+            out.append(_record("ogbg-molhiv", model_name, record, cmd))
             print(json.dumps({k: v for k, v in out[-1].items() if k != "per_run"}), flush=True)
             save()
 
 
-def _record(
-    name: str, model: str, summary: dict[str, Any], s: dict[str, Any], split: str, cmd: str
-) -> dict[str, Any]:
-    seeds = list(range(summary["runs"]))
+def _record(name: str, model: str, summary: dict[str, Any], cmd: str) -> dict[str, Any]:
+    recipe = summary["recipe"]["model"]
     return {
         "dataset": name,
         "model": model,
         "command": cmd,
-        "seeds": seeds,
+        "seeds": list(range(summary["runs"])),
         "test_mean": summary["test_mean"],
         "test_std": summary["test_std"],
         "valid_mean": summary["valid_mean"],
         "valid_std": summary["valid_std"],
-        "depth": s["layers"],
-        "hidden": s["hidden"],
+        "depth": recipe["num_layers"],
+        "hidden": recipe["hidden_channels"],
         "num_params": summary["num_params"],
         "peak_bytes": summary["peak_bytes"],
         "seconds_per_run": summary["seconds_mean"],
         "epochs": summary["per_run"][0]["epochs"],
-        "split": split,
+        "split": summary["split"],
         "published": PUBLISHED[name],
+        "recipe": summary["recipe"],
         "per_run": summary["per_run"],
     }
 

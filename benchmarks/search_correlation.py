@@ -94,7 +94,6 @@ class Setting:
         import torch
 
         from revgnn.datasets import load_dataset
-        from revgnn.datasets.point_clouds import load_point_clouds
         from revgnn.nas import LatencyTable
         from revgnn.nn.knn import dilated_knn, neighbors_to_edge_index
 
@@ -102,7 +101,7 @@ class Setting:
 
         self.name, self.args = name, args
         if name == "points":
-            self.ds = load_point_clouds(
+            self.ds = load_dataset(
                 "synthetic-textures", num_clouds=args.num_clouds, num_points=args.num_points
             )
             self.features, self.kind = self.ds.num_features, "points"
@@ -136,8 +135,9 @@ class Setting:
         return NodeTask(w, "random", 2), NodeTask(a, "random", 2), NodeTask(self.ds)
 
     def run(self, method: str, criterion: int | None, seed: int, target=None):
-        from revgnn.nas import SearchConfig, SearchNetwork, measure_cells, search, train_genotype
-        from revgnn.training import TrainConfig, seed_everything
+        from revgnn import SearchConfig, TrainConfig, load_recipe
+        from revgnn.nas import SearchNetwork, measure_cells, search, train_genotype
+        from revgnn.training import seed_everything
 
         a = self.args
         seed_everything(seed)
@@ -145,19 +145,20 @@ class Setting:
         model = SearchNetwork(
             self.features, self.ds.num_classes, channels=a.channels, num_cells=a.cells, **self.net
         )
-        sgas = method == "sgas"
         cfg = SearchConfig(
             method=method,
             criterion=criterion or 2,
             warmup=self.schedule[0],
             decision_every=self.schedule[1],
-            epochs=None if sgas else self.schedule[0] + 5 * self.schedule[1],
-            lr=0.005 if self.kind == "points" else 0.05,
             arch_lr=a.arch_lr,
             latency_target=target,
-            seed=seed,
         )
-        found = search(model, wt, at, cfg, latency=self.table)
+        recipe = load_recipe("search/sgas")
+        weights = TrainConfig.of(
+            recipe.optim, recipe.run, device="cpu", seed=seed, progress=False,
+            lr=0.005 if self.kind == "points" else 0.05,
+        )  # fmt: skip
+        found = search(model, wt, at, cfg, weights, latency=self.table)
         seed_everything(seed)
         start = time.perf_counter()
         trained = train_genotype(

@@ -16,48 +16,5 @@ import sys
 
 from example_cli import main
 
-_PARTS = {
-    "groups": 2,
-    "input_dropout": 0.0,
-    "weight_decay": 0.0,
-    "weight_decay_on": "",
-    "branch_gate": "none",  # the papers' blocks have no gate
-    "grad_clip": 1.0,
-    "partition": "random",
-    "parts": 10,
-    "eval_parts": 10,
-    "eval_views": 1,
-}
-_REV = {
-    **_PARTS,
-    "model": "revgnn",
-    "conv": "sage",
-    "hidden": 160,
-    "layers": 112,
-    "norm": "batch",
-    "dropout": 0.5,
-    "lr": 1e-3,
-    "epochs": 1000,
-}
-
-PRESETS = {
-    "revgnn-112": _REV,
-    "revgnn-112-cluster": {**_REV, "partition": "metis"},
-    "deeper-gcn": {
-        **_PARTS,
-        "model": "deeper-gcn",
-        "hidden": 128,
-        "layers": 14,
-        "aggr": "softmax",
-        "learn_t": True,
-        "mlp_layers": 1,
-        "norm": "batch",
-        "dropout": 0.5,
-        "lr": 0.01,
-        "epochs": 1000,
-    },
-}
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], "ogbn-products", PRESETS, __doc__))
+    sys.exit(main(sys.argv[1:], "ogbn-products", __doc__, "revgnn-112"))

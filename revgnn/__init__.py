@@ -2,15 +2,30 @@
 
 The names a user reaches for are here; the subpackages hold the rest: :mod:`revgnn.nn`
 (layers, :mod:`~revgnn.nn.conv`, :mod:`~revgnn.nn.aggr`, :mod:`~revgnn.nn.deq`),
-:mod:`revgnn.solvers`, :mod:`revgnn.models`, :mod:`revgnn.nas`, :mod:`revgnn.training`,
-:mod:`revgnn.memory`, :mod:`revgnn.datasets`, :mod:`revgnn.cli`.
+:mod:`revgnn.solvers`, :mod:`revgnn.models`, :mod:`revgnn.config` (settings and recipes),
+:mod:`revgnn.datasets`, :mod:`revgnn.training`, :mod:`revgnn.nas`, :mod:`revgnn.memory`,
+:mod:`revgnn.profiling`, :mod:`revgnn.cli`.
 """
 
+from revgnn.config import (
+    DataConfig,
+    ModelConfig,
+    OptimConfig,
+    PointModelConfig,
+    Recipe,
+    RunConfig,
+    SearchConfig,
+    TrainConfig,
+    build_model,
+    load_recipe,
+)
+from revgnn.datasets import load_dataset
 from revgnn.models import DEQGNN, DeeperGCN, DeepGCN, PointNet, RevGNN
-from revgnn.nas import EvalNetwork, Genotype, SearchConfig, SearchNetwork, search
+from revgnn.nas import EvalNetwork, Genotype, SearchNetwork, search
 from revgnn.nn import (
     DEQ,
     DeepGCNBlock,
+    DeepGCNLayer,
     DilatedKnnGraph,
     DynamicConv,
     EdgeConv,
@@ -20,6 +35,7 @@ from revgnn.nn import (
     MaxAggregation,
     MeanAggregation,
     MRConv,
+    MultiAggregation,
     PowerMeanAggregation,
     PowerSumAggregation,
     PreActConv,
@@ -34,25 +50,30 @@ from revgnn.nn import (
 )
 from revgnn.solvers import ConvergenceWarning, SolverStats, register_solver, solve
 from revgnn.training import (
+    Callback,
     GraphTask,
     NodeTask,
     PointCloudTask,
-    TrainConfig,
     TrainResult,
     evaluate,
     leaderboard,
+    prepare,
     seed_everything,
     train,
 )
+from revgnn.utils.checks import set_validation
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "DEQ",
     "DEQGNN",
+    "Callback",
     "ConvergenceWarning",
+    "DataConfig",
     "DeepGCN",
     "DeepGCNBlock",
+    "DeepGCNLayer",
     "DeeperGCN",
     "DilatedKnnGraph",
     "DynamicConv",
@@ -66,14 +87,20 @@ __all__ = [
     "MRConv",
     "MaxAggregation",
     "MeanAggregation",
+    "ModelConfig",
+    "MultiAggregation",
     "NodeTask",
+    "OptimConfig",
     "PointCloudTask",
+    "PointModelConfig",
     "PointNet",
     "PowerMeanAggregation",
     "PowerSumAggregation",
     "PreActConv",
+    "Recipe",
     "RevGNN",
     "ReversibleSequential",
+    "RunConfig",
     "SearchConfig",
     "SearchNetwork",
     "SharedDropout",
@@ -85,13 +112,18 @@ __all__ = [
     "TrainResult",
     "__version__",
     "aggregation_resolver",
+    "build_model",
     "evaluate",
     "jacobian_regularizer",
     "knn_graph",
     "leaderboard",
+    "load_dataset",
+    "load_recipe",
+    "prepare",
     "register_solver",
     "search",
     "seed_everything",
+    "set_validation",
     "solve",
     "train",
 ]

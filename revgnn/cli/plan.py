@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from revgnn.cli.profile import DEFAULT_KINDS, default_memory_limit, save_plot
+from revgnn.config.fields import settings_of
+from revgnn.config.flags import add_section_flags, given
 from revgnn.memory.kinds import MODEL_KINDS, Config, num_parameters
 from revgnn.memory.plan import max_depth, max_width, predict
 from revgnn.utils.units import format_bytes, parse_bytes
@@ -46,35 +48,14 @@ CHECK_CONFIGS: tuple[dict[str, Any], ...] = (
 )
 
 
-def _edge_dim(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory", help="the budget with its unit, e.g. 16GB (10^9), 16GiB (2^30), 500MB"
     )
-    parser.add_argument("--nodes", type=int, help="N, nodes of the graph (or of one mini-batch)")
-    parser.add_argument("--edges", type=int, help="E, edges (directed, as in edge_index)")
-    parser.add_argument("--in-channels", type=int, help="node feature size")
-    parser.add_argument("--out-channels", type=int, help="outputs (tasks or classes)")
-    parser.add_argument(
-        "--edge-dim",
-        type=_edge_dim,
-        default=None,
-        help="edge feature size, or 'none' (default: none)",
-    )
-    parser.add_argument(
-        "--classes",
-        action="store_true",
-        help="targets are class labels (cross-entropy), not a multi-label matrix",
-    )
-    parser.add_argument("--amp", choices=("bf16", "fp16"), help="autocast precision")
-    parser.add_argument("--aggr", default="max", help="GENConv aggregation (default: max)")
-    parser.add_argument("--groups", type=int, default=2, help="groups C (default: 2)")
-    parser.add_argument(
-        "--norm", choices=("batch", "layer"), help="normalisation (default: each model's own)"
-    )
+    graph = parser.add_argument_group("model and graph")
+    add_section_flags(graph, "config", Config)
+    graph.add_argument("--amp", choices=("bf16", "fp16"), help="autocast precision")
+    graph.add_argument("--groups", type=int, default=Config().num_groups, help="groups C")
     parser.add_argument(
         "--kinds",
         default=",".join(DEFAULT_KINDS),
@@ -94,8 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--check",
         action="store_true",
         help="measure configurations (fresh processes) and print predicted "
-        "versus measured; graph flags default to N=2000, E=40000, F=8, T=112, "
-        "edge_dim=8",
+        "versus measured (graph flags not given take their defaults)",
     )
     mode.add_argument(
         "--calibrate",
@@ -125,34 +105,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+#: The graph's sizes a plan needs (``--check`` measures Config's default graph without them).
+GRAPH = ("num_nodes", "num_edges", "in_channels", "out_channels", "edge_dim")
+
+
 def _base(args: argparse.Namespace, kind: str, defaults: bool) -> Config:
-    graph = {
-        "num_nodes": args.nodes,
-        "num_edges": args.edges,
-        "in_channels": args.in_channels,
-        "out_channels": args.out_channels,
-    }
-    edge_dim = args.edge_dim
-    if defaults:
-        fallback = {"num_nodes": 2000, "num_edges": 40000, "in_channels": 8, "out_channels": 112}
-        graph = {k: v if v is not None else fallback[k] for k, v in graph.items()}
-        if edge_dim is None:
-            edge_dim = 8
-    missing = [k for k, v in graph.items() if v is None]
-    if missing:
-        flags = ", ".join("--" + k.replace("num_", "").replace("_", "-") for k in missing)
+    values = given(args, "config")
+    missing = [k for k in GRAPH if k not in values]
+    if missing and not defaults:
+        names = {s.name: f"--{s.flag}" for s in settings_of(Config)}
+        flags = ", ".join(names[k] for k in missing)
         raise ValueError(f"planning needs the graph's sizes: give {flags}")
     return Config(
         kind=kind,
         num_layers=1,
         hidden_channels=64,
         num_groups=args.groups if MODEL_KINDS[kind].grouped else 2,
-        edge_dim=edge_dim,
-        aggr=args.aggr,
-        norm=args.norm,
         amp=args.amp,
-        multilabel=not args.classes,
-        **graph,
+        **values,
     )
 
 
@@ -238,7 +208,7 @@ def print_plan(result: dict[str, Any], args: argparse.Namespace) -> None:
 
 def check(args: argparse.Namespace) -> int:
     from revgnn.memory.plot import plot_check
-    from revgnn.memory.profile import machine_info, sweep
+    from revgnn.profiling.profile import machine_info, sweep
 
     configs = []
     for entry in CHECK_CONFIGS:
@@ -298,9 +268,9 @@ def check(args: argparse.Namespace) -> int:
 def run_calibration(args: argparse.Namespace) -> int:
     """Measure the calibration grid of ``--kinds`` and merge the fit into the package data:
     the constants and records of the kinds measured are replaced, the others kept."""
-    from revgnn.memory.calibration import calibrate, fit_errors, write_calibration
     from revgnn.memory.plan import CALIBRATION, CALIBRATION_FILE, CALIBRATION_NOTES, calibration_key
-    from revgnn.memory.profile import machine_info
+    from revgnn.profiling.calibration import calibrate, fit_errors, write_calibration
+    from revgnn.profiling.profile import machine_info
 
     kinds = args.kinds.split(",")
     aggrs = args.calibrate_aggrs.split(",")

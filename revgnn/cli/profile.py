@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from revgnn.config.flags import add_section_flags, given
 from revgnn.memory.kinds import MODEL_KINDS, Config
 from revgnn.utils.units import format_bytes, parse_bytes
 
@@ -55,10 +56,6 @@ def _ints(text: str, flag: str) -> list[int]:
         raise ValueError(f"{flag} {text!r} is not a comma-separated list of integers") from None
 
 
-def _edge_dim(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
@@ -75,23 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="none",
         help="comma-separated precisions among none, bf16, fp16 (default: none)",
     )
-    parser.add_argument("--aggr", default="max", help="GENConv aggregation (default: max)")
-    parser.add_argument(
-        "--norm", choices=("batch", "layer"), help="normalisation (default: each model's own)"
-    )
-    graph = parser.add_argument_group("graph (synthetic unless --dataset)")
+    graph = parser.add_argument_group("model and graph (synthetic unless --dataset)")
+    add_section_flags(graph, "config", Config)
     graph.add_argument("--dataset", help="'cora' (bundled) or a torch.save'd PyG Data file")
-    graph.add_argument("--nodes", type=int, default=2000, help="N (default: 2000)")
     graph.add_argument(
-        "--degree", type=float, default=20.0, help="average degree K, E = N*K (default: 20)"
-    )
-    graph.add_argument("--edges", type=int, help="E (overrides --degree)")
-    graph.add_argument("--in-channels", type=int, default=8, help="node features (default: 8)")
-    graph.add_argument(
-        "--out-channels", type=int, default=112, help="tasks, multi-label (default: 112)"
-    )
-    graph.add_argument(
-        "--edge-dim", type=_edge_dim, default=8, help="edge features, or 'none' (default: 8)"
+        "--degree", type=float, help="average degree K: E = N*K (instead of --edges)"
     )
     run = parser.add_argument_group("measurement")
     run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -149,7 +134,11 @@ def configs_from_args(args: argparse.Namespace) -> list[Config]:
     widths = _ints(args.widths or preset.get("widths", "64"), "--widths")
     groups = _ints(args.groups, "--groups")
     amps = [None if a.lower() in ("none", "fp32") else a.lower() for a in args.amp.split(",")]
-    edges = args.edges if args.edges is not None else round(args.nodes * args.degree)
+    fixed = given(args, "config")
+    if args.degree is not None:
+        if "num_edges" in fixed:
+            raise ValueError("give --edges or --degree, not both")
+        fixed["num_edges"] = round(fixed.get("num_nodes", Config().num_nodes) * args.degree)
     configs = []
     for kind in kinds:
         if kind not in MODEL_KINDS:
@@ -165,14 +154,8 @@ def configs_from_args(args: argparse.Namespace) -> list[Config]:
                                 num_layers=depth,
                                 hidden_channels=width,
                                 num_groups=g,
-                                num_nodes=args.nodes,
-                                num_edges=edges,
-                                in_channels=args.in_channels,
-                                out_channels=args.out_channels,
-                                edge_dim=args.edge_dim,
-                                aggr=args.aggr,
-                                norm=args.norm,
                                 amp=amp,
+                                **fixed,
                             )
                         )
     return configs
@@ -207,7 +190,7 @@ def print_table(results: list[dict[str, Any]], file: Any = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from revgnn.memory.profile import machine_info, sweep
+    from revgnn.profiling.profile import machine_info, sweep
 
     configs = configs_from_args(args)
     limit = (

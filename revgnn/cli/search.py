@@ -1,252 +1,200 @@
-"""``revgnn search``: search a GCN cell with SGAS (Criterion 1 or 2) or DARTS, optionally under an
-LC-NAS latency target, on point clouds (a k-NN graph per cell) or on one graph; optionally
+"""``revgnn search``: search a GCN cell with SGAS (Criterion 1 or 2) or DARTS, optionally under
+an LC-NAS latency target, on point clouds (a k-NN graph per cell) or on one graph; optionally
 train the found cell from scratch.
+
+The search runs on the one training loop, so ``--amp``, ``--checkpoint`` / ``--resume`` (a
+killed search resumes to the same genotype), the JSONL log and DDP work as in ``revgnn
+train``. The recipe is ``search/sgas`` (or ``--config``): the weights' SGD, the data, the
+search's settings; every flag overrides one field.
 
 Writes to ``--out``: ``genotype.json`` (the cell, as data), ``decisions.jsonl`` (one line per
 decision: epoch, edge, operation, the criterion's values), ``history.jsonl`` (one line per
-epoch), ``cell.png`` and ``result.json`` (search score, seconds, latencies, evaluation).
-The architecture steps use one half of the training split; validation and test data are
-read only by ``--eval-epochs``' retraining.
+epoch: the run's log), ``checkpoint.pt`` (unless ``--checkpoint`` names another file),
+``cell.png`` and ``result.json`` (search score, seconds, latencies, evaluation, recipe). The
+architecture steps use one half of the training split; validation and test data are read only
+by ``--eval-epochs``' retraining (with the recipe's optimisation).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import os.path as osp
+from dataclasses import replace
 from typing import Any
 
 import torch
 
-from revgnn.cli.train import HelpFormatter, write_text
-from revgnn.datasets.point_clouds import POINT_DATASETS, load_point_clouds
-from revgnn.datasets.registry import DATASETS, load_dataset
+from revgnn.cli.common import HelpFormatter
+from revgnn.config.data import DataConfig
+from revgnn.config.flags import add_config_flags, recipe_from_args
+from revgnn.config.optim import OptimConfig
+from revgnn.config.recipe import Recipe
+from revgnn.config.run import RunConfig
+from revgnn.config.search import SearchConfig
+from revgnn.config.train import TrainConfig
+from revgnn.datasets.registry import DATASETS, dataset_kind, load_dataset
 from revgnn.nas.eval_network import train_genotype
 from revgnn.nas.genotype import plot_cell
 from revgnn.nas.latency import LatencyTable, measure_cells
-from revgnn.nas.search import METHODS, SearchConfig, search, split_for_search
+from revgnn.nas.search import search, split_for_search
 from revgnn.nas.search_network import SearchNetwork
 from revgnn.nn.knn import dilated_knn, neighbors_to_edge_index
-from revgnn.training import TrainConfig, seed_everything
+from revgnn.training.loop import resolve_device
 from revgnn.training.node_task import NodeTask
 from revgnn.training.point_cloud_task import PointCloudTask
+from revgnn.training.seed import seed_everything
+from revgnn.utils.paths import check_output_dir, write_atomic
 
 __all__ = ["add_arguments", "run"]
 
-#: Flags that only a point-cloud search uses.
-POINT_FLAGS = ("k", "num_points", "num_clouds", "batch_size", "batch_increase")
+#: The datasets a flag may name, for its help.
+NAMES = {"data.dataset": DATASETS.names}
+
+SECTIONS = {"search": SearchConfig, "optim": OptimConfig, "data": DataConfig, "run": RunConfig}
+#: Files a finished search leaves in ``--out``.
+RESULTS = ("genotype.json", "result.json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = HelpFormatter
-    parser.add_argument(
-        "--dataset",
-        default="synthetic-textures",
-        help="a point-cloud classification set (synthetic-textures, modelnet40, ...) or a node "
-        "dataset (cora, citeseer, ...)",
-    )
-    parser.add_argument("--root", help="data folder (datasets that are not bundled)")
-    parser.add_argument(
-        "--method", choices=METHODS, default="sgas", help="greedy decisions, or DARTS' argmax"
-    )
-    parser.add_argument("--criterion", type=int, choices=(1, 2), help="SGAS criterion (default 2)")
-    parser.add_argument("--cells", type=int, default=2, help="cells of the search network")
-    parser.add_argument("--channels", type=int, default=16, help="width of a cell's nodes")
-    parser.add_argument("--k", type=int, help="neighbours of the k-NN graphs (default 9)")
-    parser.add_argument("--num-points", type=int, help="points per cloud (default 256)")
-    parser.add_argument("--num-clouds", type=int, help="size of a synthetic set (default 600)")
-    parser.add_argument("--batch-size", type=int, help="clouds per step (default 16)")
-    parser.add_argument("--batch-increase", type=int, help="clouds added per decision (default 0)")
-    parser.add_argument("--parts", type=int, help="graphs: random parts per epoch (default 2)")
-    parser.add_argument("--warmup", type=int, default=9, help="epochs before the first decision")
-    parser.add_argument("--decision-every", type=int, default=7, help="epochs between decisions")
-    parser.add_argument("--epochs", type=int, help="DARTS only: epochs (default: SGAS's)")
-    parser.add_argument("--lr", type=float, default=0.005, help="weights' SGD learning rate")
-    parser.add_argument("--arch-lr", type=float, default=3e-4, help="architecture's Adam rate")
-    parser.add_argument(
-        "--latency-target", type=float, help="LC-NAS: target latency of the cells, ms"
-    )
-    parser.add_argument(
-        "--latency-weight", type=float, help="LC-NAS: weight of the hinge (default 1)"
-    )
-    parser.add_argument("--eval-epochs", type=int, default=0, help="retrain the found cell (0: no)")
-    parser.add_argument("--eval-cells", type=int, default=3, help="cells of the evaluation network")
-    parser.add_argument("--eval-channels", type=int, default=32, help="its width")
-    parser.add_argument("--out", default="search-out", help="output folder")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace the results of a search in --out"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the search")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
-    parser.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="no progress bar"
-    )
+    add_config_flags(parser, SECTIONS, default_recipe="search/sgas", names_of=NAMES)
+    parser.add_argument("--out", default="search-out", help="output folder (default: search-out)")
 
 
-def _check(args: argparse.Namespace, points: bool) -> None:
-    if args.method == "darts" and args.criterion is not None:
-        raise ValueError("--criterion is SGAS's; --method darts takes its argmax at the end")
-    if args.latency_weight is not None and args.latency_target is None:
-        raise ValueError("--latency-weight needs --latency-target")
-    if not points:
-        for name in POINT_FLAGS:
-            if getattr(args, name) is not None:
-                raise ValueError(
-                    f"--{name.replace('_', '-')} is for point-cloud datasets; "
-                    f"{args.dataset!r} is a graph"
-                )
-    if args.num_clouds is not None and not args.dataset.startswith("synthetic"):
-        raise ValueError("--num-clouds sets the size of a synthetic set only")
-    if points and args.parts is not None:
-        raise ValueError(f"--parts is for graphs; {args.dataset!r} is a point-cloud dataset")
-    if osp.exists(osp.join(args.out, "genotype.json")) and not args.overwrite:
+def _recipe(args: argparse.Namespace) -> Recipe:
+    recipe = recipe_from_args(args)
+    run, out = recipe.run, args.out
+    check_output_dir(out, "--out")
+    done = [f for f in RESULTS if osp.exists(osp.join(out, f))]
+    if done and not (run.overwrite or run.resume):
         raise FileExistsError(
-            f"--out {args.out} holds the results of a search; choose another folder or pass "
-            "--overwrite"
+            f"--out {out} holds the results of a search ({', '.join(done)}); choose another "
+            "folder, pass --resume to continue its run, or --overwrite"
         )
-    for name in ("cells", "channels", "eval_cells", "eval_channels", "parts"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)} must be >= 1")
+    if "optim.epochs" in recipe.explicit:
+        raise ValueError(
+            "--epochs is not used by a search (it lasts its warm-up and decisions: --warmup, "
+            "--decision-every; --darts-epochs for DARTS)"
+        )
+    if dataset_kind(recipe.data.dataset) == "node":
+        for key in ("search.k", "search.batch_increase"):
+            if key in recipe.explicit:
+                raise ValueError(
+                    f"{args.config_flags[key]} is not used by --dataset {recipe.data.dataset} "
+                    "(a graph: its edges are given, it has no clouds)"
+                )
+    changes: dict[str, Any] = {}
+    if run.checkpoint is None:
+        changes["checkpoint"] = osp.join(out, "checkpoint.pt")
+    if run.log_path is None:
+        changes["log_path"] = osp.join(out, "history.jsonl")
+    return replace(recipe, run=replace(run, **changes))
 
 
-def _data(args: argparse.Namespace, points: bool) -> dict[str, Any]:
-    if points:
-        options = (
-            {"num_clouds": args.num_clouds or 600} if args.dataset.startswith("synthetic") else {}
-        )
-        ds = load_point_clouds(
-            args.dataset, args.root, num_points=args.num_points or 256, seed=args.seed, **options
-        )
+def _data(recipe: Recipe) -> dict[str, Any]:
+    data, cfg = recipe.data, recipe.search
+    kind = dataset_kind(data.dataset)
+    if kind not in ("points", "node"):
+        raise ValueError(f"--dataset {data.dataset}: a search runs on point clouds or one graph")
+    explicit = {k.split(".", 1)[1] for k in recipe.explicit if k.startswith("data.")}
+    ds = load_dataset(data, explicit=explicit)
+    w, a = split_for_search(ds, recipe.run.seed)
+    if kind == "points":
         if ds.task != "classification":
             raise ValueError(
-                f"--dataset {args.dataset}: the point search network classifies clouds"
+                f"--dataset {data.dataset}: the point search network classifies clouds"
             )
-        batch = args.batch_size or 16
-        w, a = split_for_search(ds, args.seed)
+        batch = data.batch_size or 16
         clouds = ds.x[:batch]
-        graph = neighbors_to_edge_index(dilated_knn(clouds, args.k or 9, 1))
+        graph = neighbors_to_edge_index(dilated_knn(clouds, cfg.k, 1))
         return {
-            "dataset": ds,
+            "dataset": ds, "features": ds.num_features, "kind": "points",
             "tasks": (PointCloudTask(w, batch), PointCloudTask(a, batch)),
             "eval_task": PointCloudTask(ds, batch),
-            "features": ds.num_features,
-            "kind": "points",
             "graph": (clouds.size(0) * clouds.size(1), graph),
-        }
-    ds = load_dataset(args.dataset, args.root)
-    w, a = split_for_search(ds, args.seed)
+        }  # fmt: skip
+    parts = dict(partition=data.partition, num_parts=data.num_parts)
     return {
-        "dataset": ds,
-        "tasks": (NodeTask(w, "random", args.parts or 2), NodeTask(a, "random", args.parts or 2)),
-        "eval_task": NodeTask(ds),
-        "features": ds.data.x.size(1),
-        "kind": "nodes",
+        "dataset": ds, "features": ds.num_features, "kind": "nodes",
+        "tasks": (NodeTask(w, **parts), NodeTask(a, **parts)), "eval_task": NodeTask(ds),
         "graph": (ds.num_nodes, ds.data.edge_index),
-    }
+    }  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
-    points = args.dataset in POINT_DATASETS
-    if not points and args.dataset not in DATASETS:
-        known = ", ".join(sorted([*POINT_DATASETS, *DATASETS]))
-        raise ValueError(f"--dataset {args.dataset!r} is not one of {known}")
-    _check(args, points)
-    config = SearchConfig(
-        method=args.method,
-        criterion=args.criterion or 2,
-        warmup=args.warmup,
-        decision_every=args.decision_every,
-        epochs=args.epochs,
-        lr=args.lr,
-        arch_lr=args.arch_lr,
-        batch_increase=args.batch_increase or 0,
-        latency_target=args.latency_target,
-        latency_weight=args.latency_weight if args.latency_weight is not None else 1.0,
-        seed=args.seed,
-        device=args.device,
-    )
+    recipe = _recipe(args)
+    if args.print_config:
+        print(recipe.to_yaml(), end="")
+        return 0
     threads = torch.get_num_threads()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if recipe.run.threads:
+        torch.set_num_threads(recipe.run.threads)
     try:
-        result = _search(args, config, points)
+        result = _search(args.out, recipe)
     finally:
         torch.set_num_threads(threads)
-    print(json.dumps({k: v for k, v in result.items() if k != "latency_table"}, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("latency_table", "recipe")},
+                     indent=1))  # fmt: skip
     return 0
 
 
-def _search(args: argparse.Namespace, config: SearchConfig, points: bool) -> dict[str, Any]:
-    seed_everything(args.seed)
-    d = _data(args, points)
+def _search(out: str, recipe: Recipe) -> dict[str, Any]:
+    cfg, run = recipe.search, recipe.run
+    seed_everything(run.seed)
+    d = _data(recipe)
     ds = d["dataset"]
-    net = {"channels": args.channels, "num_cells": args.cells, "task": d["kind"]}
-    if points:
-        net["k"] = args.k or 9
+    net = {"channels": cfg.channels, "num_cells": cfg.cells, "task": d["kind"]}
+    if d["kind"] == "points":
+        net["k"] = cfg.k
     model = SearchNetwork(d["features"], ds.num_classes, **net)
-    print(
-        f"{args.dataset}: searching {model} by {args.method}"
-        + (f" (criterion {config.criterion})" if args.method == "sgas" else "")
-    )
+    train_cfg = TrainConfig.of(recipe.optim, run)
+    print(f"{recipe.data.dataset}: searching {model} by {cfg.method}"
+          + (f" (criterion {cfg.criterion})" if cfg.method == "sgas" else ""))  # fmt: skip
     num_nodes, graph = d["graph"]
     table = None
-    if args.latency_target is not None:
-        table = LatencyTable.measure(num_nodes, args.channels, graph, args.cells, args.device)
+    if cfg.latency_target is not None:
+        device = resolve_device(train_cfg.device)
+        table = LatencyTable.measure(num_nodes, cfg.channels, graph, cfg.cells, device)
         print("latency table (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in table.ops.items()))
-    res = search(model, *d["tasks"], config, table, say=print, progress=args.progress)
-    out = args.out
-    os.makedirs(out, exist_ok=True)
+    res = search(model, *d["tasks"], cfg, train_cfg, latency=table)
     res.genotype.save(osp.join(out, "genotype.json"))
-    write_text(
+    write_atomic(
         osp.join(out, "decisions.jsonl"), "".join(json.dumps(x) + "\n" for x in res.decisions)
     )
-    write_text(osp.join(out, "history.jsonl"), "".join(json.dumps(x) + "\n" for x in res.history))
-    plot_cell(
-        res.genotype, osp.join(out, "cell.png"), f"{args.method} on {args.dataset}: {res.genotype}"
-    )
+    plot_cell(res.genotype, osp.join(out, "cell.png"),
+              f"{cfg.method} on {recipe.data.dataset}: {res.genotype}")  # fmt: skip
+    print(f"found {res.genotype} | search score {res.score:.4f} | {res.seconds:.0f} s")
     summary: dict[str, Any] = {
-        "dataset": args.dataset,
-        "method": args.method,
-        "criterion": config.criterion if args.method == "sgas" else None,
-        "seed": args.seed,
-        "genotype": str(res.genotype),
-        "search_score": res.score,
-        "search_seconds": res.seconds,
-        "search_epochs": len(res.history),
-    }
+        "dataset": recipe.data.dataset, "method": cfg.method,
+        "criterion": cfg.criterion if cfg.method == "sgas" else None, "seed": run.seed,
+        "genotype": str(res.genotype), "search_score": res.score,
+        "search_seconds": res.seconds, "search_epochs": cfg.total_epochs,
+    }  # fmt: skip
     if table is not None:
-        measured = measure_cells(
-            res.genotype, num_nodes, args.channels, graph, args.cells, args.device
-        )
+        measured = measure_cells(res.genotype, num_nodes, cfg.channels, graph, cfg.cells,
+                                 resolve_device(train_cfg.device))  # fmt: skip
         summary.update(
-            latency_target_ms=args.latency_target,
-            expected_latency_ms=res.expected_latency,
-            measured_latency_ms=measured,
-            latency_table=table.to_dict(),
-        )
-    if args.eval_epochs:
-        trained = train_genotype(
-            res.genotype,
-            d["eval_task"],
-            d["features"],
-            ds.num_classes,
-            TrainConfig(
-                epochs=args.eval_epochs,
-                lr=1e-3 if points else 0.01,
-                seed=args.seed,
-                device=args.device,
-                progress=args.progress,
-                eval_every=max(1, args.eval_epochs // 5),
-            ),
-            {**net, "channels": args.eval_channels, "num_cells": args.eval_cells},
-        )
-        summary["eval"] = {
-            "valid": trained.valid_metric,
-            "test": trained.test_metric,
-            "metric": trained.metric,
-            "epochs": args.eval_epochs,
-        }
-    write_text(osp.join(out, "result.json"), json.dumps(summary, indent=1) + "\n")
+            latency_target_ms=cfg.latency_target, expected_latency_ms=res.expected_latency,
+            measured_latency_ms=measured, latency_table=table.to_dict(),
+        )  # fmt: skip
+    if cfg.eval_epochs:
+        summary["eval"] = _evaluate(res.genotype, d, ds, net, recipe)
+    summary["recipe"] = recipe.to_dict()
+    write_atomic(osp.join(out, "result.json"), json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _evaluate(
+    genotype: Any, d: dict[str, Any], ds: Any, net: dict[str, Any], recipe: Recipe
+) -> dict:
+    cfg = recipe.search
+    eval_cfg = TrainConfig.of(
+        recipe.optim, recipe.run, epochs=cfg.eval_epochs, checkpoint=None, resume=False,
+        missing_ok=False, log_path=None, eval_every=max(1, cfg.eval_epochs // 5),
+    )  # fmt: skip
+    network = {**net, "channels": cfg.eval_channels, "num_cells": cfg.eval_cells}
+    trained = train_genotype(genotype, d["eval_task"], d["features"], ds.num_classes, eval_cfg,
+                             network)  # fmt: skip
+    return {"valid": trained.valid_metric, "test": trained.test_metric,
+            "metric": trained.metric, "epochs": cfg.eval_epochs}  # fmt: skip

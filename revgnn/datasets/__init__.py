@@ -1,8 +1,11 @@
-"""Datasets: the bundled Cora, real graphs from a data folder, OGB node and graph datasets and
-synthetic OGB-shaped graphs, node datasets as :class:`NodeDataset`, validated before training.
+"""Datasets of every kind, by name: the bundled Cora, real graphs from a data folder, OGB node
+and graph datasets, synthetic OGB-shaped graphs, point clouds (S3DIS, ModelNet, ShapeNet,
+PartNet, synthetic sets) and PPI; node datasets as :class:`NodeDataset`, point clouds as
+:class:`PointClouds`, validated before training.
 
-Each dataset family is one file that registers its loaders (:func:`register_dataset`); every
-module of this package is imported, so adding a dataset is adding one file.
+Each dataset family is one file that registers its loaders in the one registry
+(:func:`register_dataset`); every module of this package is imported, so adding a dataset is
+adding one file.
 """
 
 import importlib
@@ -13,7 +16,15 @@ from revgnn.datasets.node_dataset import NodeDataset, random_split
 from revgnn.datasets.ogbg import load_ogbg
 from revgnn.datasets.ogbn import OGB_DATASETS, download_ogb, load_ogb, prepare_proteins
 from revgnn.datasets.planetoid import load_cora
-from revgnn.datasets.registry import DATASETS, load_dataset, register_dataset
+from revgnn.datasets.point_clouds import PointClouds
+from revgnn.datasets.registry import (
+    DATASETS,
+    KINDS,
+    dataset_kind,
+    load_dataset,
+    register_dataset,
+    unused_data_settings,
+)
 from revgnn.datasets.synthetic import synthetic_dataset, write_ogb_layout
 from revgnn.datasets.validate import validate
 
@@ -21,15 +32,14 @@ for _module in pkgutil.iter_modules(__path__):
     if _module.name != "cora":
         importlib.import_module(f"{__name__}.{_module.name}")
 
-#: The names :func:`load_dataset` accepts.
-DATASET_NAMES = tuple(DATASETS)
-
 __all__ = [
     "DATASETS",
-    "DATASET_NAMES",
+    "KINDS",
     "OGB_DATASETS",
     "NodeDataset",
+    "PointClouds",
     "Scorer",
+    "dataset_kind",
     "download_ogb",
     "load_cora",
     "load_dataset",
@@ -39,6 +49,7 @@ __all__ = [
     "random_split",
     "register_dataset",
     "synthetic_dataset",
+    "unused_data_settings",
     "validate",
     "write_ogb_layout",
 ]

@@ -12,9 +12,10 @@ import os.path as osp
 
 from torch_geometric.data import Data
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, with_random_split
 from revgnn.datasets.planetoid import row_normalize
-from revgnn.datasets.registry import LoadOptions, register_dataset
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["FILES", "load_npz_graph"]
 
@@ -26,8 +27,8 @@ FILES = {
 }
 
 
-@register_dataset(*FILES, where="amazon/<Name>/raw or coauthor/<Name>/raw")
-def load_npz_graph(name: str, root: str | None, options: LoadOptions) -> NodeDataset:
+@register_dataset(*FILES, reads=("split_seed",), where="amazon/<Name>/raw or coauthor/<Name>/raw")
+def load_npz_graph(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
     """One of the four graphs, features row-normalised, with a seeded random split."""
     from torch_geometric.io import read_npz
 
@@ -42,6 +43,6 @@ def load_npz_graph(name: str, root: str | None, options: LoadOptions) -> NodeDat
         int(d.y.max()) + 1,
         "multiclass",
         "acc",
-        options.split_seed,
+        cfg.split_seed,
         "features row-normalised",
     )

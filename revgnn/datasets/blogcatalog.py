@@ -13,8 +13,9 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, with_random_split
-from revgnn.datasets.registry import LoadOptions, register_dataset
+from revgnn.datasets.registry import register_dataset
 from revgnn.datasets.structural_features import structural_features
 
 __all__ = ["FILE", "load_blogcatalog"]
@@ -22,8 +23,8 @@ __all__ = ["FILE", "load_blogcatalog"]
 FILE = "blogcatalog/multi_label_blog_catalog.mat"
 
 
-@register_dataset("blogcatalog", where=FILE)
-def load_blogcatalog(name: str, root: str | None, options: LoadOptions) -> NodeDataset:
+@register_dataset("blogcatalog", reads=("split_seed",), where=FILE)
+def load_blogcatalog(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
     import scipy.io
 
     path = osp.join(root, FILE)
@@ -41,6 +42,6 @@ def load_blogcatalog(name: str, root: str | None, options: LoadOptions) -> NodeD
         int(y.size(1)),
         "multilabel",
         "rocauc",
-        options.split_seed,
+        cfg.split_seed,
         "x = log(1 + degree)",
     )

@@ -14,8 +14,9 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, with_random_split
-from revgnn.datasets.registry import LoadOptions, register_dataset
+from revgnn.datasets.registry import register_dataset
 from revgnn.datasets.structural_features import structural_features
 
 __all__ = ["PREFIXES", "load_deezer"]
@@ -23,8 +24,8 @@ __all__ = ["PREFIXES", "load_deezer"]
 PREFIXES = {"deezer-hu": "musae/deezer/HU/HU", "deezer-ro": "musae/deezer/RO/RO"}
 
 
-@register_dataset(*PREFIXES, where="musae/deezer/<HU|RO>")
-def load_deezer(name: str, root: str | None, options: LoadOptions) -> NodeDataset:
+@register_dataset(*PREFIXES, reads=("split_seed",), where="musae/deezer/<HU|RO>")
+def load_deezer(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
     import pandas as pd
 
     path = osp.join(root, PREFIXES[name])
@@ -42,5 +43,5 @@ def load_deezer(name: str, root: str | None, options: LoadOptions) -> NodeDatase
     edge_index = to_undirected(torch.from_numpy(edges).long(), num_nodes=n)
     data = Data(x=structural_features(edge_index, n), edge_index=edge_index, y=y)
     return with_random_split(
-        name, data, len(names), "multilabel", "rocauc", options.split_seed, "x = log(1 + degree)"
+        name, data, len(names), "multilabel", "rocauc", cfg.split_seed, "x = log(1 + degree)"
     )

@@ -16,21 +16,23 @@ import os.path as osp
 
 import torch
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.point_clouds import (
-    PointCloudOptions,
     PointClouds,
     hold_out,
-    register_point_dataset,
 )
 from revgnn.datasets.pyg_local import pyg_local
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["load_modelnet"]
 
 LAYOUT = "raw/<class>/{train,test}/<class>_NNNN.off"
 
 
-@register_point_dataset("modelnet10", "modelnet40", where="modelnet40/" + LAYOUT)
-def load_modelnet(name: str, root: str | None, options: PointCloudOptions) -> PointClouds:
+@register_dataset(
+    "modelnet10", "modelnet40", kind="points", reads=("num_points",), where="modelnet40/" + LAYOUT
+)
+def load_modelnet(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
     """ModelNet10 or ModelNet40 (see the module docstring) as :class:`PointClouds`."""
     from torch_geometric.datasets import ModelNet
     from torch_geometric.transforms import SamplePoints
@@ -39,14 +41,14 @@ def load_modelnet(name: str, root: str | None, options: PointCloudOptions) -> Po
     folder = osp.join(root, name)
     kind = name.removeprefix("modelnet")
     parts = {
-        train: pyg_local(ModelNet, folder, options.download, LAYOUT, name=kind, train=train)
+        train: pyg_local(ModelNet, folder, cfg.download, LAYOUT, name=kind, train=train)
         for train in (True, False)
     }
-    num_points = options.num_points or 1024
+    num_points = cfg.num_points or 1024
     sample = SamplePoints(num_points)
     clouds, labels = [], []
     with torch.random.fork_rng():  # SamplePoints draws from the global generator
-        torch.manual_seed(options.seed)
+        torch.manual_seed(cfg.split_seed)
         for train in (True, False):
             for data in parts[train]:
                 pos = sample(data.clone()).pos
@@ -56,7 +58,7 @@ def load_modelnet(name: str, root: str | None, options: PointCloudOptions) -> Po
     num_train = len(parts[True])
     if num_train == 0 or len(parts[False]) == 0:
         raise ValueError(f"{folder}: no meshes in the train or the test folders ({LAYOUT})")
-    train, valid = hold_out(torch.arange(num_train), 0.1, options.seed)
+    train, valid = hold_out(torch.arange(num_train), 0.1, cfg.split_seed)
     test = torch.arange(num_train, len(clouds))
     raw = parts[True].raw_dir
     names = sorted(d for d in os.listdir(raw) if osp.isdir(osp.join(raw, d)))

@@ -7,9 +7,18 @@ from typing import Any
 
 from torch import Tensor
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.ogb_guard import ogb_guard
+from revgnn.datasets.registry import register_dataset
 
-__all__ = ["load_ogbg"]
+__all__ = ["OGBG_DATASETS", "load_ogbg"]
+
+#: The OGB graph sets with binary tasks (ROC-AUC or AP), which
+#: :class:`~revgnn.training.GraphTask` trains on.
+OGBG_DATASETS = (
+    "ogbg-molhiv", "ogbg-molbace", "ogbg-molbbbp", "ogbg-molclintox", "ogbg-molsider",
+    "ogbg-moltox21", "ogbg-moltoxcast", "ogbg-molmuv", "ogbg-molpcba",
+)  # fmt: skip
 
 
 def load_ogbg(name: str, root: str) -> tuple[Any, dict[str, Tensor]]:
@@ -36,3 +45,9 @@ def load_ogbg(name: str, root: str) -> tuple[Any, dict[str, Tensor]]:
         ds = dataset_pyg.PygGraphPropPredDataset(name, root=root)
         split = ds.get_idx_split()
     return ds, {k: v.long() for k, v in split.items()}
+
+
+@register_dataset(*OGBG_DATASETS, kind="graphs", where="ogbg_<name>/ (OGB's folder)")
+def load_registered(name: str, root: str | None, cfg: DataConfig) -> tuple[Any, dict[str, Tensor]]:
+    """:func:`load_ogbg` as a registered loader."""
+    return load_ogbg(name, root)

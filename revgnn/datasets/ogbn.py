@@ -25,9 +25,10 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter, to_undirected
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.ogb_guard import ogb_guard
-from revgnn.datasets.registry import LoadOptions, register_dataset
+from revgnn.datasets.registry import register_dataset
 
 __all__ = [
     "OGB_DATASETS",
@@ -306,12 +307,14 @@ def load_ogb(
     )
 
 
-@register_dataset(*OGB_DATASETS, where="ogbn_<name>/ (OGB's folder)")
-def load_registered(name: str, root: str | None, options: LoadOptions) -> NodeDataset:
+@register_dataset(
+    *OGB_DATASETS, reads=("proteins_node_features", "species"), where="ogbn_<name>/ (OGB's folder)"
+)
+def load_registered(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
     return load_ogb(
         name,
         root,
-        download=options.download,
-        proteins_node_features=options.proteins_node_features,
-        species=options.species,
+        download=cfg.download,
+        proteins_node_features=cfg.proteins_node_features,
+        species=cfg.species,
     )

@@ -14,24 +14,28 @@ import os.path as osp
 import numpy as np
 import torch
 
-from revgnn.datasets.point_clouds import PointCloudOptions, PointClouds, register_point_dataset
+from revgnn.config.data import DataConfig
+from revgnn.datasets.point_clouds import PointClouds
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["load_partnet"]
 
 LAYOUT = "sem_seg_h5/<Category>-<level>/{train,val,test}-NN.h5 (data, label_seg)"
 
 
-@register_point_dataset("partnet", where="partnet/" + LAYOUT)
-def load_partnet(name: str, root: str | None, options: PointCloudOptions) -> PointClouds:
-    """One PartNet category at one level (``options.category``, ``options.level``)."""
+@register_dataset(
+    "partnet", kind="points", reads=("category", "level", "num_points"), where="partnet/" + LAYOUT
+)
+def load_partnet(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
+    """One PartNet category at one level (``cfg.category``, ``cfg.level``)."""
     assert root is not None
-    if not options.category:
+    if not cfg.category:
         raise ValueError("PartNet needs a category (--category, e.g. Chair)")
     try:
         import h5py
     except ImportError:
         raise ImportError("PartNet needs h5py: pip install 'revgnn[points]'") from None
-    folder = osp.join(root, "partnet", "sem_seg_h5", f"{options.category}-{options.level}")
+    folder = osp.join(root, "partnet", "sem_seg_h5", f"{cfg.category}-{cfg.level}")
     if not osp.isdir(folder):
         raise FileNotFoundError(
             f"PartNet: no folder {folder} (expected <root>/partnet/{LAYOUT}); download "
@@ -54,7 +58,7 @@ def load_partnet(name: str, root: str | None, options: PointCloudOptions) -> Poi
         start += count
     y = torch.cat(ys)
     return PointClouds(
-        f"{name} {options.category}-{options.level}",
+        f"{name} {cfg.category}-{cfg.level}",
         torch.cat(xs),
         y,
         split,

@@ -11,8 +11,9 @@ import os.path as osp
 from torch import Tensor
 from torch_geometric.data import Data
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset
-from revgnn.datasets.registry import LoadOptions, register_dataset
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["BUNDLED_CORA", "FOLDERS", "load_cora", "row_normalize"]
 
@@ -58,7 +59,7 @@ def load_cora(normalize_features: bool = True) -> NodeDataset:
 
 
 @register_dataset("cora", "citeseer", needs_root=False, where="planetoid/<Name>/raw")
-def load_planetoid(name: str, root: str | None, options: LoadOptions) -> NodeDataset:
+def load_planetoid(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
     """Cora or CiteSeer from ``root`` (Cora without ``root``: the bundled copy)."""
     if root is None:
         if name != "cora":

@@ -3,25 +3,22 @@
 A :class:`PointClouds` holds every cloud of a dataset as one tensor :math:`(S, N, C)` (xyz
 first), labels per cloud :math:`(S,)` or per point :math:`(S, N)`, and the splits as index
 tensors. Each dataset family is one file that registers its loader with
-:func:`register_point_dataset` (S3DIS, ModelNet, ShapeNet, PartNet, the synthetic sets).
+:func:`~revgnn.datasets.register_dataset` (``kind="points"``: S3DIS, ModelNet, ShapeNet,
+PartNet, the synthetic sets).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
 __all__ = [
-    "POINT_DATASETS",
     "POINT_TASKS",
-    "PointCloudOptions",
     "PointClouds",
     "hold_out",
-    "load_point_clouds",
-    "register_point_dataset",
     "stack_clouds",
 ]
 
@@ -149,76 +146,3 @@ def hold_out(train: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]
     if k >= len(train):
         raise ValueError(f"{len(train)} training clouds are too few to hold out {fraction:.0%}")
     return perm[k:].sort().values, perm[:k].sort().values
-
-
-@dataclass(frozen=True)
-class PointCloudOptions:
-    """What a point-cloud loader may use besides the folder.
-
-    Args:
-        download (bool): Let PyG download the dataset when its raw files are missing.
-        num_points (int, optional): Points per cloud (sampled where clouds differ; default:
-            the dataset's).
-        seed (int): Seed of the point sampling and of splits made here.
-        test_area (int): S3DIS's held-out area. (default: ``5``)
-        category (str, optional): PartNet / ShapeNet category.
-        level (int): PartNet segmentation level. (default: ``3``)
-        num_clouds (int, optional): Size of a synthetic set.
-    """
-
-    download: bool = False
-    num_points: int | None = None
-    seed: int = 0
-    test_area: int = 5
-    category: str | None = None
-    level: int = 3
-    num_clouds: int | None = None
-
-
-PointLoader = Callable[[str, "str | None", PointCloudOptions], PointClouds]
-
-
-@dataclass(frozen=True)
-class PointDatasetSpec:
-    name: str
-    load: PointLoader
-    needs_root: bool
-    where: str
-
-
-#: Every registered point-cloud dataset, by name.
-POINT_DATASETS: dict[str, PointDatasetSpec] = {}
-
-
-def register_point_dataset(
-    *names: str, needs_root: bool = True, where: str = ""
-) -> Callable[[PointLoader], PointLoader]:
-    """Decorator registering a point-cloud loader under ``names``."""
-
-    def decorator(load: PointLoader) -> PointLoader:
-        for name in names:
-            if name in POINT_DATASETS:
-                raise ValueError(f"a point-cloud dataset named {name!r} is already registered")
-            POINT_DATASETS[name] = PointDatasetSpec(name, load, needs_root, where)
-        return load
-
-    return decorator
-
-
-def load_point_clouds(name: str, root: str | None = None, **options: object) -> PointClouds:
-    """Load a registered point-cloud dataset (validated on construction).
-
-    Args:
-        name (str): A key of :data:`POINT_DATASETS`.
-        root (str, optional): The data folder, for datasets that need one.
-        **options: Fields of :class:`PointCloudOptions`.
-    """
-    spec = POINT_DATASETS.get(name)
-    if spec is None:
-        raise ValueError(
-            f"point-cloud dataset {name!r} is not one of {', '.join(sorted(POINT_DATASETS))}"
-        )
-    if spec.needs_root and root is None:
-        where = f" (it reads <root>/{spec.where})" if spec.where else ""
-        raise ValueError(f"dataset {name!r} needs root= (--root), the data folder{where}")
-    return spec.load(name, root, PointCloudOptions(**options))

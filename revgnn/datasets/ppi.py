@@ -11,7 +11,9 @@ import os.path as osp
 
 from torch_geometric.data import Data
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.pyg_local import pyg_local
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["load_ppi"]
 
@@ -34,3 +36,9 @@ def load_ppi(root: str, download: bool = False) -> dict[str, list[Data]]:
             raise ValueError(f"{folder}: the {part} split holds no graph")
         out[part] = graphs
     return out
+
+
+@register_dataset("ppi", kind="inductive", where="ppi/" + LAYOUT)
+def load_registered(name: str, root: str | None, cfg: DataConfig) -> dict[str, list[Data]]:
+    """:func:`load_ppi` as a registered loader."""
+    return load_ppi(root, cfg.download)

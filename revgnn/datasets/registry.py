@@ -1,86 +1,135 @@
-"""Datasets by name: each dataset family's file registers its loaders here.
+"""Datasets by name, of every kind: each dataset family's file registers its loaders here.
 
-A loader is ``loader(name, root, options) -> NodeDataset``; :func:`load_dataset` validates
-what it returns. Adding a dataset is adding one file to :mod:`revgnn.datasets` that calls
-:func:`register_dataset` (every module of the package is imported).
+A loader is ``loader(name, root, cfg) -> dataset`` with ``cfg`` the
+:class:`~revgnn.config.DataConfig`; its registration says what it returns (``kind``: node
+prediction on one graph, point clouds, graphs, or inductive node prediction over several
+graphs), whether it needs a data folder, where in it the data lives, and which settings of
+the data recipe it reads (``reads``), so that setting one it does not read is an error.
+:func:`load_dataset` validates what a loader returns. Adding a dataset is adding one file to
+:mod:`revgnn.datasets` that calls :func:`register_dataset` (every module of the package is
+imported).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import fields, replace
+from typing import Any
 
-from revgnn.datasets.node_dataset import NodeDataset
+import torch
+
+from revgnn.config.data import DataConfig
+from revgnn.config.fields import settings_of
 from revgnn.datasets.validate import validate
+from revgnn.utils.registry import Registry
 
-__all__ = ["DATASETS", "DatasetSpec", "LoadOptions", "load_dataset", "register_dataset"]
+__all__ = ["DATASETS", "KINDS", "dataset_kind", "load_dataset", "register_dataset"]
 
+#: What a dataset is: node prediction on one graph, point clouds, a set of graphs with a
+#: label each, node prediction on several graphs.
+KINDS = ("node", "points", "graphs", "inductive")
 
-@dataclass(frozen=True)
-class LoadOptions:
-    """What a loader may use besides the name and the folder.
+#: Settings every loader may read (``train_subset`` is applied here, to every kind).
+COMMON = ("dataset", "root", "download", "split_seed", "train_subset")
+#: Settings of how batches are drawn, read by the task rather than the loader.
+BATCHING = {
+    "node": ("partition", "num_parts", "eval_parts", "eval_views"),
+    "points": ("batch_size",),
+    "graphs": ("batch_size",),
+    "inductive": ("batch_size",),
+}
 
-    Args:
-        download (bool): OGB only: download when the dataset folder is missing.
-        split_seed (int): Seed of the random split of datasets without one.
-        num_nodes (int), avg_degree (float): Size of a synthetic graph.
-        proteins_node_features (str), species (bool): ogbn-proteins preparation.
-    """
-
-    download: bool = False
-    split_seed: int = 0
-    num_nodes: int = 2000
-    avg_degree: float = 20.0
-    proteins_node_features: str = "sum"
-    species: bool = False
-
-
-Loader = Callable[[str, "str | None", LoadOptions], NodeDataset]
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """One registered dataset: its loader, whether it needs a data folder, and where in that
-    folder it lives (for messages)."""
-
-    name: str
-    load: Loader
-    needs_root: bool
-    where: str
-
+Loader = Callable[[str, "str | None", DataConfig], Any]
 
 #: Every registered dataset, by name.
-DATASETS: dict[str, DatasetSpec] = {}
+DATASETS: Registry[Loader] = Registry("dataset")
 
 
 def register_dataset(
-    *names: str, needs_root: bool = True, where: str = ""
+    *names: str,
+    kind: str = "node",
+    needs_root: bool = True,
+    where: str = "",
+    reads: Iterable[str] = (),
 ) -> Callable[[Loader], Loader]:
-    """Decorator registering a loader under ``names``."""
+    """Decorator registering a loader under ``names`` (see the module docstring)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} must be one of {', '.join(KINDS)}")
+    known = {f.name for f in fields(DataConfig)}
+    bad = [r for r in reads if r not in known]
+    if bad:
+        raise ValueError(f"reads={bad} are not DataConfig fields")
+    return DATASETS.register(
+        *names, kind=kind, needs_root=needs_root, where=where, reads=tuple(reads)
+    )
 
-    def decorator(load: Loader) -> Loader:
-        for name in names:
-            if name in DATASETS:
-                raise ValueError(f"a dataset named {name!r} is already registered")
-            DATASETS[name] = DatasetSpec(name, load, needs_root, where)
-        return load
 
-    return decorator
+def dataset_kind(name: str) -> str:
+    """``"node"``, ``"points"``, ``"graphs"`` or ``"inductive"``."""
+    return DATASETS.entry(name).info["kind"]
 
 
-def load_dataset(name: str, root: str | None = None, **options: object) -> NodeDataset:
-    """Load a registered dataset by name and :func:`~revgnn.datasets.validate` it.
+def unused_data_settings(cfg: DataConfig) -> dict[str, str]:
+    """The data settings that ``cfg.dataset`` and its task do not read, and why."""
+    info = DATASETS.entry(cfg.dataset).info
+    used = {*COMMON, *info["reads"], *BATCHING[info["kind"]]}
+    out = {f.name: f"--dataset {cfg.dataset}" for f in fields(cfg) if f.name not in used}
+    if info["kind"] == "node":
+        out.update(cfg.unused())
+    return out
+
+
+def load_dataset(
+    cfg: DataConfig | str,
+    root: str | None = None,
+    *,
+    explicit: Iterable[str] = (),
+    **options: Any,
+) -> Any:
+    """Load a registered dataset and validate it.
 
     Args:
-        name (str): A key of :data:`DATASETS` (``"cora"`` without ``root`` is the copy shipped
-            inside the package).
+        cfg (DataConfig or str): The data recipe, or a dataset name (``"cora"`` without
+            ``root`` is the copy shipped inside the package) whose other settings are
+            ``options`` (fields of :class:`~revgnn.config.DataConfig`).
         root (str, optional): The data folder, for datasets that need one.
-        **options: Fields of :class:`LoadOptions`.
+        explicit (iterable of str): Settings a user gave: one the dataset does not read is an
+            error naming it.
     """
-    spec = DATASETS.get(name)
-    if spec is None:
-        raise ValueError(f"dataset {name!r} is not one of {', '.join(sorted(DATASETS))}")
-    if spec.needs_root and root is None:
-        where = f" (it reads <root>/{spec.where})" if spec.where else ""
-        raise ValueError(f"dataset {name!r} needs root= (--root), the data folder{where}")
-    return validate(spec.load(name, root, LoadOptions(**options)))
+    if isinstance(cfg, str):
+        cfg = DataConfig(dataset=cfg, root=root, **options)
+    elif root is not None or options:
+        cfg = replace(cfg, **({"root": root} if root is not None else {}), **options)
+    entry = DATASETS.entry(cfg.dataset)
+    unused = unused_data_settings(cfg)
+    flags = {s.name: s.flag for s in settings_of(DataConfig)}
+    for name in explicit:
+        if name in unused:
+            raise ValueError(f"--{flags[name]} is not used by {unused[name]}")
+    if entry.info["needs_root"] and cfg.root is None:
+        where = f" (it reads <root>/{entry.info['where']})" if entry.info["where"] else ""
+        raise ValueError(f"dataset {cfg.dataset!r} needs root= (--root), the data folder{where}")
+    data = entry.obj(cfg.dataset, cfg.root, cfg)
+    if cfg.train_subset is not None:
+        data = train_subset(data, cfg.train_subset, cfg.split_seed)
+    return validate(data) if entry.info["kind"] == "node" else data
+
+
+def _subset(train: Any, size: int, seed: int) -> Any:
+    if size > len(train):
+        raise ValueError(f"--train-subset {size} exceeds the {len(train)} training examples")
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:size]
+    if isinstance(train, list):
+        return [train[i] for i in sorted(order.tolist())]
+    return train[order.sort().values]
+
+
+def train_subset(data: Any, size: int, seed: int) -> Any:
+    """``data`` training on a seeded subset of ``size`` of its training examples (nodes,
+    clouds, graphs): every kind's split is a ``train`` / ``valid`` / ``test`` mapping."""
+    if isinstance(data, tuple):  # graphs: (OGB dataset, split)
+        graphs, split = data
+        return graphs, {**split, "train": _subset(split["train"], size, seed)}
+    if isinstance(data, dict):  # inductive: lists of graphs per split
+        return {**data, "train": _subset(data["train"], size, seed)}
+    return replace(data, split={**data.split, "train": _subset(data.split["train"], size, seed)})

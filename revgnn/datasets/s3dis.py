@@ -13,13 +13,13 @@ import os.path as osp
 
 import torch
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.point_clouds import (
-    PointCloudOptions,
     PointClouds,
     hold_out,
-    register_point_dataset,
 )
 from revgnn.datasets.pyg_local import pyg_local
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["CLASSES", "load_s3dis"]
 
@@ -30,23 +30,23 @@ CLASSES = [
 ]  # fmt: skip
 
 
-@register_point_dataset("s3dis", where="s3dis/" + LAYOUT)
-def load_s3dis(name: str, root: str | None, options: PointCloudOptions) -> PointClouds:
-    """S3DIS with ``options.test_area`` held out (see the module docstring)."""
+@register_dataset(
+    "s3dis", kind="points", reads=("test_area", "num_points"), where="s3dis/" + LAYOUT
+)
+def load_s3dis(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
+    """S3DIS with ``cfg.test_area`` held out (see the module docstring)."""
     from torch_geometric.datasets import S3DIS
 
     assert root is not None
-    if not 1 <= options.test_area <= 6:
-        raise ValueError(f"test_area={options.test_area} must be one of 1..6")
+    if not 1 <= cfg.test_area <= 6:
+        raise ValueError(f"test_area={cfg.test_area} must be one of 1..6")
     try:
         import h5py  # noqa: F401 (PyG imports it while processing)
     except ImportError:
         raise ImportError("S3DIS needs h5py: pip install 'revgnn[points]'") from None
     folder = osp.join(root, "s3dis")
     parts = {
-        train: pyg_local(
-            S3DIS, folder, options.download, LAYOUT, test_area=options.test_area, train=train
-        )
+        train: pyg_local(S3DIS, folder, cfg.download, LAYOUT, test_area=cfg.test_area, train=train)
         for train in (True, False)
     }
     xs, ys = [], []
@@ -54,13 +54,13 @@ def load_s3dis(name: str, root: str | None, options: PointCloudOptions) -> Point
         data = parts[train]._data
         if data.pos is None or data.pos.numel() == 0:
             raise ValueError(
-                f"{folder}: no blocks {'outside' if train else 'in'} Area_{options.test_area}"
+                f"{folder}: no blocks {'outside' if train else 'in'} Area_{cfg.test_area}"
             )
         n = len(parts[train])
         xs.append(torch.cat([data.pos, data.x], dim=-1).view(n, -1, 9))
         ys.append(data.y.view(n, -1))
     num_train = xs[0].size(0)
-    train, valid = hold_out(torch.arange(num_train), 0.1, options.seed)
+    train, valid = hold_out(torch.arange(num_train), 0.1, cfg.split_seed)
     test = torch.arange(num_train, num_train + xs[1].size(0))
     return PointClouds(
         name,
@@ -71,5 +71,5 @@ def load_s3dis(name: str, root: str | None, options: PointCloudOptions) -> Point
         task="segmentation",
         metric="miou",
         class_names=CLASSES,
-        split_info=f"Area_{options.test_area} held out; 10% of the other blocks as valid",
+        split_info=f"Area_{cfg.test_area} held out; 10% of the other blocks as valid",
     )

@@ -12,38 +12,40 @@ import os.path as osp
 
 import torch
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.point_clouds import (
-    PointCloudOptions,
     PointClouds,
-    register_point_dataset,
     stack_clouds,
 )
 from revgnn.datasets.pyg_local import pyg_local
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["load_shapenet"]
 
 LAYOUT = "raw/<16 synset folders>/*.txt and raw/train_test_split/shuffled_*_file_list.json"
 
 
-@register_point_dataset("shapenet", where="shapenet/" + LAYOUT)
-def load_shapenet(name: str, root: str | None, options: PointCloudOptions) -> PointClouds:
-    """ShapeNet parts, one category (``options.category``) or all (see the module docstring)."""
+@register_dataset(
+    "shapenet", kind="points", reads=("category", "num_points"), where="shapenet/" + LAYOUT
+)
+def load_shapenet(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
+    """ShapeNet parts, one category (``cfg.category``) or all (see the module docstring)."""
     from torch_geometric.datasets import ShapeNet
 
     assert root is not None
     folder = osp.join(root, "shapenet")
-    categories = [options.category] if options.category else None
-    if options.category and options.category not in ShapeNet.category_ids:
+    categories = [cfg.category] if cfg.category else None
+    if cfg.category and cfg.category not in ShapeNet.category_ids:
         raise ValueError(
-            f"category={options.category!r} is not one of {', '.join(ShapeNet.category_ids)}"
+            f"category={cfg.category!r} is not one of {', '.join(ShapeNet.category_ids)}"
         )
-    num_points = options.num_points or 2048
+    num_points = cfg.num_points or 2048
     xs, ys, split, start = [], [], {}, 0
     for part, pyg_split in (("train", "train"), ("valid", "val"), ("test", "test")):
         ds = pyg_local(
             ShapeNet,
             folder,
-            options.download,
+            cfg.download,
             LAYOUT,
             categories=categories,
             include_normals=False,
@@ -54,12 +56,12 @@ def load_shapenet(name: str, root: str | None, options: PointCloudOptions) -> Po
                 f"{folder}: the {pyg_split} list names no shape of {categories or 'any category'}"
             )
         clouds = [d.pos for d in ds]
-        x, y = stack_clouds(clouds, [d.y for d in ds], num_points, options.seed)
+        x, y = stack_clouds(clouds, [d.y for d in ds], num_points, cfg.split_seed)
         xs.append(x)
         ys.append(y)
         split[part] = torch.arange(start, start + len(clouds))
         start += len(clouds)
-    suffix = f" ({options.category})" if options.category else ""
+    suffix = f" ({cfg.category})" if cfg.category else ""
     return PointClouds(
         name + suffix,
         torch.cat(xs),

@@ -30,9 +30,10 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.ogbn import OGB_SPLITS, ogb_to_node_dataset
-from revgnn.datasets.registry import LoadOptions, register_dataset
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["SYNTHETIC_KINDS", "synthetic_dataset", "synthetic_raw", "write_ogb_layout"]
 
@@ -200,14 +201,18 @@ def write_ogb_layout(
     return folder
 
 
-@register_dataset(*(f"synthetic-{k}" for k in SYNTHETIC_KINDS), needs_root=False)
-def load_synthetic(name: str, root: str | None, options: LoadOptions) -> NodeDataset:
-    """``synthetic-<kind>`` of ``options.num_nodes`` nodes, seeded by ``options.split_seed``."""
+@register_dataset(
+    *(f"synthetic-{k}" for k in SYNTHETIC_KINDS),
+    needs_root=False,
+    reads=("num_nodes", "avg_degree", "proteins_node_features", "species"),
+)
+def load_synthetic(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
+    """``synthetic-<kind>`` of ``cfg.num_nodes`` nodes, seeded by ``cfg.split_seed``."""
     return synthetic_dataset(
         name.removeprefix("synthetic-"),
-        options.num_nodes,
-        options.avg_degree,
-        options.split_seed,
-        proteins_node_features=options.proteins_node_features,
-        species=options.species,
+        cfg.num_nodes,
+        cfg.avg_degree,
+        cfg.split_seed,
+        proteins_node_features=cfg.proteins_node_features,
+        species=cfg.species,
     )

@@ -33,7 +33,9 @@ import math
 import torch
 from torch import Tensor
 
-from revgnn.datasets.point_clouds import PointCloudOptions, PointClouds, register_point_dataset
+from revgnn.config.data import DataConfig
+from revgnn.datasets.point_clouds import PointClouds
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["TEXTURES", "synthetic_point_clouds"]
 
@@ -107,14 +109,20 @@ def synthetic_point_clouds(
     return p.float(), labels.long()
 
 
-@register_point_dataset("synthetic-textures", "synthetic-texture-parts", needs_root=False)
-def load_synthetic_points(name: str, root: str | None, options: PointCloudOptions) -> PointClouds:
+@register_dataset(
+    "synthetic-textures",
+    "synthetic-texture-parts",
+    kind="points",
+    needs_root=False,
+    reads=("num_clouds", "num_points"),
+)
+def load_synthetic_points(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
     """The synthetic sets (see the module docstring), split 80 / 10 / 10."""
     kind = "classification" if name == "synthetic-textures" else "parts"
-    num = options.num_clouds or 2000
+    num = cfg.num_clouds or 2000
     if num < 10:
         raise ValueError(f"num_clouds={num} must be at least 10 (80 / 10 / 10 split)")
-    x, y = synthetic_point_clouds(kind, num, options.num_points or 512, options.seed)
+    x, y = synthetic_point_clouds(kind, num, cfg.num_points or 512, cfg.split_seed)
     a, b = int(0.8 * num), int(0.9 * num)
     split = {"train": torch.arange(a), "valid": torch.arange(a, b), "test": torch.arange(b, num)}
     segmentation = kind == "parts"
@@ -128,5 +136,5 @@ def load_synthetic_points(name: str, root: str | None, options: PointCloudOption
         metric="miou" if segmentation else "acc",
         class_names=list(TEXTURES),
         augment=not segmentation,
-        split_info=f"synthetic, seed {options.seed}, 80 / 10 / 10",
+        split_info=f"synthetic, seed {cfg.split_seed}, 80 / 10 / 10",
     )

@@ -14,8 +14,9 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset
-from revgnn.datasets.registry import LoadOptions, register_dataset
+from revgnn.datasets.registry import register_dataset
 
 __all__ = ["FILE", "load_tolokers"]
 
@@ -24,7 +25,7 @@ FILE = "heterophilous/tolokers/raw/tolokers.npz"
 
 @register_dataset("tolokers", where=FILE)
 def load_tolokers(
-    name: str, root: str | None, options: LoadOptions, split_index: int = 0
+    name: str, root: str | None, cfg: DataConfig, split_index: int = 0
 ) -> NodeDataset:
     """Tolokers with its given split ``split_index`` (of 10)."""
     path = osp.join(root, FILE)

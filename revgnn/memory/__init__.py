@@ -4,9 +4,8 @@
   :math:`O(LND)` for a plain deep GNN and :math:`O(ND)` for a reversible one);
 * :mod:`~revgnn.memory.peak`: peak bytes of a training step (CUDA allocator / CPU profiler)
   and the process's RSS;
-* :mod:`~revgnn.memory.profile`: a configuration per fresh process, sweeps, JSON;
-* :mod:`~revgnn.memory.plan` / :mod:`~revgnn.memory.calibration`: the calibrated analytic
-  model and the planner (deepest / widest model in a budget);
+* :mod:`~revgnn.memory.plan`: the calibrated analytic model and the planner (deepest /
+  widest model in a budget); its constants are fitted by :mod:`revgnn.profiling`;
 * :mod:`~revgnn.memory.kinds` / :mod:`~revgnn.memory.baselines`: the model kinds, revgnn's and
   the PyG peers.
 """

@@ -1,44 +1,43 @@
 r"""The model kinds the profiler and the planner know, and their exact parameter counts.
 
 Each kind is one entry of :data:`MODEL_KINDS` (:class:`ModelKind`): how to build it from a
-:class:`Config`, its exact parameter and buffer counts (a formula, tested against the built
-model), and the activation features its memory depends on (:mod:`revgnn.memory.plan`).
-Adding a kind is adding an entry.
+:class:`Config` (revgnn's kinds are the paper recipes' models through
+:func:`revgnn.build_model`), and the activation features its memory depends on
+(:mod:`revgnn.memory.plan`). Parameter and buffer counts come from models built on the meta
+device (:func:`num_parameters`). Adding a kind is adding an entry.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+import torch
 from torch import nn
 
+from revgnn.config.build import build_model as build_revgnn_model
+from revgnn.config.fields import setting
+from revgnn.config.model import ModelConfig
+from revgnn.config.recipe import load_recipe
 from revgnn.memory.baselines import PyGDeepGCN, pyg_groupaddrev_gnn
+from revgnn.nn.aggr import AGGREGATIONS
 
 __all__ = [
     "AGGR_FAMILIES",
     "MODEL_KINDS",
     "Config",
     "ModelKind",
+    "buffer_bytes",
     "build_model",
+    "model_config",
     "num_parameters",
 ]
 
-#: Aggregations and the family whose calibration constants they use.
-AGGR_FAMILIES = {
-    "max": "max",
-    "softmax": "softmax",
-    "softmax_sg": "softmax",
-    "softmax_sum": "softmax",
-    "power": "power",
-    "powermean": "power",
-    "power_sum": "power",
-    "mean": "mean",
-    "sum": "mean",
-    "add": "mean",
-}
+#: Aggregations and the family whose calibration constants they use (each aggregator class's
+#: ``family``).
+AGGR_FAMILIES = {name: cls.family for name, cls in AGGREGATIONS.items()}
 
 _NORMS = ("batch", "layer")
 
@@ -68,22 +67,22 @@ class Config:
             than :math:`N` class labels (cross-entropy).
     """
 
-    kind: str
-    num_layers: int
-    hidden_channels: int
-    num_groups: int = 2
-    num_nodes: int = 2000
-    num_edges: int = 40000
-    in_channels: int = 8
-    out_channels: int = 112
-    edge_dim: int | None = 8
-    aggr: str = "max"
-    learn_t: bool = False
-    learn_p: bool = False
-    mlp_layers: int = 2
-    norm: str | None = None
-    amp: str | None = None
-    multilabel: bool = True
+    kind: str = setting("revgnn", "model kind", cli=False)
+    num_layers: int = setting(7, "depth L", cli=False)
+    hidden_channels: int = setting(64, "width D", cli=False)
+    num_groups: int = setting(2, "groups C of a reversible block", cli=False)
+    num_nodes: int = setting(2000, "N, nodes of the graph (or of one mini-batch)", flag="nodes")
+    num_edges: int = setting(40000, "E, edges (directed, as in edge_index)", flag="edges")
+    in_channels: int = setting(8, "node feature size")
+    out_channels: int = setting(112, "outputs (tasks or classes)")
+    edge_dim: int | None = setting(8, "edge feature size, or none")
+    aggr: str = setting("max", "GENConv aggregation")
+    learn_t: bool = setting(False, "learn the softmax inverse temperature")
+    learn_p: bool = setting(False, "learn the power-mean exponent")
+    mlp_layers: int = setting(2, "linear layers of GENConv's MLP")
+    norm: str | None = setting(None, "batch or layer (none: each model's own)")
+    amp: str | None = setting(None, "autocast precision", cli=False)
+    multilabel: bool = setting(True, "targets are a multi-label matrix (BCE), not class labels")
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -150,105 +149,28 @@ class Config:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-# Exact parameter and buffer counts, layer by layer
+# Parameter and buffer counts, from models built on the meta device
 
 
-def _norm_params(channels: int) -> int:
-    return 2 * channels  # weight and bias, for BatchNorm and LayerNorm alike
+def _meta_counts(cfg: Config) -> tuple[int, int]:
+    with torch.device("meta"):
+        model = build_model(cfg)
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() * b.element_size() for b in model.buffers())
+    return params, buffers
 
 
-def _norm_buffer_bytes(norm: str, channels: int) -> int:
-    # BatchNorm: running mean and variance (fp32) and num_batches_tracked (int64).
-    return 8 * channels + 8 if norm == "batch" else 0
-
-
-def _linear(fan_in: int, fan_out: int) -> int:
-    return fan_in * fan_out + fan_out
-
-
-def _mlp_widths(channels: int, mlp_layers: int) -> list[int]:
-    # GENConv's MLP: channels -> 2*channels (mlp_layers - 1 times) -> channels, a norm after
-    # every hidden layer.
-    return [channels] + [2 * channels] * (mlp_layers - 1) + [channels]
-
-
-def _genconv_params(cfg: Config, channels: int, edge_encoder_in: int | None) -> int:
-    """GENConv on ``channels`` with bias; ``edge_encoder_in``: fan-in of its edge encoder."""
-    widths = _mlp_widths(channels, cfg.mlp_layers)
-    n = sum(_linear(a, b) for a, b in itertools.pairwise(widths))
-    n += sum(_norm_params(w) for w in widths[1:-1])
-    if edge_encoder_in is not None:
-        n += _linear(edge_encoder_in, channels)
-    family = AGGR_FAMILIES[cfg.aggr]
-    if (family == "softmax" and cfg.learn_t) or (family == "power" and cfg.learn_p):
-        n += 1
-    return n
-
-
-def _genconv_buffer_bytes(cfg: Config, channels: int) -> int:
-    widths = _mlp_widths(channels, cfg.mlp_layers)
-    return sum(_norm_buffer_bytes(cfg.norm_name, w) for w in widths[1:-1])
-
-
-def _io_params(cfg: Config) -> int:
-    """Node encoder, shared edge encoder, output norm and head."""
-    d = cfg.hidden_channels
-    n = _linear(cfg.in_channels, d) + _linear(d, cfg.out_channels) + _norm_params(d)
-    if cfg.edge_dim is not None:
-        n += _linear(cfg.edge_dim, d)
-    return n
-
-
-def _rev_params(cfg: Config, blocks: int) -> int:
-    """Encoders, ``blocks`` grouped blocks (norm + GENConv per group), norm, head; each
-    group's GENConv maps the shared D-wide edge embedding to its D/C channels."""
-    g = cfg.group_channels
-    enc_in = cfg.hidden_channels if cfg.edge_dim is not None else None
-    block = cfg.num_groups * (_norm_params(g) + _genconv_params(cfg, g, enc_in))
-    return _io_params(cfg) + blocks * block
-
-
-def _rev_buffers(cfg: Config, blocks: int) -> int:
-    g, norm = cfg.group_channels, cfg.norm_name
-    block = cfg.num_groups * (_norm_buffer_bytes(norm, g) + _genconv_buffer_bytes(cfg, g))
-    return _norm_buffer_bytes(norm, cfg.hidden_channels) + blocks * block
-
-
-def _deepergcn_params(cfg: Config) -> int:
-    # A bare GENConv first layer, then L-1 res+ blocks (norm + GENConv); each GENConv encodes
-    # the shared edge embedding with its own Linear(D, D) (encode_edge=True).
-    d = cfg.hidden_channels
-    enc_in = d if cfg.edge_dim is not None else None
-    conv = _genconv_params(cfg, d, enc_in)
-    return _io_params(cfg) + cfg.num_layers * conv + (cfg.num_layers - 1) * _norm_params(d)
-
-
-def _deepergcn_buffers(cfg: Config) -> int:
-    d, norm = cfg.hidden_channels, cfg.norm_name
-    conv = _genconv_buffer_bytes(cfg, d)
-    return (
-        _norm_buffer_bytes(norm, d)
-        + cfg.num_layers * conv
-        + (cfg.num_layers - 1) * _norm_buffer_bytes(norm, d)
-    )
-
-
-def _pyg_deepgcn_params(cfg: Config) -> int:
-    # Every DeepGCNLayer has a norm (the first layer's is used before the head); GENConv gets
-    # the D-wide edge embedding directly (no edge encoder of its own).
-    d = cfg.hidden_channels
-    layer = _norm_params(d) + _genconv_params(cfg, d, None)
-    return _io_params(cfg) - _norm_params(d) + cfg.num_layers * layer
-
-
-def _pyg_deepgcn_buffers(cfg: Config) -> int:
-    d, norm = cfg.hidden_channels, cfg.norm_name
-    return cfg.num_layers * (_norm_buffer_bytes(norm, d) + _genconv_buffer_bytes(cfg, d))
-
-
-def _deq_params(cfg: Config) -> int:
-    # The weight-tied reversible block plus the equilibrium cell's LayerNorm.
-    return _rev_params(cfg, 1) + _norm_params(cfg.hidden_channels)
+@functools.lru_cache(maxsize=4096)
+def _counts(cfg: Config) -> tuple[int, int]:
+    """Parameters and buffer bytes of ``build_model(cfg)``: every block of a kind has the
+    same size, so the counts are linear in depth (constant for depth-free kinds), and two
+    meta-device builds (1 and 2 layers, no memory, no time) give them at any depth."""
+    one = _meta_counts(cfg.with_(num_layers=1))
+    if MODEL_KINDS[cfg.kind].depth_free or cfg.num_layers == 1:
+        return one
+    two = _meta_counts(cfg.with_(num_layers=2))
+    layers = cfg.num_layers - 1
+    return one[0] + layers * (two[0] - one[0]), one[1] + layers * (two[1] - one[1])
 
 
 @dataclass(frozen=True)
@@ -258,8 +180,6 @@ class ModelKind:
     Args:
         label: Its name in tables and plots.
         build: ``build(cfg) -> nn.Module`` with ``forward(x, edge_index, edge_attr=None)``.
-        num_parameters: The exact parameter count of ``build(cfg)``.
-        buffer_bytes: The bytes of its buffers.
         features: The activation features (see the module docstring) its memory depends on.
         grouped: Whether ``num_groups`` applies.
         depth_free: Whether its memory does not depend on ``num_layers`` at all.
@@ -271,8 +191,6 @@ class ModelKind:
 
     label: str
     build: Callable[[Config], nn.Module]
-    num_parameters: Callable[[Config], int]
-    buffer_bytes: Callable[[Config], int]
     features: tuple[str, ...]
     grouped: bool = True
     depth_free: bool = False
@@ -287,20 +205,6 @@ _PLAIN_FEATURES = ("N*D", "N*T", "E*D", "E*D|edge", "L*N*D", "L*E*D", "L*E*D|edg
 _PYG_AGGRS = ("max", "softmax", "softmax_sg", "power", "powermean", "mean", "sum", "add")
 
 
-def _gen_kwargs(cfg: Config) -> dict[str, Any]:
-    """The model arguments of ``cfg``'s GENConv blocks."""
-    return dict(
-        edge_dim=cfg.edge_dim,
-        conv_kwargs={
-            "aggr": cfg.aggr,
-            "learn_t": cfg.learn_t,
-            "learn_p": cfg.learn_p,
-            "mlp_layers": cfg.mlp_layers,
-        },
-        norm=cfg.norm_name,
-    )
-
-
 def _pyg_kwargs(cfg: Config) -> dict[str, Any]:
     """The arguments of ``cfg``'s PyG peers."""
     return dict(
@@ -313,71 +217,59 @@ def _pyg_kwargs(cfg: Config) -> dict[str, Any]:
     )
 
 
-def _build_revgnn(cfg: Config, weight_tied: bool) -> nn.Module:
-    from revgnn.models import RevGNN
+#: The paper recipe whose model each of revgnn's kinds is (its norm, dropout, MLP); the
+#: configuration sets the depth, width, groups and the GENConv aggregation.
+RECIPES = {
+    "revgnn": "ogbn-proteins/revgnn-deep",
+    "wt-revgnn": "ogbn-proteins/wt-revgnn",
+    "deq-gnn": "ogbn-proteins/deq-gnn",
+    "deepergcn": "ogbn-proteins/deeper-gcn",
+}
 
-    return RevGNN(
-        cfg.in_channels,
-        cfg.hidden_channels,
-        cfg.out_channels,
-        cfg.num_layers,
-        num_groups=cfg.num_groups,
-        weight_tied=weight_tied,
-        **_gen_kwargs(cfg),
+
+def model_config(cfg: Config) -> ModelConfig:
+    """The :class:`~revgnn.config.ModelConfig` of one of revgnn's kinds."""
+    base = load_recipe(RECIPES[cfg.kind]).model
+    options = {"aggr": cfg.aggr, "learn_t": cfg.learn_t, "learn_p": cfg.learn_p,
+               "mlp_layers": cfg.mlp_layers}  # fmt: skip
+    return replace(
+        base,
+        hidden_channels=cfg.hidden_channels,
+        num_layers=cfg.num_layers,
+        num_groups=cfg.num_groups if MODEL_KINDS[cfg.kind].grouped else base.num_groups,
+        conv_options=options,
+        norm=cfg.norm_name,
     )
 
 
-def _build_deepergcn(cfg: Config) -> nn.Module:
-    from revgnn.models import DeeperGCN
-
-    return DeeperGCN(
-        cfg.in_channels, cfg.hidden_channels, cfg.out_channels, cfg.num_layers, **_gen_kwargs(cfg)
-    )
-
-
-def _build_deq(cfg: Config) -> nn.Module:
-    from revgnn.models import DEQGNN
-
-    return DEQGNN(
-        cfg.in_channels,
-        cfg.hidden_channels,
-        cfg.out_channels,
-        cfg.num_layers,
-        num_groups=cfg.num_groups,
-        **_gen_kwargs(cfg),
+def _build(cfg: Config) -> nn.Module:
+    return build_revgnn_model(
+        model_config(cfg), cfg.in_channels, cfg.out_channels, cfg.edge_dim, explicit=()
     )
 
 
 MODEL_KINDS: dict[str, ModelKind] = {
     "revgnn": ModelKind(
         label="RevGNN",
-        build=lambda c: _build_revgnn(c, weight_tied=False),
-        num_parameters=lambda c: _rev_params(c, c.num_layers),
-        buffer_bytes=lambda c: _rev_buffers(c, c.num_layers),
+        build=_build,
         features=_REV_FEATURES,
     ),
     "wt-revgnn": ModelKind(
         label="WT-RevGNN",
-        build=lambda c: _build_revgnn(c, weight_tied=True),
-        num_parameters=lambda c: _rev_params(c, 1),
-        buffer_bytes=lambda c: _rev_buffers(c, 1),
+        build=_build,
         features=_REV_FEATURES,
         depth_free=True,
     ),
     "deq-gnn": ModelKind(
         label="DEQ-GNN",
-        build=_build_deq,
-        num_parameters=_deq_params,
-        buffer_bytes=lambda c: _rev_buffers(c, 1),
+        build=_build,
         features=_REV_FEATURES,
         depth_free=True,
         default_norm="layer",
     ),
     "deepergcn": ModelKind(
         label="DeeperGCN res+",
-        build=_build_deepergcn,
-        num_parameters=_deepergcn_params,
-        buffer_bytes=_deepergcn_buffers,
+        build=_build,
         features=_PLAIN_FEATURES,
         grouped=False,
         default_norm="layer",
@@ -392,8 +284,6 @@ MODEL_KINDS: dict[str, ModelKind] = {
             num_groups=c.num_groups,
             **_pyg_kwargs(c),
         ),
-        num_parameters=lambda c: _rev_params(c, c.num_layers),
-        buffer_bytes=lambda c: _rev_buffers(c, c.num_layers),
         features=_REV_FEATURES,
         aggregations=_PYG_AGGRS,
         # Its backward pass re-runs the blocks without autocast: a dtype mismatch.
@@ -410,8 +300,6 @@ MODEL_KINDS: dict[str, ModelKind] = {
         build=lambda c: PyGDeepGCN(
             c.in_channels, c.hidden_channels, c.out_channels, c.num_layers, **_pyg_kwargs(c)
         ),
-        num_parameters=_pyg_deepgcn_params,
-        buffer_bytes=_pyg_deepgcn_buffers,
         features=_PLAIN_FEATURES,
         grouped=False,
         default_norm="layer",
@@ -426,5 +314,12 @@ def build_model(cfg: Config) -> nn.Module:
 
 
 def num_parameters(cfg: Config) -> int:
-    """The parameter count of :func:`build_model(cfg) <build_model>`, from the formula."""
-    return MODEL_KINDS[cfg.kind].num_parameters(cfg)
+    """The parameter count of :func:`build_model(cfg) <build_model>`, from meta-device
+    builds (see :func:`_counts`)."""
+    return _counts(cfg)[0]
+
+
+def buffer_bytes(cfg: Config) -> int:
+    """The bytes of the buffers of :func:`build_model(cfg) <build_model>` (BatchNorm
+    statistics)."""
+    return _counts(cfg)[1]

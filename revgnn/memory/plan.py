@@ -7,11 +7,11 @@ The peak memory of one training step (forward, loss, backward, Adam step) is mod
     M = \underbrace{4P}_{\text{weights}} + \underbrace{4P}_{\text{gradients}}
       + \underbrace{8P}_{\text{Adam}} + B + G + \sum_k c_k \, \phi_k
 
-with :math:`P` the exact parameter count of the model (:func:`num_parameters`, a formula per
-model kind), :math:`B` its buffers (BatchNorm statistics), :math:`G` the input graph (node
-features, edge indices, edge features, targets), and :math:`\sum_k c_k \phi_k` the activations:
-what the model keeps for the backward pass plus the working set of the block being
-back-propagated. The features :math:`\phi_k` are products of the sizes,
+with :math:`P` the exact parameter count of the model (:func:`num_parameters`, from models
+built on the meta device), :math:`B` its buffers (BatchNorm statistics), :math:`G` the input
+graph (node features, edge indices, edge features, targets), and :math:`\sum_k c_k \phi_k`
+the activations: what the model keeps for the backward pass plus the working set of the block
+being back-propagated. The features :math:`\phi_k` are products of the sizes,
 
 * ``N*D``, ``N*D/C``, ``N*T``: per-node tensors of the full width :math:`D`, of one group's
   width :math:`D/C`, and of the output width :math:`T` (head, loss);
@@ -22,7 +22,7 @@ back-propagated. The features :math:`\phi_k` are products of the sizes,
 
 and the coefficients :math:`c_k` (bytes per entry) are **calibration constants**, fitted per
 model kind, aggregation family and precision to peaks measured on this library's own code by
-:func:`revgnn.memory.calibration.calibrate` (non-negative least squares on relative error) and
+:func:`revgnn.profiling.calibration.calibrate` (non-negative least squares on relative error) and
 stored as package data (``calibration_cpu.json``, written by ``revgnn plan --calibrate``);
 :data:`CALIBRATION_NOTES` says when, where and how well. A reversible model has no ``L*``
 feature: its memory depends on depth only through :math:`P`. ``revgnn plan --check``
@@ -46,7 +46,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from revgnn.memory.kinds import AGGR_FAMILIES, MODEL_KINDS, Config, num_parameters
+from revgnn.memory.kinds import AGGR_FAMILIES, MODEL_KINDS, Config, buffer_bytes, num_parameters
 
 __all__ = [
     "CALIBRATION",
@@ -159,13 +159,12 @@ def _constants(
 
 def static_bytes(cfg: Config) -> dict[str, float]:
     """Weights, gradients, Adam's two moments, buffers and the graph (bytes each)."""
-    kind = MODEL_KINDS[cfg.kind]
-    p = kind.num_parameters(cfg)
+    p = num_parameters(cfg)
     return {
         "weights": 4.0 * p,
         "gradients": 4.0 * p,
         "adam": 8.0 * p,
-        "buffers": float(kind.buffer_bytes(cfg)),
+        "buffers": float(buffer_bytes(cfg)),
         "graph": float(graph_bytes(cfg)),
     }
 

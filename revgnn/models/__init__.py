@@ -1,6 +1,10 @@
-"""Ready models: RevGNN (and WT-RevGNN), DEQ-GNN, DeeperGCN, a graph-level wrapper (they share
-the encoder and head modules by composition), the DeepGCNs for point clouds and PPI, and the
-graph-free PointNet baseline."""
+"""Ready models, by composition of the same parts (an encoder, a body, a head): RevGNN (and
+WT-RevGNN), DEQ-GNN, DeeperGCN, a graph-level wrapper, the DeepGCNs for point clouds and PPI,
+and the graph-free PointNet baseline. Each model file registers its builder in
+:data:`MODELS`; :func:`revgnn.build_model` builds one from a config."""
+
+import importlib
+import pkgutil
 
 from revgnn.models.deep_gcn import DeepGCN
 from revgnn.models.deeper_gcn import DeeperGCN
@@ -9,10 +13,16 @@ from revgnn.models.encoder import NodeEncoder
 from revgnn.models.graph_predictor import GraphPredictor
 from revgnn.models.head import Head
 from revgnn.models.point_net import PointNet
+from revgnn.models.registry import MODELS, register_model
 from revgnn.models.rev_gnn import RevGNN
+
+# Models added as files register themselves on import.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "DEQGNN",
+    "MODELS",
     "DeepGCN",
     "DeeperGCN",
     "GraphPredictor",
@@ -20,4 +30,5 @@ __all__ = [
     "NodeEncoder",
     "PointNet",
     "RevGNN",
+    "register_model",
 ]

@@ -10,65 +10,48 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.models.deep_gcn_heads import HEADS
+from revgnn.models.point_net import PointNet
+from revgnn.models.registry import register_model
+from revgnn.nn.conv.point_conv import POINT_CONVS
 from revgnn.nn.dynamic_block import DYNAMIC_BLOCKS, DynamicBlock
 from revgnn.nn.dynamic_conv import DynamicConv
 from revgnn.nn.group_add_rev import GroupAddRev
 from revgnn.nn.reversible_sequential import ReversibleSequential
 from revgnn.utils.checks import check_probability
 
-__all__ = ["BACKBONES", "DeepGCN"]
+__all__ = ["BACKBONES", "DeepGCN", "deep_gcn", "point_net"]
 
 #: Backbone kinds: the three of DeepGCNs, and ``"rev"``, residual blocks made reversible.
 BACKBONES = (*DYNAMIC_BLOCKS, "rev")
 
 
 class DeepGCN(nn.Module):
-    r"""A DeepGCN: a head graph conv, ``num_blocks - 1`` backbone blocks, a fusion of the
-    block outputs and a task head.
+    r"""A DeepGCN, by composition: a stem graph conv, a backbone of blocks, a fusion of the
+    block outputs and a task head (Li, Müller, Thabet, Ghanem, "DeepGCNs: Can GCNs Go as Deep
+    as CNNs?", ICCV 2019; reversible blocks from Li, Müller, Ghanem, Koltun, ICML 2021).
 
     On point clouds :math:`(B, N, C_{in})` every layer builds its own dilated k-NN graph: the
-    head layer from the first ``knn_channels`` input channels (xyz), block :math:`i`
-    (0-based) from its input features with dilation :math:`d_i = 1 + i` (``dilated=True``;
-    capped at ``max_dilation`` if given), stochastic dilation in training if ``stochastic``.
-    On a graph (nodes :math:`(n, C_{in})` and an ``edge_index``, e.g. PPI) every layer uses
-    the given static graph.
+    stem from the first ``knn_channels`` input channels (xyz), every block from its input
+    features (:class:`~revgnn.nn.DynamicConv`). On a graph (nodes :math:`(n, C_{in})` and an
+    ``edge_index``, e.g. PPI) every layer uses the given static graph.
 
-    Backbones (:math:`\mathcal{F}` a conv on the layer's graph): ``"plain"``
-    :math:`x' = \mathcal{F}(x)` (no dilation, no stochastic dilation, as in the reference);
-    ``"res"`` :math:`x' = \mathcal{F}(x) + x`; ``"dense"`` :math:`x' = [x, \mathcal{F}(x)]`;
-    ``"rev"``: grouped reversible residual blocks (:class:`~revgnn.GroupAddRev` with
-    ``num_groups`` groups) in a :class:`~revgnn.ReversibleSequential`, each group function a
-    :class:`~revgnn.nn.DynamicConv` that builds its k-NN graph from its own input, so the
-    blocks stay invertible and the dynamic graphs are rebuilt in the backward pass:
-    activation memory does not grow with depth. A fusion of every block's output would keep
-    :math:`O(L N C)`, so the reversible backbone fuses the head's output and the last
-    block's (:math:`2C` channels) instead of all :math:`L` of them.
+    ``backbone`` is a list of :class:`~revgnn.nn.DynamicBlock` (Plain / Res / Dense: every
+    block's output is fused) or a :class:`~revgnn.ReversibleSequential` of
+    :class:`~revgnn.GroupAddRev` blocks whose groups are :class:`~revgnn.nn.DynamicConv` (each
+    group builds its k-NN graph from its own input, so the blocks stay invertible and the
+    graphs are rebuilt in the backward pass: activation memory does not grow with depth). A
+    fusion of every block's output would keep :math:`O(L N C)`, so a reversible backbone fuses
+    the stem's output and the last block's (:math:`2C` channels) instead.
+
+    :func:`revgnn.build_model` builds it from a :class:`~revgnn.config.PointModelConfig`
+    (``model="deepgcn"``; the DeepGCN recipes of :mod:`revgnn.config` set the published ones).
 
     Args:
-        in_channels (int): Input channels :math:`C_{in}` (point clouds: xyz first).
-        out_channels (int): Classes (or labels).
-        task (str): The head: ``"segmentation"`` (per point, S3DIS), ``"part"`` (per point,
-            PartNet), ``"classification"`` (per cloud, ModelNet40) or ``"node"`` (per node,
-            PPI). (default: ``"segmentation"``)
-        num_blocks (int): Layers, the head conv included (ResGCN-28: 28). (default: ``28``)
-        channels (int): Width :math:`C` (the growth of a dense backbone). (default: ``64``)
-        backbone (str): ``"plain"``, ``"res"``, ``"dense"`` or ``"rev"``. (default: ``"res"``)
-        conv (str): ``"edge"``, ``"mr"``, ``"sage"`` or ``"gin"``. (default: ``"edge"``)
-        k (int): Neighbours per point. (default: ``16``)
-        dilated (bool): Dilation growing with depth. (default: ``True``)
-        max_dilation (int, optional): Cap on the dilation (``None``: none, as the reference).
-        stochastic (bool): Stochastic dilation in training. (default: ``False``)
-        epsilon (float): Its probability. (default: ``0.2``)
-        act (str): Activation of the backbone's MLPs. (default: ``"relu"``)
-        norm (str, optional): Their normalisation. (default: ``"batch"``)
-        bias (bool): Their biases. (default: ``True``)
-        head_bias (bool): Bias of the head conv. (default: ``True``)
-        knn_channels (int): Input channels the head layer's k-NN graph is built from.
-            (default: ``3``)
-        emb_dims (int): Width of the fusion. (default: ``1024``)
-        dropout (float): The task head's dropout. (default: ``0.3``)
-        num_groups (int): Groups of a reversible block. (default: ``2``)
-        chunk_size (int, optional): Query points per k-NN distance chunk.
+        stem (DynamicConv): The first graph conv (the reference's "head" conv).
+        backbone (list of DynamicBlock or ReversibleSequential): The blocks.
+        prediction (nn.Module): The task head on the fused features
+            (:mod:`revgnn.models.deep_gcn_heads`).
+        knn_channels (int): Input channels the stem's k-NN graph is built from. (default: ``3``)
 
     Shapes:
         - **input:** points :math:`(B, N, C_{in})`, or nodes :math:`(n, C_{in})` and
@@ -79,127 +62,63 @@ class DeepGCN(nn.Module):
 
     def __init__(
         self,
-        in_channels: int,
-        out_channels: int,
-        task: str = "segmentation",
-        num_blocks: int = 28,
-        channels: int = 64,
-        backbone: str = "res",
-        conv: str = "edge",
-        k: int = 16,
-        dilated: bool = True,
-        max_dilation: int | None = None,
-        stochastic: bool = False,
-        epsilon: float = 0.2,
-        act: str = "relu",
-        norm: str | None = "batch",
-        bias: bool = True,
-        head_bias: bool = True,
+        stem: DynamicConv,
+        backbone: list[DynamicBlock] | ReversibleSequential,
+        prediction: nn.Module,
         knn_channels: int = 3,
-        emb_dims: int = 1024,
-        dropout: float = 0.3,
-        num_groups: int = 2,
-        chunk_size: int | None = None,
     ) -> None:
         super().__init__()
-        if task not in HEADS:
-            raise ValueError(f"task={task!r} is not one of {', '.join(HEADS)}")
-        if backbone not in BACKBONES:
-            raise ValueError(f"backbone={backbone!r} is not one of {', '.join(BACKBONES)}")
-        if num_blocks < 2:
-            raise ValueError(f"num_blocks={num_blocks} must be at least 2 (head + one block)")
-        if max_dilation is not None and max_dilation < 1:
-            raise ValueError(f"max_dilation={max_dilation} must be at least 1 (or None)")
-        if not 1 <= knn_channels <= in_channels:
-            raise ValueError(
-                f"knn_channels={knn_channels} must lie in [1, in_channels={in_channels}]"
-            )
-        if backbone == "rev" and channels % num_groups != 0:
-            raise ValueError(f"num_groups={num_groups} must divide channels={channels}")
-        check_probability("epsilon", epsilon)
-        self.settings: dict[str, Any] = {
-            "task": task,
-            "num_blocks": num_blocks,
-            "channels": channels,
-            "backbone": backbone,
-            "conv": conv,
-            "k": k,
-        }
-        self.task, self.backbone_kind = task, backbone
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.stem = stem
+        self.backbone = (
+            backbone if isinstance(backbone, ReversibleSequential) else nn.ModuleList(backbone)
+        )
+        self.prediction = prediction
         self.knn_channels = knn_channels
-        if backbone == "plain":
-            dilated, stochastic = False, False
 
-        def dilation(i: int) -> int:
-            d = 1 + i if dilated else 1
-            return min(d, max_dilation) if max_dilation is not None else d
+    @property
+    def in_channels(self) -> int:
+        return self.stem.conv.in_channels
 
-        mlp = {"act": act, "norm": norm, "bias": bias}
-        graph = {"conv": conv, "k": k, "stochastic": stochastic, "epsilon": epsilon}
-        graph["chunk_size"] = chunk_size
-        self.head = DynamicConv(in_channels, channels, **graph, act=act, norm=norm, bias=head_bias)
-        blocks = num_blocks - 1
-        if backbone == "rev":
-            width = channels // num_groups
-            self.backbone = ReversibleSequential(
-                [
-                    GroupAddRev(
-                        DynamicConv(width, width, **graph, **mlp, dilation=dilation(i)),
-                        num_groups=num_groups,
-                    )
-                    for i in range(blocks)
-                ]
-            )
-            fusion_dims = 2 * channels
-        else:
-            layers, width = [], channels
-            for i in range(blocks):
-                block = DynamicBlock(
-                    width, backbone, growth=channels, **graph, **mlp, dilation=dilation(i)
-                )
-                layers.append(block)
-                width = block.out_channels
-            self.backbone = nn.ModuleList(layers)
-            fusion_dims = channels + sum(b.out_channels for b in layers)
-        head = HEADS[task]
-        head_kwargs: dict[str, Any] = {"emb_dims": emb_dims, "norm": norm, "dropout": dropout}
-        if task in ("segmentation", "node"):
-            head_kwargs.update(act=act, bias=bias)
-        self.prediction = head(fusion_dims, out_channels, **head_kwargs)
+    @property
+    def num_blocks(self) -> int:
+        """Layers, the stem included (ResGCN-28: 28)."""
+        extra = self.backbone.num_layers if self.reversible_backbone else len(self.backbone)
+        return 1 + extra
+
+    @property
+    def reversible_backbone(self) -> bool:
+        return isinstance(self.backbone, ReversibleSequential)
 
     @property
     def reversible(self) -> bool:
         """Whether the backbone runs reversibly (``False`` for the non-reversible reference
-        run of a ``"rev"`` backbone; always ``False`` for the others)."""
-        return isinstance(self.backbone, ReversibleSequential) and self.backbone.reversible
+        run of a reversible backbone; always ``False`` for the others)."""
+        return self.reversible_backbone and self.backbone.reversible
 
     @reversible.setter
     def reversible(self, value: bool) -> None:
-        if not isinstance(self.backbone, ReversibleSequential):
+        if not self.reversible_backbone:
             if value:
-                raise ValueError(f"backbone={self.backbone_kind!r} is not reversible")
+                raise ValueError("this DeepGCN's backbone is not reversible")
             return
         self.backbone.reversible = value
 
     def reset_parameters(self) -> None:
-        self.head.reset_parameters()
-        if isinstance(self.backbone, ReversibleSequential):
+        self.stem.reset_parameters()
+        if self.reversible_backbone:
             self.backbone.reset_parameters()
         else:
             for block in self.backbone:
                 block.reset_parameters()
         self.prediction.reset_parameters()
 
-    def forward(self, x: Tensor, edge_index: Tensor | None = None) -> Tensor:
-        static = edge_index is not None
-        if static:
-            if x.dim() != 2:
-                raise ValueError(
-                    f"with an edge_index, x must be node features [num_nodes, channels], got "
-                    f"{list(x.shape)}"
-                )
-        elif x.dim() != 3:
+    def _check(self, x: Tensor, static: bool) -> None:
+        if static and x.dim() != 2:
+            raise ValueError(
+                f"with an edge_index, x must be node features [num_nodes, channels], got "
+                f"{list(x.shape)}"
+            )
+        if not static and x.dim() != 3:
             raise ValueError(
                 f"x must be point clouds [batch, num_points, channels] (or node features with "
                 f"an edge_index), got {list(x.shape)}"
@@ -209,13 +128,19 @@ class DeepGCN(nn.Module):
                 f"x has {x.size(-1)} channels, the model was built for in_channels="
                 f"{self.in_channels}"
             )
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError("x holds NaN or inf values: the model needs finite points / features")
+
+    def forward(self, x: Tensor, edge_index: Tensor | None = None) -> Tensor:
+        static = edge_index is not None
+        self._check(x, static)
         if static:
             graph = edge_index
         else:
-            self.head.knn.train(self.training)
-            graph = self.head.knn(x[..., : self.knn_channels])
-        h = self.head(x, graph)
-        if isinstance(self.backbone, ReversibleSequential):
+            self.stem.knn.train(self.training)
+            graph = self.stem.knn(x[..., : self.knn_channels])
+        h = self.stem(x, graph)
+        if self.reversible_backbone:
             if static:
                 last = self.backbone(h, edge_index)
             else:
@@ -230,9 +155,114 @@ class DeepGCN(nn.Module):
         return self.prediction(feats)
 
     def __repr__(self) -> str:
-        s = self.settings
+        kind = "rev" if self.reversible_backbone else self.backbone[0].block
+        conv = next(n for n, c in POINT_CONVS.items() if type(self.stem.conv) is c)
         return (
-            f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, "
-            f"task={s['task']!r}, num_blocks={s['num_blocks']}, channels={s['channels']}, "
-            f"backbone={s['backbone']!r}, conv={s['conv']!r}, k={s['k']})"
+            f"{self.__class__.__name__}({self.in_channels}, num_blocks={self.num_blocks}, "
+            f"backbone={kind!r}, conv={conv!r}, k={self.stem.knn.k}, "
+            f"head={type(self.prediction).__name__})"
         )
+
+
+@register_model("deepgcn", family="point")
+def deep_gcn(
+    in_channels: int,
+    out_channels: int,
+    edge_dim: int | None,
+    *,
+    task: str,
+    num_layers: int,
+    hidden_channels: int,
+    backbone: str,
+    conv: str,
+    k: int,
+    dilated: bool,
+    max_dilation: int | None,
+    stochastic: bool,
+    epsilon: float,
+    norm: str | None,
+    head_bias: bool,
+    knn_channels: int,
+    emb_dims: int,
+    dropout: float,
+    num_groups: int,
+    knn_chunk: int | None,
+) -> DeepGCN:
+    """A DeepGCN of ``num_layers`` layers (the stem conv included) of ``hidden_channels``:
+    block :math:`i` (0-based) builds its k-NN graph with dilation :math:`1 + i`
+    (``dilated``; capped at ``max_dilation`` if given), stochastic dilation in training if
+    ``stochastic`` (probability ``epsilon``); a ``"plain"`` backbone uses neither, as the
+    reference. ``"dense"`` grows by ``hidden_channels`` per block; ``"rev"`` has
+    ``num_groups`` groups per block. ``task`` picks the head (``"segmentation"``,
+    ``"part"``, ``"classification"``, ``"node"``)."""
+    if edge_dim is not None:
+        raise ValueError(f"a DeepGCN takes no edge features (got edge_dim={edge_dim})")
+    if task not in HEADS:
+        raise ValueError(f"task={task!r} is not one of {', '.join(HEADS)}")
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone={backbone!r} is not one of {', '.join(BACKBONES)}")
+    if num_layers < 2:
+        raise ValueError(f"num_layers={num_layers} must be at least 2 (the stem + one block)")
+    if max_dilation is not None and max_dilation < 1:
+        raise ValueError(f"max_dilation={max_dilation} must be at least 1 (or None)")
+    if not 1 <= knn_channels <= in_channels:
+        raise ValueError(f"knn_channels={knn_channels} must lie in [1, in_channels={in_channels}]")
+    if backbone == "rev" and hidden_channels % num_groups != 0:
+        raise ValueError(f"num_groups={num_groups} must divide hidden_channels={hidden_channels}")
+    check_probability("epsilon", epsilon)
+    if backbone == "plain":
+        dilated, stochastic = False, False
+
+    def dilation(i: int) -> int:
+        d = 1 + i if dilated else 1
+        return min(d, max_dilation) if max_dilation is not None else d
+
+    mlp = {"act": "relu", "norm": norm, "bias": True}
+    graph: dict[str, Any] = {"conv": conv, "k": k, "stochastic": stochastic, "epsilon": epsilon}
+    graph["chunk_size"] = knn_chunk
+    stem = DynamicConv(in_channels, hidden_channels, **graph, act="relu", norm=norm, bias=head_bias)
+    blocks = num_layers - 1
+    if backbone == "rev":
+        width = hidden_channels // num_groups
+        body: Any = ReversibleSequential(
+            [
+                GroupAddRev(
+                    DynamicConv(width, width, **graph, **mlp, dilation=dilation(i)),
+                    num_groups=num_groups,
+                )
+                for i in range(blocks)
+            ]
+        )
+        fusion = 2 * hidden_channels
+    else:
+        body, width = [], hidden_channels
+        for i in range(blocks):
+            block = DynamicBlock(
+                width, backbone, growth=hidden_channels, **graph, **mlp, dilation=dilation(i)
+            )
+            body.append(block)
+            width = block.out_channels
+        fusion = hidden_channels + sum(b.out_channels for b in body)
+    head_kwargs: dict[str, Any] = {"emb_dims": emb_dims, "norm": norm, "dropout": dropout}
+    if task in ("segmentation", "node"):
+        head_kwargs.update(act="relu", bias=True)
+    prediction = HEADS[task](fusion, out_channels, **head_kwargs)
+    return DeepGCN(stem, body, prediction, knn_channels)
+
+
+@register_model("pointnet", family="point")
+def point_net(
+    in_channels: int,
+    out_channels: int,
+    edge_dim: int | None,
+    *,
+    task: str,
+    emb_dims: int,
+    dropout: float,
+) -> PointNet:
+    """The graph-free :class:`~revgnn.models.PointNet` baseline: a classifier for
+    ``task="classification"``, a per-point head otherwise."""
+    if edge_dim is not None:
+        raise ValueError(f"PointNet takes no edge features (got edge_dim={edge_dim})")
+    kind = "classification" if task == "classification" else "segmentation"
+    return PointNet(in_channels, out_channels, kind, emb_dims, dropout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -10,7 +12,7 @@ from torch import Tensor, nn
 
 from revgnn.nn.aggr.segments import segments, sorted_segments_enabled
 from revgnn.nn.conv.registry import Prepare
-from revgnn.utils.checks import check_edge_index, check_probability
+from revgnn.utils.checks import boundary, check_edge_index, check_finite, check_probability
 
 __all__ = ["NodeEncoder"]
 
@@ -23,9 +25,11 @@ class NodeEncoder(nn.Module):
         \mathbf{H}_0 = \mathrm{Lin}(\mathrm{Dropout}(\mathbf{X})), \qquad
         \mathbf{U}_0 = \mathrm{Lin}(\mathbf{U})
 
-    The edge encoder is shared by every layer (RevGNN, DeeperGCN). One reduction per forward
-    pass validates the edge index against the number of nodes (a clear error instead of an
-    ``index out of range`` deep inside a conv) and widens int32 indices; the edges (and their
+    The edge encoder is shared by every layer (RevGNN, DeeperGCN). The inputs are checked at
+    the model's boundary (:meth:`checked`): the edge index against the number of nodes once per
+    graph (a clear error instead of an ``index out of range`` deep inside a conv; int32
+    indices are widened), the features for NaN / inf once per call, and the layers inside
+    do not check again (:func:`revgnn.utils.checks.boundary`); the edges (and their
     features) are put in target order, once per graph (:mod:`revgnn.nn.aggr.segments`, the
     order every aggregation reduces fastest in); ``prepare`` is graph preprocessing shared by
     every layer (GCN's normalisation), run once here.
@@ -58,6 +62,7 @@ class NodeEncoder(nn.Module):
         super().__init__()
         check_probability("input_dropout", input_dropout)
         self.in_channels = in_channels
+        self.out_channels = hidden_channels
         self.edge_dim = edge_dim
         self.input_dropout = input_dropout
         self.prepare = prepare
@@ -68,6 +73,19 @@ class NodeEncoder(nn.Module):
         for m in (self.node, self.edge):
             if m is not None and hasattr(m, "reset_parameters"):
                 m.reset_parameters()
+
+    @contextlib.contextmanager
+    def checked(
+        self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None
+    ) -> Iterator[tuple[Tensor, Any, dict[str, Any]]]:
+        """Encode the model's input and run the model's layers inside the context: the input is
+        checked here once, and the layers, nested in the boundary, skip their own checks."""
+        with boundary() as outermost:
+            if outermost:
+                what = "the model needs finite input (check the data and its preprocessing)"
+                check_finite("x", x, what)
+                check_finite("edge_attr", edge_attr, what)
+            yield self(x, edge_index, edge_attr)
 
     def forward(
         self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None

@@ -40,6 +40,8 @@ class Head(nn.Module):
     ) -> None:
         super().__init__()
         check_probability("dropout", dropout)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
         self.pre_activation = pre_activation
         self.dropout = dropout
         self.norm = norm_layer(norm, in_channels) if pre_activation else None

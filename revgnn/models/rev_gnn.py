@@ -2,6 +2,7 @@ r"""RevGNN: a deep GNN of grouped reversible pre-activation blocks."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -10,17 +11,17 @@ from torch import Tensor, nn
 
 from revgnn.models.encoder import NodeEncoder
 from revgnn.models.head import Head
+from revgnn.models.registry import register_model
 from revgnn.nn.conv.registry import ConvSpec, conv_resolver
 from revgnn.nn.group_add_rev import GroupAddRev
 from revgnn.nn.pre_act_conv import PreActConv
 from revgnn.nn.reversible_sequential import ReversibleSequential
 from revgnn.nn.shared_dropout import SharedDropout
-from revgnn.utils.checks import check_probability
+from revgnn.utils.checks import check_positive, check_probability
 
-__all__ = ["RevGNN", "grouped_block"]
+__all__ = ["RevGNN", "grouped_block", "rev_gnn"]
 
-#: The paper's operator settings, per conv: RevGNN-Deep / -Wide use max aggregation.
-CONV_DEFAULTS: dict[str, dict[str, Any]] = {"gen": {"aggr": "max"}}
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
 def grouped_block(
@@ -28,7 +29,7 @@ def grouped_block(
     channels: int,
     num_groups: int,
     conv_edge_dim: int | None,
-    conv_kwargs: dict[str, Any],
+    conv_options: dict[str, Any],
     *,
     norm: str | None,
     dropout: float,
@@ -45,7 +46,7 @@ def grouped_block(
     defaults = {"norm": norm, "layer": layer}
 
     def group_fn() -> PreActConv:
-        conv = spec.make(group, group, conv_edge_dim, conv_kwargs, defaults, prepared=prepared)
+        conv = spec.make(group, group, conv_edge_dim, conv_options, defaults, prepared=prepared)
         return PreActConv(
             conv,
             group,
@@ -59,84 +60,36 @@ def grouped_block(
     return GroupAddRev([group_fn() for _ in range(num_groups)])
 
 
-def conv_options(
-    spec: ConvSpec, defaults: dict[str, dict[str, Any]], conv_kwargs: dict[str, Any] | None
-) -> dict[str, Any]:
-    """A model's defaults for ``spec`` (those the conv takes), overridden by ``conv_kwargs``."""
-    return {**defaults.get(spec.name, {}), **(conv_kwargs or {})}
-
-
 class RevGNN(nn.Module):
     r"""The RevGNN of Li, Müller, Ghanem, Koltun, `"Training Graph Neural Networks with 1000
-    Layers" <https://arxiv.org/abs/2106.07476>`_ (ICML 2021).
+    Layers" <https://arxiv.org/abs/2106.07476>`_ (ICML 2021), by composition:
 
     .. math::
 
-        \mathbf{H}_0 = \mathrm{Lin}(\mathbf{X}), \qquad
+        \mathbf{H}_0 = \mathrm{Encoder}(\mathbf{X}), \qquad
         \mathbf{H}_{l} = \mathrm{RevBlock}_l(\mathbf{H}_{l-1}, \mathbf{A}, \mathbf{U}), \qquad
-        \mathbf{Y} = \mathrm{Lin}(\mathrm{Dropout}(\mathrm{ReLU}(\mathrm{Norm}(\mathbf{H}_L))))
+        \mathbf{Y} = \mathrm{Head}(\mathbf{H}_L)
 
-    Each :math:`\mathrm{RevBlock}_l` is a :class:`~revgnn.GroupAddRev` with ``num_groups``
-    groups whose group function is the res+ residual function Norm -> ReLU -> Dropout -> conv
-    (:class:`~revgnn.nn.PreActConv`, optionally scaled by a learnable ``branch_scale``), all
-    stacked in one :class:`~revgnn.ReversibleSequential`, so activation memory does not grow
-    with ``num_layers``. Edge features pass through one
-    shared edge encoder (``Linear(edge_dim, hidden_channels)``) and reach every group unsplit;
-    each conv maps them to its group width. With ``conv="gen"`` (the default, max aggregation),
-    ``hidden_channels=80``, ``num_layers=1001`` and ``edge_dim=8`` this is RevGNN-Deep of the
-    paper (20.03M parameters on ogbn-proteins).
+    ``layers`` is a :class:`~revgnn.ReversibleSequential` of :class:`~revgnn.GroupAddRev`
+    blocks (weight-tied for WT-RevGNN), so activation memory does not grow with depth; the
+    encoder (:class:`~revgnn.models.NodeEncoder`: input dropout, node and shared edge
+    encoders, the graph checked and preprocessed once) and the head
+    (:class:`~revgnn.models.Head`: Norm -> ReLU -> Dropout -> Linear) are the modules every
+    node model shares. ``mask`` draws one dropout mask per step for all blocks (the paper's
+    shared dropout), ``initial`` passes the initial embedding to every block (for
+    initial-residual convs such as GCNII).
 
-    ``conv`` is a registered operator (:data:`~revgnn.nn.conv.CONVS`: ``"gen"``
-    (:class:`~revgnn.GENConv`), ``"gat"`` (RevGAT), ``"sage"``, ``"gcn"``, ``"gin"``,
-    ``"mlp"``, ``"gcnii"``: initial residual and identity mapping, with the initial embedding
-    passed to every block) or a builder ``conv(in_channels, out_channels, edge_dim,
-    **conv_kwargs)``;
-    ``conv_kwargs`` are its options (for GENConv ``aggr``, ``t``, ``learn_t``, ``p``,
-    ``learn_p``, ``msg_norm``, ``mlp_layers``, ``lean``, ...), refused by name when the conv
-    has no such option. Graph preprocessing that every layer shares (GCN's normalisation) runs
-    once per forward pass, unless the blocks drop edges.
-
-    Dropout inside the blocks uses one mask per step shared by all layers
-    (``shared_dropout=True``, as in the paper) or ordinary dropout in every block, which the
-    reversible backward pass replays exactly; so does edge dropout (``edge_dropout``) and GAT's
-    attention dropout.
+    :func:`revgnn.build_model` builds it from a :class:`~revgnn.config.ModelConfig`
+    (``model="revgnn"`` or ``"wt-revgnn"``): ``hidden_channels=80``, ``num_layers=1001``,
+    ``conv="gen"`` with ``aggr="max"`` and ``edge_dim=8`` is RevGNN-Deep of the paper
+    (20.03M parameters on ogbn-proteins; the recipe ``ogbn-proteins/revgnn-deep``).
 
     Args:
-        in_channels (int): Input node feature size.
-        hidden_channels (int): Width :math:`D` of the residual stream.
-        out_channels (int): Output size (classes or tasks).
-        num_layers (int): Number of reversible blocks :math:`L`.
-        num_groups (int, optional): Groups per block :math:`C`; must divide
-            ``hidden_channels``. (default: ``2``)
-        edge_dim (int, optional): Edge feature size, or ``None``. (default: ``None``)
-        conv (str or callable, optional): The operator of the blocks. (default: ``"gen"``)
-        conv_kwargs (dict, optional): Its options, over the paper's defaults
-            (``{"aggr": "max"}`` for ``"gen"``).
-        norm (str, optional): Normalisation of the blocks, of convs that take one (GENConv's
-            MLP) and of the output. (default: ``"batch"``)
-        dropout (float, optional): Dropout inside the blocks and before the head.
-            (default: ``0.1``)
-        input_dropout (float, optional): Dropout on the input features. (default: ``0.0``)
-        shared_dropout (bool, optional): One dropout mask per step for all blocks.
-            (default: ``True``)
-        edge_dropout (float, optional): Probability of dropping each edge in every block.
-            (default: ``0.0``)
-        branch_scale (float, optional): A fixed factor on every group function's output
-            (:class:`~revgnn.nn.PreActConv`): ``T / num_layers`` makes the stack ``L`` steps
-            of size ``T / L``, so that its total update stays that of ``T`` unit blocks at any
-            depth. ``None``: 1. (default: ``None``)
-        branch_gate (float, optional): A learnable scalar on every group function's output,
-            starting at this value: ``0.0`` makes every block the identity at initialisation
-            (ReZero), ``1.0`` lets each block learn its step. ``None``: no gate.
-            (default: ``None``)
-        weight_tied (bool, optional): One block's weights for all layers (WT-RevGNN).
-            (default: ``False``)
-        reversible (bool, optional): ``False`` runs the same weights and arithmetic with
-            ordinary autograd (the non-reversible reference). (default: ``True``)
-        stream_dtype (torch.dtype, optional): Dtype of the residual stream, see
-            :class:`~revgnn.ReversibleSequential`. (default: ``torch.float64``)
-        snapshot_every (int, optional): Exact stream snapshots every this many blocks, see
-            :class:`~revgnn.ReversibleSequential`. (default: ``None``)
+        encoder (NodeEncoder): The input side.
+        layers (ReversibleSequential): The reversible body.
+        head (Head): The output side.
+        mask (SharedDropout, optional): One dropout mask per step for every block.
+        initial (bool): Pass the initial embedding to every block. (default: ``False``)
 
     Shapes:
         - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)` (int64 or
@@ -146,93 +99,28 @@ class RevGNN(nn.Module):
 
     def __init__(
         self,
-        in_channels: int,
-        hidden_channels: int,
-        out_channels: int,
-        num_layers: int,
-        *,
-        num_groups: int = 2,
-        edge_dim: int | None = None,
-        conv: str | Callable[..., nn.Module] = "gen",
-        conv_kwargs: dict[str, Any] | None = None,
-        norm: str | None = "batch",
-        dropout: float = 0.1,
-        input_dropout: float = 0.0,
-        shared_dropout: bool = True,
-        edge_dropout: float = 0.0,
-        branch_scale: float | None = None,
-        branch_gate: float | None = None,
-        weight_tied: bool = False,
-        reversible: bool = True,
-        stream_dtype: torch.dtype = torch.float64,
-        snapshot_every: int | None = None,
+        encoder: NodeEncoder,
+        layers: ReversibleSequential,
+        head: Head,
+        mask: SharedDropout | None = None,
+        initial: bool = False,
     ) -> None:
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers={num_layers} must be at least 1")
-        if num_groups < 2:
-            raise ValueError(f"num_groups={num_groups} must be at least 2")
-        if hidden_channels % num_groups != 0:
-            raise ValueError(
-                f"num_groups={num_groups} must divide hidden_channels={hidden_channels}"
-            )
-        check_probability("dropout", dropout)
-        check_probability("edge_dropout", edge_dropout)
-        self.spec = conv_resolver(conv)
-        self.conv_kwargs = conv_options(self.spec, CONV_DEFAULTS, conv_kwargs)
-        self.in_channels = in_channels
-        self.hidden_channels = hidden_channels
-        self.out_channels = out_channels
-        self.num_groups = num_groups
-        self.edge_dim = edge_dim
-        self.dropout = dropout
-        self.shared_dropout = shared_dropout
-        self.branch_gate = branch_gate
-        # Without edge dropout every block sees the same graph: preprocess it once, not in
-        # each block and again in each backward recompute.
-        prepared = self.spec.prepare is not None and edge_dropout == 0.0
-        self.encoder = NodeEncoder(
-            in_channels,
-            hidden_channels,
-            edge_dim,
-            input_dropout,
-            self.spec.prepare if prepared else None,
-        )
-
-        def block(layer: int = 1) -> GroupAddRev:
-            return grouped_block(
-                self.spec,
-                hidden_channels,
-                num_groups,
-                # The shared edge encoder's output reaches every group unsplit.
-                hidden_channels if edge_dim is not None else None,
-                self.conv_kwargs,
-                norm=norm,
-                dropout=0.0 if shared_dropout else dropout,
-                edge_dropout=edge_dropout,
-                prepared=prepared,
-                layer=layer,
-                branch_scale=branch_scale,
-                branch_gate=branch_gate,
-            )
-
-        if weight_tied:
-            self.layers = ReversibleSequential.weight_tied(
-                block(), num_layers, reversible, stream_dtype, snapshot_every
-            )
-        else:
-            self.layers = ReversibleSequential(
-                [block(layer) for layer in range(1, num_layers + 1)],
-                reversible,
-                stream_dtype,
-                snapshot_every,
-            )
-        self.mask = SharedDropout(dropout) if shared_dropout else None
-        self.head = Head(hidden_channels, out_channels, norm, dropout)
+        if not isinstance(layers, ReversibleSequential):
+            raise TypeError(f"layers must be a ReversibleSequential, got {type(layers).__name__}")
+        self.encoder = encoder
+        self.layers = layers
+        self.mask = mask
+        self.head = head
+        self.initial = initial
 
     @property
     def num_layers(self) -> int:
         return self.layers.num_layers
+
+    @property
+    def num_groups(self) -> int:
+        return self.layers.blocks[0].num_groups
 
     @property
     def weight_tied(self) -> bool:
@@ -252,22 +140,96 @@ class RevGNN(nn.Module):
         self.head.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None) -> Tensor:
-        h, edge_index, kwargs = self.encoder(x, edge_index, edge_attr)
-        mask = self.mask(h) if self.mask is not None else None
-        # An initial-residual conv reads the initial embedding in every block (each group
-        # its own channels of it: a positional tensor of the stream's width is split).
-        initial = h if self.spec.initial else None
-        h = self.layers(h, edge_index, mask, initial, **kwargs)
-        return self.head(h)
+        with self.encoder.checked(x, edge_index, edge_attr) as (h, edge_index, kwargs):
+            mask = self.mask(h) if self.mask is not None else None
+            # An initial-residual conv reads the initial embedding in every block (each group
+            # its own channels of it: a positional tensor of the stream's width is split).
+            h = self.layers(h, edge_index, mask, h if self.initial else None, **kwargs)
+            return self.head(h)
 
     def __repr__(self) -> str:
-        options = ", ".join(f"{k}={v!r}" for k, v in self.conv_kwargs.items())
+        conv = self.layers.blocks[0].convs[0].conv
         return (
-            f"{self.__class__.__name__}({self.in_channels}, {self.hidden_channels}, "
-            f"{self.out_channels}, num_layers={self.num_layers}, num_groups={self.num_groups}, "
-            f"conv={self.spec.name!r}{', ' + options if options else ''}, "
-            f"edge_dim={self.edge_dim}, weight_tied={self.weight_tied}, "
-            f"reversible={self.reversible}"
-            + (f", branch_gate={self.branch_gate:g}" if self.branch_gate is not None else "")
-            + ")"
+            f"{self.__class__.__name__}({self.encoder.in_channels}, "
+            f"{self.encoder.out_channels}, {self.head.out_channels}, "
+            f"num_layers={self.num_layers}, num_groups={self.num_groups}, conv={conv}, "
+            f"edge_dim={self.encoder.edge_dim}, weight_tied={self.weight_tied}, "
+            f"reversible={self.reversible})"
         )
+
+
+@register_model("revgnn", family="node")
+def rev_gnn(
+    in_channels: int,
+    out_channels: int,
+    edge_dim: int | None,
+    *,
+    hidden_channels: int,
+    num_layers: int,
+    num_groups: int,
+    conv: str | Callable[..., nn.Module],
+    conv_options: dict[str, Any],
+    norm: str | None,
+    dropout: float,
+    input_dropout: float,
+    edge_dropout: float,
+    shared_dropout: bool,
+    branch_gate: float | None,
+    branch_scale: float | None,
+    stream_dtype: str,
+    snapshot_every: int | None,
+    weight_tied: bool = False,
+) -> RevGNN:
+    """A :class:`RevGNN` of ``num_layers`` blocks of ``num_groups`` groups, each group
+    Norm -> ReLU -> Dropout -> ``conv`` (its ``conv_options``; ``norm`` and the block's depth
+    offered to convs that take them), with the dropout mask shared by all blocks
+    (``shared_dropout``) or drawn in every block (replayed exactly in the backward pass); a
+    learnable gate on every branch starting at ``branch_gate`` (``0.0``: ReZero) and a fixed
+    factor ``branch_scale``; the residual stream in ``stream_dtype``. Edge features pass
+    through one shared edge encoder and reach every group unsplit. ``weight_tied``: one
+    block's weights at every layer (WT-RevGNN)."""
+    for name, value in (("hidden_channels", hidden_channels), ("num_layers", num_layers)):
+        check_positive(name, value)
+    if num_groups < 2:
+        raise ValueError(f"num_groups={num_groups} must be at least 2")
+    if hidden_channels % num_groups != 0:
+        raise ValueError(f"num_groups={num_groups} must divide hidden_channels={hidden_channels}")
+    check_probability("dropout", dropout)
+    check_probability("edge_dropout", edge_dropout)
+    spec = conv_resolver(conv)
+    # Without edge dropout every block sees the same graph: preprocess it once, not in each
+    # block and again in each backward recompute.
+    prepared = spec.prepare is not None and edge_dropout == 0.0
+    encoder = NodeEncoder(
+        in_channels, hidden_channels, edge_dim, input_dropout, spec.prepare if prepared else None
+    )
+
+    def block(layer: int = 1) -> GroupAddRev:
+        return grouped_block(
+            spec,
+            hidden_channels,
+            num_groups,
+            # The shared edge encoder's output reaches every group unsplit.
+            hidden_channels if edge_dim is not None else None,
+            conv_options,
+            norm=norm,
+            dropout=0.0 if shared_dropout else dropout,
+            edge_dropout=edge_dropout,
+            prepared=prepared,
+            layer=layer,
+            branch_scale=branch_scale,
+            branch_gate=branch_gate,
+        )
+
+    dtype = DTYPES[stream_dtype]
+    if weight_tied:
+        layers = ReversibleSequential.weight_tied(block(), num_layers, True, dtype, snapshot_every)
+    else:
+        blocks = [block(layer) for layer in range(1, num_layers + 1)]
+        layers = ReversibleSequential(blocks, True, dtype, snapshot_every)
+    mask = SharedDropout(dropout) if shared_dropout else None
+    head = Head(hidden_channels, out_channels, norm, dropout)
+    return RevGNN(encoder, layers, head, mask, initial=spec.initial)
+
+
+register_model("wt-revgnn", family="node")(functools.partial(rev_gnn, weight_tied=True))

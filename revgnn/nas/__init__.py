@@ -14,9 +14,8 @@ from revgnn.nas.genotype import Genotype, plot_cell
 from revgnn.nas.latency import LatencyTable, latency_loss, measure_cells, time_call
 from revgnn.nas.operations import OPS, PRIMITIVES, make_op
 from revgnn.nas.search import (
-    METHODS,
-    SearchConfig,
     SearchResult,
+    SearchTask,
     darts_selection,
     decide,
     search,
@@ -26,7 +25,6 @@ from revgnn.nas.search_cell import NUM_EDGES, STEPS, MixedOp, SearchCell, edge_e
 from revgnn.nas.search_network import TASKS, SearchNetwork
 
 __all__ = [
-    "METHODS",
     "NUM_EDGES",
     "OPS",
     "PRIMITIVES",
@@ -38,9 +36,9 @@ __all__ = [
     "LatencyTable",
     "MixedOp",
     "SearchCell",
-    "SearchConfig",
     "SearchNetwork",
     "SearchResult",
+    "SearchTask",
     "criterion_scores",
     "darts_selection",
     "decide",

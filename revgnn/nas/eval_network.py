@@ -6,12 +6,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from revgnn.config.train import TrainConfig
 from revgnn.nas.genotype import Genotype
 from revgnn.nas.operations import make_op
 from revgnn.nas.search_cell import STEPS
 from revgnn.nas.search_network import NetworkBody
 from revgnn.nn.point_mlp import PointMLP
-from revgnn.training.config import TrainConfig
 from revgnn.training.loop import train
 from revgnn.training.result import TrainResult
 from revgnn.training.task import Task

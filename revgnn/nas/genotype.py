@@ -21,6 +21,10 @@ from revgnn.nas.search_cell import STEPS, edge_endpoints
 
 __all__ = ["Genotype", "plot_cell"]
 
+#: The names SGAS's code (and revgnn before 0.3) gives the point GIN and SAGE operations; a
+#: genotype file written with them loads as the same operations.
+SGAS_NAMES = {"gin": "point_gin", "sage": "point_sage"}
+
 
 @dataclass(frozen=True)
 class Genotype:
@@ -66,8 +70,11 @@ class Genotype:
 
     @classmethod
     def from_json(cls, text: str) -> Genotype:
+        """The genotype of :meth:`to_json`'s text (SGAS's operation names also accepted)."""
         data = json.loads(text)
-        nodes = tuple(tuple((op, int(s)) for op, s in edges) for edges in data["nodes"])
+        nodes = tuple(
+            tuple((SGAS_NAMES.get(op, op), int(s)) for op, s in edges) for edges in data["nodes"]
+        )
         return cls(nodes, data.get("meta", {}))
 
     def save(self, path: str | Path) -> None:

@@ -13,8 +13,8 @@ BatchNorm, without bias, as the reference's.
 ``mr_conv``      MRConv, :math:`h([x_i, \max_j (x_j - x_i)])`
 ``gat``          GAT (one head)
 ``semi_gcn``     GCN (symmetric normalisation, self-loops)
-``gin``          GIN, :math:`h((1 + \epsilon) x_i + \sum_j x_j)`
-``sage``         GraphSAGE with max pooling, :math:`h([x_i, \max_j g(x_j)])`
+``point_gin``    GIN, :math:`h((1 + \epsilon) x_i + \sum_j x_j)` (SGAS's ``gin``)
+``point_sage``   GraphSAGE with max pooling, :math:`h([x_i, \max_j g(x_j)])` (SGAS's ``sage``)
 ``rel_sage``     relative GraphSAGE, :math:`\| h([x_i, \max_j g(x_j - x_i)]) \|`-normalised
 ===============  ==================================================================
 """
@@ -34,6 +34,7 @@ from revgnn.nn.conv.mr_conv import MRConv
 from revgnn.nn.conv.point_gin_conv import PointGINConv
 from revgnn.nn.conv.point_sage_conv import PointSAGEConv
 from revgnn.nn.point_mlp import PointMLP
+from revgnn.utils.registry import Registry
 
 __all__ = ["OPS", "PRIMITIVES", "RelSAGE", "make_op"]
 
@@ -86,26 +87,30 @@ class RelSAGE(nn.Module):
         return F.normalize(self.post(torch.cat([x, pooled], dim=-1)) + self.bias, dim=-1)
 
 
-#: Operation builders by name, ``builder(channels) -> module``.
-OPS: dict[str, Callable[[int], nn.Module]] = {
-    "none": lambda c: Zero(),
-    "skip_connect": lambda c: Identity(),
-    "conv_1x1": PointWise,
-    "edge_conv": lambda c: EdgeConv(c, c, "relu", "batch", bias=False),
-    "mr_conv": lambda c: MRConv(c, c, "relu", "batch", bias=False),
-    "gat": lambda c: PyGOp(GATConv(c, c, bias=False), c),
-    "semi_gcn": lambda c: PyGOp(GCNConv(c, c, bias=False), c),
-    "gin": lambda c: PointGINConv(c, c, "relu", "batch", bias=False),
-    "sage": lambda c: PointSAGEConv(c, c, "relu", "batch", bias=False),
-    "rel_sage": RelSAGE,
-}
-#: The operations in the order of the architecture weights (``none`` first, as SGAS's
-#: criteria read it).
+#: Operation builders by name, ``builder(channels) -> module``, in the order of the
+#: architecture weights (``none`` first, as SGAS's criteria read it). Names share the
+#: operator namespace of the conv registries: SGAS's ``gin`` and ``sage`` (the DeepGCN GIN
+#: and max-pool GraphSAGE) are ``point_gin`` and ``point_sage`` here, as in
+#: :data:`~revgnn.nn.conv.point_conv.POINT_CONVS`.
+OPS: Registry[Callable[[int], nn.Module]] = Registry(
+    "search operation", arg="operation", operators=True
+)
+for _name, _build, _operator in (
+    ("none", lambda c: Zero(), Zero),
+    ("skip_connect", lambda c: Identity(), Identity),
+    ("conv_1x1", PointWise, PointWise),
+    ("edge_conv", lambda c: EdgeConv(c, c, "relu", "batch", bias=False), EdgeConv),
+    ("mr_conv", lambda c: MRConv(c, c, "relu", "batch", bias=False), MRConv),
+    ("gat", lambda c: PyGOp(GATConv(c, c, bias=False), c), GATConv),
+    ("semi_gcn", lambda c: PyGOp(GCNConv(c, c, bias=False), c), GCNConv),
+    ("point_gin", lambda c: PointGINConv(c, c, "relu", "batch", bias=False), PointGINConv),
+    ("point_sage", lambda c: PointSAGEConv(c, c, "relu", "batch", bias=False), PointSAGEConv),
+    ("rel_sage", RelSAGE, RelSAGE),
+):
+    OPS.add(_name, _build, operator=_operator)
 PRIMITIVES = tuple(OPS)
 
 
 def make_op(name: str, channels: int) -> nn.Module:
     """The operation ``name`` on ``channels`` channels."""
-    if name not in OPS:
-        raise ValueError(f"operation {name!r} is not one of {', '.join(PRIMITIVES)}")
     return OPS[name](channels)

@@ -1,10 +1,13 @@
 r"""Architecture search: SGAS's sequential greedy decisions (Li et al., CVPR 2020) or DARTS'
 argmax at the end (Liu et al., ICLR 2019), with LC-NAS's latency constraint as an option.
 
-First-order bilevel optimisation, alternating per batch: an architecture step on a batch of
-the *held-out* task (Adam on :math:`\alpha`), then a weight step on a batch of the weight task
-(SGD with a cosine schedule, gradient clipping). The two tasks are two disjoint halves of the
-training split (:func:`split_for_search`): the search never reads the validation or test
+A search is a task of the one training loop (:class:`SearchTask`), so it has AMP,
+checkpoints and resume (a killed search resumes to the same genotype), DDP and the JSONL log
+like every other run. Its step is first-order bilevel, alternating per batch: an
+architecture step on a batch of the *held-out* task (Adam on :math:`\alpha`), then a weight
+step on a batch of the weight task (the run's optimiser: SGD with a cosine schedule and
+gradient clipping in the recipe ``search/sgas``). The two tasks are two disjoint halves of
+the training split (:func:`split_for_search`): the search never reads the validation or test
 splits (the reference steps :math:`\alpha` on ModelNet10's test split).
 
 SGAS (``method="sgas"``): after ``warmup`` epochs and then every ``decision_every`` epochs, the
@@ -25,14 +28,14 @@ DARTS: the supernet).
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
+from revgnn.config.search import SearchConfig
+from revgnn.config.train import TrainConfig
 from revgnn.datasets.point_clouds import hold_out
 from revgnn.nas.criteria import criterion_scores, non_zero_distribution
 from revgnn.nas.genotype import Genotype
@@ -40,98 +43,24 @@ from revgnn.nas.latency import LatencyTable, latency_loss
 from revgnn.nas.operations import PRIMITIVES
 from revgnn.nas.search_cell import NUM_EDGES, STEPS, edge_endpoints
 from revgnn.nas.search_network import SearchNetwork
-from revgnn.training.task import Task
+from revgnn.training.loop import train
+from revgnn.training.optimizers import Optimizers, make_optimizer, make_scheduler
+from revgnn.training.point_cloud_task import PointCloudTask
+from revgnn.training.task import Evaluation, Task
+
+if TYPE_CHECKING:
+    from revgnn.config.optim import OptimConfig
+    from revgnn.training.callback import Callback
+    from revgnn.training.loop import Loop
 
 __all__ = [
-    "METHODS",
-    "SearchConfig",
     "SearchResult",
+    "SearchTask",
     "darts_selection",
     "decide",
     "search",
     "split_for_search",
 ]
-
-#: Search methods.
-METHODS = ("sgas", "darts")
-#: Decisions an SGAS search makes: two edges per node.
-NUM_DECISIONS = 2 * STEPS
-
-
-@dataclass
-class SearchConfig:
-    """Settings of one search; the defaults are SGAS's (ModelNet / PPI search).
-
-    Args:
-        method (str): ``"sgas"`` or ``"darts"``. (default: ``"sgas"``)
-        criterion (int): SGAS's Criterion 1 or 2. (default: ``2``)
-        warmup (int): Epochs before the first decision. (default: ``9``)
-        decision_every (int): Epochs between decisions. (default: ``7``)
-        epochs (int, optional): DARTS' epochs (default: SGAS's, ``warmup + 5 *
-            decision_every``, so both methods cost the same); SGAS ends at its sixth decision
-            and takes no ``epochs``.
-        lr (float), lr_min (float), momentum (float), weight_decay (float), grad_clip (float):
-            The weights' SGD, cosine from ``lr`` to ``lr_min``. (defaults: ``0.005``,
-            ``1e-4``, ``0.9``, ``3e-4``, ``5.0``)
-        arch_lr (float), arch_betas (tuple), arch_weight_decay (float): The architecture's
-            Adam. (defaults: ``3e-4``, ``(0.5, 0.999)``, ``1e-3``)
-        batch_increase (int): Clouds added to the batch after each decision (point-cloud
-            tasks). (default: ``0``)
-        latency_target (float, optional): LC-NAS's target in ms (``None``: no constraint).
-        latency_weight (float): :math:`\\lambda` of the hinge. (default: ``1.0``)
-        seed (int): Seed of the batches (the caller seeds the weights). (default: ``0``)
-        device (str): Device. (default: ``"cpu"``)
-    """
-
-    method: str = "sgas"
-    criterion: int = 2
-    warmup: int = 9
-    decision_every: int = 7
-    epochs: int | None = None
-    lr: float = 0.005
-    lr_min: float = 1e-4
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
-    grad_clip: float = 5.0
-    arch_lr: float = 3e-4
-    arch_betas: tuple[float, float] = (0.5, 0.999)
-    arch_weight_decay: float = 1e-3
-    batch_increase: int = 0
-    latency_target: float | None = None
-    latency_weight: float = 1.0
-    seed: int = 0
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method={self.method!r} must be one of {', '.join(METHODS)}")
-        if self.criterion not in (1, 2):
-            raise ValueError(f"criterion={self.criterion} must be 1 or 2")
-        if self.warmup < 1 or self.decision_every < 1:
-            raise ValueError(
-                f"warmup={self.warmup} and decision_every={self.decision_every} must be >= 1"
-            )
-        if self.method == "sgas" and self.epochs is not None:
-            raise ValueError(
-                "epochs= is DARTS' budget; an SGAS search lasts warmup + 5 * decision_every "
-                "epochs (set warmup= and decision_every=)"
-            )
-        if self.epochs is not None and self.epochs < 1:
-            raise ValueError(f"epochs={self.epochs} must be >= 1")
-        if self.lr <= 0 or self.arch_lr <= 0:
-            raise ValueError(f"lr={self.lr} and arch_lr={self.arch_lr} must be > 0")
-        if self.latency_target is not None and self.latency_target <= 0:
-            raise ValueError(f"latency_target={self.latency_target} ms must be > 0")
-
-    @property
-    def total_epochs(self) -> int:
-        if self.epochs is not None:
-            return self.epochs
-        return self.warmup + (NUM_DECISIONS - 1) * self.decision_every
-
-    def decides_after(self, epoch: int) -> bool:
-        """Whether SGAS decides an edge after ``epoch`` (1-based)."""
-        return epoch >= self.warmup and (epoch - self.warmup) % self.decision_every == 0
 
 
 @dataclass
@@ -154,8 +83,8 @@ def split_for_search(dataset: Any, seed: int = 0) -> tuple[Any, Any]:
     ``split`` dict) whose training splits are the two halves of its training split: the
     weights' and the architecture's. The architecture copy's valid and test splits are its
     training half too, so nothing of the search reads the real validation or test data."""
-    train, held = hold_out(dataset.split["train"], 0.5, seed)
-    weights = dataclasses.replace(dataset, split={**dataset.split, "train": train})
+    train_half, held = hold_out(dataset.split["train"], 0.5, seed)
+    weights = dataclasses.replace(dataset, split={**dataset.split, "train": train_half})
     arch = dataclasses.replace(dataset, split={"train": held, "valid": held, "test": held})
     return weights, arch
 
@@ -209,16 +138,143 @@ def darts_selection(alpha: Tensor) -> Tensor:
     return out
 
 
-def _step(model, task, batch, optimizer, params, clip, extra=None) -> float:
-    optimizer.zero_grad(set_to_none=True)
-    out = task.forward(model, batch)
-    loss, _ = task.loss(out, batch, 0.0)
-    total = loss if extra is None else loss + extra()
-    total.backward()
-    if clip is not None:
-        nn.utils.clip_grad_norm_(params, clip)
-    optimizer.step()
-    return float(loss.detach())
+class SearchTask(Task):
+    """An architecture search as a task of the one loop (see the module docstring).
+
+    Each training batch is a pair: a batch of ``weight_task`` and one of ``arch_task`` (its
+    batches cycled). :meth:`step` takes the architecture step (while an edge is undecided)
+    then the weight step; :meth:`epoch_end` makes SGAS's decisions and grows point-cloud
+    batches by ``config.batch_increase``; the run ends when every edge is decided. Nothing of
+    the search is kept outside the task's :meth:`state_dict` and the network's parameters and
+    buffers (``alpha``, ``selected``), so a resumed search decides what an uninterrupted one
+    does.
+
+    Args:
+        network (SearchNetwork): The supernet (trained in place).
+        weight_task (Task), arch_task (Task): Tasks over the two halves of the training split
+            (:func:`split_for_search`).
+        config (SearchConfig): The search's settings.
+        latency (LatencyTable, optional): Measured table; needed with
+            ``config.latency_target``.
+    """
+
+    select_best = False  # the decisions, not a best-validation epoch, make the result
+
+    def __init__(
+        self,
+        network: SearchNetwork,
+        weight_task: Task,
+        arch_task: Task,
+        config: SearchConfig,
+        latency: LatencyTable | None = None,
+    ) -> None:
+        if config.latency_target is not None and latency is None:
+            raise ValueError("latency_target= needs a measured LatencyTable (latency=)")
+        if config.batch_increase and not isinstance(weight_task, PointCloudTask):
+            raise ValueError("batch_increase applies to point-cloud searches only")
+        self.network, self.config, self.latency = network, config, latency
+        self.weight_task, self.arch_task = weight_task, arch_task
+        self.name = f"search {weight_task.name}"
+        self.metric, self.split_info = weight_task.metric, "training split halved"
+        self.snapshots: list[Tensor] = []
+        self.decisions: list[dict[str, Any]] = []
+        self.arch_losses: list[float] = []
+
+    @property
+    def undecided(self) -> bool:
+        return bool((self.network.selected < 0).any())
+
+    def setup(self, device: torch.device, seed: int) -> None:
+        self.weight_task.setup(device, seed)
+        self.arch_task.setup(device, seed)
+
+    def _batch_size(self) -> int | None:
+        if not self.config.batch_increase:
+            return None
+        return self.weight_task.batch_size + self.config.batch_increase * len(self.decisions)
+
+    def train_batches(self, epoch: int) -> list[Any]:
+        size = self._batch_size()
+        kw = {} if size is None else {"batch_size": size}
+        w = self.weight_task.train_batches(epoch, **kw)
+        a = self.arch_task.train_batches(epoch, **kw)
+        return [(b, a[i % len(a)]) for i, b in enumerate(w)]
+
+    def forward(self, model: nn.Module, batch: Any) -> Tensor:
+        return self.weight_task.forward(model, batch)
+
+    def loss(self, out: Tensor, batch: Any, label_smoothing: float) -> tuple[Tensor, int]:
+        return self.weight_task.loss(out, batch, label_smoothing)
+
+    def optimizers(self, model: nn.Module, cfg: OptimConfig) -> Optimizers:
+        net = self.network
+        groups = [{"params": net.weight_parameters(), "weight_decay": cfg.weight_decay}]
+        weights = make_optimizer(groups, cfg)
+        c = self.config
+        arch = torch.optim.Adam(
+            net.arch_parameters(), c.arch_lr, betas=(c.arch_beta1, c.arch_beta2),
+            weight_decay=c.arch_weight_decay,
+        )  # fmt: skip
+        sched = make_scheduler(weights, cfg)
+        return Optimizers({"weights": weights, "arch": arch}, {"weights": sched} if sched else {})
+
+    def _latency_term(self) -> Tensor:
+        expected = self.latency.expected(self.network.edge_weights())
+        return latency_loss(expected, self.config.latency_target, self.config.latency_weight)
+
+    def step(self, loop: Loop, batch: Any) -> tuple[Tensor | None, int]:
+        w_batch, a_batch = batch
+        if self.undecided:
+            extra = self._latency_term if self.config.latency_target is not None else None
+            opt = loop.optimizers.optimizers["arch"]
+            loss, _ = loop.train_step(
+                a_batch, opt, params=self.network.arch_parameters(), clip=False,
+                extra_loss=extra, task=self.arch_task,
+            )  # fmt: skip
+            self.arch_losses.append(float(loss))
+        return loop.train_step(
+            w_batch, loop.optimizers.main, params=self.network.weight_parameters(),
+            task=self.weight_task,
+        )  # fmt: skip
+
+    def epoch_end(self, loop: Loop, epoch: int) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        if self.arch_losses:
+            record["arch_loss"] = sum(self.arch_losses) / len(self.arch_losses)
+            self.arch_losses.clear()
+        if self.latency is not None:
+            weights = self.network.edge_weights().detach()
+            record["expected_latency_ms"] = float(self.latency.expected(weights))
+        if self.config.method == "sgas" and self.config.decides_after(epoch) and self.undecided:
+            decision = decide(self.network, self.config.criterion, self.snapshots, epoch)
+            self.decisions.append(decision)
+            record["decision"] = decision
+            loop.say(
+                f"epoch {epoch}: edge {decision['edge']} (s{decision['source']} -> "
+                f"n{decision['node'] + 2}) = {decision['op']} | score {decision['score']:.3f} "
+                f"EI {decision['importance']:.3f} SC {decision['certainty']:.3f} SS "
+                f"{decision['stability']:.3f}"
+                + (f" | pruned {decision['pruned']}" if decision["pruned"] else "")
+            )
+        self.snapshots.append(non_zero_distribution(self.network.alpha.detach().float().cpu()))
+        return record
+
+    def finished(self) -> bool:
+        return self.config.method == "sgas" and not self.undecided
+
+    def evaluate(self, model: nn.Module, device: torch.device, amp: str | None) -> Evaluation:
+        score = self.arch_task.evaluate(model, device, amp).scores["train"]
+        return Evaluation({"train": score, "valid": score, "test": score})
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"snapshots": list(self.snapshots), "decisions": list(self.decisions)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.snapshots = list(state["snapshots"])
+        self.decisions = list(state["decisions"])
+
+    def __repr__(self) -> str:
+        return f"SearchTask({self.weight_task!r}, method={self.config.method!r})"
 
 
 def search(
@@ -226,116 +282,46 @@ def search(
     weight_task: Task,
     arch_task: Task,
     config: SearchConfig | None = None,
+    train_config: TrainConfig | None = None,
     latency: LatencyTable | None = None,
-    say: Callable[[str], None] | None = None,
-    progress: bool = False,
+    callbacks: list[Callback] | None = None,
 ) -> SearchResult:
-    """Search an architecture (see the module docstring).
+    """Search an architecture (see the module docstring) on the one training loop.
 
     Args:
         model (SearchNetwork): The supernet (modified in place: weights, ``alpha``,
             ``selected``).
         weight_task (Task), arch_task (Task): Tasks over the two halves of the training
             split (:func:`split_for_search`), drawn with the tasks' own batches and loss.
-        config (SearchConfig, optional): Settings.
+        config (SearchConfig, optional): The search's settings.
+        train_config (TrainConfig, optional): The weights' optimisation and the run
+            (checkpoint, resume, AMP, log, ...); its ``epochs`` is the search's length
+            (``config.total_epochs``) and the held-out half is scored after the last epoch
+            only. Default: the recipe ``search/sgas``'s.
         latency (LatencyTable, optional): Measured table; needed with
             ``config.latency_target``.
-        say (callable, optional): Receives one line per decision and at the end.
-        progress (bool): Show a tqdm bar over the epochs.
+        callbacks (list of Callback, optional): Added to the loop's.
     """
     cfg = config or SearchConfig()
-    if cfg.latency_target is not None and latency is None:
-        raise ValueError("latency_target= needs a measured LatencyTable (latency=)")
-    device = torch.device(cfg.device)
-    model.to(device)
-    for task in (weight_task, arch_task):
-        task.setup(device, cfg.seed)
+    if train_config is None:
+        from revgnn.config.recipe import load_recipe
+
+        recipe = load_recipe("search/sgas")
+        train_config = TrainConfig.of(recipe.optim, recipe.run, device="cpu")
     epochs = cfg.total_epochs
-    w_params, a_params = model.weight_parameters(), model.arch_parameters()
-    w_opt = torch.optim.SGD(w_params, cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    a_opt = torch.optim.Adam(
-        a_params, cfg.arch_lr, betas=cfg.arch_betas, weight_decay=cfg.arch_weight_decay
-    )
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, epochs, eta_min=cfg.lr_min)
-    base_batch = getattr(weight_task, "batch_size", None)
-
-    def latency_term() -> Tensor:
-        return latency_loss(
-            latency.expected(model.edge_weights()), cfg.latency_target, cfg.latency_weight
-        )
-
-    extra = latency_term if cfg.latency_target is not None else None
-    history: list[dict[str, Any]] = []
-    snapshots: list[Tensor] = []
-    decisions: list[dict[str, Any]] = []
-    start = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=epochs, desc=f"search {cfg.method}", unit="epoch")
-    epoch = 0
-    while epoch < epochs:
-        epoch += 1
-        model.train()
-        a_batches = arch_task.train_batches(epoch)
-        losses, a_losses = [], []
-        for i, batch in enumerate(weight_task.train_batches(epoch)):
-            a_batch = a_batches[i % len(a_batches)]
-            if bool((model.selected < 0).any()):
-                a_losses.append(
-                    _step(model, arch_task, a_batch.to(device), a_opt, a_params, None, extra)
-                )
-            losses.append(
-                _step(model, weight_task, batch.to(device), w_opt, w_params, cfg.grad_clip)
-            )
-        schedule.step()
-        record: dict[str, Any] = {
-            "epoch": epoch,
-            "loss": sum(losses) / len(losses),
-            "arch_loss": sum(a_losses) / len(a_losses) if a_losses else None,
-            "seconds": time.perf_counter() - start,
-        }
-        if latency is not None:
-            record["expected_latency_ms"] = float(latency.expected(model.edge_weights().detach()))
-        if cfg.method == "sgas" and cfg.decides_after(epoch):
-            decision = decide(model, cfg.criterion, snapshots, epoch)
-            decisions.append(decision)
-            record["decision"] = decision
-            if say is not None:
-                say(
-                    f"epoch {epoch}: edge {decision['edge']} (s{decision['source']} -> "
-                    f"n{decision['node'] + 2}) = {decision['op']} | score "
-                    f"{decision['score']:.3f} EI {decision['importance']:.3f} SC "
-                    f"{decision['certainty']:.3f} SS {decision['stability']:.3f}"
-                    + (f" | pruned {decision['pruned']}" if decision["pruned"] else "")
-                )
-            if base_batch is not None and cfg.batch_increase:
-                weight_task.batch_size = base_batch + cfg.batch_increase * len(decisions)
-                arch_task.batch_size = weight_task.batch_size
-            if not bool((model.selected < 0).any()):
-                epochs = epoch  # every edge decided: the search is over
-        snapshots.append(non_zero_distribution(model.alpha.detach().float().cpu()))
-        history.append(record)
-        if bar is not None:
-            bar.total = epochs
-            bar.set_postfix(loss=f"{record['loss']:.3f}", decided=len(decisions))
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    if base_batch is not None:
-        weight_task.batch_size = arch_task.batch_size = base_batch
-    score = arch_task.evaluate(model, device, None).scores["train"]  # DARTS: the supernet's
+    train_config = dataclasses.replace(train_config, epochs=epochs, eval_every=epochs)
+    task = SearchTask(model, weight_task, arch_task, cfg, latency)
+    result = train(model, task, train_config, callbacks or [])
     if cfg.method == "darts":
         model.selected.copy_(darts_selection(model.alpha))
     genotype = Genotype.from_selection(
-        model.selected.cpu(), {"method": cfg.method, "criterion": cfg.criterion, "seed": cfg.seed}
-    )
+        model.selected.cpu(), {"method": cfg.method, "criterion": cfg.criterion,
+                               "seed": train_config.seed},
+    )  # fmt: skip
     expected = None
     if latency is not None:
         expected = float(latency.expected(model.edge_weights().detach()))
-    seconds = time.perf_counter() - start
-    if say is not None:
-        lat = f", expected latency {expected:.2f} ms" if expected is not None else ""
-        say(f"found {genotype} | search score {score:.4f}{lat} | {seconds:.0f} s")
-    return SearchResult(genotype, decisions, history, score, seconds, latency, expected)
+    history = result.history
+    return SearchResult(
+        genotype, task.decisions, history, result.valid_metric, result.seconds, latency, expected
+    )

@@ -6,6 +6,7 @@ from revgnn.nn.aggr import (
     LeanAggregation,
     MaxAggregation,
     MeanAggregation,
+    MultiAggregation,
     PowerMeanAggregation,
     PowerSumAggregation,
     SoftmaxAggregation,
@@ -24,6 +25,7 @@ from revgnn.nn.conv import (
     register_conv,
 )
 from revgnn.nn.deep_gcn_block import BLOCKS, DeepGCNBlock
+from revgnn.nn.deep_gcn_layer import DeepGCNLayer
 from revgnn.nn.deq import DEQ, EquilibriumCell, jacobian_regularizer
 from revgnn.nn.drop_edge import drop_edges
 from revgnn.nn.dynamic_block import DynamicBlock
@@ -41,6 +43,7 @@ __all__ = [
     "BLOCKS",
     "DEQ",
     "DeepGCNBlock",
+    "DeepGCNLayer",
     "DilatedKnnGraph",
     "DynamicBlock",
     "DynamicConv",
@@ -52,6 +55,7 @@ __all__ = [
     "MRConv",
     "MaxAggregation",
     "MeanAggregation",
+    "MultiAggregation",
     "NodeMLP",
     "PointGINConv",
     "PointMLP",

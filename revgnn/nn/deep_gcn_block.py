@@ -25,10 +25,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn.resolver import activation_resolver
 
 from revgnn.nn.drop_edge import drop_edges
-from revgnn.nn.norm import norm_layer
+from revgnn.nn.norm import activation, norm_layer
 from revgnn.nn.pre_act_conv import PreActConv
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
@@ -67,8 +66,8 @@ class DeepGCNBlock(nn.Module):
         conv: nn.Module,
         channels: int,
         block: str = "res+",
-        norm: str | None = "batch",
-        act: str | None = "relu",
+        norm: str | nn.Module | None = "batch",
+        act: str | nn.Module | None = "relu",
         dropout: float = 0.0,
         edge_dropout: float = 0.0,
         out_channels: int | None = None,
@@ -94,7 +93,7 @@ class DeepGCNBlock(nn.Module):
         else:
             self.conv = conv
             self.norm = norm_layer(norm, out_channels)
-            self.act = activation_resolver(act) if act is not None else None
+            self.act = activation(act)
 
     def reset_parameters(self) -> None:
         if self.block == "res+":

@@ -20,7 +20,8 @@ class DynamicConv(nn.Module):
     Args:
         in_channels (int): Input width.
         out_channels (int): Output width.
-        conv (str): A registered DeepGCN conv (``"edge"``, ``"mr"``, ``"sage"``, ``"gin"``).
+        conv (str): A registered DeepGCN conv (``"edge"``, ``"mr"``, ``"point_sage"``,
+            ``"point_gin"``).
             (default: ``"edge"``)
         k (int): Neighbours per point. (default: ``9``)
         dilation (int): Dilation of the k-NN graph. (default: ``1``)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from revgnn.nn.rev_stack import ReversibleBackward, inverse_stack, run_stack
+from revgnn.nn.reversible_function import ReversibleBackward, inverse_stack, run_stack
 from revgnn.utils.modules import reset_module
 from revgnn.utils.warn import warn_user
 
@@ -53,6 +53,9 @@ class GroupAddRev(nn.Module):
             autograd (every intermediate saved), for reference checks. (default: ``True``)
         stream_dtype (torch.dtype, optional): The dtype the residual stream is accumulated in
             (see :class:`~revgnn.ReversibleSequential`). (default: ``torch.float64``)
+        disable (bool, optional): PyG's name for ``reversible=False``. (default: ``False``)
+        num_bwd_passes (int, optional): Accepted for PyG compatibility and not needed: the
+            backward pass may run again with ``retain_graph=True``, as often as wanted.
 
     Shapes:
         - **input:** node features :math:`(N, D)`, edge indices :math:`(2, E)`, extra
@@ -66,8 +69,13 @@ class GroupAddRev(nn.Module):
         num_groups: int | None = None,
         reversible: bool = True,
         stream_dtype: torch.dtype = torch.float64,
+        *,
+        disable: bool = False,
+        num_bwd_passes: int = 1,
     ) -> None:
         super().__init__()
+        if num_bwd_passes < 1:
+            raise ValueError(f"num_bwd_passes={num_bwd_passes} must be at least 1")
         if isinstance(conv, nn.Module) and not isinstance(conv, nn.ModuleList):
             if num_groups is None:
                 raise ValueError("num_groups is required when conv is a single module")
@@ -87,7 +95,7 @@ class GroupAddRev(nn.Module):
             if len(convs) < 2:
                 raise ValueError(f"num_groups={len(convs)} must be at least 2")
         self.convs = nn.ModuleList(convs)
-        self.reversible = reversible
+        self.reversible = reversible and not disable
         self.stream_dtype = stream_dtype
 
     @property

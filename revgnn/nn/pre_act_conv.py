@@ -13,10 +13,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn.resolver import activation_resolver
 
 from revgnn.nn.drop_edge import drop_edges
-from revgnn.nn.norm import norm_layer
+from revgnn.nn.norm import activation, norm_layer
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
 
@@ -64,8 +63,8 @@ class PreActConv(nn.Module):
         self,
         conv: nn.Module,
         channels: int,
-        norm: str | None = "batch",
-        act: str | None = "relu",
+        norm: str | nn.Module | None = "batch",
+        act: str | nn.Module | None = "relu",
         dropout: float = 0.0,
         edge_dropout: float = 0.0,
         branch_scale: float | None = None,
@@ -76,7 +75,7 @@ class PreActConv(nn.Module):
         check_probability("edge_dropout", edge_dropout)
         self.channels = channels
         self.norm = norm_layer(norm, channels)
-        self.act = activation_resolver(act) if act is not None else None
+        self.act = activation(act)
         self.dropout = dropout
         self.edge_dropout = edge_dropout
         self.conv = conv

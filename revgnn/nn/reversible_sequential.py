@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.group_add_rev import GroupAddRev
-from revgnn.nn.rev_stack import inverse_stack, reconstruction_error, run_stack
+from revgnn.nn.reversible_function import inverse_stack, reconstruction_error, run_stack
 
 __all__ = ["ReversibleSequential"]
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from torch import Tensor
 
 from revgnn.solvers.stats import SolverStats
+from revgnn.utils.registry import Registry
 
 __all__ = [
     "SOLVERS",
@@ -23,7 +24,7 @@ Solver = Callable[..., tuple[Tensor, SolverStats]]
 #: Residual kinds: relative to the iterate's norm, or absolute.
 STOP_MODES = ("rel", "abs")
 #: Every registered solver, by name.
-SOLVERS: dict[str, Solver] = {}
+SOLVERS: Registry[Solver] = Registry("solver")
 
 
 def register_solver(name: str) -> Callable[[Solver], Solver]:
@@ -47,26 +48,19 @@ def register_solver(name: str) -> Callable[[Solver], Solver]:
             return monitor.result(z0)
     """
 
-    def decorator(fn: Solver) -> Solver:
-        if name in SOLVERS:
-            raise ValueError(f"a solver named {name!r} is already registered; choose another name")
-        SOLVERS[name] = fn
-        return fn
-
-    return decorator
+    return SOLVERS.register(name)
 
 
 def available_solvers() -> list[str]:
     """Names of the registered solvers."""
-    return sorted(SOLVERS)
+    return SOLVERS.names()
 
 
 def get_solver(name: str) -> Solver:
     """The solver registered under ``name``."""
-    try:
-        return SOLVERS[name]
-    except KeyError:
+    if name not in SOLVERS:
         raise ValueError(
             f"solver={name!r} is not registered; available: {available_solvers()} "
             "(add one with revgnn.solvers.register_solver)"
-        ) from None
+        )
+    return SOLVERS[name]

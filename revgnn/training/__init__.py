@@ -1,16 +1,28 @@
-"""Training: the one loop (:func:`train`), its tasks (node, graph, ...), checkpoints,
-distributed data parallelism, evaluation and leaderboard summaries."""
+"""Training: the one loop (:func:`train`, a small core and its callbacks), its tasks (node,
+graph, point clouds, inductive), the step, checkpoints, distributed data parallelism,
+evaluation and leaderboard summaries."""
 
+import importlib
+import pkgutil
+
+from revgnn.config.train import TrainConfig
+from revgnn.training.best_weights import BestWeights
+from revgnn.training.callback import Callback
 from revgnn.training.checkpoint import CheckpointError, load_checkpoint
-from revgnn.training.config import TrainConfig
+from revgnn.training.checkpointer import Checkpointer
+from revgnn.training.collapse import CollapseMonitor
+from revgnn.training.early_stopping import EarlyStopping
 from revgnn.training.evaluate import evaluate
+from revgnn.training.experiment import Experiment, prepare
 from revgnn.training.graph_task import GraphTask
 from revgnn.training.inductive_node_task import InductiveNodeTask
 from revgnn.training.leaderboard import leaderboard, leaderboard_markdown
-from revgnn.training.log import iter_records
-from revgnn.training.loop import train
+from revgnn.training.log import JsonlLog, iter_records
+from revgnn.training.loop import Loop, default_callbacks, train
+from revgnn.training.memory_monitor import MemoryMonitor
 from revgnn.training.metis import MetisPartition
 from revgnn.training.node_task import NodeTask
+from revgnn.training.optimizers import Optimizers
 from revgnn.training.partition import (
     FullBatch,
     Partitioner,
@@ -19,25 +31,44 @@ from revgnn.training.partition import (
     multiview_predict,
 )
 from revgnn.training.point_cloud_task import PointCloudTask
+from revgnn.training.progress import Progress
 from revgnn.training.result import TrainResult
 from revgnn.training.seed import seed_everything
 from revgnn.training.step import train_step
-from revgnn.training.task import Evaluation, Task
+from revgnn.training.task import TASKS, Evaluation, Task, build_task, register_task
+
+# Tasks added as files register themselves on import.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
+    "TASKS",
+    "BestWeights",
+    "Callback",
     "CheckpointError",
+    "Checkpointer",
+    "CollapseMonitor",
+    "EarlyStopping",
     "Evaluation",
+    "Experiment",
     "FullBatch",
     "GraphTask",
     "InductiveNodeTask",
+    "JsonlLog",
+    "Loop",
+    "MemoryMonitor",
     "MetisPartition",
     "NodeTask",
+    "Optimizers",
     "Partitioner",
     "PointCloudTask",
+    "Progress",
     "RandomPartition",
     "Task",
     "TrainConfig",
     "TrainResult",
+    "build_task",
+    "default_callbacks",
     "evaluate",
     "iter_records",
     "leaderboard",
@@ -45,6 +76,8 @@ __all__ = [
     "load_checkpoint",
     "make_partitioner",
     "multiview_predict",
+    "prepare",
+    "register_task",
     "seed_everything",
     "train",
     "train_step",

@@ -29,14 +29,20 @@ class CheckpointError(ValueError):
 def save_checkpoint(state: dict[str, Any], path: str) -> None:
     """Write ``state`` (with the format marker) to ``path`` atomically: a kill leaves either
     the previous checkpoint or the new one, never half of one."""
+    if osp.isdir(path):
+        raise CheckpointError(f"checkpoint {path} is a folder: give a file path (--checkpoint)")
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = osp.join(folder, f".{osp.basename(path)}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:  # a failed write leaves the previous checkpoint and no temporary file
+        if osp.exists(tmp):
+            os.unlink(tmp)
 
 
 def load_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict[str, Any]:

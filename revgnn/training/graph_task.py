@@ -7,10 +7,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from revgnn.config.data import DataConfig
 from revgnn.training.amp import autocast
 from revgnn.training.loss import prediction_loss
 from revgnn.training.partition import epoch_generator
-from revgnn.training.task import Evaluation, Task
+from revgnn.training.task import Evaluation, Task, register_task
 
 __all__ = ["GraphTask"]
 
@@ -18,6 +19,7 @@ __all__ = ["GraphTask"]
 METRICS = ("rocauc", "ap")
 
 
+@register_task("graphs")
 class GraphTask(Task):
     """Binary graph-level tasks (one or many per graph) scored by OGB's ``Evaluator``.
 
@@ -66,6 +68,13 @@ class GraphTask(Task):
         self.metric = self.evaluator.eval_metric
         self.split_info = f"OGB split, {len(self.split['train'])} training graphs"
         self.seed = 0
+
+    @classmethod
+    def from_config(cls, dataset: tuple[Any, dict[str, Tensor]], cfg: DataConfig) -> GraphTask:
+        """The task of a data recipe: OGB's dataset and split as the registered loader
+        returns them (``batch_size`` graphs per step; ``None``: 32)."""
+        graphs, split = dataset
+        return cls(graphs, split, cfg.batch_size or 32, cfg.dataset)
 
     def setup(self, device: torch.device, seed: int) -> None:
         self.seed = seed

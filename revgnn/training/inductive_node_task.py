@@ -8,16 +8,18 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.point_metrics import micro_f1
 from revgnn.training.amp import autocast
 from revgnn.training.distributed import whole_rounds
 from revgnn.training.loss import prediction_loss
 from revgnn.training.partition import epoch_generator
-from revgnn.training.task import Evaluation, Task
+from revgnn.training.task import Evaluation, Task, register_task
 
 __all__ = ["InductiveNodeTask"]
 
 
+@register_task("inductive")
 class InductiveNodeTask(Task):
     """Multi-label node prediction on whole graphs: the training graphs are seen in batches
     of ``batch_size`` graphs (one disjoint union per step, in an order drawn from ``(seed,
@@ -55,6 +57,11 @@ class InductiveNodeTask(Task):
         self.seed = 0
         first = self.graphs["train"][0]
         self.num_features, self.num_labels = first.num_features, first.y.size(1)
+
+    @classmethod
+    def from_config(cls, graphs: dict[str, Sequence[Data]], cfg: DataConfig) -> InductiveNodeTask:
+        """The task of a data recipe (``batch_size`` graphs per step; ``None``: 1)."""
+        return cls(graphs, cfg.batch_size or 1, cfg.dataset)
 
     def setup(self, device: torch.device, seed: int) -> None:
         self.seed = seed

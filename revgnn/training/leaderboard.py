@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from revgnn.config.train import TrainConfig
 from revgnn.datasets.node_dataset import NodeDataset
-from revgnn.training.config import TrainConfig
 from revgnn.training.loop import train
 from revgnn.training.node_task import NodeTask
 from revgnn.training.result import TrainResult

@@ -6,36 +6,53 @@ import json
 import os
 import os.path as osp
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from revgnn.training.callback import Callback
+from revgnn.utils.paths import check_output
+
+if TYPE_CHECKING:
+    from revgnn.training.loop import Loop
 
 __all__ = ["JsonlLog", "iter_records"]
 
 
-class JsonlLog:
-    """Append-only JSONL log; on resume, lines after the checkpoint's epoch are dropped (the
-    killed run may have logged epochs its checkpoint does not hold).
+class JsonlLog(Callback):
+    """Writes each epoch's record as one JSON line (rank 0). A new run refuses to replace an
+    existing log unless the run may overwrite its outputs; a resumed run keeps the lines up to
+    the epoch it resumed from and drops the later ones (the killed run may have logged epochs
+    its checkpoint does not hold), so each epoch is in the log once.
 
     Args:
-        path (str, optional): The file, or ``None`` for no log.
-        keep_until (int, optional): The epoch resumed from; ``None`` starts a new file.
+        path (str): The file.
     """
 
-    def __init__(self, path: str | None, keep_until: int | None) -> None:
+    order = 60
+
+    def __init__(self, path: str) -> None:
         self.path = path
-        if path is None:
+        self.opened = False
+
+    def on_fit_start(self, loop: Loop) -> None:
+        if not loop.main:
             return
-        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-        if keep_until is None:
-            open(path, "w").close()
-        elif osp.exists(path):
-            kept = [r for r in iter_records(path) if r.get("epoch", 0) <= keep_until]
-            with open(path, "w") as f:
+        if not loop.resumed_from:
+            check_output(self.path, "--log", loop.cfg.overwrite)
+        os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
+        if not loop.resumed_from:
+            open(self.path, "w").close()
+        elif osp.exists(self.path):
+            kept = [r for r in iter_records(self.path) if r.get("epoch", 0) <= loop.resumed_from]
+            with open(self.path, "w") as f:
                 f.writelines(json.dumps(r) + "\n" for r in kept)
 
-    def write(self, record: dict[str, Any]) -> None:
-        if self.path is not None:
+    def on_epoch_end(self, loop: Loop, epoch: int, record: dict[str, Any]) -> None:
+        if loop.main:
             with open(self.path, "a") as f:
                 f.write(json.dumps(record) + "\n")
+
+    def __repr__(self) -> str:
+        return f"JsonlLog({self.path!r})"
 
 
 def iter_records(path: str) -> Iterator[dict[str, Any]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os.path as osp
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.metrics import Scorer
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.validate import validate
@@ -20,7 +22,7 @@ from revgnn.training.partition import (
     make_partitioner,
     multiview_predict,
 )
-from revgnn.training.task import Evaluation, Task
+from revgnn.training.task import Evaluation, Task, register_task
 
 __all__ = ["NodeTask", "node_forward"]
 
@@ -33,6 +35,7 @@ def node_forward(model: nn.Module, batch: Data) -> Tensor:
     return model(batch.x, batch.edge_index, edge_attr)
 
 
+@register_task("node")
 class NodeTask(Task):
     """Node classification or multi-label prediction on a :class:`~revgnn.datasets.NodeDataset`.
 
@@ -91,6 +94,13 @@ class NodeTask(Task):
         return isinstance(self.partitioner, FullBatch) or (
             self.partitioner is None and self.partition == "full"
         )
+
+    @classmethod
+    def from_config(cls, dataset: NodeDataset, cfg: DataConfig) -> NodeTask:
+        """The task of a data recipe: its partition, parts and evaluation views; METIS
+        assignments are cached in ``<root>/metis_cache``."""
+        cache = osp.join(cfg.root, "metis_cache") if cfg.root else None
+        return cls(dataset, cfg.partition, cfg.num_parts, cfg.eval_parts, cfg.eval_views, cache)
 
     def setup(self, device: torch.device, seed: int) -> None:
         self.seed = seed

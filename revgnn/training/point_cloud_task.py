@@ -8,12 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from revgnn.config.data import DataConfig
 from revgnn.datasets.point_clouds import PointClouds
 from revgnn.datasets.point_metrics import ConfusionMatrix
 from revgnn.training.amp import autocast
 from revgnn.training.distributed import whole_rounds
 from revgnn.training.partition import epoch_generator
-from revgnn.training.task import Evaluation, Task
+from revgnn.training.task import Evaluation, Task, register_task
 
 __all__ = ["PointBatch", "PointCloudTask", "augment_clouds"]
 
@@ -48,6 +49,7 @@ def augment_clouds(x: Tensor, y: Tensor, generator: torch.Generator) -> tuple[Te
     return x, y
 
 
+@register_task("points")
 class PointCloudTask(Task):
     """Classification (one label per cloud) or segmentation (one per point) of
     :class:`~revgnn.datasets.PointClouds`, trained with the cross-entropy (and the loop's
@@ -94,16 +96,23 @@ class PointCloudTask(Task):
         self.split_info = dataset.split_info
         self.seed = 0
 
+    @classmethod
+    def from_config(cls, dataset: PointClouds, cfg: DataConfig) -> PointCloudTask:
+        """The task of a data recipe (``batch_size`` clouds per step; ``None``: 16)."""
+        return cls(dataset, cfg.batch_size or 16)
+
     def setup(self, device: torch.device, seed: int) -> None:
         self.seed = seed
 
-    def train_batches(self, epoch: int) -> list[PointBatch]:
+    def train_batches(self, epoch: int, batch_size: int | None = None) -> list[PointBatch]:
+        """The epoch's batches of ``batch_size`` clouds (default: the task's)."""
+        size = batch_size or self.batch_size
         gen = epoch_generator(self.seed, epoch)
         idx = self.dataset.split["train"]
         idx = idx[torch.randperm(len(idx), generator=gen)]
         batches = []
-        for start in range(0, len(idx), self.batch_size):
-            part = idx[start : start + self.batch_size]
+        for start in range(0, len(idx), size):
+            part = idx[start : start + size]
             if len(part) == 1 and self.dataset.task == "classification" and batches:
                 continue
             x, y = self.dataset.x[part], self.dataset.y[part]

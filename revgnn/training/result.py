@@ -15,7 +15,9 @@ class TrainResult:
     ``resumed_from`` is the epoch of the checkpoint the run continued from (``0``: it started
     fresh). ``peak_bytes`` is the peak of live tensors of a training step (on CPU measured in
     the profiled epochs), ``peak_rss_bytes`` the process's peak RSS before the first profiled
-    epoch. ``history`` holds the epoch records of this process (the log file holds them all).
+    epoch. ``epochs_run`` is the last epoch trained (below ``epochs`` when the run stopped
+    early, ``stopped`` saying why). ``history`` holds the epoch records of this process (the
+    log file holds them all).
     """
 
     dataset: str
@@ -32,6 +34,8 @@ class TrainResult:
     seconds: float
     seed: int
     resumed_from: int = 0
+    epochs_run: int = 0
+    stopped: str = ""
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def as_dict(self, history: bool = False) -> dict[str, Any]:

@@ -28,6 +28,7 @@ def train_step(
     params: Sequence[nn.Parameter] | None = None,
     always_backward: bool = False,
     record_forward: Callable[[Callable[[], Tensor]], Tensor] | None = None,
+    extra_loss: Callable[[], Tensor] | None = None,
 ) -> tuple[Tensor | None, int]:
     """Forward (under autocast), loss, backward, gradient clipping and optimiser step.
 
@@ -35,7 +36,8 @@ def train_step(
     allocated before it started, so a measured step must not free it). A batch without
     training examples is skipped unless ``always_backward`` (a DDP rank must still join the
     gradient all-reduce). ``record_forward(fn)`` runs the forward pass ``fn`` and may measure it
-    (the profiler counts its saved activations).
+    (the profiler counts its saved activations); ``extra_loss()`` is added to the loss before
+    the backward pass (a regulariser, e.g. LC-NAS's latency hinge), not to the reported loss.
 
     Returns:
         ``(loss, count)``: the detached mean loss (``None`` when skipped) and the number of
@@ -49,7 +51,8 @@ def train_step(
     del out
     if count == 0 and not always_backward:
         return None, 0
-    scaler.scale(loss).backward()
+    total = loss if extra_loss is None else loss + extra_loss()
+    scaler.scale(total).backward()
     if grad_clip is not None:
         scaler.unscale_(optimizer)
         nn.utils.clip_grad_norm_(params if params is not None else model.parameters(), grad_clip)

@@ -1,20 +1,33 @@
-"""What the one training loop is parameterised by: how batches are drawn, the loss, the scorer.
+"""What the one training loop is parameterised by: how batches are drawn, the step, the
+loss, the scorer; and the registry of tasks by the kind of dataset they train on.
 
 A task is one file of :mod:`revgnn.training` (:class:`~revgnn.training.NodeTask`,
-:class:`~revgnn.training.GraphTask`, ...); :func:`~revgnn.train` gives every task AMP,
-checkpoints and resume, the JSONL log, the progress bar, DDP and ``--runs`` summaries.
+:class:`~revgnn.training.GraphTask`, ...) registered with :func:`register_task` for a dataset
+kind (:data:`revgnn.datasets.KINDS`); :func:`revgnn.train` gives every task AMP, checkpoints
+and resume, the JSONL log, the progress bar, DDP and ``--runs`` summaries. A task that
+optimises more than the model's weights (an architecture search) overrides
+:meth:`Task.optimizers` and :meth:`Task.step`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Evaluation", "Task"]
+from revgnn.utils.registry import Registry
+
+if TYPE_CHECKING:
+    from revgnn.config.data import DataConfig
+    from revgnn.config.optim import OptimConfig
+    from revgnn.training.loop import Loop
+    from revgnn.training.optimizers import Optimizers
+
+__all__ = ["TASKS", "Evaluation", "Task", "build_task", "register_task"]
 
 
 @dataclass
@@ -32,13 +45,16 @@ class Task(ABC):
     """A learning problem the loop can train on.
 
     Subclasses set :attr:`name` (for reports), :attr:`metric` (the score's name) and
-    :attr:`split_info`, and implement the methods below. Batches must depend only on
+    :attr:`split_info`, and implement the abstract methods. Batches must depend only on
     ``(seed, epoch)`` so that a resumed run and every DDP rank see the same ones.
     """
 
     name: str = "task"
     metric: str = "score"
     split_info: str = ""
+    #: Whether a run ends with the weights of its best validation score (an architecture
+    #: search ends with its decisions instead).
+    select_best: bool = True
 
     def setup(self, device: torch.device, seed: int) -> None:  # noqa: B027 (optional hook)
         """Called once per run before training (move static data, build partitions)."""
@@ -61,5 +77,50 @@ class Task(ABC):
     def evaluate(self, model: nn.Module, device: torch.device, amp: str | None) -> Evaluation:
         """Score ``model`` (put in eval mode) on every split."""
 
+    def optimizers(self, model: nn.Module, cfg: OptimConfig) -> Optimizers:
+        """The run's optimisers (default: one of ``cfg`` over every parameter)."""
+        from revgnn.training.optimizers import Optimizers
+
+        return Optimizers.default(model, cfg)
+
+    def step(self, loop: Loop, batch: Any) -> tuple[Tensor | None, int]:
+        """One optimisation step on ``batch`` (default: :func:`~revgnn.training.train_step`
+        with the main optimiser); returns the detached loss and the example count."""
+        return loop.train_step(batch, loop.optimizers.main)
+
+    def epoch_end(self, loop: Loop, epoch: int) -> dict[str, Any]:
+        """After an epoch's steps: figures for its log line (default: none)."""
+        return {}
+
+    def finished(self) -> bool:
+        """Whether the task has nothing left to learn before the last epoch (a search whose
+        edges are all decided)."""
+        return False
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """What a resumed run needs of the task itself (tensors and plain data)."""
+        return None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
+        """Restore :meth:`state_dict`'s result."""
+
     def describe(self) -> str:
         return self.name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+#: Every registered task, by the dataset kind it trains on.
+TASKS: Registry[Callable[..., Task]] = Registry("task", arg="kind")
+
+
+def register_task(kind: str) -> Callable[[Any], Any]:
+    """Class decorator registering a task for datasets of ``kind``; the class provides
+    ``from_config(dataset, cfg: DataConfig, **extra) -> Task``."""
+    return TASKS.register(kind)
+
+
+def build_task(dataset: Any, cfg: DataConfig, kind: str, **extra: Any) -> Task:
+    """The task that trains on ``dataset`` (of kind ``kind``), drawn as ``cfg`` says."""
+    return TASKS[kind].from_config(dataset, cfg, **extra)

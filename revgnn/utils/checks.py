@@ -1,19 +1,74 @@
-"""Input checks shared by the models, the datasets and the trainer: one clear error each."""
+"""Input checks at the boundary of every public module: one clear error each.
+
+A graph is checked once per edge index (its shape, integer dtype and node range; the result
+is cached for as long as the tensor lives, keyed by its version, like the sorted segments of
+:mod:`revgnn.nn.aggr.segments`), and node features once per call of the outermost revgnn
+module: a model checks its input and the layers inside it do not check again
+(:func:`boundary`). :func:`set_validation` (or ``REVGNN_VALIDATE=0``) turns the checks off
+for benchmarks; they cost about one pass over the inputs per forward call.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import Tensor
 
-__all__ = ["check_edge_index", "check_finite", "check_probability", "is_sparse_adjacency"]
+__all__ = [
+    "boundary",
+    "check_edge_index",
+    "check_finite",
+    "check_graph",
+    "check_positive",
+    "check_probability",
+    "is_sparse_adjacency",
+    "set_validation",
+    "validation_enabled",
+]
+
+_ENABLED = [os.environ.get("REVGNN_VALIDATE", "1") != "0"]
+_STATE = threading.local()
+_CHECKED: dict[tuple, bool] = {}
+
+
+def set_validation(enabled: bool) -> None:
+    """Switch the input checks of every revgnn module on (the default) or off. Off skips the
+    graph and feature checks (not the checks of constructor arguments)."""
+    _ENABLED[0] = bool(enabled)
+
+
+def validation_enabled() -> bool:
+    return _ENABLED[0]
+
+
+@contextlib.contextmanager
+def boundary() -> Iterator[bool]:
+    """Enter a public module's forward: yields whether this call is the outermost one (and
+    the checks are on), i.e. whether it must check its inputs."""
+    depth = getattr(_STATE, "depth", 0)
+    _STATE.depth = depth + 1
+    try:
+        yield depth == 0 and _ENABLED[0]
+    finally:
+        _STATE.depth = depth
 
 
 def check_probability(name: str, p: float) -> None:
     """A dropout-like probability must lie in ``[0, 1)``."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"{name}={p} must lie in [0, 1)")
+
+
+def check_positive(name: str, value: int) -> None:
+    """A count (layers, channels, groups, ...) must be a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}={value!r} must be a positive integer")
 
 
 def is_sparse_adjacency(adj: Any) -> bool:
@@ -23,19 +78,36 @@ def is_sparse_adjacency(adj: Any) -> bool:
     return type(adj).__name__ == "SparseTensor"
 
 
-def check_edge_index(edge_index: Any, num_nodes: int, name: str = "edge_index") -> Any:
-    """Validate a graph's connectivity against ``num_nodes``; return it with int64 indices.
+def _key(t: Tensor) -> tuple:
+    owner = t._base if t._base is not None else t
+    return (id(owner), owner._version, t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
 
-    ``edge_index`` is a :math:`(2, E)` integer tensor (int32 is widened to int64, which every
-    PyG conv needs) or a sparse adjacency of shape :math:`(N, N)`. One reduction over the
-    indices (``aminmax``), not one per layer.
+
+def _sparse_size(adj: Any) -> tuple[int, ...]:
+    return tuple(adj.size()) if isinstance(adj, Tensor) else tuple(adj.sizes())
+
+
+def check_graph(
+    edge_index: Any, num_src: int, num_dst: int | None = None, name: str = "edge_index"
+) -> Any:
+    """Validate connectivity against the number of source (and target) nodes; return it with
+    int64 indices. Shape and dtype are checked on every call, the node range once per tensor.
+
+    ``edge_index`` is a :math:`(2, E)` integer tensor (row 0 sources, row 1 targets; int32
+    is widened to int64, which every PyG conv needs) or a sparse adjacency ``adj_t`` of shape
+    :math:`(N_{dst}, N_{src})`.
     """
+    num_dst = num_src if num_dst is None else num_dst
     if is_sparse_adjacency(edge_index):
-        size = tuple(edge_index.size()) if callable(edge_index.size) else edge_index.sizes()
-        if len(size) != 2 or size[0] != num_nodes or size[1] != num_nodes:
+        size = _sparse_size(edge_index)
+        if len(size) < 2 or size[0] != num_dst or size[1] != num_src:
+            nodes = (
+                f"{num_src} nodes" if num_src == num_dst
+                else f"{num_dst} target and {num_src} source nodes"
+            )  # fmt: skip
             raise ValueError(
-                f"{name} is a sparse adjacency of shape {size} but the graph has "
-                f"{num_nodes} nodes: it must be ({num_nodes}, {num_nodes})"
+                f"{name} is a sparse adjacency of shape {size} but the graph has {nodes}: it "
+                f"must be ({num_dst}, {num_src}) (rows are targets, as PyG's adj_t)"
             )
         return edge_index
     if not isinstance(edge_index, Tensor):
@@ -44,19 +116,48 @@ def check_edge_index(edge_index: Any, num_nodes: int, name: str = "edge_index") 
             f"got {type(edge_index).__name__}"
         )
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(f"{name} must have shape [2, E], got {list(edge_index.shape)}")
-    if edge_index.dtype.is_floating_point or edge_index.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integer node indices, got {edge_index.dtype}")
-    if edge_index.numel() > 0:
-        lo, hi = (int(v) for v in torch.aminmax(edge_index))
-        if lo < 0 or hi >= num_nodes:
-            bad = lo if lo < 0 else hi
-            raise ValueError(
-                f"{name} refers to node {bad} but there are {num_nodes} nodes (valid indices "
-                f"0..{num_nodes - 1}; largest index {hi}, smallest {lo}): check that the node "
-                "features and the edges come from the same graph"
-            )
+        hint = (
+            " (transpose it: edge_index.t())"
+            if edge_index.dim() == 2 and edge_index.size(1) == 2
+            else ""
+        )
+        raise ValueError(f"{name} must have shape [2, E], got {list(edge_index.shape)}{hint}")
+    if (
+        edge_index.dtype.is_floating_point
+        or edge_index.dtype.is_complex
+        or edge_index.dtype == torch.bool
+    ):
+        raise TypeError(
+            f"{name} must hold integer node indices, got {edge_index.dtype} (int64 or int32 are "
+            "indices: convert with .long() after checking that the values are whole numbers)"
+        )
+    if _ENABLED[0] and edge_index.numel() > 0:
+        key = (_key(edge_index), num_src, num_dst)
+        if key not in _CHECKED:
+            _check_range(edge_index, num_src, num_dst, name)
+            _CHECKED[key] = True
+            owner = edge_index._base if edge_index._base is not None else edge_index
+            weakref.finalize(owner, _CHECKED.pop, key, None)
     return edge_index if edge_index.dtype == torch.long else edge_index.long()
+
+
+def _check_range(edge_index: Tensor, num_src: int, num_dst: int, name: str) -> None:
+    lo, hi = torch.aminmax(edge_index, dim=1)
+    square = num_src == num_dst
+    for row, (what, n) in enumerate((("source ", num_src), ("target ", num_dst))):
+        low, high = int(lo[row]), int(hi[row])
+        if low < 0 or high >= n:
+            bad, what = (low if low < 0 else high), ("" if square else what)
+            raise ValueError(
+                f"{name} refers to {what}node {bad} but there are {n} {what}nodes (valid "
+                f"indices 0..{n - 1}; row {row}: largest index {high}, smallest {low}): check "
+                "that the node features and the edges come from the same graph"
+            )
+
+
+def check_edge_index(edge_index: Any, num_nodes: int, name: str = "edge_index") -> Any:
+    """:func:`check_graph` of a graph whose sources and targets are the same ``num_nodes``."""
+    return check_graph(edge_index, num_nodes, num_nodes, name)
 
 
 def check_finite(name: str, value: Any, what: str = "") -> None:

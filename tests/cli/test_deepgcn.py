@@ -15,14 +15,16 @@ def test_synthetic_run_writes_the_scores_and_settings(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "synthetic-textures: 20 clouds x 32 points" in text and "test acc " in text
     result = json.loads(out.read_text())
-    assert result["settings"]["backbone"] == "rev" and result["settings"]["optimizer"] == "adam"
+    recipe = result["recipe"]
+    assert recipe["model"]["backbone"] == "rev" and recipe["optim"]["optimizer"] == "adam"
     assert 0 <= result["test_metric"] <= 1 and "test_macc" in result["best_epoch_record"]
+    assert "(macc " in text  # the best epoch's other test figures are printed too
 
 
 def test_the_pointnet_baseline_runs_on_the_same_set(capsys):
     args = ["deepgcn", "--num-clouds", "20", "--num-points", "32", "--arch", "pointnet"]
     assert main([*args, "--epochs", "1", "--no-progress", "--emb-dims", "16"]) == 0
-    assert "model: pointnet" in capsys.readouterr().out
+    assert "parameters: PointNet(" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -47,10 +49,10 @@ def test_one_epoch_on_each_loaders_fake_folder(tmp_path, dataset, write, extra, 
     [
         (["--test-area", "2"], "--test-area is not used by --dataset synthetic-textures"),
         (["--dataset", "s3dis", "--num-clouds", "9"], "--num-clouds is not used by --dataset"),
-        (["--groups", "4", "--arch", "resgcn-7"], "--groups is not used by --arch resgcn-7"),
-        (["--k", "4", "--arch", "pointnet"], "--k is not used by --arch pointnet"),
+        (["--groups", "4", "--arch", "resgcn-7"], "--groups is not used by --backbone res"),
+        (["--k", "4", "--arch", "pointnet"], "--k is not used by --model pointnet"),
         (["--arch", "rev-densegcn-7"], "only residual backbones have a reversible form"),
-        (["--dataset", "ppi"], "--dataset ppi needs --root"),
+        (["--dataset", "ppi"], "dataset 'ppi' needs root= (--root)"),
         (["--dataset", "s3dis", "--root", "/nonexistent"], "lacks all_files.txt"),
     ],
 )

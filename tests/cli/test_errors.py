@@ -47,15 +47,16 @@ def test_checkpoint_mistakes(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--lr", "-1"], "lr=-1.0 must be a positive learning rate"),
+        (["--lr", "-1"], "lr=-1.0 must be > 0"),
         (["--dropout", "1.5"], "dropout=1.5 must lie in [0, 1)"),
         (["--model", "deeper-gcn", "--conv", "gcn", "--input-dropout", "0.8", "--groups", "4"],
-         "--groups is not used by --model deeper-gcn: DeeperGCN has no num_groups"),
+         "--groups is not used by --model deeper-gcn (only --model deq-gnn, revgnn, wt-revgnn"),
         (["--conv", "gen", "--aggr", "max", "--t", "0.5"],
-         "--t is not used by --model revgnn: it applies to Softmax aggregations, and --aggr "
-         "is max"),
+         "--t is not used by --aggr max (it applies to softmax, softmax_sg, softmax_sum)"),
         (["--conv", "gcn", "--heads", "2"],
-         "--heads is not used by --model revgnn: its --conv gcn has no option heads"),
+         "--heads is not used by --conv gcn (its options: normalize)"),
+        (["--momentum", "0.5"], "--momentum is not used by --optimizer adam"),
+        (["--parts", "4"], "--parts is not used by --partition full"),
         (["--dataset", "photo"], "dataset 'photo' needs root= (--root)"),
         (["--dataset", "photo", "--root", "/nonexistent"], "photo: /nonexistent/amazon"),
     ],
@@ -72,4 +73,4 @@ def test_argparse_errors_are_one_line_too():
         text=True,
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
-    assert "argument --layers: invalid int value: 'many' (see revgnn train --help)" in proc.stderr
+    assert "argument --layers: 'many' is not an integer (see revgnn train --help)" in proc.stderr

@@ -26,6 +26,7 @@ def test_plan_command_needs_the_graph(capsys):
 
 def test_a_budget_needs_a_unit_and_the_peers_rss_growth_is_flagged(capsys):
     graph = ["--nodes", "2000", "--edges", "40000", "--in-channels", "8", "--out-channels", "8"]
+    graph += ["--edge-dim", "none"]
     assert main(["plan", "--memory", "16", *graph]) == 2
     err = capsys.readouterr().err.strip()
     assert err == (

@@ -56,7 +56,7 @@ def test_a_graph_search_retrains_the_found_cell(tmp_path, capsys):
         "cora",
         "--method",
         "darts",
-        "--epochs",
+        "--darts-epochs",
         "2",
         "--eval-epochs",
         "2",
@@ -78,17 +78,18 @@ def test_a_graph_search_retrains_the_found_cell(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--method", "darts", "--criterion", "1"], "--criterion is SGAS's"),
-        (["--dataset", "cora", "--k", "4"], "--k is for point-cloud datasets; 'cora' is a graph"),
-        (["--latency-weight", "2"], "--latency-weight needs --latency-target"),
-        (["--epochs", "3"], "epochs= is DARTS' budget"),
-        (["--dataset", "imagenet"], "--dataset 'imagenet' is not one of"),
-        (["--cells", "0"], "--cells=0 must be >= 1"),
-        (["--parts", "3"], "--parts is for graphs; 'synthetic-textures' is a point-cloud"),
+        (["--method", "darts", "--criterion", "1"], "--criterion is not used by --method darts"),
+        (["--dataset", "cora", "--k", "4"], "--k is not used by --dataset cora (a graph"),
+        (["--latency-weight", "2"], "--latency-weight is not used by a search without --lat"),
+        (["--epochs", "3"], "--epochs is not used by a search"),
+        (["--darts-epochs", "3"], "darts_epochs=3 is DARTS' budget"),
+        (["--dataset", "imagenet"], "dataset='imagenet' is not one of"),
+        (["--cells", "0"], "cells=0 must be at least 1"),
+        (["--parts", "3"], "--parts is not used by --partition full"),
     ],
 )
-def test_wrong_flags_are_one_line_errors(extra, message, capsys):
-    assert main(["search", *extra]) == 2
+def test_wrong_flags_are_one_line_errors(extra, message, capsys, tmp_path):
+    assert main(["search", *extra, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
@@ -98,7 +99,15 @@ def test_a_finished_search_is_never_overwritten_silently(tmp_path, capsys):
     out.mkdir()
     (out / "genotype.json").write_text("{}")
     assert main(["search", "--out", str(out)]) == 2
-    assert "holds the results of a search; choose another folder or pass --overwrite" in (
-        capsys.readouterr().err
-    )
+    err = capsys.readouterr().err
+    assert "holds the results of a search (genotype.json); choose another folder" in err
+    assert "--overwrite" in err
     assert (out / "genotype.json").read_text() == "{}"
+
+
+def test_the_search_has_the_loops_run_flags(capsys):
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--resume", "--amp", "--checkpoint", "--log", "--device", "--seed"):
+        assert f"{flag} " in text or f"{flag}\n" in text, flag

@@ -17,8 +17,8 @@ from revgnn.datasets import (
     write_ogb_layout,
 )
 from revgnn.datasets.ogb_guard import ogb_guard
-from revgnn.models import RevGNN
 from revgnn.training import NodeTask, TrainConfig, evaluate, seed_everything, train
+from tests.helpers import rev_gnn
 
 KINDS = ("proteins", "arxiv", "products")
 
@@ -83,7 +83,7 @@ def test_ogb_layout_loads_trains_and_scores_offline(kind, tmp_path):
 
     # One epoch of training, then evaluation through ogb's own Evaluator.
     seed_everything(0)
-    model = RevGNN(ds.num_features, 8, ds.num_classes, 2, edge_dim=ds.edge_dim, norm="batch")
+    model = rev_gnn(ds.num_features, 8, ds.num_classes, 2, edge_dim=ds.edge_dim, norm="batch")
     task = NodeTask(ds, partition="random", num_parts=2)
     result = train(model, task, TrainConfig(epochs=1, progress=False))
     assert result.epochs == 1 and result.best_epoch == 1 and 0.0 <= result.test_metric <= 1.0

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from revgnn.datasets.point_clouds import PointClouds, hold_out, load_point_clouds, stack_clouds
+from revgnn.datasets import load_dataset
+from revgnn.datasets.point_clouds import PointClouds, hold_out, stack_clouds
 
 
 def make(**kw):
@@ -50,6 +51,6 @@ def test_hold_out_is_disjoint_and_seeded():
 
 def test_registry_errors():
     with pytest.raises(ValueError, match="is not one of"):
-        load_point_clouds("kitti")
+        load_dataset("kitti")
     with pytest.raises(ValueError, match=r"needs root= \(--root\)"):
-        load_point_clouds("s3dis")
+        load_dataset("s3dis")

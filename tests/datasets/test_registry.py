@@ -4,8 +4,8 @@ import os
 
 import pytest
 
+from revgnn.config import DataConfig
 from revgnn.datasets import DATASETS, amazon_coauthor, deezer, load_dataset
-from revgnn.datasets.registry import LoadOptions
 from revgnn.datasets.tolokers import load_tolokers
 from tests.datasets.conftest import N
 
@@ -39,14 +39,14 @@ def test_every_real_dataset_loads_without_writing(name, root):
 
 
 def test_errors(root, tmp_path):
-    with pytest.raises(ValueError, match="dataset 'pubmed' is not one of"):
+    with pytest.raises(ValueError, match="dataset='pubmed' is not one of"):
         load_dataset("pubmed", root)
     with pytest.raises(
         FileNotFoundError, match=r"photo: .*amazon_electronics_photo\.npz does not exist"
     ):
         load_dataset("photo", str(tmp_path))
     with pytest.raises(ValueError, match=r"split_index=10 must lie in \[0, 10\)"):
-        load_tolokers("tolokers", root, LoadOptions(), split_index=10)
+        load_tolokers("tolokers", root, DataConfig(), split_index=10)
     with pytest.raises(ValueError, match=r"dataset 'photo' needs root= \(--root\)"):
         load_dataset("photo")
     assert set(REAL) | {"citeseer"} <= set(DATASETS)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from revgnn.datasets.point_clouds import load_point_clouds
+from revgnn.datasets import load_dataset
 from revgnn.datasets.synthetic_points import TEXTURES, _texture, synthetic_point_clouds
 
 
@@ -30,8 +30,8 @@ def test_both_frequencies_of_a_pattern_have_the_same_radius_distribution():
 
 
 def test_dataset_and_its_split():
-    ds = load_point_clouds("synthetic-texture-parts", num_clouds=30, num_points=32)
+    ds = load_dataset("synthetic-texture-parts", num_clouds=30, num_points=32)
     assert ds.task == "segmentation"
     assert [len(ds.split[k]) for k in ("train", "valid", "test")] == [24, 3, 3]
     with pytest.raises(ValueError, match="num_clouds=5 must be at least 10"):
-        load_point_clouds("synthetic-textures", num_clouds=5)
+        load_dataset("synthetic-textures", num_clouds=5)

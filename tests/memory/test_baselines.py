@@ -2,15 +2,14 @@ import pytest
 import torch
 
 from revgnn.memory.baselines import PreActStack, PyGDeepGCN, pyg_groupaddrev_gnn
-from revgnn.models import RevGNN
-from tests.helpers import random_graph
+from tests.helpers import random_graph, rev_gnn
 
 
 @pytest.mark.parametrize("edge_dim", [None, 8])
 def test_the_pyg_peer_has_revgnns_architecture(edge_dim):
     # Equal architectures, equal parameter counts: memory and time compare like for like.
     peer = pyg_groupaddrev_gnn(8, 64, 112, 5, edge_dim=edge_dim)
-    ours = RevGNN(8, 64, 112, 5, edge_dim=edge_dim)
+    ours = rev_gnn(8, 64, 112, 5, edge_dim=edge_dim)
     assert sum(p.numel() for p in peer.parameters()) == sum(p.numel() for p in ours.parameters())
     x, edge_index = torch.randn(30, 8), random_graph(30, 90)
     edge_attr = torch.randn(90, 8) if edge_dim else None

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from revgnn.memory import plan
-from revgnn.memory.kinds import MODEL_KINDS, Config, num_parameters
+from revgnn.memory.kinds import Config, buffer_bytes, num_parameters
 from revgnn.memory.plan import max_depth, max_width, predict, static_bytes
 from revgnn.utils.units import parse_bytes
 
@@ -13,7 +13,7 @@ def test_reversible_memory_grows_with_depth_only_through_parameters():
     a = Config(kind="revgnn", num_layers=7, hidden_channels=80)
     b = a.with_(num_layers=1001)
     extra = 16 * (num_parameters(b) - num_parameters(a))
-    extra += MODEL_KINDS["revgnn"].buffer_bytes(b) - MODEL_KINDS["revgnn"].buffer_bytes(a)
+    extra += buffer_bytes(b) - buffer_bytes(a)
     assert predict(b).total - predict(a).total == pytest.approx(extra)
     assert predict(a).terms["activations"] == predict(b).terms["activations"] > 0
     plain = Config(kind="deepergcn", num_layers=7, hidden_channels=80)
@@ -71,7 +71,7 @@ def test_uncalibrated_combination_says_so(monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("kind", ["revgnn", "deepergcn"])
 def test_cuda_prediction_is_within_15_percent_of_max_memory_allocated(kind):
-    from revgnn.memory.profile import sweep
+    from revgnn.profiling.profile import sweep
 
     cfg = Config(kind=kind, num_layers=28, hidden_channels=64, num_nodes=2000, num_edges=40000)
     (record,) = sweep([cfg], device="cuda", timed_steps=0, progress=False)

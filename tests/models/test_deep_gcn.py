@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from revgnn.memory.saved import saved_activation_bytes
-from revgnn.models.deep_gcn import DeepGCN
 from revgnn.nn.dynamic_block import DynamicBlock
+from tests.helpers import deep_gcn
 
 
 def clouds(batch=2, points=48, channels=6, seed=0):
@@ -18,40 +18,40 @@ def clouds(batch=2, points=48, channels=6, seed=0):
 )
 @pytest.mark.parametrize("backbone", ["plain", "res", "dense", "rev"])
 def test_every_backbone_and_head(task, shape, backbone):
-    model = DeepGCN(6, 5, task=task, num_blocks=4, channels=8, backbone=backbone, k=4, emb_dims=16)
+    model = deep_gcn(6, 5, task=task, num_blocks=4, channels=8, backbone=backbone, k=4, emb_dims=16)
     assert model(clouds()).shape == shape
 
 
 def test_dilation_grows_with_depth_and_plain_has_none():
-    res = DeepGCN(3, 2, num_blocks=6, channels=8, k=2, stochastic=True, max_dilation=4)
+    res = deep_gcn(3, 2, num_blocks=6, channels=8, k=2, stochastic=True, max_dilation=4)
     assert [b.body.knn.dilation for b in res.backbone] == [1, 2, 3, 4, 4]
     assert all(b.body.knn.stochastic for b in res.backbone)
-    plain = DeepGCN(3, 2, num_blocks=6, channels=8, k=2, backbone="plain", stochastic=True)
+    plain = deep_gcn(3, 2, num_blocks=6, channels=8, k=2, backbone="plain", stochastic=True)
     assert {(b.body.knn.dilation, b.body.knn.stochastic) for b in plain.backbone} == {(1, False)}
-    rev = DeepGCN(3, 2, num_blocks=4, channels=8, k=2, backbone="rev")
+    rev = deep_gcn(3, 2, num_blocks=4, channels=8, k=2, backbone="rev")
     assert [blk.convs[0].knn.dilation for blk in rev.backbone.blocks] == [1, 2, 3]
 
 
 def test_the_head_graph_is_built_in_xyz():
-    model = DeepGCN(6, 3, num_blocks=2, channels=8, k=4).eval()
+    model = deep_gcn(6, 3, num_blocks=2, channels=8, k=4).eval()
     x = clouds()
     far = x.clone()
     far[..., 3:] *= 100  # features other than xyz must not change the head's graph
-    graph = model.head.knn(x[..., :3])
-    assert torch.equal(graph, model.head.knn(far[..., :3]))
+    graph = model.stem.knn(x[..., :3])
+    assert torch.equal(graph, model.stem.knn(far[..., :3]))
     seen = {}
 
     def hook(module, args, out):
         seen["index"] = args[1]
 
-    model.head.register_forward_hook(hook)
+    model.stem.register_forward_hook(hook)
     model(far)
     assert torch.equal(seen["index"], graph)
 
 
 def test_reversible_dynamic_gradients_equal_the_non_reversible_run_at_28_layers():
     torch.manual_seed(0)
-    model = DeepGCN(
+    model = deep_gcn(
         6, 4, num_blocks=28, channels=16, backbone="rev", k=4, stochastic=True, epsilon=0.5,
         dropout=0.0, emb_dims=32,
     )  # fmt: skip
@@ -79,7 +79,7 @@ def test_saved_activations_of_a_151_layer_reversible_resgcn_equal_a_7_layer_ones
     x = clouds(points=64)
 
     def saved(blocks, backbone):
-        model = DeepGCN(6, 4, num_blocks=blocks, channels=16, backbone=backbone, k=4,
+        model = deep_gcn(6, 4, num_blocks=blocks, channels=16, backbone=backbone, k=4,
                         max_dilation=8, emb_dims=32)  # fmt: skip
         _, s = saved_activation_bytes(lambda: model(x), exclude=[model])
         return s.total
@@ -90,15 +90,15 @@ def test_saved_activations_of_a_151_layer_reversible_resgcn_equal_a_7_layer_ones
 
 
 def test_static_graph_for_node_tasks():
-    model = DeepGCN(5, 3, task="node", num_blocks=3, channels=8, conv="mr", emb_dims=16)
+    model = deep_gcn(5, 3, task="node", num_blocks=3, channels=8, conv="mr", emb_dims=16)
     x, edge_index = torch.randn(10, 5), torch.randint(0, 10, (2, 30))
     assert model(x, edge_index).shape == (10, 3)
-    rev = DeepGCN(5, 3, task="node", num_blocks=3, channels=8, conv="mr", backbone="rev")
+    rev = deep_gcn(5, 3, task="node", num_blocks=3, channels=8, conv="mr", backbone="rev")
     assert rev(x, edge_index).shape == (10, 3)
 
 
 def test_dense_backbone_grows_by_the_growth():
-    model = DeepGCN(3, 2, num_blocks=4, channels=8, backbone="dense", k=2)
+    model = deep_gcn(3, 2, num_blocks=4, channels=8, backbone="dense", k=2)
     assert [b.out_channels for b in model.backbone] == [16, 24, 32]
     assert isinstance(model.backbone[0], DynamicBlock)
     assert model.prediction.fusion_dims == 8 + 16 + 24 + 32
@@ -106,10 +106,10 @@ def test_dense_backbone_grows_by_the_growth():
 
 def test_errors():
     with pytest.raises(ValueError, match="backbone='wide' is not one of plain, res, dense, rev"):
-        DeepGCN(3, 2, backbone="wide")
+        deep_gcn(3, 2, backbone="wide")
     with pytest.raises(ValueError, match="num_groups=3 must divide channels=16"):
-        DeepGCN(3, 2, channels=16, backbone="rev", num_groups=3)
-    model = DeepGCN(3, 2, num_blocks=2, channels=8, k=2)
+        deep_gcn(3, 2, channels=16, backbone="rev", num_groups=3)
+    model = deep_gcn(3, 2, num_blocks=2, channels=8, k=2)
     with pytest.raises(ValueError, match="the model was built for in_channels=3"):
         model(torch.randn(1, 8, 4))
     with pytest.raises(ValueError, match=r"x must be point clouds \[batch, num_points"):

@@ -6,8 +6,7 @@ import torch.nn.functional as F
 
 from revgnn import DeepGCNBlock, GENConv
 from revgnn.memory import saved_activation_bytes
-from revgnn.models import DeeperGCN
-from tests.helpers import random_graph, rel_err
+from tests.helpers import deeper_gcn, random_graph, rel_err
 
 N, E, F_IN, F_EDGE, OUT = 30, 150, 7, 4, 3
 
@@ -26,7 +25,7 @@ def count(model):
 def test_paper_parameter_count():
     # DeeperGCN (ResGCN+) on ogbn-proteins: 112 layers x 64 channels, 8-d node features (summed
     # edge features), edge_dim 8, 112 tasks, learned softmax: 2.37M parameters in the paper.
-    model = DeeperGCN(8, 64, 112, 112, edge_dim=8)
+    model = deeper_gcn(8, 64, 112, 112, edge_dim=8)
     assert count(model) == 2_373_984
     # Every layer: its GENConv with an edge encoder (64x64), MLP 64-128-64 with LayerNorm,
     # a learned t, and one LayerNorm (the 112th is the final one).
@@ -35,7 +34,7 @@ def test_paper_parameter_count():
 
 
 def test_res_plus_structure():
-    model = DeeperGCN(F_IN, 16, OUT, 4, edge_dim=F_EDGE)
+    model = deeper_gcn(F_IN, 16, OUT, 4, edge_dim=F_EDGE)
     assert isinstance(model.layers[0], GENConv)  # the first layer is a bare conv
     assert all(isinstance(m, DeepGCNBlock) and m.block == "res+" for m in model.layers[1:])
     assert isinstance(model.head.norm, torch.nn.LayerNorm)
@@ -45,7 +44,7 @@ def test_res_plus_structure():
 
 def test_forward_equals_the_res_plus_equations():
     torch.manual_seed(0)
-    model = DeeperGCN(F_IN, 16, OUT, 3, edge_dim=F_EDGE, dropout=0.0).eval()
+    model = deeper_gcn(F_IN, 16, OUT, 3, edge_dim=F_EDGE, dropout=0.0).eval()
     x, edge_index, edge_attr = data()
     e = model.encoder.edge(edge_attr)
     h = model.layers[0](model.encoder.node(x), edge_index, e)
@@ -59,7 +58,7 @@ def test_forward_equals_the_res_plus_equations():
 @pytest.mark.parametrize("edge_dim", [None, F_EDGE])
 def test_every_block_kind_trains(block, edge_dim):
     torch.manual_seed(0)
-    model = DeeperGCN(F_IN, 8, OUT, 3, edge_dim=edge_dim, block=block, dropout=0.1)
+    model = deeper_gcn(F_IN, 8, OUT, 3, edge_dim=edge_dim, block=block, dropout=0.1)
     x, edge_index, edge_attr = data(edge_dim)
     y = torch.randint(0, OUT, (N,), generator=torch.Generator().manual_seed(2))
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
@@ -82,7 +81,7 @@ def test_every_block_kind_trains(block, edge_dim):
 def test_lean_and_plain_models_agree(aggr):
     torch.manual_seed(0)
     options = {"aggr": aggr, "learn_p": True, "learn_y": True}
-    lean = DeeperGCN(F_IN, 8, OUT, 4, edge_dim=F_EDGE, conv_kwargs=options)
+    lean = deeper_gcn(F_IN, 8, OUT, 4, edge_dim=F_EDGE, conv_options=options)
     plain = copy.deepcopy(lean)
     for m in plain.modules():
         if isinstance(m, GENConv):
@@ -110,7 +109,7 @@ def test_lean_model_saves_less_than_plain():
     saved = {}
     for lean in (False, True):
         torch.manual_seed(0)
-        model = DeeperGCN(F_IN, 16, OUT, 4, edge_dim=F_EDGE, conv_kwargs={"lean": lean})
+        model = deeper_gcn(F_IN, 16, OUT, 4, edge_dim=F_EDGE, conv_options={"lean": lean})
         _, s = saved_activation_bytes(lambda m=model: m(x, edge_index, edge_attr), exclude=[model])
         saved[lean] = s.total
     assert saved[True] < 0.6 * saved[False], saved
@@ -120,13 +119,13 @@ def test_aggregator_module_is_copied_per_layer():
     from revgnn.nn.aggr import PowerMeanAggregation
 
     aggr = PowerMeanAggregation(p=2.0, learn=True)
-    model = DeeperGCN(F_IN, 8, OUT, 3, conv_kwargs={"aggr": aggr})
+    model = deeper_gcn(F_IN, 8, OUT, 3, conv_options={"aggr": aggr})
     ps = [m.aggr_module.p for m in model.modules() if isinstance(m, GENConv)]
     assert len(ps) == 3 and len({id(p) for p in ps}) == 3
 
 
 def test_reset_parameters_and_errors():
-    model = DeeperGCN(F_IN, 8, OUT, 2, conv_kwargs={"t": 0.5})
+    model = deeper_gcn(F_IN, 8, OUT, 2, conv_options={"t": 0.5})
     with torch.no_grad():
         for p in model.parameters():
             p.fill_(2.0)
@@ -135,13 +134,13 @@ def test_reset_parameters_and_errors():
     assert torch.equal(model.head.norm.weight, torch.ones(8))
     assert not torch.equal(model.head.lin.weight, torch.full_like(model.head.lin.weight, 2.0))
     assert repr(model) == (
-        "DeeperGCN(7, 8, 3, num_layers=2, block='res+', conv='gen', aggr='softmax', "
-        "learn_t=True, t=0.5, edge_dim=None)"
+        "DeeperGCN(7, 8, 3, num_layers=2, block='res+', conv=GENConv(8, 8, aggr=softmax), "
+        "edge_dim=None)"
     )
     x, edge_index, edge_attr = data()
     with pytest.raises(ValueError, match="edge_attr must be given exactly when"):
         model(x, edge_index, edge_attr)
     with pytest.raises(ValueError, match="block='resnet' is not one of"):
-        DeeperGCN(F_IN, 8, OUT, 2, block="resnet")
+        deeper_gcn(F_IN, 8, OUT, 2, block="resnet")
     with pytest.raises(ValueError, match="num_layers=0 must be at least 1"):
-        DeeperGCN(F_IN, 8, OUT, 0)
+        deeper_gcn(F_IN, 8, OUT, 0)

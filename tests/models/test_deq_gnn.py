@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from revgnn.memory import saved_activation_bytes
-from revgnn.models import DEQGNN, RevGNN
 from revgnn.solvers import ConvergenceWarning
-from tests.helpers import random_graph, rel_err
+from tests.helpers import deq_gnn, random_graph, rel_err, rev_gnn
 
 N, E, F_IN, D, C, EDGE = 40, 160, 6, 16, 3, 5
 
@@ -36,7 +35,7 @@ def step(model: torch.nn.Module, x, edge_index, edge_attr=None, seed: int = 1):
 def test_forward_shapes_and_gradients(block, edges):
     torch.manual_seed(0)
     x, edge_index, edge_attr = graph()
-    model = DEQGNN(F_IN, D, C, 3, edge_dim=EDGE if edges else None, block=block, max_iter=40)
+    model = deq_gnn(F_IN, D, C, 3, edge_dim=EDGE if edges else None, block=block, max_iter=40)
     grads = step(model, x, edge_index, edge_attr if edges else None)
     assert grads["out"].shape == (N, C)
     for name, p in model.named_parameters():
@@ -52,7 +51,9 @@ def test_implicit_gradients_equal_the_unrolled_weight_tied_network(block):
     # equilibrium with implicit gradients: same outputs and gradients (fp32, 1e-4).
     torch.manual_seed(0)
     x, edge_index, edge_attr = graph()
-    model = DEQGNN(F_IN, D, C, 200, edge_dim=EDGE, block=block, max_iter=200, tol=1e-6, dropout=0.2)
+    model = deq_gnn(
+        F_IN, D, C, 200, edge_dim=EDGE, block=block, max_iter=200, tol=1e-6, dropout=0.2
+    )
     got = step(model, x, edge_index, edge_attr)
     assert model.deq.forward_stats.converged and model.deq.backward_stats.converged
     ref_model = copy.deepcopy(model)
@@ -67,7 +68,7 @@ def test_implicit_gradients_equal_the_unrolled_weight_tied_network(block):
 def test_saved_bytes_do_not_depend_on_iterations_but_unrolled_grows():
     torch.manual_seed(0)
     x, edge_index, edge_attr = graph()
-    model = DEQGNN(F_IN, D, C, 5, edge_dim=EDGE)
+    model = deq_gnn(F_IN, D, C, 5, edge_dim=EDGE)
     saved = {}
     for max_iter in (5, 50):
         model.deq.max_iter = model.deq.backward_max_iter = max_iter
@@ -94,7 +95,7 @@ def test_saved_bytes_do_not_depend_on_iterations_but_unrolled_grows():
 def test_warmup_epochs_switch_from_unrolled_to_equilibrium():
     torch.manual_seed(0)
     x, edge_index, _ = graph()
-    model = DEQGNN(F_IN, D, C, 4, warmup_epochs=2)
+    model = deq_gnn(F_IN, D, C, 4, warmup_epochs=2)
     assert model.unrolled
     modes = []
     for epoch in (1, 2, 3, 4):
@@ -110,7 +111,7 @@ def test_warmup_epochs_switch_from_unrolled_to_equilibrium():
         assert metrics[f"deq_{key}_residual"] <= model.deq.tol
         assert metrics[f"deq_{key}_converged"] == 1.0
     # Without warm-up, epoch_start leaves the equilibrium on.
-    plain = DEQGNN(F_IN, D, C, 4)
+    plain = deq_gnn(F_IN, D, C, 4)
     plain.epoch_start(1)
     assert not plain.unrolled and plain.log_metrics() == {
         "deq_unrolled": 0.0,
@@ -121,8 +122,8 @@ def test_warmup_epochs_switch_from_unrolled_to_equilibrium():
 
 def test_shares_revgnn_encoders_and_head():
     torch.manual_seed(0)
-    model = DEQGNN(F_IN, D, C, 4, edge_dim=EDGE)
-    wt = RevGNN(F_IN, D, C, 4, edge_dim=EDGE, weight_tied=True, norm="layer")
+    model = deq_gnn(F_IN, D, C, 4, edge_dim=EDGE)
+    wt = rev_gnn(F_IN, D, C, 4, edge_dim=EDGE, weight_tied=True, norm="layer")
     assert type(model.encoder) is type(wt.encoder) and type(model.head) is type(wt.head)
     names = {n for n, _ in wt.named_parameters() if not n.startswith("layers.")}
     assert names <= {n for n, _ in model.named_parameters()}
@@ -137,23 +138,23 @@ def test_shares_revgnn_encoders_and_head():
     # The cell is RevGNN's weight-tied block plus a LayerNorm; nothing depends on num_layers.
     count = sum(p.numel() for p in model.parameters())
     assert count == sum(p.numel() for p in wt.parameters()) + 2 * D
-    assert count == sum(p.numel() for p in DEQGNN(F_IN, D, C, 400, edge_dim=EDGE).parameters())
+    assert count == sum(p.numel() for p in deq_gnn(F_IN, D, C, 400, edge_dim=EDGE).parameters())
 
 
 @pytest.mark.parametrize(("hidden", "expected"), [(64, 21_616), (224, 182_896)])
 def test_parameter_counts_on_ogbn_proteins_dimensions(hidden, expected):
     # Published: DEQ-GNN-64 51.3k, DEQ-GNN-224 537k; the authors never released the cell.
     # Ours: RevGNN's 2-group GENConv block (about 3 D^2) + LayerNorm + encoders + head.
-    model = DEQGNN(8, hidden, 112, 10, edge_dim=8)
+    model = deq_gnn(8, hidden, 112, 10, edge_dim=8)
     assert sum(p.numel() for p in model.parameters()) == expected
 
 
 def test_non_finite_input_raises():
     x, edge_index, edge_attr = graph()
-    model = DEQGNN(F_IN, D, C, 3, edge_dim=EDGE)
+    model = deq_gnn(F_IN, D, C, 3, edge_dim=EDGE)
     bad = x.clone()
     bad[0, 0] = float("inf")
-    message = r"x has 1 NaN or inf entries of 240 \(first in row 0\): DEQGNN needs finite"
+    message = r"x has 1 NaN or inf entries of 240 \(first in row 0\): the model needs finite"
     with pytest.raises(ValueError, match=message):
         model(bad, edge_index, edge_attr)
     bad_e = edge_attr.clone()
@@ -165,14 +166,18 @@ def test_non_finite_input_raises():
 
 
 def test_jacobian_regularizer_needs_a_non_reversible_block():
-    with pytest.raises(ValueError, match=r"needs double backward.*reversible=False and conv_kw"):
-        DEQGNN(F_IN, D, C, 3, jac_reg_weight=0.1)
-    with pytest.raises(ValueError, match=r"jac_reg_weight=0.1 .*; pass conv_kwargs=\{\"lean\""):
-        DEQGNN(F_IN, D, C, 3, jac_reg_weight=0.1, block="res+")
+    with pytest.raises(
+        ValueError, match=r"needs double backward.*conv_options=\{\"lean\": False\}"
+    ):
+        deq_gnn(F_IN, D, C, 3, jac_reg_weight=0.1)
+    # The reversible cell keeps its graph (double backward) when the regulariser is on.
+    assert not deq_gnn(F_IN, D, C, 3, jac_reg_weight=0.1, conv_options={"lean": False}).reversible
+    with pytest.raises(ValueError, match=r"jac_reg_weight=0.1 .*; pass conv_options=\{\"lean\""):
+        deq_gnn(F_IN, D, C, 3, jac_reg_weight=0.1, block="res+")
     torch.manual_seed(0)
     x, edge_index, _ = graph()
     for kwargs in ({"reversible": False}, {"block": "res+"}):
-        model = DEQGNN(F_IN, D, C, 3, jac_reg_weight=0.1, conv_kwargs={"lean": False}, **kwargs)
+        model = deq_gnn(F_IN, D, C, 3, jac_reg_weight=0.1, conv_options={"lean": False}, **kwargs)
         grads = step(model, x, edge_index)
         assert model.log_metrics()["deq_jac_loss"] > 0
         assert all(torch.isfinite(g).all() for g in grads.values())
@@ -181,11 +186,11 @@ def test_jacobian_regularizer_needs_a_non_reversible_block():
 def test_phantom_gradients_train_and_bf16_autocast_is_finite():
     torch.manual_seed(0)
     x, edge_index, edge_attr = graph()
-    model = DEQGNN(F_IN, D, C, 3, edge_dim=EDGE, grad="phantom", phantom_steps=3)
+    model = deq_gnn(F_IN, D, C, 3, edge_dim=EDGE, grad="phantom", phantom_steps=3)
     grads = step(model, x, edge_index, edge_attr)
     assert "deq_backward_iterations" not in model.log_metrics()
     assert all(torch.isfinite(g).all() for g in grads.values())
-    model = DEQGNN(F_IN, D, C, 3, edge_dim=EDGE)
+    model = deq_gnn(F_IN, D, C, 3, edge_dim=EDGE)
     xx = x.clone().requires_grad_()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(xx, edge_index, edge_attr)
@@ -198,7 +203,7 @@ def test_loss_decreases_when_training():
     torch.manual_seed(0)
     x, edge_index, _ = graph()
     y = torch.randint(0, C, (N,))
-    model = DEQGNN(F_IN, D, C, 3, dropout=0.0)
+    model = deq_gnn(F_IN, D, C, 3, dropout=0.0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(15):
@@ -212,19 +217,21 @@ def test_loss_decreases_when_training():
 
 def test_reset_parameters_repr_and_argument_errors():
     torch.manual_seed(0)
-    model = DEQGNN(F_IN, D, C, 7, edge_dim=EDGE, solver="broyden")
+    model = deq_gnn(F_IN, D, C, 7, edge_dim=EDGE, solver="broyden")
     before = [p.detach().clone() for p in model.parameters()]
     model.reset_parameters()
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     text = repr(model)
-    assert text.startswith("DEQGNN(6, 16, 3, num_layers=7, block='rev'")
+    assert text.startswith("DEQGNN(6, 16, 3, num_layers=7, cell='rev'")
     assert "solver='broyden'" in text
     assert model.num_layers == 7 and model.weight_tied and model.reversible
     model.reversible = False
     assert not model.reversible
-    with pytest.raises(ValueError, match="block='gat' must be one of"):
-        DEQGNN(F_IN, D, C, 3, block="gat")
-    with pytest.raises(ValueError, match="warmup_epochs=-1 must be non-negative"):
-        DEQGNN(F_IN, D, C, 3, warmup_epochs=-1)
-    with pytest.raises(ValueError, match="reversible applies to block='rev' only"):
-        DEQGNN(F_IN, D, C, 3, block="res+").reversible = True
+    with pytest.raises(ValueError, match="deq_cell='gat' must be one of rev, res\\+"):
+        deq_gnn(F_IN, D, C, 3, block="gat")
+    with pytest.raises(ValueError, match="warmup_epochs=-1 must be at least 0"):
+        deq_gnn(F_IN, D, C, 3, warmup_epochs=-1)
+    with pytest.raises(
+        ValueError, match=r"reversible applies to a reversible cell \(deq_cell='rev'\)"
+    ):
+        deq_gnn(F_IN, D, C, 3, block="res+").reversible = True

@@ -1,10 +1,11 @@
 import pytest
 import torch
 
-from revgnn.models import DeeperGCN, GraphPredictor, RevGNN
+from revgnn.models import GraphPredictor
+from tests.helpers import deeper_gcn, rev_gnn
 
 
-@pytest.mark.parametrize("body", [DeeperGCN, RevGNN])
+@pytest.mark.parametrize("body", [deeper_gcn, rev_gnn])
 def test_mean_pools_the_node_logits_of_atom_and_bond_encoded_graphs(body):
     from ogb.graphproppred.mol_encoder import AtomEncoder, BondEncoder
 
@@ -25,4 +26,4 @@ def test_mean_pools_the_node_logits_of_atom_and_bond_encoded_graphs(body):
 
 def test_needs_an_edge_path():
     with pytest.raises(ValueError, match="built with edge_dim set"):
-        GraphPredictor(DeeperGCN(9, 8, 1, 2), 8)
+        GraphPredictor(deeper_gcn(9, 8, 1, 2), 8)

@@ -4,9 +4,8 @@ import pytest
 import torch
 
 from revgnn.memory import saved_activation_bytes
-from revgnn.models import RevGNN
 from revgnn.nn import PreActConv
-from tests.helpers import random_graph, rel_err
+from tests.helpers import deeper_gcn, random_graph, rel_err, rev_gnn
 
 N, E, F_IN, F_EDGE, OUT = 40, 160, 12, 5, 3
 
@@ -23,14 +22,14 @@ def _data(edge_dim):
 @pytest.mark.parametrize("weight_tied", [False, True])
 def test_reversible_and_plain_runs_of_the_same_weights_agree(edge_dim, shared_dropout, weight_tied):
     torch.manual_seed(0)
-    rev = RevGNN(
+    rev = rev_gnn(
         F_IN,
         16,
         OUT,
         num_layers=6,
         num_groups=2,
         edge_dim=edge_dim,
-        conv_kwargs={"aggr": "softmax", "learn_t": True},
+        conv_options={"aggr": "softmax", "learn_t": True},
         dropout=0.3,
         shared_dropout=shared_dropout,
         weight_tied=weight_tied,
@@ -57,7 +56,7 @@ def test_saved_activations_do_not_grow_with_depth():
 
     def saved(layers, reversible=True):
         torch.manual_seed(0)
-        model = RevGNN(F_IN, 16, OUT, layers, edge_dim=F_EDGE, reversible=reversible)
+        model = rev_gnn(F_IN, 16, OUT, layers, edge_dim=F_EDGE, reversible=reversible)
         _, s = saved_activation_bytes(lambda: model(x, edge_index, edge_attr), exclude=[model])
         return s.total
 
@@ -67,7 +66,7 @@ def test_saved_activations_do_not_grow_with_depth():
 
 def test_weight_tied_parameter_count_is_independent_of_depth():
     counts = {
-        layers: sum(p.numel() for p in RevGNN(8, 80, 112, layers, weight_tied=True).parameters())
+        layers: sum(p.numel() for p in rev_gnn(8, 80, 112, layers, weight_tied=True).parameters())
         for layers in (3, 112)
     }
     assert counts[3] == counts[112]
@@ -75,7 +74,7 @@ def test_weight_tied_parameter_count_is_independent_of_depth():
 
 def test_paper_parameter_counts():
     def count(**kw):
-        return sum(p.numel() for p in RevGNN(8, out_channels=112, edge_dim=8, **kw).parameters())
+        return sum(p.numel() for p in rev_gnn(8, out_channels=112, edge_dim=8, **kw).parameters())
 
     # RevGNN paper, Table 1 (ogbn-proteins): RevGNN-Deep 20.03M, RevGNN-Wide 68.47M.
     assert round(count(hidden_channels=80, num_layers=1001) / 1e6, 2) == 20.03
@@ -94,19 +93,19 @@ def test_paper_parameter_counts():
 def test_invalid_arguments(kwargs, message):
     args = {"num_layers": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
-        RevGNN(F_IN, 16, OUT, **args)
+        rev_gnn(F_IN, 16, OUT, **args)
 
 
 def test_edge_attr_must_match_edge_dim():
     x, edge_index, edge_attr = _data(F_EDGE)
     with pytest.raises(ValueError, match="edge_attr must be given exactly when"):
-        RevGNN(F_IN, 16, OUT, 2)(x, edge_index, edge_attr)
+        rev_gnn(F_IN, 16, OUT, 2)(x, edge_index, edge_attr)
     with pytest.raises(ValueError, match="edge_attr must be given exactly when"):
-        RevGNN(F_IN, 16, OUT, 2, edge_dim=F_EDGE)(x, edge_index)
+        rev_gnn(F_IN, 16, OUT, 2, edge_dim=F_EDGE)(x, edge_index)
 
 
 def test_reset_parameters_and_repr():
-    model = RevGNN(F_IN, 16, OUT, 3, edge_dim=F_EDGE)
+    model = rev_gnn(F_IN, 16, OUT, 3, edge_dim=F_EDGE)
     before = [p.detach().clone() for p in model.parameters()]
     model.reset_parameters()
     changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
@@ -118,7 +117,7 @@ def test_gcn_blocks_share_one_normalisation_equal_to_per_block_normalisation():
     from torch_geometric.nn import GCNConv
 
     torch.manual_seed(0)
-    shared = RevGNN(F_IN, 16, OUT, 4, conv="gcn", dropout=0.0)
+    shared = rev_gnn(F_IN, 16, OUT, 4, conv="gcn", dropout=0.0)
     per_block = copy.deepcopy(shared)
     per_block.encoder.prepare = None
     convs = [m for m in per_block.modules() if isinstance(m, GCNConv)]
@@ -136,22 +135,22 @@ def test_gcn_blocks_share_one_normalisation_equal_to_per_block_normalisation():
         if q.grad.norm() > 1e-6:  # the encoder's bias, right before a norm, gets ~0
             assert rel_err(p.grad, q.grad) < 1e-5, name
     # With edge dropout each block sees its own graph and must normalise it itself.
-    dropping = RevGNN(F_IN, 16, OUT, 2, conv="gcn", edge_dropout=0.2)
+    dropping = rev_gnn(F_IN, 16, OUT, 2, conv="gcn", edge_dropout=0.2)
     convs = [m for m in dropping.modules() if isinstance(m, GCNConv)]
     assert all(m.normalize and m.add_self_loops for m in convs)
 
 
 def test_repr_names_the_aggregation_only_for_genconv():
-    assert "aggr='max'" in repr(RevGNN(F_IN, 16, OUT, 2))
-    assert "aggr" not in repr(RevGNN(F_IN, 16, OUT, 2, conv="gcn"))
+    assert "aggr=max" in repr(rev_gnn(F_IN, 16, OUT, 2))
+    assert "aggr" not in repr(rev_gnn(F_IN, 16, OUT, 2, conv="gcn"))
 
 
 def test_sparse_adjacency_gives_the_edge_index_result():
-    # RevGNN(conv="gen") with PyG's adj_t: GENConv's lean path reads its edge list.
+    # rev_gnn(conv="gen") with PyG's adj_t: GENConv's lean path reads its edge list.
     from torch_geometric.utils import to_torch_csr_tensor
 
     torch.manual_seed(0)
-    model = RevGNN(F_IN, 16, OUT, 3, dropout=0.0).eval()
+    model = rev_gnn(F_IN, 16, OUT, 3, dropout=0.0).eval()
     x, edge_index, _ = _data(None)
     edge_index = torch.unique(edge_index, dim=1)
     adj_t = to_torch_csr_tensor(edge_index.flip(0), size=(N, N))
@@ -162,7 +161,7 @@ def test_sparse_adjacency_gives_the_edge_index_result():
 
 @pytest.mark.parametrize("conv", ["gen", "gat", "sage", "gcn", "gin", "mlp"])
 def test_bad_edge_index_is_one_error_and_int32_works(conv):
-    model = RevGNN(F_IN, 16, OUT, 2, conv=conv, dropout=0.0).eval()
+    model = rev_gnn(F_IN, 16, OUT, 2, conv=conv, dropout=0.0).eval()
     x, edge_index, _ = _data(None)
     assert torch.equal(model(x, edge_index.int()), model(x, edge_index))
     bad = edge_index.clone()
@@ -178,12 +177,12 @@ def test_bad_edge_index_is_one_error_and_int32_works(conv):
 @pytest.mark.parametrize("conv", ["gcn", "gcnii", "gen"])
 def test_branch_scale_gate_and_initial_residual_keep_the_engine_exact(conv):
     torch.manual_seed(0)
-    rev = RevGNN(F_IN, 16, OUT, 6, conv=conv, branch_scale=0.5, branch_gate=0.0, dropout=0.3)
+    rev = rev_gnn(F_IN, 16, OUT, 6, conv=conv, branch_scale=0.5, branch_gate=0.0, dropout=0.3)
     x, edge_index, _ = _data(None)
     # At initialisation every block is the identity: the model is its encoder and head.
     rev.eval()
     h, ei, kwargs = rev.encoder(x, edge_index)
-    initial = h if rev.spec.initial else None
+    initial = h if rev.initial else None
     assert torch.equal(rev.layers(h, ei, None, initial, **kwargs), h)
     rev.train()
     with torch.no_grad():  # move away from the identity
@@ -203,24 +202,22 @@ def test_branch_scale_gate_and_initial_residual_keep_the_engine_exact(conv):
     # The stack still inverts exactly (float64 stream).
     rev.eval()
     h, ei, kwargs = rev.encoder(x, edge_index)
-    initial = h if rev.spec.initial else None
+    initial = h if rev.initial else None
     y = rev.layers(h, ei, None, initial, **kwargs)
     assert rel_err(rev.layers.inverse(y, ei, None, initial, **kwargs), h) < 1e-5
 
 
 def test_gcnii_reads_the_initial_embedding():
     torch.manual_seed(0)
-    model = RevGNN(F_IN, 16, OUT, 3, conv="gcnii", dropout=0.0).eval()
+    model = rev_gnn(F_IN, 16, OUT, 3, conv="gcnii", dropout=0.0).eval()
     x, edge_index, _ = _data(None)
     h, ei, kwargs = model.encoder(x, edge_index)
     with_h0 = model.layers(h, ei, None, h, **kwargs)
     assert not torch.allclose(with_h0, model.layers(h, ei, None, torch.zeros_like(h), **kwargs))
     betas = [b.convs[0].conv.conv.beta for b in model.layers.blocks]
     assert betas == sorted(betas, reverse=True)  # beta_l = log(theta / l + 1) shrinks with depth
-    from revgnn.models import DeeperGCN
-
     with pytest.raises(ValueError, match="reads the initial embedding in every block"):
-        DeeperGCN(F_IN, 16, OUT, 3, conv="gcnii")
+        deeper_gcn(F_IN, 16, OUT, 3, conv="gcnii")
 
 
 @pytest.mark.cuda
@@ -230,9 +227,9 @@ def test_cuda_autocast_reversible_gradients_equal_the_plain_run(dtype):
     # GENConv's lean aggregation and the reversible engine under CUDA autocast: the rebuilt
     # activations give the plain run's gradients (autocast rounds both runs the same way).
     torch.manual_seed(0)
-    rev = RevGNN(
+    rev = rev_gnn(
         F_IN, 32, OUT, num_layers=8, num_groups=2, edge_dim=F_EDGE, dropout=0.2,
-        conv_kwargs={"aggr": "softmax", "learn_t": True},
+        conv_options={"aggr": "softmax", "learn_t": True},
     ).cuda()  # fmt: skip
     plain = copy.deepcopy(rev)
     plain.reversible = False

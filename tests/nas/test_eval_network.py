@@ -35,7 +35,7 @@ def test_networks_of_more_cells_predict_clouds_and_nodes():
 def test_train_genotype_trains_through_the_loop_on_a_real_graph():
     torch.manual_seed(0)
     cora = load_dataset("cora")
-    g = Genotype(((("gin", 0), ("semi_gcn", 1)), (("skip_connect", 2),), (("semi_gcn", 3),)))
+    g = Genotype(((("point_gin", 0), ("semi_gcn", 1)), (("skip_connect", 2),), (("semi_gcn", 3),)))
     result = train_genotype(
         g,
         NodeTask(cora),

@@ -5,9 +5,9 @@ from revgnn.nas.eval_network import EvalNetwork
 from revgnn.nas.genotype import Genotype, plot_cell
 
 NODES = (
-    (("edge_conv", 0), ("gin", 1)),
+    (("edge_conv", 0), ("point_gin", 1)),
     (("skip_connect", 1), ("mr_conv", 2)),
-    (("sage", 0), ("rel_sage", 3)),
+    (("point_sage", 0), ("rel_sage", 3)),
 )
 
 
@@ -25,6 +25,14 @@ def test_json_round_trip_gives_the_same_genotype_and_the_same_network(tmp_path):
     assert [type(m) for m in a.modules()] == [type(m) for m in b.modules()]
 
 
+def test_a_genotype_file_with_sgas_operation_names_loads_as_the_point_convs():
+    text = (
+        Genotype(NODES).to_json().replace('"point_gin"', '"gin"').replace('"point_sage"', '"sage"')
+    )
+    assert '"gin"' in text and '"sage"' in text
+    assert Genotype.from_json(text) == Genotype(NODES)
+
+
 def test_selection_and_from_selection_are_inverse():
     g = Genotype(NODES)
     sel = g.selection()
@@ -37,9 +45,9 @@ def test_invalid_genotypes_are_refused():
     with pytest.raises(ValueError, match="'none' is not an operation"):
         Genotype(((("none", 0),), (), ()))
     with pytest.raises(ValueError, match="node 0 cannot read state 2"):
-        Genotype(((("gin", 2),), (), ()))
+        Genotype(((("point_gin", 2),), (), ()))
     with pytest.raises(ValueError, match="a genotype has 3 nodes"):
-        Genotype(((("gin", 0),),))
+        Genotype(((("point_gin", 0),),))
 
 
 def test_the_cell_plot_is_written(tmp_path):

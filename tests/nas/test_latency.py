@@ -37,7 +37,7 @@ def test_measured_tables_and_cells_are_positive_and_rank_the_identity_first():
     table = LatencyTable.measure(64, 8, ring(64), 2, repeats=3)
     assert set(table.ops) == set(PRIMITIVES) and table.pre > 0
     assert table.ops["skip_connect"] < table.ops["edge_conv"]
-    g = Genotype(((("gin", 0), ("sage", 1)), (("skip_connect", 2),), (("gat", 3),)))
+    g = Genotype(((("point_gin", 0), ("point_sage", 1)), (("skip_connect", 2),), (("gat", 3),)))
     assert measure_cells(g, 64, 8, ring(64), 2, repeats=3) > 0
     assert table.to_dict()["num_cells"] == 2
     with pytest.raises(ValueError, match="repeats=0 must be >= 1"):

@@ -28,7 +28,7 @@ def test_mixed_op_is_the_weighted_sum_and_a_decided_edge_runs_only_its_op():
     w = torch.softmax(torch.randn(len(PRIMITIVES)), 0)
     expected = sum(w[i] * op.ops[i](x, edge_index) for i in range(len(PRIMITIVES)))
     assert torch.allclose(op(x, edge_index, w, -1), expected, atol=1e-6)
-    gin = PRIMITIVES.index("gin")
+    gin = PRIMITIVES.index("point_gin")
     assert torch.equal(op(x, edge_index, w, gin), op.ops[gin](x, edge_index))
 
 

@@ -19,7 +19,7 @@ def test_flattened_input_as_a_reversible_stack_passes_it():
 
 
 def test_a_given_graph_is_used_and_errors_are_named():
-    conv = DynamicConv(4, 4, "gin", k=3).eval()
+    conv = DynamicConv(4, 4, "point_gin", k=3).eval()
     x, edge_index = torch.randn(5, 4), torch.tensor([[0, 1, 2], [1, 2, 3]])
     assert conv(x, edge_index).shape == (5, 4)
     with pytest.raises(ValueError, match="a k-NN graph needs points"):

@@ -17,5 +17,7 @@ def test_layer_norm_is_per_node():
     assert torch.allclose(norm(x)[0], norm(y)[0])
     assert norm_layer(None, D) is None
     assert type(norm_layer("batch", D)).__name__ == "BatchNorm"
-    with pytest.raises(TypeError, match="norm must be a name or None"):
-        norm_layer(nn.LayerNorm(D), D)
+    module = nn.LayerNorm(D)
+    assert norm_layer(module, D) is module  # PyG's convention: a module is used as it is
+    with pytest.raises(TypeError, match="norm must be a name, a module or None"):
+        norm_layer(3, D)

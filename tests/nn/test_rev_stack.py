@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from revgnn import GroupAddRev
-from revgnn.nn.rev_stack import RevArgs, RevStack, check_channels, reconstruction_error
+from revgnn.nn.rev_stack import RevArgs, RevStack, check_channels
+from revgnn.nn.reversible_function import reconstruction_error
 
 
 class Lin(nn.Module):

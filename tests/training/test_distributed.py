@@ -27,12 +27,11 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from revgnn.datasets import synthetic_dataset
-from revgnn.models import DEQGNN, RevGNN
 from revgnn.training import NodeTask, TrainConfig, seed_everything, train
 from revgnn.training.distributed import shard_batches
 from revgnn.training.loss import prediction_loss
 from revgnn.training.partition import make_partitioner
-from tests.helpers import rel_err
+from tests.helpers import deq_gnn, rel_err, rev_gnn
 
 WORLD = 2
 EPOCHS = 2
@@ -52,10 +51,11 @@ def _build(kind: str, ds) -> nn.Module:
     seed_everything(3)
     common = dict(edge_dim=ds.edge_dim, norm="layer", dropout=0.0)
     if kind == "rev":
-        cls = type("SnapRevGNN", (_Snapshot, RevGNN), {})
-        return cls(ds.num_features, 16, ds.num_classes, 3, num_groups=2, **common)
-    cls = type("SnapDEQGNN", (_Snapshot, DEQGNN), {})
-    return cls(ds.num_features, 16, ds.num_classes, 1, max_iter=10, tol=1e-4, **common)
+        model = rev_gnn(ds.num_features, 16, ds.num_classes, 3, num_groups=2, **common)
+    else:
+        model = deq_gnn(ds.num_features, 16, ds.num_classes, 1, max_iter=10, tol=1e-4, **common)
+    model.__class__ = type(f"Snap{type(model).__name__}", (_Snapshot, type(model)), {})
+    return model
 
 
 class _Snapshot:
@@ -83,6 +83,7 @@ def _config(tmp: str, name: str, **kw) -> TrainConfig:
         epochs=kw.pop("epochs", EPOCHS),
         eval_every=EPOCHS,
         lr=0.01,
+        weight_decay=0.0,
         grad_clip=1.0,
         seed=7,
         progress=False,

@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from revgnn.models.deep_gcn import DeepGCN
 from revgnn.training import TrainConfig, seed_everything, train
 from revgnn.training.inductive_node_task import InductiveNodeTask
+from tests.helpers import deep_gcn
 
 
 def graphs(count, seed):
@@ -25,7 +25,7 @@ def test_trains_on_unions_of_graphs_and_scores_micro_f1():
     batches = task.train_batches(1)
     assert len(batches) == 8 and batches[0].num_nodes == 20
     seed_everything(0)
-    model = DeepGCN(5, 3, task="node", num_blocks=3, channels=8, conv="mr", emb_dims=16)
+    model = deep_gcn(5, 3, task="node", num_blocks=3, channels=8, conv="mr", emb_dims=16)
     result = train(model, task, TrainConfig(epochs=30, lr=1e-2, progress=False, eval_every=10))
     assert result.metric == "f1" and result.test_metric > 0.8
     assert "micro-F1" in task.describe()

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from revgnn.datasets import synthetic_dataset
-from revgnn.models import RevGNN
 from revgnn.training import TrainConfig, leaderboard, leaderboard_markdown
 from revgnn.training.leaderboard import run_path
+from tests.helpers import rev_gnn
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def tiny():
 
 
 def small_model(ds):
-    return RevGNN(ds.num_features, 16, ds.num_classes, 2, norm="layer", dropout=0.2)
+    return rev_gnn(ds.num_features, 16, ds.num_classes, 2, norm="layer", dropout=0.2)
 
 
 def test_leaderboard_summary_and_markdown(tiny, tmp_path):

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from revgnn.datasets import load_cora, synthetic_dataset
-from revgnn.models import RevGNN
 from revgnn.training import (
     CheckpointError,
     NodeTask,
@@ -22,18 +21,26 @@ from revgnn.training import (
     seed_everything,
     train,
 )
+from tests.helpers import rev_gnn
 
 CHILD = textwrap.dedent(
     """
     import json, sys, time
     import torch
     from revgnn.datasets import synthetic_dataset
-    from revgnn.models import RevGNN
+    from revgnn import ModelConfig, build_model
     from revgnn.training import NodeTask, TrainConfig, seed_everything, train
 
     mode, ckpt, log, out = sys.argv[1:5]
 
-    class Hooked(RevGNN):
+    class Hooked(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, *args):
+            return self.model(*args)
+
         def epoch_start(self, epoch):
             self.epoch = epoch
             if mode == "kill":
@@ -44,8 +51,9 @@ CHILD = textwrap.dedent(
 
     ds = synthetic_dataset("proteins", 300, 8.0, seed=0)
     seed_everything(5)
-    model = Hooked(ds.num_features, 16, ds.num_classes, 3, edge_dim=8, norm="batch",
-                   dropout=0.3, shared_dropout=False)
+    cfg = ModelConfig(hidden_channels=16, num_layers=3, norm="batch", dropout=0.3,
+                      input_dropout=0.0, shared_dropout=False)
+    model = Hooked(build_model(cfg, ds.num_features, ds.num_classes, 8))
     task = NodeTask(ds, partition="random", num_parts=3, eval_parts=2, eval_views=2)
     cfg = TrainConfig(epochs=12, lr=0.01, eval_every=2, seed=5, checkpoint=ckpt,
                       checkpoint_every=1, resume=mode == "resume", log_path=log,
@@ -119,7 +127,7 @@ def tiny():
 
 
 def small_model(ds, **kw):
-    return RevGNN(ds.num_features, 16, ds.num_classes, 2, norm="layer", dropout=0.2, **kw)
+    return rev_gnn(ds.num_features, 16, ds.num_classes, 2, norm="layer", dropout=0.2, **kw)
 
 
 def test_checkpoint_is_weights_only_and_complete(tiny, tmp_path):
@@ -129,7 +137,8 @@ def test_checkpoint_is_weights_only_and_complete(tiny, tmp_path):
     train(small_model(tiny), tiny, cfg)
     raw = torch.load(ckpt, weights_only=True)
     assert raw["epoch"] == 3  # the last epoch is always saved
-    assert {"model", "optimizer", "scaler", "rng", "best", "best_model"} <= set(raw)
+    assert {"model", "optimizers", "scaler", "rng", "best", "callbacks", "config"} <= set(raw)
+    assert set(raw["callbacks"]["BestWeights"]["state"]) == set(raw["model"])
     assert {"python", "numpy", "torch"} <= set(raw["rng"])
     assert raw["best"]["epoch"] in (1, 2, 3)
     assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]
@@ -175,8 +184,8 @@ def test_log_memory_and_grad_clipping(tiny, tmp_path, monkeypatch):
     records = list(iter_records(str(log)))
     assert [r["epoch"] for r in records] == [1, 2, 3, 4]
     assert ["valid_acc" in r for r in records] == [False, True, False, True]
-    # Live-tensor peak measured on every 3rd epoch and the last; RSS every epoch.
-    assert ["peak_bytes" in r for r in records] == [False, False, True, True]
+    # Live-tensor peak measured on the second epoch and every 3rd; RSS every epoch.
+    assert ["peak_bytes" in r for r in records] == [False, True, True, False]
     assert all(r["peak_bytes"] > 0 for r in records if "peak_bytes" in r)
     assert all(r["peak_rss_bytes"] > 0 for r in records)
     assert result.peak_bytes == max(r["peak_bytes"] for r in records if "peak_bytes" in r)
@@ -196,7 +205,7 @@ def test_amp_training(tiny, tmp_path, amp):
 def test_metis_training_and_multiview_evaluation():
     ds = synthetic_dataset("proteins", 200, 8.0)
     seed_everything(0)
-    model = RevGNN(ds.num_features, 16, ds.num_classes, 2, edge_dim=8)
+    model = rev_gnn(ds.num_features, 16, ds.num_classes, 2, edge_dim=8)
     task = NodeTask(ds, partition="metis", num_parts=4, eval_parts=2, eval_views=3)
     result = train(model, task, TrainConfig(epochs=2, progress=False))
     assert 0.0 < result.test_metric < 1.0

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from revgnn.datasets import synthetic_dataset
-from revgnn.models import RevGNN
 from revgnn.training import FullBatch, NodeTask
+from tests.helpers import rev_gnn
 
 
 def test_batches_losses_and_scores_of_a_node_task():
@@ -18,7 +18,7 @@ def test_batches_losses_and_scores_of_a_node_task():
     assert count == int(in_train.sum()) and loss.item() == pytest.approx(
         torch.log(torch.tensor(float(ds.num_classes))).item()
     )
-    model = RevGNN(ds.num_features, 8, ds.num_classes, 2)
+    model = rev_gnn(ds.num_features, 8, ds.num_classes, 2)
     result = task.evaluate(model, torch.device("cpu"), None)
     assert set(result.scores) == {"train", "valid", "test"} and result.valid_classes >= 1
     assert NodeTask.of(ds).full_batch and isinstance(NodeTask.of(ds).partitioner, type(None))

@@ -1,26 +1,26 @@
 import pytest
 import torch
 
-from revgnn.datasets.point_clouds import load_point_clouds
-from revgnn.models.deep_gcn import DeepGCN
+from revgnn.datasets import load_dataset
 from revgnn.models.point_net import PointNet
 from revgnn.training import TrainConfig, seed_everything, train
 from revgnn.training.point_cloud_task import PointCloudTask, augment_clouds
+from tests.helpers import deep_gcn
 
 
 @pytest.fixture(scope="module")
 def textures():
-    return load_point_clouds("synthetic-textures", num_clouds=40, num_points=32)
+    return load_dataset("synthetic-textures", num_clouds=40, num_points=32)
 
 
 @pytest.fixture(scope="module")
 def parts():
-    return load_point_clouds("synthetic-texture-parts", num_clouds=20, num_points=32)
+    return load_dataset("synthetic-texture-parts", num_clouds=20, num_points=32)
 
 
 def small(ds, backbone="rev"):
     task = "classification" if ds.task == "classification" else "part"
-    return DeepGCN(3, ds.num_classes, task=task, num_blocks=3, channels=8, backbone=backbone,
+    return deep_gcn(3, ds.num_classes, task=task, num_blocks=3, channels=8, backbone=backbone,
                    k=4, emb_dims=16, stochastic=True)  # fmt: skip
 
 

@@ -1,8 +1,8 @@
 import torch
 
 from revgnn.datasets import synthetic_dataset
-from revgnn.models import RevGNN
 from revgnn.training import NodeTask, train_step
+from tests.helpers import rev_gnn
 
 
 def test_one_step_updates_the_weights_and_skips_a_batch_without_training_nodes():
@@ -10,7 +10,7 @@ def test_one_step_updates_the_weights_and_skips_a_batch_without_training_nodes()
     task = NodeTask(ds)
     task.setup(torch.device("cpu"), 0)
     (batch,) = task.train_batches(1)
-    model = RevGNN(ds.num_features, 8, ds.num_classes, 2)
+    model = rev_gnn(ds.num_features, 8, ds.num_classes, 2)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     before = [p.detach().clone() for p in model.parameters()]

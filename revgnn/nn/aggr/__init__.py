@@ -18,8 +18,9 @@ from revgnn.nn.aggr.base import AGGREGATIONS, DegreeScaled, LeanAggregation
 from revgnn.nn.aggr.lean import fused_aggregate
 from revgnn.nn.aggr.max import MaxAggregation
 from revgnn.nn.aggr.mean import MeanAggregation
+from revgnn.nn.aggr.multi import MultiAggregation
 from revgnn.nn.aggr.power_mean import PowerMeanAggregation, PowerSumAggregation
-from revgnn.nn.aggr.resolver import aggregation_resolver
+from revgnn.nn.aggr.resolver import aggregation_options, aggregation_resolver
 from revgnn.nn.aggr.segments import set_sorted_segments, sorted_segments_enabled
 from revgnn.nn.aggr.softmax import SoftmaxAggregation, SoftmaxSumAggregation
 from revgnn.nn.aggr.sum import SumAggregation
@@ -34,11 +35,13 @@ __all__ = [
     "LeanAggregation",
     "MaxAggregation",
     "MeanAggregation",
+    "MultiAggregation",
     "PowerMeanAggregation",
     "PowerSumAggregation",
     "SoftmaxAggregation",
     "SoftmaxSumAggregation",
     "SumAggregation",
+    "aggregation_options",
     "aggregation_resolver",
     "fused_aggregate",
     "set_sorted_segments",

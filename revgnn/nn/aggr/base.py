@@ -8,8 +8,10 @@ An aggregator is one class in one file of :mod:`revgnn.nn.aggr`. It subclasses
 * ``lean_forward(lf, param) -> (out, stats)`` and ``lean_backward(lb, stats, param, g) ->
   grad_param``: the reduction and its gradient written out from the formula, over the edge
   slices of :class:`~revgnn.nn.aggr.lean.LeanForward` / ``LeanBackward``;
-* optionally ``from_options`` (how the resolver's options build it), ``lean_param`` (the
-  tensor the lean path differentiates) and ``scale`` (applied after either path).
+* optionally ``from_options`` (how GENConv's options build it: its keyword-only parameters
+  are the options it reads, so ``aggregation_options`` knows which GENConv options apply to
+  which aggregator), ``lean_param`` (the tensor the lean path differentiates) and ``scale``
+  (applied after either path).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from torch.nn import Parameter
 from torch_geometric.nn import aggr as pyg_aggr
 
 from revgnn.nn.aggr.lean import LeanBackward, LeanForward, degree, fused_aggregate
+from revgnn.utils.registry import Registry
 
 __all__ = ["AGGREGATIONS", "DegreeScaled", "LeanAggregation"]
 
 #: Every registered aggregator, by name (filled from the classes' ``names``).
-AGGREGATIONS: dict[str, type[LeanAggregation]] = {}
+AGGREGATIONS: Registry[type[LeanAggregation]] = Registry("aggregation", arg="aggr")
 
 
 class LeanAggregation(pyg_aggr.Aggregation):
@@ -46,16 +49,14 @@ class LeanAggregation(pyg_aggr.Aggregation):
 
     #: Names under which :func:`~revgnn.nn.aggr.aggregation_resolver` builds this class.
     names: ClassVar[tuple[str, ...]] = ()
+    #: The memory planner's calibration family (:mod:`revgnn.memory.plan`): aggregators
+    #: with the same working set share constants; ``""``: none measured.
+    family: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name in cls.__dict__.get("names", ()):
-            if name in AGGREGATIONS:
-                raise ValueError(
-                    f"aggregation name {name!r} of {cls.__name__} is already taken by "
-                    f"{AGGREGATIONS[name].__name__}"
-                )
-            AGGREGATIONS[name] = cls
+            AGGREGATIONS.add(name, cls)
 
     def __init__(self, lean: bool = True, chunk_size: int | None = None) -> None:
         super().__init__()
@@ -65,11 +66,12 @@ class LeanAggregation(pyg_aggr.Aggregation):
         self.chunk_size = chunk_size
 
     @classmethod
-    def from_options(cls, name: str, **options: Any) -> LeanAggregation:
-        """Build the aggregator registered as ``name`` from the resolver's options (``t``,
-        ``learn_t``, ``p``, ``learn_p``, ``y``, ``learn_y``, ``channels``, ``lean``,
-        ``chunk_size``); this base takes ``lean`` and ``chunk_size`` only."""
-        return cls(lean=options["lean"], chunk_size=options["chunk_size"])
+    def from_options(
+        cls, name: str, *, lean: bool = True, chunk_size: int | None = None
+    ) -> LeanAggregation:
+        """Build the aggregator registered as ``name`` from GENConv's options; its keyword
+        parameters are the options it reads (this base: ``lean`` and ``chunk_size``)."""
+        return cls(lean=lean, chunk_size=chunk_size)
 
     @staticmethod
     def learnable(value: float, learn: bool, channels: int, name: str) -> Tensor | float:
@@ -136,8 +138,14 @@ class LeanAggregation(pyg_aggr.Aggregation):
             raise ValueError(
                 f"index has {index.numel()} entries but there are {x.size(0)} messages"
             )
+        needed = int(index.max()) + 1 if index.numel() > 0 else 0
         if dim_size is None:
-            dim_size = int(index.max()) + 1 if index.numel() > 0 else 0
+            dim_size = needed
+        elif dim_size < needed:
+            raise ValueError(
+                f"Encountered invalid 'dim_size' (got '{dim_size}' but expected >= "
+                f"'{needed}'): index refers to output row {needed - 1}"
+            )
         if self.lean:  # the caller's index: its sorted segments are cached across calls
             out = fused_aggregate(self, index, dim_size, edge_attr=x)
         else:
@@ -176,7 +184,11 @@ class LeanAggregation(pyg_aggr.Aggregation):
         return []
 
     def __repr__(self) -> str:
-        args = [*self._repr_args(), f"lean={self.lean}"]
+        # Only what differs from PyG's aggregator of the same name is shown (its repr when
+        # built the same way).
+        args = self._repr_args()
+        if not self.lean:
+            args.append("lean=False")
         if self.chunk_size is not None:
             args.append(f"chunk_size={self.chunk_size}")
         return f"{self.__class__.__name__}({', '.join(args)})"

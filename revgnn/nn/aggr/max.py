@@ -22,6 +22,7 @@ class MaxAggregation(LeanAggregation):
     """
 
     names = ("max",)
+    family = "max"
 
     def plain(self, x: Tensor, index: Tensor, dim_size: int) -> Tensor:
         return scatter(x, index, 0, dim_size, reduce="max")

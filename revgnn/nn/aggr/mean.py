@@ -21,6 +21,7 @@ class MeanAggregation(LeanAggregation):
     """
 
     names = ("mean",)
+    family = "mean"
 
     def plain(self, x: Tensor, index: Tensor, dim_size: int) -> Tensor:
         return scatter(x, index, 0, dim_size, reduce="mean")

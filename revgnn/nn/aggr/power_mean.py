@@ -101,6 +101,7 @@ class PowerMeanAggregation(LeanAggregation):
     """
 
     names = ("power", "powermean")
+    family = "power"
 
     def __init__(
         self,
@@ -131,13 +132,18 @@ class PowerMeanAggregation(LeanAggregation):
         self.p = self.learnable(p, learn, channels, "p")
 
     @classmethod
-    def from_options(cls, name: str, **o: Any) -> PowerMeanAggregation:
+    def from_options(
+        cls,
+        name: str,
+        *,
+        p: float = 1.0,
+        learn_p: bool = False,
+        channels: int = 1,
+        lean: bool = True,
+        chunk_size: int | None = None,
+    ) -> PowerMeanAggregation:
         return cls(
-            o["p"],
-            o["learn_p"],
-            channels=o["channels"] if o["learn_p"] else 1,
-            lean=o["lean"],
-            chunk_size=o["chunk_size"],
+            p, learn_p, channels=channels if learn_p else 1, lean=lean, chunk_size=chunk_size
         )
 
     @property
@@ -234,10 +240,8 @@ class PowerMeanAggregation(LeanAggregation):
 
     def _repr_args(self) -> list[str]:
         args = [f"learn={self.learn}"]
-        if not self.learn:
+        if not self.learn and self.p != 1.0:  # PyG's repr, plus a fixed p other than its 1
             args.insert(0, f"p={self.p:g}")
-        if self.channels != 1:
-            args.append(f"channels={self.channels}")
         return args
 
 
@@ -262,16 +266,27 @@ class PowerSumAggregation(DegreeScaled, PowerMeanAggregation):
         self.init_y(y, learn_y, y_channels)
 
     @classmethod
-    def from_options(cls, name: str, **o: Any) -> PowerSumAggregation:
+    def from_options(
+        cls,
+        name: str,
+        *,
+        p: float = 1.0,
+        learn_p: bool = False,
+        y: float = 0.0,
+        learn_y: bool = False,
+        channels: int = 1,
+        lean: bool = True,
+        chunk_size: int | None = None,
+    ) -> PowerSumAggregation:
         return cls(
-            o["y"],
-            o["learn_y"],
-            o["channels"] if o["learn_y"] else 1,
-            p=o["p"],
-            learn=o["learn_p"],
-            channels=o["channels"] if o["learn_p"] else 1,
-            lean=o["lean"],
-            chunk_size=o["chunk_size"],
+            y,
+            learn_y,
+            channels if learn_y else 1,
+            p=p,
+            learn=learn_p,
+            channels=channels if learn_p else 1,
+            lean=lean,
+            chunk_size=chunk_size,
         )
 
     def reset_parameters(self) -> None:

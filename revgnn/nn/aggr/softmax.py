@@ -58,6 +58,7 @@ class SoftmaxAggregation(LeanAggregation):
     """
 
     names = ("softmax", "softmax_sg")
+    family = "softmax"
 
     def __init__(
         self,
@@ -81,14 +82,23 @@ class SoftmaxAggregation(LeanAggregation):
         self.t = self.learnable(t, learn, channels, "t")
 
     @classmethod
-    def from_options(cls, name: str, **o: Any) -> SoftmaxAggregation:
+    def from_options(
+        cls,
+        name: str,
+        *,
+        t: float = 1.0,
+        learn_t: bool = False,
+        channels: int = 1,
+        lean: bool = True,
+        chunk_size: int | None = None,
+    ) -> SoftmaxAggregation:
         return cls(
-            o["t"],
-            o["learn_t"],
+            t,
+            learn_t,
             semi_grad=name == "softmax_sg",
-            channels=o["channels"] if o["learn_t"] else 1,
-            lean=o["lean"],
-            chunk_size=o["chunk_size"],
+            channels=channels if learn_t else 1,
+            lean=lean,
+            chunk_size=chunk_size,
         )
 
     def reset_parameters(self) -> None:
@@ -156,8 +166,6 @@ class SoftmaxAggregation(LeanAggregation):
         args = [f"learn={self.learn}"]
         if self.semi_grad:
             args.append("semi_grad=True")
-        if self.channels != 1:
-            args.append(f"channels={self.channels}")
         return args
 
 
@@ -182,16 +190,27 @@ class SoftmaxSumAggregation(DegreeScaled, SoftmaxAggregation):
         self.init_y(y, learn_y, y_channels)
 
     @classmethod
-    def from_options(cls, name: str, **o: Any) -> SoftmaxSumAggregation:
+    def from_options(
+        cls,
+        name: str,
+        *,
+        t: float = 1.0,
+        learn_t: bool = False,
+        y: float = 0.0,
+        learn_y: bool = False,
+        channels: int = 1,
+        lean: bool = True,
+        chunk_size: int | None = None,
+    ) -> SoftmaxSumAggregation:
         return cls(
-            o["y"],
-            o["learn_y"],
-            o["channels"] if o["learn_y"] else 1,
-            t=o["t"],
-            learn=o["learn_t"],
-            channels=o["channels"] if o["learn_t"] else 1,
-            lean=o["lean"],
-            chunk_size=o["chunk_size"],
+            y,
+            learn_y,
+            channels if learn_y else 1,
+            t=t,
+            learn=learn_t,
+            channels=channels if learn_t else 1,
+            lean=lean,
+            chunk_size=chunk_size,
         )
 
     def reset_parameters(self) -> None:

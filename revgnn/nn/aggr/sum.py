@@ -20,6 +20,7 @@ class SumAggregation(LeanAggregation):
     """
 
     names = ("sum", "add")
+    family = "mean"
 
     def plain(self, x: Tensor, index: Tensor, dim_size: int) -> Tensor:
         return scatter(x, index, 0, dim_size, reduce="sum")

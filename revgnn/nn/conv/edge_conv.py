@@ -77,5 +77,9 @@ def edge(
     in_channels: int, out_channels: int, edge_dim: int | None, *, act: str = "relu"
 ) -> EdgeConv:
     """EdgeConv as a RevGNN / DeeperGCN block's conv (no normalisation inside: the block
-    normalises)."""
+    normalises).
+
+    Args:
+        act (str): Activation of the conv's MLP.
+    """
     return EdgeConv(in_channels, out_channels, act=act, norm=None)

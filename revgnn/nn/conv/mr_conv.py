@@ -67,5 +67,9 @@ class MRConv(PointConv):
 @register_conv("mr", edge_features=False)
 def mr(in_channels: int, out_channels: int, edge_dim: int | None, *, act: str = "relu") -> MRConv:
     """MRConv as a RevGNN / DeeperGCN block's conv (no normalisation inside: the block
-    normalises)."""
+    normalises).
+
+    Args:
+        act (str): Activation of the conv's MLP.
+    """
     return MRConv(in_channels, out_channels, act=act, norm=None)

@@ -5,7 +5,10 @@ Dense: points :math:`(B, N, C)` and neighbour indices :math:`(B, N, k)` into the
 (a k-NN graph from :mod:`revgnn.nn.knn`): the neighbourhoods are gathered, no ``edge_index``
 is built. Sparse: node features :math:`(n, C)` and PyG's ``edge_index`` :math:`(2, E)` (row 0:
 the neighbour :math:`j`, row 1: the centre :math:`i`), for general graphs such as PPI. A conv
-registered with :func:`register_point_conv` can be named by every DeepGCN block.
+registered with :func:`register_point_conv` can be named by every DeepGCN block. Names share
+the operator namespace of :data:`~revgnn.nn.conv.CONVS`: ``"edge"`` and ``"mr"`` are the same
+operators there; the max-pool GraphSAGE and the DeepGCN GIN are ``"point_sage"`` and
+``"point_gin"``, since ``"sage"`` and ``"gin"`` are PyG's convolutions.
 """
 
 from __future__ import annotations
@@ -15,28 +18,21 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
+from revgnn.utils.registry import Registry
+
 __all__ = ["POINT_CONVS", "PointConv", "point_conv_resolver", "register_point_conv"]
 
 #: DeepGCN convolutions by name: ``name -> class(in_channels, out_channels, act, norm, bias)``.
-POINT_CONVS: dict[str, type[PointConv]] = {}
+POINT_CONVS: Registry[type[PointConv]] = Registry("point conv", arg="conv", operators=True)
 
 
 def register_point_conv(name: str) -> Callable[[type[PointConv]], type[PointConv]]:
     """Class decorator registering a :class:`PointConv` under ``name``."""
-
-    def decorator(cls: type[PointConv]) -> type[PointConv]:
-        if name in POINT_CONVS:
-            raise ValueError(f"a point conv named {name!r} is already registered")
-        POINT_CONVS[name] = cls
-        return cls
-
-    return decorator
+    return POINT_CONVS.register(name)
 
 
 def point_conv_resolver(name: str) -> type[PointConv]:
     """The class of a registered DeepGCN conv name."""
-    if name not in POINT_CONVS:
-        raise ValueError(f"conv={name!r} is not one of {', '.join(sorted(POINT_CONVS))}")
     return POINT_CONVS[name]
 
 

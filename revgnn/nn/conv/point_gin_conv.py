@@ -14,7 +14,7 @@ from revgnn.nn.point_mlp import PointMLP
 __all__ = ["PointGINConv"]
 
 
-@register_point_conv("gin")
+@register_point_conv("point_gin")
 class PointGINConv(PointConv):
     r"""GIN,
 

@@ -14,7 +14,7 @@ from revgnn.nn.point_mlp import PointMLP
 __all__ = ["PointSAGEConv"]
 
 
-@register_point_conv("sage")
+@register_point_conv("point_sage")
 class PointSAGEConv(PointConv):
     r"""GraphSAGE with max pooling,
 

@@ -32,8 +32,13 @@ def gat(
     heads: int = 1,
     attn_dropout: float = 0.0,
 ) -> GATConv:
-    """Multi-head GAT, ``heads`` heads of ``out_channels // heads`` channels concatenated
-    (RevGAT's block); ``attn_dropout`` drops attention coefficients."""
+    """Multi-head GAT, heads of ``out_channels // heads`` channels concatenated (RevGAT's
+    block).
+
+    Args:
+        heads (int): Attention heads; must divide the conv's output width.
+        attn_dropout (float): Dropout of the attention coefficients.
+    """
     if heads < 1 or out_channels % heads != 0:
         raise ValueError(f"heads={heads} must divide the conv's out_channels={out_channels}")
     check_probability("attn_dropout", attn_dropout)
@@ -66,13 +71,15 @@ def gcn_prepare(edge_index: Any, num_nodes: int, dtype: torch.dtype) -> tuple[An
 @register_conv(
     "gcn", edge_features=False, prepare=gcn_prepare, prepared_options={"normalize": False}
 )
-def gcn(in_channels: int, out_channels: int, edge_dim: int | None, *, normalize: bool = True):
+def gcn(
+    in_channels: int, out_channels: int, edge_dim: int | None, *, normalize: bool = True
+) -> GCNConv:
     """GCN; a model shares one normalisation of the graph between all its layers (the conv
     is then built with ``normalize=False``), unless its layers drop edges."""
     return GCNConv(in_channels, out_channels, normalize=normalize)
 
 
-@register_conv("gin")
+@register_conv("gin", operator=GINConv)
 def gin(
     in_channels: int, out_channels: int, edge_dim: int | None, *, norm: str | None = "batch"
 ) -> nn.Module:
@@ -138,7 +145,12 @@ def gcnii(
     layer: int = 1,
     normalize: bool = True,
 ) -> GCNIIConv:
-    """GCNII with its Cora settings (alpha 0.1, theta 0.5); ``layer`` is the block's depth."""
+    """GCNII with its Cora settings; ``layer`` is the block's depth.
+
+    Args:
+        alpha (float): Initial-residual weight: the share of the initial embedding.
+        theta (float): Identity-mapping strength, beta_l = log(theta / l + 1).
+    """
     if in_channels != out_channels:
         raise ValueError(
             f"gcnii maps channels to themselves: in_channels={in_channels} must equal "

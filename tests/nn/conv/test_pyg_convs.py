@@ -10,9 +10,8 @@ from torch import nn
 from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv
 
 from revgnn import GENConv, GroupAddRev, PreActConv, ReversibleSequential
-from revgnn.models import RevGNN
 from revgnn.nn.conv import CONVS, NodeMLP
-from tests.helpers import random_graph, rel_err
+from tests.helpers import random_graph, rel_err, rev_gnn
 
 N, E, D, C = 24, 120, 12, 2  # nodes, edges, channels, groups
 G = D // C  # group width
@@ -141,14 +140,14 @@ def test_revgnn_with_every_operator(conv):
         "gat": {"heads": 2, "attn_dropout": 0.4},
     }
     torch.manual_seed(0)
-    model = RevGNN(
+    model = rev_gnn(
         7,
         D,
         3,
         4,
         edge_dim=edge_dim,
         conv=conv,
-        conv_kwargs=options.get(conv),
+        conv_options=options.get(conv),
         edge_dropout=0.2,
         shared_dropout=False,
         dropout=0.2,
@@ -167,12 +166,12 @@ def test_revgnn_with_every_operator(conv):
     for got, ref in zip(*results):
         assert got is not None and ref is not None
         assert rel_err(got, ref) <= 1e-6 or (ref.abs().max() == 0 and got.abs().max() == 0)
-    assert f"conv={conv!r}" in repr(model)
+    assert f"conv={model.layers.blocks[0].convs[0].conv}" in repr(model)
 
 
 def test_revgnn_default_parameter_counts_are_unchanged():
     # RevGNN-112 x 80 of the paper's Table 1 (2.25M), with revgnn's GENConv inside.
-    model = RevGNN(8, 80, 112, 112, edge_dim=8)
+    model = rev_gnn(8, 80, 112, 112, edge_dim=8)
     assert sum(p.numel() for p in model.parameters()) == 2_250_672
     assert isinstance(model.layers.blocks[0].convs[0].conv, GENConv)
     assert model.layers.blocks[0].convs[0].conv.lean
@@ -180,10 +179,10 @@ def test_revgnn_default_parameter_counts_are_unchanged():
 
 def test_revgnn_operator_errors():
     with pytest.raises(ValueError, match="conv='cheb' is not one of"):
-        RevGNN(4, 8, 2, 2, conv="cheb")
+        rev_gnn(4, 8, 2, 2, conv="cheb")
     with pytest.raises(ValueError, match="conv='sage' takes no edge features"):
-        RevGNN(4, 8, 2, 2, conv="sage", edge_dim=3)
+        rev_gnn(4, 8, 2, 2, conv="sage", edge_dim=3)
     with pytest.raises(ValueError, match="heads=3 must divide the conv's out_channels=4"):
-        RevGNN(4, 8, 2, 2, conv="gat", conv_kwargs={"heads": 3})
-    with pytest.raises(ValueError, match=r"conv_kwargs \['aggr'\] are not options of conv='gat'"):
-        RevGNN(4, 8, 2, 2, conv="gat", conv_kwargs={"aggr": "max"})
+        rev_gnn(4, 8, 2, 2, conv="gat", conv_options={"heads": 3})
+    with pytest.raises(ValueError, match=r"aggr is not an option of conv='gat'"):
+        rev_gnn(4, 8, 2, 2, conv="gat", conv_options={"aggr": "max"})

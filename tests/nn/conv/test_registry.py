@@ -2,26 +2,25 @@ import pytest
 import torch
 from torch import nn
 
-from revgnn.models import RevGNN
 from revgnn.nn.conv import CONVS, conv_resolver, register_conv
-from tests.helpers import random_graph
+from tests.helpers import random_graph, rev_gnn
 
 
 def test_builtin_convs_and_their_options():
     assert {"gen", "gat", "sage", "gcn", "gin", "mlp"} <= set(CONVS)
-    assert {"aggr", "t", "learn_t", "mlp_layers", "lean"} <= set(CONVS["gen"].options)
-    assert set(CONVS["gat"].options) == {"heads", "attn_dropout"}
-    assert not CONVS["sage"].edge_features and CONVS["gin"].edge_features
-    assert CONVS["gcn"].prepare is not None and CONVS["gcn"].prepared_options == {
-        "normalize": False
-    }
+    assert {"aggr", "t", "learn_t", "mlp_layers", "lean"} <= set(conv_resolver("gen").options)
+    assert conv_resolver("gen").options["mlp_layers"] == 2  # GENConv's num_layers, renamed
+    assert set(conv_resolver("gat").options) == {"heads", "attn_dropout"}
+    assert not conv_resolver("sage").edge_features and conv_resolver("gin").edge_features
+    gcn = conv_resolver("gcn")
+    assert gcn.prepare is not None and gcn.prepared_options == {"normalize": False}
 
 
 def test_unknown_options_and_edge_features_are_refused_by_name():
-    with pytest.raises(ValueError, match=r"conv_kwargs \['heads'\] are not options of conv='gen'"):
-        CONVS["gen"](4, 4, None, heads=2)
+    with pytest.raises(ValueError, match=r"conv options \['heads'\] are not options of conv='gen'"):
+        conv_resolver("gen")(4, 4, None, heads=2)
     with pytest.raises(ValueError, match="conv='mlp' takes no edge features"):
-        CONVS["mlp"](4, 4, 3)
+        conv_resolver("mlp")(4, 4, 3)
     with pytest.raises(
         ValueError, match="conv='cheb' is not one of edge, gat, gcn, gcnii, gen, gin, mlp, mr, sage"
     ):
@@ -31,7 +30,7 @@ def test_unknown_options_and_edge_features_are_refused_by_name():
 
 
 def test_defaults_apply_where_the_conv_takes_them():
-    spec = CONVS["gin"]
+    spec = conv_resolver("gin")
     conv = spec.make(4, 4, None, {}, {"norm": "layer", "aggr": "max"})  # gin has no aggr
     assert isinstance(conv.nn[1], nn.LayerNorm)
     assert spec.make(4, 4, None, {"norm": None}, {"norm": "layer"}).nn[1].__class__ is nn.ReLU
@@ -46,17 +45,14 @@ def test_a_registered_builder_is_a_conv_every_model_can_use():
         return LinearConv(in_channels, out_channels, bias)
 
     try:
-        model = RevGNN(6, 8, 3, 2, conv="test_linear", conv_kwargs={"bias": False})
+        model = rev_gnn(6, 8, 3, 2, conv="test_linear", conv_options={"bias": False})
         assert calls == [(4, 4, False)] * 4  # 2 blocks x 2 groups of 4 channels
         x, edge_index = torch.randn(10, 6), random_graph(10, 30)
         assert model(x, edge_index).shape == (10, 3)
-        with pytest.raises(ValueError, match="a conv named 'test_linear' is already registered"):
+        with pytest.raises(ValueError, match="conv name 'test_linear' is already registered"):
             register_conv("test_linear")(linear)
     finally:
         del CONVS["test_linear"]
-    # A builder passed directly needs no registration.
-    direct = RevGNN(6, 8, 3, 2, conv=lambda i, o, e: LinearConv(i, o, True))
-    assert direct(torch.randn(10, 6), random_graph(10, 30)).shape == (10, 3)
 
 
 class LinearConv(nn.Module):

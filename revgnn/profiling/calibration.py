@@ -1,7 +1,7 @@
 """Fitting the planner's constants to measured peaks (``revgnn plan --calibrate``).
 
 :func:`calibrate` measures :func:`calibration_configs` with the profiler's own step
-(:func:`revgnn.memory.profile.profile_config`), :func:`fit_calibration` fits the constants and
+(:func:`revgnn.profiling.profile.profile_config`), :func:`fit_calibration` fits the constants and
 :func:`write_calibration` stores them as the package data that :mod:`revgnn.memory.plan`
 reads.
 """
@@ -122,7 +122,7 @@ def calibrate(
     """
     from tqdm import tqdm
 
-    from revgnn.memory.profile import profile_config
+    from revgnn.profiling.profile import profile_config
 
     configs = [
         cfg

@@ -1,7 +1,7 @@
 import pytest
 
 from revgnn.memory.kinds import Config, num_parameters
-from revgnn.memory.profile import graph_config, load_graph, profile_config, profile_in_subprocess
+from revgnn.profiling.profile import graph_config, load_graph, profile_config, profile_in_subprocess
 
 TINY = {"num_nodes": 40, "num_edges": 160, "hidden_channels": 8}
 

@@ -2,7 +2,7 @@ r"""Measure the memory and time of a training step, one configuration per fresh 
 
 For each configuration (a :class:`revgnn.memory.kinds.Config`: model kind, depth, width,
 groups, aggregation, precision, graph sizes) the profiler starts ``python -m
-revgnn.memory.profile`` with the configuration as JSON, which builds the model and a graph, runs
+revgnn.profiling.profile`` with the configuration as JSON, which builds the model and a graph, runs
 training steps through the trainer's own :func:`~revgnn.training.step.train_step` (forward,
 loss, backward, Adam step) and prints one JSON record on stdout:
 
@@ -209,69 +209,76 @@ def profile_config(
         cfg = graph_config(cfg, graph)
     else:
         graph = synthetic_graph(cfg, seed)
-    graph = graph.to(dev)
-    model = build_model(cfg).to(dev)
-    model.train()
-    task = NodeTask(graph.as_dataset())
-    task.setup(dev, seed)
-    (batch,) = task.train_batches(1)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    scaler = torch.amp.GradScaler(dev.type, enabled=cfg.amp == "fp16")
-    exclude = [model, graph.x, graph.edge_index]
-    if graph.edge_attr is not None:
-        exclude.append(graph.edge_attr)
-    saved: list[SavedBytes] = []
-
-    def count_saved(forward: Callable[[], Tensor]) -> Tensor:
-        out, counted = saved_activation_bytes(forward, exclude=exclude)
-        saved.append(counted)
-        return out
-
-    # Gradients are dropped before, not inside, a measured step: the CPU profiler cannot see
-    # the release of memory allocated before it started.
-    def step(measure_saved: bool = False) -> None:
-        train_step(
-            model,
-            task,
-            batch,
-            optimizer,
-            scaler,
-            device=dev,
-            amp=cfg.amp,
-            grad_clip=None,
-            record_forward=count_saved if measure_saved else None,
-        )
-
-    def sync() -> None:
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-
-    def timed_step() -> float:
-        optimizer.zero_grad(set_to_none=True)
-        sync()
-        t0 = time.perf_counter()
-        step()
-        sync()
-        return time.perf_counter() - t0
-
-    first = timed_step()  # also the warm-up: Adam state, lazy initialisation
-    times = [timed_step() for _ in range(timed_steps)]
+    runner = _StepRunner(cfg, graph.to(dev), dev, seed)
+    first = runner.timed_step()  # also the warm-up: Adam state, lazy initialisation
+    times = [runner.timed_step() for _ in range(timed_steps)]
     rss = peak_rss_bytes()
-    optimizer.zero_grad(set_to_none=True)
+    runner.optimizer.zero_grad(set_to_none=True)
     if dev.type == "cpu":
         mmap_large_blocks()
-    _, peak = measure_peak(lambda: step(measure_saved=True), dev)
+    _, peak = measure_peak(lambda: runner.step(measure_saved=True), dev)
     return {
         "config": cfg.as_dict(),
         "device": dev.type,
-        "num_parameters": sum(p.numel() for p in model.parameters()),
-        "saved_bytes": saved[0].total,
+        "num_parameters": sum(p.numel() for p in runner.model.parameters()),
+        "saved_bytes": runner.saved[0].total,
         "peak_bytes": peak.peak_bytes,
         "baseline_bytes": peak.baseline_bytes,
         "peak_rss_bytes": rss,
         "step_seconds": sorted(times)[len(times) // 2] if times else first,
         "first_step_seconds": first,
     }
+
+
+class _StepRunner:
+    """One configuration's model, optimiser and batch, and its training step: timed, or with
+    its saved activations counted."""
+
+    def __init__(self, cfg: Config, graph: Any, dev: torch.device, seed: int) -> None:
+        self.cfg, self.dev = cfg, dev
+        self.model = build_model(cfg).to(dev)
+        self.model.train()
+        self.task = NodeTask(graph.as_dataset())
+        self.task.setup(dev, seed)
+        (self.batch,) = self.task.train_batches(1)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.scaler = torch.amp.GradScaler(dev.type, enabled=cfg.amp == "fp16")
+        self.exclude = [self.model, graph.x, graph.edge_index]
+        if graph.edge_attr is not None:
+            self.exclude.append(graph.edge_attr)
+        self.saved: list[SavedBytes] = []
+
+    def count_saved(self, forward: Callable[[], Tensor]) -> Tensor:
+        out, counted = saved_activation_bytes(forward, exclude=self.exclude)
+        self.saved.append(counted)
+        return out
+
+    def step(self, measure_saved: bool = False) -> None:
+        # Gradients are dropped before, not inside, a measured step: the CPU profiler cannot
+        # see the release of memory allocated before it started.
+        train_step(
+            self.model,
+            self.task,
+            self.batch,
+            self.optimizer,
+            self.scaler,
+            device=self.dev,
+            amp=self.cfg.amp,
+            grad_clip=None,
+            record_forward=self.count_saved if measure_saved else None,
+        )
+
+    def _sync(self) -> None:
+        if self.dev.type == "cuda":
+            torch.cuda.synchronize(self.dev)
+
+    def timed_step(self) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        self._sync()
+        t0 = time.perf_counter()
+        self.step()
+        self._sync()
+        return time.perf_counter() - t0
 
 
 def profile_in_subprocess(
@@ -285,7 +292,7 @@ def profile_in_subprocess(
     timeout: float | None = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
-    """Run :func:`profile_config` in a fresh ``python -m revgnn.memory.profile`` process.
+    """Run :func:`profile_config` in a fresh ``python -m revgnn.profiling.profile`` process.
 
     Args:
         memory_limit (int, optional): The child exits once its peak RSS passes this many bytes.
@@ -305,7 +312,7 @@ def profile_in_subprocess(
         "memory_limit": memory_limit,
         "threads": threads,
     }
-    cmd = [sys.executable, "-m", "revgnn.memory.profile", json.dumps(request)]
+    cmd = [sys.executable, "-m", "revgnn.profiling.profile", json.dumps(request)]
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -401,7 +408,7 @@ def _main(argv: Sequence[str]) -> int:
     # The child process: one configuration in, one JSON record out on stdout.
     global _STDOUT
     if len(argv) != 1:
-        print("usage: python -m revgnn.memory.profile '<json request>'", file=sys.stderr)
+        print("usage: python -m revgnn.profiling.profile '<json request>'", file=sys.stderr)
         return 2
     request = json.loads(argv[0])
     if request.get("threads"):

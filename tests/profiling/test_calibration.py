@@ -1,8 +1,8 @@
 import pytest
 
 from revgnn.memory import plan
-from revgnn.memory.calibration import calibration_configs, fit_calibration
 from revgnn.memory.plan import predict
+from revgnn.profiling.calibration import calibration_configs, fit_calibration
 
 
 def test_fit_calibration_recovers_known_constants(monkeypatch):

@@ -1,0 +1,60 @@
+"""What a model is trained on: the data recipe (dataset, its preparation, how batches are
+drawn)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from revgnn.config.fields import setting, validate
+
+__all__ = ["PARTITIONS", "DataConfig"]
+
+PARTITIONS = ("full", "random", "metis")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The data recipe. Which fields a dataset reads is declared where it is registered
+    (:data:`revgnn.datasets.DATASETS`); setting one it does not read is an error.
+
+    Node tasks draw batches by ``partition`` (the full graph, ``num_parts`` random parts
+    redrawn every epoch, or METIS clusters) and evaluate on the full graph
+    (``eval_parts=1``) or averaged over ``eval_views`` random partitions into
+    ``eval_parts`` parts. Point-cloud and graph tasks draw ``batch_size`` examples per step.
+    """
+
+    dataset: str = setting("cora", "dataset name (cora without --root: the bundled copy)")
+    root: str | None = setting(None, "data folder (real and OGB datasets)")
+    download: bool = setting(False, "let OGB / PyG download a missing dataset")
+    split_seed: int = setting(0, "seed of random splits, sampling and held-out sets")
+    partition: str = setting("full", "node tasks: full, random or metis", choices=PARTITIONS)
+    num_parts: int = setting(1, "node tasks: training parts per epoch", flag="parts", low=1)
+    eval_parts: int = setting(1, "node tasks: parts per evaluation view (1: full graph)", low=1)
+    eval_views: int = setting(1, "node tasks: random views averaged in evaluation", low=1)
+    batch_size: int | None = setting(None, "graphs / clouds per step (none: the recipe's)", low=1)
+    train_subset: int | None = setting(
+        None, "train on a seeded subset of this many training examples (quick runs)", low=1
+    )
+    num_nodes: int = setting(2000, "synthetic graphs: nodes", flag="nodes", low=1)
+    avg_degree: float = setting(20.0, "synthetic graphs: average degree", flag="degree", low=0.0)
+    proteins_node_features: str = setting(
+        "sum", "ogbn-proteins: node features from edge features", choices=("sum", "mean")
+    )
+    species: bool = setting(False, "ogbn-proteins: append the species one-hot")
+    num_points: int | None = setting(None, "points per cloud (none: the dataset's)", low=1)
+    num_clouds: int | None = setting(None, "synthetic clouds: how many", low=1)
+    test_area: int = setting(5, "S3DIS: the held-out area", low=1, high=6)
+    category: str | None = setting(None, "PartNet / ShapeNet category")
+    level: int = setting(3, "PartNet: segmentation level", low=1, high=3)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def unused(self) -> dict[str, str]:
+        """Settings of the batch drawing that the partition does not use."""
+        out = {}
+        if self.partition == "full":
+            out["num_parts"] = "--partition full (one part; use --partition random or metis)"
+        if self.eval_parts == 1:
+            out["eval_views"] = "--eval-parts 1 (full-graph evaluation has one view)"
+        return out

@@ -1,0 +1,130 @@
+"""From a recipe to a run: the dataset, the adapted recipe, the task and the model.
+
+:func:`prepare` is the one path every command, example and benchmark takes from a
+:class:`~revgnn.config.Recipe` to what :func:`revgnn.train` needs: it loads the dataset
+(refusing data settings it does not read), fills the recipe's ``"auto"`` settings from the
+graph (:func:`revgnn.config.adapt`), builds the task of the dataset's kind and checks that
+the model builds, before any training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from revgnn.config.adapt import GraphStats, adapt, adapt_to_model
+from revgnn.config.build import build_model
+from revgnn.config.model import ModelConfig, PointModelConfig
+from revgnn.config.recipe import Recipe
+from revgnn.config.train import TrainConfig
+from revgnn.datasets.node_dataset import NodeDataset
+from revgnn.datasets.registry import dataset_kind, load_dataset
+from revgnn.training.optimizers import decay_targets
+from revgnn.training.task import Task, build_task
+
+__all__ = ["Experiment", "graph_stats", "prepare"]
+
+#: OGB's molecule encoders' input sizes (atom and bond features).
+ATOM_FEATURES, BOND_FEATURES = 9, 3
+
+
+def graph_stats(dataset: Any) -> GraphStats | None:
+    """What the recipe may adapt to about a node dataset (``None`` for other kinds)."""
+    if not isinstance(dataset, NodeDataset):
+        return None
+    x = dataset.data.x
+    sample = x[: min(x.size(0), 4096)]
+    binary = bool(((sample == 0) | (sample == 1)).all())
+    return GraphStats(
+        num_nodes=dataset.num_nodes,
+        num_edges=dataset.num_edges,
+        num_features=dataset.num_features,
+        binary_features=binary,
+        nonnegative_features=bool((sample >= 0).all()),
+    )
+
+
+@dataclass
+class Experiment:
+    """A recipe made concrete: the resolved recipe, its dataset and task, and the sizes the
+    model is built for (:meth:`build`)."""
+
+    recipe: Recipe
+    dataset: Any
+    task: Task
+    kind: str
+    in_channels: int
+    out_channels: int
+    edge_dim: int | None
+
+    @property
+    def train_config(self) -> TrainConfig:
+        return TrainConfig.of(self.recipe.optim, self.recipe.run)
+
+    def build(self) -> nn.Module:
+        """A freshly initialised model of the recipe for this dataset (a molecule set's
+        model reads OGB's atom and bond encoders and pools per graph)."""
+        explicit = {k.split(".", 1)[1] for k in self.recipe.explicit if k.startswith("model.")}
+        model = build_model(
+            self.recipe.model, self.in_channels, self.out_channels, self.edge_dim,
+            explicit=explicit,
+        )  # fmt: skip
+        if self.kind == "graphs":
+            from revgnn.models.graph_predictor import GraphPredictor
+
+            return GraphPredictor(model, self.recipe.model.hidden_channels)
+        return model
+
+    def describe(self) -> str:
+        return self.task.describe()
+
+
+def _sizes(dataset: Any, kind: str, recipe: Recipe) -> tuple[int, int, int | None]:
+    if kind == "node":
+        return dataset.num_features, dataset.num_classes, dataset.edge_dim
+    if kind == "points":
+        return dataset.num_features, dataset.num_classes, None
+    if kind == "inductive":
+        graph = dataset["train"][0]
+        return int(graph.x.size(-1)), int(graph.y.size(-1)), None
+    graphs, _ = dataset
+    return ATOM_FEATURES, int(graphs.num_tasks), BOND_FEATURES
+
+
+def _check_family(recipe: Recipe, kind: str) -> None:
+    wants = PointModelConfig if kind in ("points", "inductive") else ModelConfig
+    if not isinstance(recipe.model, wants):
+        family = "point-cloud (revgnn deepgcn)" if wants is PointModelConfig else "node"
+        raise ValueError(
+            f"--dataset {recipe.data.dataset} needs a {family} model, not --model "
+            f"{recipe.model.model}"
+        )
+
+
+def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
+    """Load ``recipe``'s dataset, adapt the recipe to it, build its task and (``build``)
+    check that its model builds: a wrong setting fails here, before any training."""
+    kind = dataset_kind(recipe.data.dataset)
+    _check_family(recipe, kind)
+    explicit = {k.split(".", 1)[1] for k in recipe.explicit if k.startswith("data.")}
+    dataset = load_dataset(recipe.data, explicit=explicit)
+    recipe = adapt(recipe, graph_stats(dataset))
+    if kind == "points" and (dataset.task == "classification") != (
+        recipe.model.task == "classification"
+    ):
+        raise ValueError(
+            f"--dataset {recipe.data.dataset} is {dataset.task}, but the recipe's model has the "
+            f"{recipe.model.task} head: use the dataset's recipe (--config deepgcn/<dataset>)"
+        )
+    in_channels, out_channels, edge_dim = _sizes(dataset, kind, recipe)
+    task = build_task(dataset, recipe.data, kind)
+    exp = Experiment(recipe, dataset, task, kind, in_channels, out_channels, edge_dim)
+    if build:
+        with torch.device("meta"):
+            model = exp.build()  # a wrong setting fails here, before any training
+        decay_on = decay_targets(model, recipe.optim.weight_decay_on)
+        exp.recipe = adapt_to_model(recipe, decay_on)
+    return exp

@@ -1,0 +1,113 @@
+"""The optimisers of a run: Adam or SGD with weight-decay groups, and the schedules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from revgnn.config.adapt import weight_decay_targets
+from revgnn.config.fields import AUTO
+from revgnn.config.optim import OptimConfig
+
+__all__ = ["Optimizers", "make_optimizer", "make_scheduler", "param_groups"]
+
+
+def decay_targets(model: nn.Module, decay_on: str) -> str:
+    """``decay_on`` with ``"auto"`` resolved for ``model``
+    (:func:`~revgnn.config.adapt.weight_decay_targets` of its depth and input encoder, found
+    at any depth of the module tree: a graph-level wrapper's ``model.encoder.node``)."""
+    if decay_on != AUTO:
+        return decay_on
+    encoders = [n for n, _ in model.named_modules() if n.split(".")[-2:] == ["encoder", "node"]]
+    depth = next(
+        (m.num_layers for m in model.modules() if isinstance(getattr(m, "num_layers", None), int)),
+        None,
+    )
+    target = weight_decay_targets(depth, bool(encoders))
+    return encoders[0] if target and encoders else target
+
+
+def param_groups(model: nn.Module, weight_decay: float, decay_on: str) -> list[dict[str, Any]]:
+    """Parameter groups with weight decay on the submodules ``decay_on`` (comma-separated
+    names; ``""``: every parameter; ``"auto"``: :func:`decay_targets`)."""
+    modules = dict(model.named_modules())
+    names = [n for n in decay_targets(model, decay_on).split(",") if n]
+    if not names or weight_decay == 0:
+        return [{"params": list(model.parameters()), "weight_decay": weight_decay}]
+    missing = [name for name in names if name not in modules]
+    if missing:
+        top = ", ".join(n for n, _ in model.named_children())
+        raise ValueError(
+            f"weight_decay_on={decay_on!r}: the model has no submodule {missing[0]!r} "
+            f"(its top-level submodules: {top})"
+        )
+    decayed = {id(p) for name in names for p in modules[name].parameters()}
+    params = list(model.parameters())
+    return [
+        {"params": [p for p in params if id(p) in decayed], "weight_decay": weight_decay},
+        {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
+    ]
+
+
+def make_optimizer(groups: Any, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """``cfg.optimizer`` (Adam, or SGD with ``cfg.momentum``) over ``groups``."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+    return torch.optim.Adam(groups, lr=cfg.lr)
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: OptimConfig
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The learning-rate schedule of ``cfg.scheduler``, stepped once per epoch."""
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, cfg.epochs, cfg.lr_min)
+    if cfg.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_step, cfg.lr_gamma)
+    return None
+
+
+@dataclass
+class Optimizers:
+    """A run's optimisers and their schedules, by name (``"weights"``; an architecture search
+    adds ``"arch"``); the first is the one whose rate the log reports."""
+
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = field(default_factory=dict)
+
+    @property
+    def main(self) -> torch.optim.Optimizer:
+        return next(iter(self.optimizers.values()))
+
+    def zero_grad(self) -> None:
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+
+    def step_schedules(self) -> None:
+        for sched in self.schedulers.values():
+            sched.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if set(state["optimizers"]) != set(self.optimizers):
+            raise KeyError(f"optimisers {sorted(state['optimizers'])}")
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
+
+    @classmethod
+    def default(cls, model: nn.Module, cfg: OptimConfig) -> Optimizers:
+        """One optimiser of ``cfg`` over every parameter, weight decay per
+        ``cfg.weight_decay_on``, and its schedule."""
+        opt = make_optimizer(param_groups(model, cfg.weight_decay, cfg.weight_decay_on), cfg)
+        sched = make_scheduler(opt, cfg)
+        return cls({"weights": opt}, {"weights": sched} if sched is not None else {})

@@ -1,0 +1,53 @@
+import pytest
+
+from revgnn.config import DEEP, ModelConfig, PointModelConfig
+
+
+def test_defaults_are_valid_and_name_the_library_defaults():
+    cfg = ModelConfig()
+    assert (cfg.model, cfg.conv, cfg.conv_options) == ("revgnn", "gen", {})
+    assert cfg.branch_gate == "auto" and DEEP == 16
+    assert PointModelConfig().conv == "edge"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"model": "resnet"}, "model='resnet' is not one of deeper-gcn, deq-gnn, revgnn"),
+        ({"model": "deepgcn"}, "model='deepgcn' is not one of deeper-gcn"),
+        ({"conv": "cheb"}, "conv='cheb' is not one of"),
+        ({"conv": "gcn", "conv_options": {"heads": 2}}, "heads is not an option of conv='gcn'"),
+        ({"num_groups": 3}, "num_groups=3 must divide hidden_channels=64"),
+        ({"solver": "newton"}, "solver='newton' is not one of anderson"),
+        ({"dropout": 1.0}, r"dropout=1.0 must lie in \[0, 1\)"),
+    ],
+)
+def test_bad_settings_are_refused_by_name(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**kwargs)
+
+
+def test_groups_are_not_checked_for_models_without_them():
+    ModelConfig(model="deeper-gcn", num_groups=3)
+    ModelConfig(model="deq-gnn", deq_cell="res+", num_groups=3)
+
+
+def test_unused_settings_say_what_does_not_use_them():
+    unused = ModelConfig(model="deeper-gcn").unused()
+    assert "num_groups" in unused and "branch_gate" in unused and "block" not in unused
+    assert "--model deeper-gcn (only --model deq-gnn, revgnn, wt-revgnn" in unused["num_groups"]
+    assert "block" in ModelConfig().unused() and "deq_cell" in ModelConfig().unused()
+    aggr = ModelConfig(conv_options={"aggr": "max"}).unused()
+    assert "conv_options.t" in aggr and "conv_options.p" in aggr
+    assert "conv_options.t" not in ModelConfig().unused()  # softmax reads t
+    assert "num_groups" in ModelConfig(model="deq-gnn", deq_cell="res+").unused()
+
+
+def test_point_models():
+    with pytest.raises(ValueError, match="backbone='wide' is not one of plain, res, dense, rev"):
+        PointModelConfig(backbone="wide")
+    with pytest.raises(ValueError, match="conv='sage' is not one of edge, mr, point_gin"):
+        PointModelConfig(conv="sage")
+    assert "k" in PointModelConfig(model="pointnet").unused()
+    assert "num_groups" in PointModelConfig().unused()
+    assert "num_groups" not in PointModelConfig(backbone="rev").unused()

@@ -1,0 +1,25 @@
+import pytest
+
+from revgnn.training import TrainConfig, seed_everything, train
+from revgnn.training.early_stopping import EarlyStopping
+from tests.helpers import rev_gnn
+
+
+def test_a_run_stops_after_patience_evaluations_without_improvement(tiny_graph, capsys):
+    seed_everything(0)
+    model = rev_gnn(tiny_graph.num_features, 8, tiny_graph.num_classes, 2)
+    cfg = TrainConfig(epochs=200, lr=0.05, patience=3, progress=False)
+    result = train(model, tiny_graph, cfg)
+    assert result.epochs_run < 200 and result.epochs_run == result.best_epoch + 3
+    assert result.stopped.startswith("early stop: no better validation acc in 3 evaluations")
+    assert f"stopped at epoch {result.epochs_run}: early stop" in capsys.readouterr().out
+
+
+def test_its_count_is_state():
+    stop = EarlyStopping(4)
+    stop.waited = 2
+    again = EarlyStopping(4)
+    again.load_state_dict(stop.state_dict())
+    assert again.waited == 2
+    with pytest.raises(ValueError, match="patience=0 must be at least 1"):
+        EarlyStopping(0)

@@ -1,0 +1,25 @@
+import pytest
+
+from revgnn.config import Recipe
+from revgnn.training import NodeTask
+from revgnn.training.experiment import graph_stats, prepare
+
+
+def test_prepare_loads_adapts_and_builds_the_task():
+    exp = prepare(Recipe().with_values({"model.num_layers": 3}))
+    assert isinstance(exp.task, NodeTask) and exp.kind == "node"
+    assert (exp.in_channels, exp.out_channels, exp.edge_dim) == (1433, 7, None)
+    assert exp.recipe.optim.weight_decay_on == "encoder.node"  # resolved on the built model
+    assert exp.recipe.model.branch_gate is None and exp.recipe.run.device in ("cpu", "cuda")
+    stats = graph_stats(exp.dataset)
+    assert stats.num_nodes == 2708 and stats.nonnegative_features
+    assert exp.build().num_layers == 3
+
+
+def test_a_model_of_the_wrong_family_or_a_bad_setting_fails_before_training():
+    with pytest.raises(ValueError, match="needs a node model"):
+        prepare(Recipe().with_values({"model.model": "deepgcn"}))
+    with pytest.raises(ValueError, match="needs a point-cloud"):
+        prepare(Recipe().with_values({"data.dataset": "synthetic-textures"}))
+    with pytest.raises(ValueError, match="heads=3 must divide"):
+        prepare(Recipe().with_values({"model.conv": "gat", "model.conv_options.heads": 3}))

@@ -1,0 +1,22 @@
+from types import SimpleNamespace
+
+from revgnn.training import TrainConfig, seed_everything, train
+from revgnn.training.memory_monitor import MemoryMonitor
+from tests.helpers import rev_gnn
+
+
+def test_the_second_epoch_and_every_kth_are_profiled():
+    monitor = MemoryMonitor(memory_every=4)
+    loop = SimpleNamespace(start=1, cfg=SimpleNamespace(epochs=9))
+    assert [e for e in range(1, 10) if monitor.profiled(loop, e)] == [2, 4, 8]
+    resumed = SimpleNamespace(start=6, cfg=SimpleNamespace(epochs=9))
+    assert [e for e in range(6, 10) if monitor.profiled(resumed, e)] == [7, 8]
+    one = SimpleNamespace(start=1, cfg=SimpleNamespace(epochs=1))
+    assert MemoryMonitor().profiled(one, 1)
+
+
+def test_an_early_stopped_run_still_reports_its_peak(tiny_graph):
+    seed_everything(0)
+    model = rev_gnn(tiny_graph.num_features, 8, tiny_graph.num_classes, 2)
+    result = train(model, tiny_graph, TrainConfig(epochs=50, patience=1, progress=False))
+    assert result.epochs_run < 50 and result.peak_bytes > 0 and result.peak_rss_bytes > 0

@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from revgnn.config import OptimConfig
+from revgnn.models import GraphPredictor
+from revgnn.training.optimizers import Optimizers, decay_targets, param_groups
+from tests.helpers import deeper_gcn, rev_gnn
+
+
+def test_auto_weight_decay_targets_the_input_encoder_of_shallow_models_only():
+    shallow, deep = rev_gnn(5, 8, 2, 4), rev_gnn(5, 8, 2, 16)
+    assert decay_targets(shallow, "auto") == "encoder.node"
+    assert decay_targets(deep, "auto") == ""
+    wrapped = GraphPredictor(deeper_gcn(9, 8, 1, 2, edge_dim=3), 8)
+    assert decay_targets(wrapped, "auto") == "model.encoder.node"
+    assert decay_targets(torch.nn.Linear(2, 2), "auto") == ""
+    groups = param_groups(shallow, 0.1, "auto")
+    assert [g["weight_decay"] for g in groups] == [0.1, 0.0]
+    assert len(groups[0]["params"]) == 2  # the encoder's weight and bias
+    assert len(param_groups(shallow, 0.0, "encoder.node")) == 1  # no decay: one group
+    with pytest.raises(ValueError, match=r"the model has no submodule 'encoder.edge'"):
+        param_groups(shallow, 0.1, "encoder.edge")
+
+
+def test_optimisers_and_schedules_round_trip_their_state():
+    model = torch.nn.Linear(3, 1)
+    cfg = OptimConfig(optimizer="sgd", scheduler="step", lr_step=1, lr_gamma=0.5)
+    opts = Optimizers.default(model, cfg)
+    model(torch.randn(4, 3)).sum().backward()
+    opts.main.step()
+    opts.step_schedules()
+    again = Optimizers.default(torch.nn.Linear(3, 1), cfg)
+    again.load_state_dict(opts.state_dict())
+    assert again.main.param_groups[0]["lr"] == pytest.approx(0.005)
+    adam = Optimizers.default(model, OptimConfig())
+    arch = Optimizers({"weights": adam.main, "arch": torch.optim.Adam(model.parameters())})
+    with pytest.raises(KeyError, match="optimisers"):  # a search's state on a plain run
+        adam.load_state_dict(arch.state_dict())

@@ -1,0 +1,26 @@
+import os
+
+import pytest
+
+from revgnn.utils.paths import check_output, check_output_dir, write_atomic
+
+
+def test_check_output_refuses_folders_existing_files_and_file_parents(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(IsADirectoryError, match=r"--json .* is a folder"):
+        check_output(str(tmp_path), "--json")
+    with pytest.raises(FileExistsError, match=r"--json .*f exists: pass --overwrite"):
+        check_output(str(tmp_path / "f"), "--json")
+    check_output(str(tmp_path / "f"), "--json", overwrite=True)
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        check_output(str(tmp_path / "f" / "out.json"), "--json")
+    check_output(str(tmp_path / "new" / "deeper" / "out.json"), "--json")
+    with pytest.raises(NotADirectoryError, match=r"--out .* is a file"):
+        check_output_dir(str(tmp_path / "f"), "--out")
+
+
+def test_write_atomic_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "sub" / "r.json"
+    write_atomic(str(path), "{}")
+    write_atomic(str(path), '{"a": 1}')
+    assert path.read_text() == '{"a": 1}' and os.listdir(path.parent) == ["r.json"]
