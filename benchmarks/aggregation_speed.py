@@ -152,8 +152,9 @@ def step_worker(impl: str, layers: int, args) -> dict:
     edge_index = torch.randint(0, n, (2, n * 20), device=device)
     y = torch.randint(0, 8, (n,), device=device)
     cfg = ModelConfig(
-        hidden_channels=64, num_layers=layers, conv_options={"aggr": "softmax", "learn_t": True},
-        norm="batch", dropout=0.1, input_dropout=0.0, branch_gate=None,
+        hidden_channels=64, num_layers=layers, conv="gen", shared_dropout=True,
+        conv_options={"aggr": "softmax", "learn_t": True}, norm="batch", dropout=0.1,
+        input_dropout=0.0, branch_gate=None,
     )  # fmt: skip
     model = build_model(cfg, 64, 8).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -60,8 +60,9 @@ def build(impl: str, channels: int, num_layers: int, num_classes: int, args: arg
         if impl == "revgnn_lean_chunked":
             options["chunk_size"] = args.chunk_size
         cfg = ModelConfig(
-            hidden_channels=channels, num_layers=num_layers, conv_options=options,
-            norm="batch", dropout=args.dropout, input_dropout=0.0, branch_gate=None,
+            hidden_channels=channels, num_layers=num_layers, conv="gen", shared_dropout=True,
+            conv_options=options, norm="batch", dropout=args.dropout, input_dropout=0.0,
+            branch_gate=None,
         )  # fmt: skip
         return build_model(cfg, channels, num_classes)
 

@@ -50,7 +50,7 @@ def build(impl: str, channels: int, num_layers: int, num_classes: int, dropout: 
 
     if impl == "revgnn":
         cfg = ModelConfig(
-            hidden_channels=channels, num_layers=num_layers,
+            hidden_channels=channels, num_layers=num_layers, conv="gen", shared_dropout=True,
             conv_options={"aggr": "softmax", "learn_t": True}, norm="batch", dropout=dropout,
             input_dropout=0.0, branch_gate=None,
         )  # fmt: skip

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from revgnn.config.adapt import adapt
 from revgnn.config.recipe import Recipe
 from revgnn.training.experiment import Experiment, prepare
 from revgnn.training.leaderboard import leaderboard, leaderboard_markdown
@@ -67,10 +68,15 @@ def run_experiment(
     """Run ``recipe`` as the command line asked (see the module docstring); ``after(exp,
     model, final, say)`` may add to the record of a single run."""
     check_outputs(args, recipe)
-    exp = prepare(recipe)
     if args.print_config:
-        print(exp.recipe.to_yaml(), end="")
+        try:
+            resolved = prepare(recipe).recipe
+        except FileNotFoundError as e:  # a recipe may be written before its data is there
+            print(f"# {e}: the settings that adapt to the graph stay auto")
+            resolved = adapt(recipe)
+        print(resolved.to_yaml(), end="")
         return 0
+    exp = prepare(recipe)
     threads = torch.get_num_threads()
     if exp.recipe.run.threads > 0:
         torch.set_num_threads(exp.recipe.run.threads)

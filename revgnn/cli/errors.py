@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import os.path as osp
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -34,12 +35,27 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+_PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def _internal(e: BaseException) -> bool:
+    """A ValueError / TypeError raised outside revgnn's own code (by torch, numpy, Python on
+    revgnn's behalf) is a bug to report with its traceback, not a user's mistake: revgnn
+    raises its user errors itself, with a message saying what to change."""
+    if type(e) not in (ValueError, TypeError):
+        return False
+    tb, last = e.__traceback__, None
+    while tb is not None:
+        last, tb = tb.tb_frame.f_code.co_filename, tb.tb_next
+    return last is not None and not osp.abspath(last).startswith(_PACKAGE + os.sep)
+
+
 def report_user_errors(prog: str, run: Callable[[], int]) -> int:
     """``run()``, with a user error printed as one line naming ``prog`` and exit status 2."""
     try:
         return run()
     except USER_ERRORS as e:
-        if os.environ.get("REVGNN_TRACEBACK"):
+        if os.environ.get("REVGNN_TRACEBACK") or _internal(e):
             raise
         message = " ".join(str(e).split()) or type(e).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)

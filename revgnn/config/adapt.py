@@ -23,11 +23,18 @@ from typing import Any
 import torch
 
 from revgnn.config.fields import AUTO
-from revgnn.config.model import DEEP, ModelConfig
+from revgnn.config.model import DEEP, DIFFUSION_TIME, ModelConfig
 from revgnn.config.recipe import Recipe
 from revgnn.models.registry import MODELS
 
-__all__ = ["GraphStats", "adapt", "adapt_model", "adapt_to_model", "weight_decay_targets"]
+__all__ = [
+    "GraphStats",
+    "adapt",
+    "adapt_model",
+    "adapt_to_model",
+    "feature_rule",
+    "weight_decay_targets",
+]
 
 #: The submodule of the node models that GCN's recipe decays: the input encoder.
 INPUT_ENCODER = "encoder.node"
@@ -42,6 +49,11 @@ class GraphStats:
         num_features: Node feature size.
         binary_features: Whether every feature value is 0 or 1 (bag-of-words, one-hot).
         nonnegative_features: Whether no feature value is negative.
+        num_classes: Classes, or tasks of a multi-label dataset.
+        multilabel: Whether the task is multi-label (binary tasks included).
+        homophily: Share of the edges between training nodes whose labels agree
+            (multiclass only).
+        feature_density: Share of the feature values that are not zero.
     """
 
     num_nodes: int
@@ -49,15 +61,48 @@ class GraphStats:
     num_features: int
     binary_features: bool
     nonnegative_features: bool
+    num_classes: int = 2
+    multilabel: bool = False
+    homophily: float | None = None
+    feature_density: float = 0.0
+
+    @property
+    def avg_degree(self) -> float:
+        return self.num_edges / max(self.num_nodes, 1)
+
+
+#: Binary features sparser than this are bag-of-words-like and get row normalisation.
+SPARSE_FEATURES = 0.05
+
+
+def feature_rule(stats: GraphStats) -> str:
+    """``data.features="auto"``: sparse binary features over several columns (bag-of-words,
+    fewer than :data:`SPARSE_FEATURES` of the entries set) are row-normalised, GCN's
+    preprocessing; anything else (dense binary attributes, whose row normalisation would shrink
+    every entry to 1/hundreds and erase how many are set; counts, rates, measurements of mixed
+    units; a single structural column) is standardised per column."""
+    if stats.binary_features and stats.num_features > 1 and stats.feature_density < SPARSE_FEATURES:
+        return "row"
+    return "standard"
 
 
 def adapt_model(cfg: ModelConfig) -> ModelConfig:
     """``cfg`` with its depth-dependent ``"auto"`` settings filled in (see the module
     docstring)."""
-    gated = isinstance(cfg, ModelConfig) and MODELS.entry(cfg.model).accepts("branch_gate", 3)
-    if gated and cfg.branch_gate == AUTO:
-        return replace(cfg, branch_gate=0.0 if cfg.num_layers >= DEEP else None)
-    return cfg
+    if not isinstance(cfg, ModelConfig):
+        return cfg
+    entry = MODELS.entry(cfg.model)
+    initial = cfg.conv_spec.initial
+    changes: dict[str, Any] = {}
+    if cfg.conv == AUTO:
+        changes["conv"] = cfg.resolved_conv
+    if cfg.branch_gate == AUTO and entry.accepts("branch_gate", 3):
+        changes["branch_gate"] = 0.0 if cfg.num_layers >= DEEP and not initial else None
+    if cfg.branch_scale == AUTO and entry.accepts("branch_scale", 3):
+        changes["branch_scale"] = min(1.0, DIFFUSION_TIME / cfg.num_layers) if initial else None
+    if cfg.stream_init == AUTO and entry.accepts("stream_init", 3):
+        changes["stream_init"] = "zero" if initial else "input"
+    return replace(cfg, **changes) if changes else cfg
 
 
 def weight_decay_targets(num_layers: int | None, has_input_encoder: bool) -> str:
@@ -73,9 +118,12 @@ def adapt(recipe: Recipe, stats: GraphStats | None = None) -> Recipe:
     model = adapt_model(recipe.model)
     optim = recipe.optim
     run = recipe.run
+    data = recipe.data
     if run.device == AUTO:
         run = replace(run, device="cuda" if torch.cuda.is_available() else "cpu")
-    return replace(recipe, model=model, optim=optim, run=run)
+    if data.features == AUTO:
+        data = replace(data, features=feature_rule(stats) if stats is not None else "raw")
+    return replace(recipe, model=model, optim=optim, data=data, run=run)
 
 
 def adapt_to_model(recipe: Recipe, decay_on: str) -> Recipe:

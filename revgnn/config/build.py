@@ -32,7 +32,7 @@ def build_model(
 
     Example::
 
-        cfg = ModelConfig(model="revgnn", hidden_channels=80, num_layers=1001,
+        cfg = ModelConfig(model="revgnn", hidden_channels=80, num_layers=1001, conv="gen",
                           conv_options={"aggr": "max"}, norm="batch", dropout=0.1)
         model = build_model(cfg, in_channels=8, out_channels=112, edge_dim=8)
     """

@@ -27,6 +27,12 @@ class DataConfig:
     root: str | None = setting(None, "data folder (real and OGB datasets)")
     download: bool = setting(False, "let OGB / PyG download a missing dataset")
     split_seed: int = setting(0, "seed of random splits, sampling and held-out sets")
+    features: str = setting(
+        "auto",
+        "node features: raw, row (row-normalised), standard (z-scored columns); auto: by "
+        "the features (see revgnn.config.adapt)",
+        choices=("auto", "raw", "row", "standard"),
+    )
     partition: str = setting("full", "node tasks: full, random or metis", choices=PARTITIONS)
     num_parts: int = setting(1, "node tasks: training parts per epoch", flag="parts", low=1)
     eval_parts: int = setting(1, "node tasks: parts per evaluation view (1: full graph)", low=1)

@@ -19,6 +19,7 @@ import typing
 from typing import Any
 
 from revgnn.config.fields import AUTO, Setting, settings_of
+from revgnn.config.model import default_conv
 from revgnn.config.recipe import SECTIONS, Recipe, load_recipe, recipe_names
 from revgnn.nn.conv.registry import CONVS, MODEL_SUPPLIED, conv_resolver
 
@@ -287,6 +288,8 @@ def _check_conv_options(recipe: Recipe, values: dict[str, Any], flags: dict[str,
     if not options:
         return
     conv = values.get("model.conv", getattr(recipe.model, "conv", None))
+    if conv == AUTO:
+        conv = default_conv(values.get("model.model", recipe.model.model))
     spec = conv_resolver(conv)
     for key in options:
         option = key.rsplit(".", 1)[1]

@@ -22,13 +22,25 @@ from revgnn.nn.conv.registry import CONVS, conv_resolver
 from revgnn.nn.deq import DEQ
 from revgnn.solvers import available_solvers
 
-__all__ = ["DEEP", "ModelConfig", "PointModelConfig"]
+__all__ = ["DEEP", "DIFFUSION_TIME", "MODEL_CONVS", "ModelConfig", "PointModelConfig"]
 
 #: From this depth on, ``"auto"`` settings take the deep recipe (see :mod:`revgnn.config.adapt`).
 DEEP = 16
 
+#: ``branch_scale="auto"`` of an initial-residual conv is this over the depth: the stream then
+#: propagates for the same total "time" at every depth (see :mod:`revgnn.config.adapt`).
+DIFFUSION_TIME = 4.0
+
+#: The convolution of ``conv="auto"``, by model (any other model: ``"gen"``).
+MODEL_CONVS = {"revgnn": "gcnii", "wt-revgnn": "gcnii"}
+
 _DEQ = {n: p.default for n, p in inspect.signature(DEQ).parameters.items()}
 _PROB = {"low": 0.0, "high": 1.0, "high_open": True}
+
+
+def default_conv(model: str) -> str:
+    """The conv of ``conv="auto"`` for ``model``."""
+    return MODEL_CONVS.get(model, "gen")
 
 
 def _family(name: str) -> str:
@@ -48,21 +60,39 @@ class ModelConfig:
         "revgnn", "the model", names=lambda: [n for n in MODELS.names() if _family(n) == "node"]
     )
     hidden_channels: int = setting(64, "width of the residual stream", flag="hidden", low=1)
-    num_layers: int = setting(8, "depth: the number of blocks", flag="layers", low=1)
+    num_layers: int = setting(16, "depth: the number of blocks", flag="layers", low=1)
     num_groups: int = setting(2, "groups of a reversible block", flag="groups", low=2)
-    conv: str = setting("gen", "the blocks' graph convolution", names=lambda: CONVS.names())
+    conv: str = setting(
+        AUTO,
+        "the blocks' graph convolution; auto: gcnii for the reversible models (initial residual "
+        "and identity mapping), gen for the others",
+        names=lambda: CONVS.names(),
+    )
     conv_options: dict[str, Any] = setting({}, "options of the convolution", cli=False)
-    norm: str | None = setting("layer", "normalisation of the blocks: batch, layer, ... none")
-    dropout: float = setting(0.5, "dropout inside the blocks and before the head", **_PROB)
-    input_dropout: float = setting(0.5, "dropout on the input features", **_PROB)
+    norm: str | None = setting(None, "normalisation of the blocks: batch, layer, ... none")
+    dropout: float = setting(0.6, "dropout inside the blocks and before the head", **_PROB)
+    input_dropout: float = setting(0.6, "dropout on the input features", **_PROB)
     edge_dropout: float = setting(0.0, "DropEdge probability in every block", **_PROB)
-    shared_dropout: bool = setting(True, "one dropout mask per step for all blocks (RevGNN)")
+    shared_dropout: bool = setting(
+        False, "one dropout mask per step for all blocks (RevGNN's; off: one per block)"
+    )
     branch_gate: float | str | None = setting(
         AUTO,
         "learnable gate on every block's branch, starting at this value (0: ReZero); auto: 0 "
-        f"from {DEEP} layers on, none below",
+        f"from {DEEP} layers on for convs without an initial residual, none otherwise",
     )
-    branch_scale: float | None = setting(None, "fixed factor on every block's branch")
+    branch_scale: float | str | None = setting(
+        AUTO,
+        "fixed factor on every block's branch; auto: "
+        f"{DIFFUSION_TIME:g} / layers for initial-residual convs (a depth-independent "
+        "propagation), none otherwise",
+    )
+    stream_init: str = setting(
+        AUTO,
+        "the reversible stream's start: input (the encoded features) or zero (they enter "
+        "through the convs' initial residual only); auto: zero for initial-residual convs",
+        choices=(AUTO, "input", "zero"),
+    )
     block: str = setting("res+", "DeeperGCN's layer kind: res+, res, dense, plain")
     deq_cell: str = setting("rev", "DEQ-GNN's cell: rev (grouped reversible) or res+")
     stream_dtype: str = setting(
@@ -89,14 +119,14 @@ class ModelConfig:
         if self.model not in MODELS or _family(self.model) != "node":
             names = ", ".join(n for n in MODELS.names() if _family(n) == "node")
             raise ValueError(f"model={self.model!r} is not one of {names}")
-        spec = conv_resolver(self.conv) if isinstance(self.conv, str) else None
+        spec = conv_resolver(self.resolved_conv) if isinstance(self.conv, str) else None
         if spec is not None:
             unknown = [k for k in self.conv_options if not spec.accepts(k)]
             if unknown:
                 known = ", ".join(spec.options) or "none"
                 raise ValueError(
                     f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not an option "
-                    f"of conv={self.conv!r} (its options: {known})"
+                    f"of conv={self.resolved_conv!r} (its options: {known})"
                 )
         for name in ("solver", "backward_solver"):
             value = getattr(self, name)
@@ -113,8 +143,13 @@ class ModelConfig:
             )
 
     @property
+    def resolved_conv(self) -> Any:
+        """``conv`` with ``"auto"`` resolved: the model's own (:data:`MODEL_CONVS`)."""
+        return default_conv(self.model) if self.conv == AUTO else self.conv
+
+    @property
     def conv_spec(self) -> Any:
-        return conv_resolver(self.conv)
+        return conv_resolver(self.resolved_conv)
 
     def unused(self) -> dict[str, str]:
         """The settings the chosen model and conv do not use, and why (setting one of them

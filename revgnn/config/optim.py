@@ -24,13 +24,19 @@ class OptimConfig:
     many evaluations without a better validation score (``None``: never).
     """
 
-    epochs: int = setting(200, "epochs to train", low=1)
+    epochs: int = setting(1000, "epochs to train (at most: see --patience)", low=1)
     lr: float = setting(0.01, "learning rate", low=0.0, low_open=True)
     weight_decay: float = setting(5e-4, "L2 weight decay", low=0.0)
     weight_decay_on: str = setting(
         AUTO,
         "comma-separated submodules that get weight decay ('': all parameters; auto: the "
         "input encoder below 16 layers, all from 16 on)",
+    )
+    block_weight_decay: float | None = setting(
+        0.01,
+        "weight decay of the model's blocks (its layers; GCNII's 0.01 on the convolutions), "
+        "--weight-decay elsewhere (none: --weight-decay everywhere)",
+        low=0.0,
     )
     grad_clip: float | None = setting(1.0, "max gradient norm (none: no clipping)", low=0.0,
                                       low_open=True)  # fmt: skip
@@ -45,7 +51,7 @@ class OptimConfig:
     amp: str | None = setting(
         None, "autocast precision: bf16, fp16, none", choices=("bf16", "fp16")
     )
-    patience: int | None = setting(None, "early stopping: evaluations without a better "
+    patience: int | None = setting(100, "early stopping: evaluations without a better "
                                    "validation score (none: never)", low=1)  # fmt: skip
 
     def __post_init__(self) -> None:

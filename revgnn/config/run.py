@@ -36,7 +36,9 @@ class RunConfig:
     progress: bool = setting(True, "progress bar (--no-progress: one line per evaluation)")
     memory_every: int = setting(0, "CPU peak profiling period in epochs (0: the last only)", low=0)
     collapse_patience: int = setting(
-        10, "evaluations predicting one class before the run reacts (0: never)", low=0
+        5,
+        "evaluations predicting one class (after epoch 10) before the run reacts (0: never)",
+        low=0,
     )
 
     def __post_init__(self) -> None:

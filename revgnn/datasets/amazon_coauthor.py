@@ -14,7 +14,6 @@ from torch_geometric.data import Data
 
 from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, with_random_split
-from revgnn.datasets.planetoid import row_normalize
 from revgnn.datasets.registry import register_dataset
 
 __all__ = ["FILES", "load_npz_graph"]
@@ -29,14 +28,14 @@ FILES = {
 
 @register_dataset(*FILES, reads=("split_seed",), where="amazon/<Name>/raw or coauthor/<Name>/raw")
 def load_npz_graph(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
-    """One of the four graphs, features row-normalised, with a seeded random split."""
+    """One of the four graphs (features as in the file), with a seeded random split."""
     from torch_geometric.io import read_npz
 
     path = osp.join(root, FILES[name])
     if not osp.exists(path):
         raise FileNotFoundError(f"{name}: {path} does not exist (root={root!r})")
     d = read_npz(path, to_undirected=True)
-    data = Data(x=row_normalize(d.x), edge_index=d.edge_index, y=d.y)
+    data = Data(x=d.x, edge_index=d.edge_index, y=d.y)
     return with_random_split(
         name,
         data,
@@ -44,5 +43,4 @@ def load_npz_graph(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
         "multiclass",
         "acc",
         cfg.split_seed,
-        "features row-normalised",
     )

@@ -62,6 +62,13 @@ def load_modelnet(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
     test = torch.arange(num_train, len(clouds))
     raw = parts[True].raw_dir
     names = sorted(d for d in os.listdir(raw) if osp.isdir(osp.join(raw, d)))
+    expected = int(kind)
+    if len(names) != expected:
+        raise ValueError(
+            f"{name}: {raw} holds {len(names)} class folders, not {expected}: an incomplete or "
+            f"wrong copy (ModelNet10's folder for modelnet40?); give the full ModelNet{kind} "
+            "and delete its processed/ folder"
+        )
     return PointClouds(
         name,
         torch.stack(clouds),

@@ -106,7 +106,7 @@ def random_split(
 
 
 def with_random_split(
-    name: str, data: Data, num_classes: int, task: str, metric: str, seed: int, notes: str
+    name: str, data: Data, num_classes: int, task: str, metric: str, seed: int, notes: str = ""
 ) -> NodeDataset:
     """A :class:`NodeDataset` of a graph without an official split: random 60/20/20 from
     ``seed``."""

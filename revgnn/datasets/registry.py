@@ -12,6 +12,13 @@ imported).
 
 from __future__ import annotations
 
+import csv
+import gzip
+import json
+import os.path as osp
+import pickle
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
 from typing import Any
@@ -23,7 +30,45 @@ from revgnn.config.fields import settings_of
 from revgnn.datasets.validate import validate
 from revgnn.utils.registry import Registry
 
-__all__ = ["DATASETS", "KINDS", "dataset_kind", "load_dataset", "register_dataset"]
+__all__ = [
+    "DATASETS",
+    "KINDS",
+    "CorruptDataset",
+    "NoDataRoot",
+    "dataset_kind",
+    "load_dataset",
+    "register_dataset",
+]
+
+
+class CorruptDataset(ValueError):
+    """A dataset file exists but cannot be read (truncated, corrupt, or a stale cache)."""
+
+
+#: What reading a truncated or corrupt file raises (numpy's npz, pickle, gzip, JSON, CSV).
+_UNREADABLE = (
+    zipfile.BadZipFile, pickle.UnpicklingError, EOFError, gzip.BadGzipFile, zlib.error,
+    json.JSONDecodeError, csv.Error,
+)  # fmt: skip
+
+
+def _unreadable(e: BaseException) -> bool:
+    if isinstance(e, _UNREADABLE):
+        return True
+    # torch.load of a damaged archive; numpy of a short array file
+    text = str(e)
+    return isinstance(e, (RuntimeError, ValueError, OSError)) and any(
+        s in text
+        for s in ("PytorchStreamReader", "zip archive", "unexpected EOF", "cannot reshape array",
+                  "Failed to interpret file", "file could not be opened successfully",
+                  "could not read bytes", "buffer is smaller than requested")
+    )  # fmt: skip
+
+
+class NoDataRoot(FileNotFoundError, ValueError):
+    """A dataset that is read from a data folder was asked for without one (a missing file
+    for what may wait for the data, e.g. ``--print-config``; a wrong setting otherwise)."""
+
 
 #: What a dataset is: node prediction on one graph, point clouds, a set of graphs with a
 #: label each, node prediction on several graphs.
@@ -31,9 +76,10 @@ KINDS = ("node", "points", "graphs", "inductive")
 
 #: Settings every loader may read (``train_subset`` is applied here, to every kind).
 COMMON = ("dataset", "root", "download", "split_seed", "train_subset")
-#: Settings of how batches are drawn, read by the task rather than the loader.
+#: Settings read after loading (how batches are drawn, the node features' preprocessing),
+#: by the experiment rather than the loader.
 BATCHING = {
-    "node": ("partition", "num_parts", "eval_parts", "eval_views"),
+    "node": ("partition", "num_parts", "eval_parts", "eval_views", "features"),
     "points": ("batch_size",),
     "graphs": ("batch_size",),
     "inductive": ("batch_size",),
@@ -108,8 +154,20 @@ def load_dataset(
             raise ValueError(f"--{flags[name]} is not used by {unused[name]}")
     if entry.info["needs_root"] and cfg.root is None:
         where = f" (it reads <root>/{entry.info['where']})" if entry.info["where"] else ""
-        raise ValueError(f"dataset {cfg.dataset!r} needs root= (--root), the data folder{where}")
-    data = entry.obj(cfg.dataset, cfg.root, cfg)
+        raise NoDataRoot(f"dataset {cfg.dataset!r} needs root= (--root), the data folder{where}")
+    try:
+        data = entry.obj(cfg.dataset, cfg.root, cfg)
+    except Exception as e:
+        if not _unreadable(e):
+            raise
+        where = osp.join(cfg.root or "<bundled>", entry.info["where"] or "")
+        name = getattr(e, "filename", None)
+        raise CorruptDataset(
+            f"dataset {cfg.dataset!r}: {'file ' + str(name) if name else 'a file under ' + where}"
+            f" could not be read ({type(e).__name__}: {e}): it is truncated or corrupt. Replace "
+            "it (copy or download it again) and delete any processed/ folder next to it, which "
+            "caches what was read before"
+        ) from e
     if cfg.train_subset is not None:
         data = train_subset(data, cfg.train_subset, cfg.split_seed)
     return validate(data) if entry.info["kind"] == "node" else data

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from revgnn.models.encoder import NodeEncoder
 from revgnn.models.head import Head
 from revgnn.models.registry import register_model
-from revgnn.nn.conv.registry import ConvSpec, conv_resolver
+from revgnn.nn.conv.registry import CONVS, ConvSpec, conv_resolver
 from revgnn.nn.group_add_rev import GroupAddRev
 from revgnn.nn.pre_act_conv import PreActConv
 from revgnn.nn.reversible_sequential import ReversibleSequential
@@ -77,7 +77,10 @@ class RevGNN(nn.Module):
     (:class:`~revgnn.models.Head`: Norm -> ReLU -> Dropout -> Linear) are the modules every
     node model shares. ``mask`` draws one dropout mask per step for all blocks (the paper's
     shared dropout), ``initial`` passes the initial embedding to every block (for
-    initial-residual convs such as GCNII).
+    initial-residual convs such as GCNII), and ``zero_stream`` starts the reversible stream at
+    zero instead of :math:`\mathbf{H}_0`, which then enters every block through that initial
+    residual only (with additive coupling the stream's volume is preserved, so what the blocks
+    add, not a copy of the input, is what reaches the head).
 
     :func:`revgnn.build_model` builds it from a :class:`~revgnn.config.ModelConfig`
     (``model="revgnn"`` or ``"wt-revgnn"``): ``hidden_channels=80``, ``num_layers=1001``,
@@ -90,6 +93,7 @@ class RevGNN(nn.Module):
         head (Head): The output side.
         mask (SharedDropout, optional): One dropout mask per step for every block.
         initial (bool): Pass the initial embedding to every block. (default: ``False``)
+        zero_stream (bool): Start the stream at zero (needs ``initial``). (default: ``False``)
 
     Shapes:
         - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)` (int64 or
@@ -104,10 +108,17 @@ class RevGNN(nn.Module):
         head: Head,
         mask: SharedDropout | None = None,
         initial: bool = False,
+        zero_stream: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(layers, ReversibleSequential):
             raise TypeError(f"layers must be a ReversibleSequential, got {type(layers).__name__}")
+        if zero_stream and not initial:
+            raise ValueError(
+                "zero_stream=True needs initial=True (an initial-residual conv such as gcnii): "
+                "otherwise the input never reaches the blocks"
+            )
+        self.zero_stream = zero_stream
         self.encoder = encoder
         self.layers = layers
         self.mask = mask
@@ -144,7 +155,8 @@ class RevGNN(nn.Module):
             mask = self.mask(h) if self.mask is not None else None
             # An initial-residual conv reads the initial embedding in every block (each group
             # its own channels of it: a positional tensor of the stream's width is split).
-            h = self.layers(h, edge_index, mask, h if self.initial else None, **kwargs)
+            start = torch.zeros_like(h) if self.zero_stream else h
+            h = self.layers(start, edge_index, mask, h if self.initial else None, **kwargs)
             return self.head(h)
 
     def __repr__(self) -> str:
@@ -154,7 +166,7 @@ class RevGNN(nn.Module):
             f"{self.encoder.out_channels}, {self.head.out_channels}, "
             f"num_layers={self.num_layers}, num_groups={self.num_groups}, conv={conv}, "
             f"edge_dim={self.encoder.edge_dim}, weight_tied={self.weight_tied}, "
-            f"reversible={self.reversible})"
+            f"zero_stream={self.zero_stream}, reversible={self.reversible})"
         )
 
 
@@ -176,6 +188,7 @@ def rev_gnn(
     shared_dropout: bool,
     branch_gate: float | None,
     branch_scale: float | None,
+    stream_init: str,
     stream_dtype: str,
     snapshot_every: int | None,
     weight_tied: bool = False,
@@ -185,7 +198,8 @@ def rev_gnn(
     offered to convs that take them), with the dropout mask shared by all blocks
     (``shared_dropout``) or drawn in every block (replayed exactly in the backward pass); a
     learnable gate on every branch starting at ``branch_gate`` (``0.0``: ReZero) and a fixed
-    factor ``branch_scale``; the residual stream in ``stream_dtype``. Edge features pass
+    factor ``branch_scale``; the residual stream in ``stream_dtype``, starting at the encoded
+    input or at zero (``stream_init``, ``"zero"`` for initial-residual convs). Edge features pass
     through one shared edge encoder and reach every group unsplit. ``weight_tied``: one
     block's weights at every layer (WT-RevGNN)."""
     for name, value in (("hidden_channels", hidden_channels), ("num_layers", num_layers)):
@@ -197,6 +211,14 @@ def rev_gnn(
     check_probability("dropout", dropout)
     check_probability("edge_dropout", edge_dropout)
     spec = conv_resolver(conv)
+    if stream_init not in ("input", "zero"):
+        raise ValueError(f"stream_init={stream_init!r} must be input or zero")
+    if stream_init == "zero" and not spec.initial:
+        initial = ", ".join(n for n in CONVS.names() if conv_resolver(n).initial)
+        raise ValueError(
+            f"stream_init='zero' needs an initial-residual conv ({initial}); conv={spec.name!r} "
+            "would never see the input: use stream_init='input'"
+        )
     # Without edge dropout every block sees the same graph: preprocess it once, not in each
     # block and again in each backward recompute.
     prepared = spec.prepare is not None and edge_dropout == 0.0
@@ -229,7 +251,9 @@ def rev_gnn(
         layers = ReversibleSequential(blocks, True, dtype, snapshot_every)
     mask = SharedDropout(dropout) if shared_dropout else None
     head = Head(hidden_channels, out_channels, norm, dropout)
-    return RevGNN(encoder, layers, head, mask, initial=spec.initial)
+    return RevGNN(
+        encoder, layers, head, mask, initial=spec.initial, zero_stream=stream_init == "zero"
+    )
 
 
 register_model("wt-revgnn", family="node")(functools.partial(rev_gnn, weight_tied=True))

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from revgnn.nn.drop_edge import drop_edges
 from revgnn.nn.norm import activation, norm_layer
 from revgnn.nn.pre_act_conv import PreActConv
+from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
 
@@ -111,7 +112,7 @@ class DeepGCNBlock(nn.Module):
         if dropout_mask is not None:
             raise ValueError(f"dropout_mask is only supported by res+ blocks, not {self.block!r}")
         edge_index, kwargs = drop_edges(edge_index, kwargs, self.edge_dropout, self.training)
-        h = self.conv(x, edge_index, **kwargs)
+        h = call_conv(self.conv, x, edge_index, **kwargs)
         if self.norm is not None:
             h = self.norm(h)
         if self.act is not None:

@@ -19,6 +19,7 @@ from torch.utils.checkpoint import checkpoint
 
 from revgnn.nn.deep_gcn_block import BLOCKS
 from revgnn.nn.norm import activation
+from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
 
@@ -78,8 +79,8 @@ class DeepGCNLayer(nn.Module):
         if self.conv is None:
             return h
         if self.ckpt_grad and torch.is_grad_enabled() and h.requires_grad:
-            return checkpoint(self.conv, h, *args, use_reentrant=False, **kwargs)
-        return self.conv(h, *args, **kwargs)
+            return checkpoint(call_conv, self.conv, h, *args, use_reentrant=False, **kwargs)
+        return call_conv(self.conv, h, *args, **kwargs)
 
     def _norm_act(self, h: Tensor) -> Tensor:
         if self.norm is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from revgnn.utils.autocast import autocast_disabled
 from revgnn.utils.checks import check_probability
 
 __all__ = [
@@ -76,6 +77,13 @@ def knn(x: Tensor, k: int, chunk_size: int | None = None) -> Tensor:
     rows = chunk_size or max(1, CHUNK_ELEMENTS // max(b * n, 1))
     if rows < 1:
         raise ValueError(f"chunk_size={chunk_size} must be at least 1")
+    # Autocast would run the distance products in bf16 / fp16 and lose true neighbours.
+    with autocast_disabled([x.device.type]):
+        return _knn_fp32(x, k, rows)
+
+
+def _knn_fp32(x: Tensor, k: int, rows: int) -> Tensor:
+    b, n, _ = x.shape
     square = (x * x).sum(-1)  # [B, N]
     out = torch.empty(b, n, k, dtype=torch.long, device=x.device)
     for start in range(0, n, rows):

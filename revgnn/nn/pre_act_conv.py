@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from revgnn.nn.drop_edge import drop_edges
 from revgnn.nn.norm import activation, norm_layer
+from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
 
@@ -112,7 +113,7 @@ class PreActConv(nn.Module):
         edge_index, kwargs = drop_edges(edge_index, kwargs, self.edge_dropout, self.training)
         if initial is not None:
             kwargs["x0"] = initial
-        out = self.conv(x, edge_index, **kwargs)
+        out = call_conv(self.conv, x, edge_index, **kwargs)
         if self.branch_scale is not None:
             out = out * self.branch_scale
         return out if self.gate is None else out * self.gate.to(out.dtype)

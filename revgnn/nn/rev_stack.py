@@ -278,12 +278,10 @@ class RevStack:
         """Walk the blocks in reverse, turning ``ybuf`` (the output stream, group-major, owned
         by the caller) into the input stream in place, and ``gbuf`` (its gradient) into the
         input's gradient. Returns the gradients of the lifted tensor arguments and of the
-        parameters. With ``gbuf=None`` only the input is rebuilt.
-        """
+        parameters. With ``gbuf=None`` only the input is rebuilt."""
         c = self.num_groups
         with_grad = gbuf is not None
         snapshots = snapshots or {}
-
         # One leaf per group and lifted tensor, shared by all layers; gradients accumulate
         # into full-size buffers (chunk views for chunked arguments).
         leaves: list[list[Any]] = [[] for _ in range(c)]
@@ -314,7 +312,8 @@ class RevStack:
         touched = [False] * len(self.params)
 
         grad_mode = torch.enable_grad() if with_grad else torch.no_grad()
-        with grad_mode, autocast.enter():
+        # Recompute under the forward's autocast, VJP outside it (as any backward pass runs).
+        with grad_mode:
             for li in range(len(self.layers) - 1, -1, -1):
                 layer = self.layers[li]
                 for i in range(c - 1, -1, -1):
@@ -325,10 +324,10 @@ class RevStack:
                     state = rng.get(li * c + i)
                     if state is not None:
                         set_rng_state(self.device, state)
-                    # Buffers are restored only after the VJP: BatchNorm's backward reads the
-                    # running statistics it saved.
+                    # Buffers restored after the VJP: BatchNorm's backward reads saved stats.
                     with restore_buffers(conv):
-                        z = self.call(conv, inp, leaves[i])
+                        with autocast.enter():
+                            z = self.call(conv, inp, leaves[i])
                         if with_grad:
                             for j in self._vjp(
                                 conv, inp, z, gbuf, i, leaves[i], arg_grad_views[i], param_grads

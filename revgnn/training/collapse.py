@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from revgnn.training.best_weights import BestWeights
 from revgnn.training.callback import Callback
 from revgnn.utils.warn import warn_user
 
@@ -13,45 +14,94 @@ if TYPE_CHECKING:
 
 __all__ = ["CollapseMonitor"]
 
+CAUSES = (
+    "Likely causes: a learning rate too high (--lr), too much dropout (--dropout / "
+    "--input-dropout), or the normalisation (--norm layer or batch)"
+)
+
 
 class CollapseMonitor(Callback):
-    """Counts evaluations in a row whose validation predictions are a single class and,
-    when ``patience`` are reached, says so once.
+    """Answers a run whose validation predictions have become a single class.
+
+    After ``after`` epochs (a deep model that starts as the identity may predict one class
+    for a few epochs), ``patience`` evaluations in a row predicting one class for every
+    validation node count as a collapse. The response: the best weights so far are loaded
+    again, every learning rate is multiplied by ``lr_factor`` and the optimiser's state (the
+    moments that led there) is cleared, and the run goes on. After ``max_responses``
+    responses the run stops, keeping its best weights. Each response is one warning and one
+    ``collapse`` entry in the epoch's record. Tasks without class predictions (multi-label,
+    regression) are never counted.
 
     Args:
-        patience (int): Evaluations in a row.
+        patience (int): Evaluations in a row. (``0``: never react)
+        after (int): Epochs not counted at the start of a run. (default: ``10``)
+        lr_factor (float): Learning-rate factor of a response. (default: ``0.5``)
+        max_responses (int): Responses before the run stops. (default: ``3``)
     """
 
     order = 50
 
-    def __init__(self, patience: int) -> None:
+    def __init__(
+        self, patience: int, after: int = 10, lr_factor: float = 0.5, max_responses: int = 3
+    ) -> None:
+        if not 0.0 < lr_factor <= 1.0:
+            raise ValueError(f"lr_factor={lr_factor} must lie in (0, 1]")
         self.patience = patience
+        self.after = after
+        self.lr_factor = lr_factor
+        self.max_responses = max_responses
         self.run: list[int] = []
-        self.warned = False
+        self.responses = 0
+        self.pending: str | None = None
 
-    def update(self, epoch: int, classes: int | None) -> str | None:
-        """Record one evaluation; returns the message to give when collapse is reached."""
-        if classes is None or self.patience == 0:
-            return None
+    def update(self, epoch: int, classes: int | None) -> bool:
+        """Record one evaluation; whether it completes a collapse."""
+        if classes is None or self.patience == 0 or epoch <= self.after:
+            return False
         self.run = [*self.run, epoch] if classes == 1 else []
-        if self.warned or len(self.run) < self.patience:
-            return None
-        self.warned = True
-        return (
-            f"the model has predicted one class for every validation node for "
-            f"{self.patience} evaluations running (epochs {self.run[0]}-{self.run[-1]}): it "
-            "has collapsed to a single class. Likely causes: a learning rate too high (try "
-            "--lr 10x lower), too much dropout (--dropout / --input-dropout), or the "
-            "normalisation (--norm layer or batch)"
-        )
+        return len(self.run) >= self.patience
 
     def on_evaluate(self, loop: Loop, epoch: int, evaluation: Evaluation) -> None:
-        message = self.update(epoch, evaluation.valid_classes)
-        if message is not None:
-            warn_user(message)
+        if not self.update(epoch, evaluation.valid_classes):
+            return
+        first, last = self.run[0], self.run[-1]
+        self.run = []
+        self.responses += 1
+        seen = (
+            f"the model predicted one class for every validation node for {self.patience} "
+            f"evaluations running (epochs {first}-{last})"
+        )
+        if self.responses > self.max_responses:
+            warn_user(f"{seen}, after {self.max_responses} responses: stopping. {CAUSES}")
+            loop.stop(f"collapsed to a single class {self.responses} times")
+            self.pending = "stopped"
+            return
+        restored = any(cb.restore(loop) for cb in loop.callbacks if isinstance(cb, BestWeights))
+        for optimizer in loop.optimizers.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] *= self.lr_factor
+            optimizer.state.clear()
+        best = f"loaded the best weights (epoch {loop.best['epoch']}), " if restored else ""
+        self.pending = f"{best}lr x{self.lr_factor:g}"
+        warn_user(
+            f"{seen}: {best}multiplied the learning rate by {self.lr_factor:g} and reset the "
+            f"optimiser (response {self.responses} of {self.max_responses}). {CAUSES}"
+        )
+
+    def on_epoch_end(self, loop: Loop, epoch: int, record: dict[str, Any]) -> None:
+        if self.pending is not None:
+            record["collapse"] = self.pending
+            self.pending = None
 
     def state_dict(self) -> dict[str, Any]:
-        return {"run": list(self.run), "warned": self.warned}
+        return {"run": list(self.run), "responses": self.responses}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.run, self.warned = list(state["run"]), bool(state["warned"])
+        self.run = list(state["run"])
+        self.responses = int(state.get("responses", 0))
+
+    def __repr__(self) -> str:
+        return (
+            f"CollapseMonitor(patience={self.patience}, after={self.after}, "
+            f"lr_factor={self.lr_factor:g}, max_responses={self.max_responses})"
+        )

@@ -15,36 +15,22 @@ from typing import Any
 import torch
 from torch import nn
 
-from revgnn.config.adapt import GraphStats, adapt, adapt_to_model
+from revgnn.config.adapt import adapt, adapt_to_model
 from revgnn.config.build import build_model
 from revgnn.config.model import ModelConfig, PointModelConfig
 from revgnn.config.recipe import Recipe
 from revgnn.config.train import TrainConfig
+from revgnn.datasets.features import with_features
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.registry import dataset_kind, load_dataset
+from revgnn.datasets.stats import graph_stats
 from revgnn.training.optimizers import decay_targets
 from revgnn.training.task import Task, build_task
 
-__all__ = ["Experiment", "graph_stats", "prepare"]
+__all__ = ["Experiment", "prepare"]
 
 #: OGB's molecule encoders' input sizes (atom and bond features).
 ATOM_FEATURES, BOND_FEATURES = 9, 3
-
-
-def graph_stats(dataset: Any) -> GraphStats | None:
-    """What the recipe may adapt to about a node dataset (``None`` for other kinds)."""
-    if not isinstance(dataset, NodeDataset):
-        return None
-    x = dataset.data.x
-    sample = x[: min(x.size(0), 4096)]
-    binary = bool(((sample == 0) | (sample == 1)).all())
-    return GraphStats(
-        num_nodes=dataset.num_nodes,
-        num_edges=dataset.num_edges,
-        num_features=dataset.num_features,
-        binary_features=binary,
-        nonnegative_features=bool((sample >= 0).all()),
-    )
 
 
 @dataclass
@@ -112,6 +98,8 @@ def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
     explicit = {k.split(".", 1)[1] for k in recipe.explicit if k.startswith("data.")}
     dataset = load_dataset(recipe.data, explicit=explicit)
     recipe = adapt(recipe, graph_stats(dataset))
+    if isinstance(dataset, NodeDataset):
+        dataset = with_features(dataset, recipe.data.features)
     if kind == "points" and (dataset.task == "classification") != (
         recipe.model.task == "classification"
     ):

@@ -198,6 +198,8 @@ class Loop:
         evaluation = self.task.evaluate(self.model, self.device, self.cfg.amp)
         record.update({f"{k}_{self.task.metric}": v for k, v in evaluation.scores.items()})
         record.update(evaluation.extra)
+        if evaluation.valid_classes is not None:
+            record["valid_classes"] = evaluation.valid_classes
         return evaluation
 
     # -- the run

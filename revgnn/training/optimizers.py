@@ -30,26 +30,39 @@ def decay_targets(model: nn.Module, decay_on: str) -> str:
     return encoders[0] if target and encoders else target
 
 
-def param_groups(model: nn.Module, weight_decay: float, decay_on: str) -> list[dict[str, Any]]:
+def param_groups(
+    model: nn.Module, weight_decay: float, decay_on: str, block_weight_decay: float | None = None
+) -> list[dict[str, Any]]:
     """Parameter groups with weight decay on the submodules ``decay_on`` (comma-separated
-    names; ``""``: every parameter; ``"auto"``: :func:`decay_targets`)."""
+    names; ``""``: every parameter; ``"auto"``: :func:`decay_targets`), and
+    ``block_weight_decay`` (if not ``None``) on the model's blocks, its submodule ``layers``
+    (the outermost one)
+    (GCNII's recipe: a strong decay on the convolutions, a weak one on the dense layers)."""
     modules = dict(model.named_modules())
     names = [n for n in decay_targets(model, decay_on).split(",") if n]
-    if not names or weight_decay == 0:
-        return [{"params": list(model.parameters()), "weight_decay": weight_decay}]
     missing = [name for name in names if name not in modules]
-    if missing:
+    if missing and weight_decay:
         top = ", ".join(n for n, _ in model.named_children())
         raise ValueError(
             f"weight_decay_on={decay_on!r}: the model has no submodule {missing[0]!r} "
             f"(its top-level submodules: {top})"
         )
-    decayed = {id(p) for name in names for p in modules[name].parameters()}
-    params = list(model.parameters())
-    return [
+    # The blocks at any depth of the module tree (a DDP or graph-level wrapper's .layers).
+    found = sorted((n for n in modules if n.split(".")[-1] == "layers"), key=lambda n: n.count("."))
+    blocks = modules[found[0]] if found and block_weight_decay is not None else None
+    in_blocks = {id(p) for p in blocks.parameters()} if blocks is not None else set()
+    if names and weight_decay:
+        decayed = {id(p) for name in names for p in modules[name].parameters()}
+    else:
+        decayed = {id(p) for p in model.parameters()}
+    params = [p for p in model.parameters() if id(p) not in in_blocks]
+    groups = [
         {"params": [p for p in params if id(p) in decayed], "weight_decay": weight_decay},
         {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
     ]
+    if blocks is not None:
+        groups.append({"params": list(blocks.parameters()), "weight_decay": block_weight_decay})
+    return [g for g in groups if g["params"]] or [{"params": [], "weight_decay": weight_decay}]
 
 
 def make_optimizer(groups: Any, cfg: OptimConfig) -> torch.optim.Optimizer:
@@ -108,6 +121,8 @@ class Optimizers:
     def default(cls, model: nn.Module, cfg: OptimConfig) -> Optimizers:
         """One optimiser of ``cfg`` over every parameter, weight decay per
         ``cfg.weight_decay_on``, and its schedule."""
-        opt = make_optimizer(param_groups(model, cfg.weight_decay, cfg.weight_decay_on), cfg)
+        opt = make_optimizer(
+            param_groups(model, cfg.weight_decay, cfg.weight_decay_on, cfg.block_weight_decay), cfg
+        )
         sched = make_scheduler(opt, cfg)
         return cls({"weights": opt}, {"weights": sched} if sched is not None else {})

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+from torch import Tensor
 
-__all__ = ["AutocastState", "autocast_disabled"]
+from revgnn.utils.checks import is_sparse_adjacency
+
+__all__ = ["AutocastState", "autocast_disabled", "call_conv"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +58,24 @@ def autocast_disabled(device_types: Iterable[str]) -> Iterator[None]:
             if torch.is_autocast_enabled(t):
                 stack.enter_context(torch.autocast(t, enabled=False))
         yield
+
+
+def call_conv(conv: Callable[..., Tensor], x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """``conv(x, *args, **kwargs)``; with a sparse adjacency (the first of ``args``, or
+    ``edge_index=``) inside autocast, in fp32.
+
+    Sparse matrix products have no half-precision kernels on the CPU (``addmm`` for CSR) and
+    take no mixed dtypes (an fp32 adjacency times bf16 features), so, as torch does for its
+    own ops without a low-precision kernel, such a conv runs in fp32 with autocast off; its
+    output is fp32 and the next autocast op casts it back down.
+    """
+    adj = args[0] if args else kwargs.get("edge_index")
+    types = [x.device.type]
+    if not is_sparse_adjacency(adj) or not any(torch.is_autocast_enabled(t) for t in types):
+        return conv(x, *args, **kwargs)
+
+    def up(v: Any) -> Any:
+        return v.float() if isinstance(v, Tensor) and v.is_floating_point() else v
+
+    with autocast_disabled(types):
+        return conv(up(x), *(up(a) for a in args), **{k: up(v) for k, v in kwargs.items()})

@@ -30,6 +30,19 @@ def check_output(path: str, flag: str, overwrite: bool = False) -> None:
         raise PermissionError(
             f"{flag} {path}: {probe if not osp.exists(path) else path} is not writable"
         )
+    if probe == folder:
+        _probe_write(folder, f"{flag} {path}")
+
+
+def _probe_write(folder: str, what: str) -> None:
+    # Permission bits do not tell everything (root, read-only or virtual file systems such as
+    # /proc): create and remove a file where the output will go.
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".revgnn-probe.", dir=folder)
+    except OSError as e:
+        raise PermissionError(f"{what}: cannot create a file in {folder} ({e.strerror})") from e
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def check_output_dir(path: str, flag: str) -> None:
@@ -41,6 +54,7 @@ def check_output_dir(path: str, flag: str) -> None:
         probe = osp.dirname(osp.abspath(probe))
     if not os.access(probe, os.W_OK | os.X_OK):
         raise PermissionError(f"{flag} {path}: {probe} is not writable")
+    _probe_write(probe, f"{flag} {path}")
 
 
 def write_atomic(path: str, text: str) -> None:

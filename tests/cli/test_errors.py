@@ -74,3 +74,22 @@ def test_argparse_errors_are_one_line_too():
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert "argument --layers: 'many' is not an integer (see revgnn train --help)" in proc.stderr
+
+
+def test_an_error_raised_outside_revgnn_is_a_bug_with_its_traceback(capsys):
+    from revgnn.cli.errors import report_user_errors
+
+    def bug() -> int:
+        return len(5)  # TypeError raised by Python, not by revgnn
+
+    with pytest.raises(TypeError, match="has no len"):
+        report_user_errors("revgnn train", bug)
+
+    def mistake() -> int:
+        from revgnn.config import ModelConfig
+
+        ModelConfig(num_layers=0)
+        return 0
+
+    assert report_user_errors("revgnn train", mistake) == 2
+    assert "revgnn train: error: num_layers=0 must be at least 1" in capsys.readouterr().err

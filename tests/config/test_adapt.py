@@ -1,20 +1,69 @@
+import pytest
+
 from revgnn.config import DEEP, ModelConfig, Recipe, adapt
-from revgnn.config.adapt import adapt_model, adapt_to_model, weight_decay_targets
+from revgnn.config.adapt import (
+    GraphStats,
+    adapt_model,
+    adapt_to_model,
+    feature_rule,
+    weight_decay_targets,
+)
+from revgnn.config.model import DIFFUSION_TIME
 
 
-def test_the_depth_rule():
-    assert adapt_model(ModelConfig(num_layers=DEEP)).branch_gate == 0.0
-    assert adapt_model(ModelConfig(num_layers=DEEP - 1)).branch_gate is None
-    assert adapt_model(ModelConfig(branch_gate=0.5)).branch_gate == 0.5  # set: kept
+def test_the_depth_rule_for_convs_without_an_initial_residual():
+    gen = ModelConfig(conv="gen")
+    assert adapt_model(ModelConfig(conv="gen", num_layers=DEEP)).branch_gate == 0.0
+    assert adapt_model(ModelConfig(conv="gen", num_layers=DEEP - 1)).branch_gate is None
+    assert adapt_model(gen).branch_scale is None and adapt_model(gen).stream_init == "input"
+    assert adapt_model(ModelConfig(conv="gen", branch_gate=0.5)).branch_gate == 0.5  # kept
     deeper = adapt_model(ModelConfig(model="deeper-gcn", num_layers=64))
+    assert deeper.conv == "gen"  # conv="auto" is the model's own conv
     assert deeper.branch_gate == "auto"  # a model without gates keeps the unused setting
     assert weight_decay_targets(DEEP - 1, True) == "encoder.node"
     assert weight_decay_targets(DEEP, True) == weight_decay_targets(4, False) == ""
 
 
+@pytest.mark.parametrize("layers", [2, 4, 16, 64, 1000])
+def test_initial_residual_blocks_propagate_for_the_same_time_at_every_depth(layers):
+    cfg = adapt_model(ModelConfig(num_layers=layers))
+    assert cfg.conv == "gcnii" and cfg.stream_init == "zero" and cfg.branch_gate is None
+    assert cfg.branch_scale == min(1.0, DIFFUSION_TIME / layers)
+    assert adapt_model(ModelConfig(num_layers=layers, branch_scale=None)).branch_scale is None
+
+
 def test_adapt_fills_every_auto_value():
     recipe = adapt(Recipe())
     assert recipe.run.device in ("cpu", "cuda") and recipe.model.branch_gate is None
+    assert recipe.data.features == "raw"  # no graph to look at: the features as they are
     resolved = adapt_to_model(recipe, "encoder.node")
     assert resolved.optim.weight_decay_on == "encoder.node"
     assert adapt_to_model(resolved, "").optim.weight_decay_on == "encoder.node"  # set: kept
+
+
+def _stats(**kw):
+    base = dict(num_nodes=100, num_edges=400, num_features=500, binary_features=True,
+                nonnegative_features=True, feature_density=0.01)  # fmt: skip
+    return GraphStats(**{**base, **kw})
+
+
+@pytest.mark.parametrize(
+    ("kind", "stats", "rule"),
+    [
+        ("bag of words", _stats(), "row"),
+        ("dense binary attributes", _stats(feature_density=0.35), "standard"),
+        ("counts", _stats(binary_features=False, feature_density=0.5), "standard"),
+        (
+            "signed measurements",
+            _stats(binary_features=False, nonnegative_features=False, feature_density=1.0),
+            "standard",
+        ),
+        ("one structural column", _stats(num_features=1, feature_density=1.0), "standard"),
+        ("a single one-hot column", _stats(num_features=1, feature_density=0.01), "standard"),
+    ],
+)
+def test_the_feature_rule(kind, stats, rule):
+    assert feature_rule(stats) == rule, kind
+    recipe = adapt(Recipe(), stats)
+    assert recipe.data.features == rule
+    assert adapt(Recipe().with_values({"data.features": "raw"}), stats).data.features == "raw"

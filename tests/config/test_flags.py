@@ -75,9 +75,9 @@ def test_values_of_flags_are_parsed_by_the_fields_type():
 
 
 def test_a_conv_option_the_conv_does_not_take_names_both_flags():
-    with pytest.raises(ValueError, match=r"--heads is not used by --conv gen \(its options: "):
+    with pytest.raises(ValueError, match=r"--heads is not used by --conv gcnii \(its options: "):
         recipe_from_args(parse("--heads", "2"))
     assert recipe_from_args(parse("--conv", "gat", "--heads", "2")).model.conv_options == {
         "heads": 2
     }
-    assert Recipe().model.conv == "gen"
+    assert Recipe().model.conv == "auto"

@@ -5,7 +5,8 @@ from revgnn.config import DEEP, ModelConfig, PointModelConfig
 
 def test_defaults_are_valid_and_name_the_library_defaults():
     cfg = ModelConfig()
-    assert (cfg.model, cfg.conv, cfg.conv_options) == ("revgnn", "gen", {})
+    assert (cfg.model, cfg.conv, cfg.conv_options) == ("revgnn", "auto", {})
+    assert cfg.resolved_conv == "gcnii" and ModelConfig(model="deeper-gcn").resolved_conv == "gen"
     assert cfg.branch_gate == "auto" and DEEP == 16
     assert PointModelConfig().conv == "edge"
 
@@ -37,9 +38,9 @@ def test_unused_settings_say_what_does_not_use_them():
     assert "num_groups" in unused and "branch_gate" in unused and "block" not in unused
     assert "--model deeper-gcn (only --model deq-gnn, revgnn, wt-revgnn" in unused["num_groups"]
     assert "block" in ModelConfig().unused() and "deq_cell" in ModelConfig().unused()
-    aggr = ModelConfig(conv_options={"aggr": "max"}).unused()
+    aggr = ModelConfig(conv="gen", conv_options={"aggr": "max"}).unused()
     assert "conv_options.t" in aggr and "conv_options.p" in aggr
-    assert "conv_options.t" not in ModelConfig().unused()  # softmax reads t
+    assert "conv_options.t" not in ModelConfig(conv="gen").unused()  # softmax reads t
     assert "num_groups" in ModelConfig(model="deq-gnn", deq_cell="res+").unused()
 
 

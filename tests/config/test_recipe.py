@@ -5,12 +5,16 @@ import torch
 
 from revgnn import build_model
 from revgnn.config import ModelConfig, PointModelConfig, Recipe, load_recipe, recipe_names
-from revgnn.nn.conv import conv_resolver
 
 
 def test_a_recipe_round_trips_through_yaml_and_a_json_record(tmp_path):
     recipe = Recipe().with_values(
-        {"model.num_layers": 6, "model.conv_options.aggr": "max", "optim.lr": 0.05}
+        {
+            "model.num_layers": 6,
+            "model.conv": "gen",
+            "model.conv_options.aggr": "max",
+            "optim.lr": 0.05,
+        }
     )
     path = tmp_path / "r.yaml"
     path.write_text(recipe.to_yaml())
@@ -30,7 +34,7 @@ def test_only_changed_fields_are_written_when_asked():
 
 
 def test_changing_the_conv_drops_the_previous_convs_options():
-    recipe = Recipe().with_values({"model.conv_options.aggr": "max"})
+    recipe = Recipe().with_values({"model.conv": "gen", "model.conv_options.aggr": "max"})
     assert recipe.with_values({"model.conv": "gcn"}).model.conv_options == {}
     kept = recipe.with_values({"model.conv": "gen"})
     assert kept.model.conv_options == {"aggr": "max"}
@@ -69,7 +73,7 @@ def test_every_shipped_recipe_loads_and_its_model_builds(name):
     recipe = load_recipe(name)
     assert recipe.explicit == frozenset() and recipe.source == name
     node = isinstance(recipe.model, ModelConfig)
-    edges = node and conv_resolver(recipe.model.conv).edge_features
+    edges = node and recipe.model.conv_spec.edge_features
     sizes = (8, 5, 4 if edges else None) if node else (9, 13, None)
     if recipe.search is None:
         with torch.device("meta"):

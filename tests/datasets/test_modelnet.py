@@ -23,3 +23,10 @@ def test_missing_raw_files_are_an_error_not_a_download(tmp_path):
     os.makedirs(tmp_path / "modelnet40" / "raw" / "bed")
     with pytest.raises(FileNotFoundError, match=r"lacks bathtub.*pass --download"):
         load_dataset("modelnet40", str(tmp_path))
+
+
+def test_a_modelnet40_folder_holding_modelnet10_is_refused(tmp_path):
+    # PyG checks ModelNet40's folder for the ModelNet10 classes only.
+    write_modelnet(tmp_path / "modelnet40")
+    with pytest.raises(ValueError, match=r"holds 10 class folders, not 40: an incomplete"):
+        load_dataset("modelnet40", str(tmp_path), num_points=32)

@@ -6,6 +6,7 @@ import pytest
 
 from revgnn.config import DataConfig
 from revgnn.datasets import DATASETS, amazon_coauthor, deezer, load_dataset
+from revgnn.datasets.registry import CorruptDataset
 from revgnn.datasets.tolokers import load_tolokers
 from tests.datasets.conftest import N
 
@@ -50,3 +51,17 @@ def test_errors(root, tmp_path):
     with pytest.raises(ValueError, match=r"dataset 'photo' needs root= \(--root\)"):
         load_dataset("photo")
     assert set(REAL) | {"citeseer"} <= set(DATASETS)
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_a_truncated_file_is_one_error_naming_the_fix(name, root, tmp_path):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(root, copy)
+    ds_files = [p for p in copy.rglob("*") if p.is_file() and name.split("-")[0] in str(p).lower()]
+    assert ds_files, name
+    for path in ds_files:  # every file of the dataset cut to a tenth
+        path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 10)])
+    with pytest.raises(CorruptDataset, match=f"dataset '{name}'.*truncated or corrupt"):
+        load_dataset(name, str(copy))

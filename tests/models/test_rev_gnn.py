@@ -245,3 +245,40 @@ def test_cuda_autocast_reversible_gradients_equal_the_plain_run(dtype):
     for (name, p), q in zip(rev.named_parameters(), plain.parameters()):
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert rel_err(p.grad, q.grad) < 1e-2, name
+
+
+@pytest.mark.parametrize("weight_tied", [False, True])
+def test_zero_stream_starts_at_zero_and_stays_exact(weight_tied):
+    torch.manual_seed(0)
+    rev = rev_gnn(
+        F_IN, 16, OUT, 6, conv="gcnii", stream_init="zero", branch_scale=0.5, dropout=0.3,
+        weight_tied=weight_tied,
+    )  # fmt: skip
+    assert rev.zero_stream and "zero_stream=True" in repr(rev)
+    x, edge_index, _ = _data(None)
+    # The stream the blocks receive is zero; the input reaches them as the initial residual.
+    seen = []
+    hook = rev.layers.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
+    rev(x, edge_index)
+    hook.remove()
+    assert seen and not seen[0].any()
+    plain = copy.deepcopy(rev)
+    plain.reversible = False
+    grads = []
+    for model in (rev, plain):
+        torch.manual_seed(7)
+        model(x, edge_index).square().mean().backward()
+        grads.append({n: p.grad for n, p in model.named_parameters()})
+    for name, g in grads[0].items():
+        assert g is not None and rel_err(g, grads[1][name]) < 1e-5, name
+    rev.eval()
+    h, ei, kwargs = rev.encoder(x, edge_index)
+    y = rev.layers(torch.zeros_like(h), ei, None, h, **kwargs)
+    assert y.abs().max() > 0  # the blocks wrote the input into the stream
+    # Exact up to the float32 rounding of the returned y (the stream itself is float64).
+    assert rev.layers.inverse(y, ei, None, h, **kwargs).abs().max() < 1e-6 * y.abs().max()
+
+
+def test_zero_stream_needs_an_initial_residual_conv():
+    with pytest.raises(ValueError, match="stream_init='zero' needs an initial-residual conv"):
+        rev_gnn(F_IN, 16, OUT, 2, conv="gcn", stream_init="zero")

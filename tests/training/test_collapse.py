@@ -1,12 +1,78 @@
+import pytest
+import torch
+from torch import nn
+
+from revgnn.training import TrainConfig, seed_everything, train
+from revgnn.training.best_weights import BestWeights
+from revgnn.training.callback import Callback
 from revgnn.training.collapse import CollapseMonitor
 
 
-def test_says_so_once_after_patience_single_class_evaluations_in_a_row():
-    monitor = CollapseMonitor(3)
-    assert monitor.update(1, 1) is None and monitor.update(2, 1) is None
-    assert monitor.update(3, 4) is None  # a varied evaluation restarts the count
-    assert monitor.update(4, 1) is None and monitor.update(5, 1) is None
-    message = monitor.update(6, 1)
-    assert "3 evaluations running (epochs 4-6)" in message and "--lr" in message
-    assert monitor.update(7, 1) is None  # once
-    assert CollapseMonitor(0).update(1, 1) is None and CollapseMonitor(2).update(1, None) is None
+def test_counts_single_class_evaluations_in_a_row_after_the_warm_up():
+    monitor = CollapseMonitor(3, after=2)
+    assert not monitor.update(1, 1) and not monitor.update(2, 1)  # the warm-up
+    assert not monitor.update(3, 1) and not monitor.update(4, 1)
+    assert not monitor.update(5, 4)  # a varied evaluation restarts the count
+    assert not monitor.update(6, 1) and not monitor.update(7, 1) and monitor.update(8, 1)
+    assert not CollapseMonitor(0).update(20, 1) and not CollapseMonitor(2).update(20, None)
+    with pytest.raises(ValueError, match="lr_factor=0 must lie in"):
+        CollapseMonitor(3, lr_factor=0)
+
+
+class Biased(nn.Module):
+    """Predicts from a per-class bias only: after a few steps, one class for every node."""
+
+    def __init__(self, num_classes):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(num_classes))
+        self.num_layers = 1
+
+    def forward(self, x, edge_index, edge_attr=None):
+        return self.bias.expand(x.size(0), -1) + 0 * x[:, :1]
+
+
+class Watch(Callback):
+    """Records the weights and the rate after every epoch."""
+
+    order = 60
+
+    def __init__(self):
+        self.after = {}
+
+    def on_epoch_end(self, loop, epoch, record):
+        best = next(cb for cb in loop.callbacks if isinstance(cb, BestWeights))
+        self.after[epoch] = (
+            loop.model.bias.detach().clone(),
+            best.state["bias"].clone(),
+            loop.optimizers.main.param_groups[0]["lr"],
+        )
+
+
+def test_a_collapsed_run_is_restored_slowed_and_finally_stopped(tiny_graph):
+    seed_everything(0)
+    watch = Watch()
+    cfg = TrainConfig(epochs=100, lr=0.1, weight_decay=0.0, collapse_patience=3,
+                      progress=False)  # fmt: skip
+    with pytest.warns(UserWarning, match="predicted one class") as warned:
+        result = train(Biased(tiny_graph.num_classes), tiny_graph, cfg, callbacks=[watch])
+    responses = [r for r in result.history if "collapse" in r]
+    # epochs 11-13 collapse; three responses, the fourth collapse stops the run
+    assert [r["epoch"] for r in responses] == [13, 16, 19, 22]
+    assert result.epochs_run == 22 and "collapsed to a single class 4 times" in result.stopped
+    for r in responses[:3]:
+        weights, best, _ = watch.after[r["epoch"]]
+        assert torch.equal(weights, best)  # the best weights were loaded again
+    rates = [watch.after[r["epoch"]][2] for r in responses[:3]]
+    assert rates == pytest.approx([0.05, 0.025, 0.0125])
+    assert all(r["valid_classes"] == 1 for r in result.history if r["epoch"] > 10)
+    text = " ".join(str(w.message) for w in warned)
+    assert "loaded the best weights" in text and "response 1 of 3" in text
+    assert "after 3 responses: stopping" in text
+
+
+def test_its_count_is_state():
+    monitor = CollapseMonitor(5)
+    monitor.run, monitor.responses = [11, 12], 2
+    again = CollapseMonitor(5)
+    again.load_state_dict(monitor.state_dict())
+    assert again.run == [11, 12] and again.responses == 2

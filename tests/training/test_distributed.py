@@ -84,6 +84,7 @@ def _config(tmp: str, name: str, **kw) -> TrainConfig:
         eval_every=EPOCHS,
         lr=0.01,
         weight_decay=0.0,
+        block_weight_decay=None,
         grad_clip=1.0,
         seed=7,
         progress=False,

@@ -1,6 +1,7 @@
 import pytest
+import torch
 
-from revgnn.training import TrainConfig, seed_everything, train
+from revgnn.training import NodeTask, TrainConfig, seed_everything, train
 from revgnn.training.early_stopping import EarlyStopping
 from tests.helpers import rev_gnn
 
@@ -13,6 +14,15 @@ def test_a_run_stops_after_patience_evaluations_without_improvement(tiny_graph, 
     assert result.epochs_run < 200 and result.epochs_run == result.best_epoch + 3
     assert result.stopped.startswith("early stop: no better validation acc in 3 evaluations")
     assert f"stopped at epoch {result.epochs_run}: early stop" in capsys.readouterr().out
+    # The model handed back is the best-validation epoch's, not the last epoch's.
+    again = NodeTask(tiny_graph).evaluate(model, torch.device("cpu"), None)
+    assert again.scores["valid"] == result.valid_metric
+    assert again.scores["test"] == result.test_metric
+
+
+def test_the_default_recipe_stops_early():
+    cfg = TrainConfig()
+    assert cfg.patience == 100 and cfg.epochs == 1000
 
 
 def test_its_count_is_state():

@@ -1,8 +1,9 @@
 import pytest
 
 from revgnn.config import Recipe
+from revgnn.datasets.stats import graph_stats
 from revgnn.training import NodeTask
-from revgnn.training.experiment import graph_stats, prepare
+from revgnn.training.experiment import prepare
 
 
 def test_prepare_loads_adapts_and_builds_the_task():

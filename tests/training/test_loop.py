@@ -51,7 +51,7 @@ CHILD = textwrap.dedent(
 
     ds = synthetic_dataset("proteins", 300, 8.0, seed=0)
     seed_everything(5)
-    cfg = ModelConfig(hidden_channels=16, num_layers=3, norm="batch", dropout=0.3,
+    cfg = ModelConfig(hidden_channels=16, num_layers=3, conv="gen", norm="batch", dropout=0.3,
                       input_dropout=0.0, shared_dropout=False)
     model = Hooked(build_model(cfg, ds.num_features, ds.num_classes, 8))
     task = NodeTask(ds, partition="random", num_parts=3, eval_parts=2, eval_views=2)
@@ -261,7 +261,7 @@ def test_a_collapsed_model_is_named_with_its_likely_causes(tiny):
         def forward(self, x, edge_index):
             return self.bias.expand(x.size(0), -1) + torch.arange(tiny.num_classes) * 0.0
 
-    cfg = TrainConfig(epochs=4, collapse_patience=3, progress=False)
+    cfg = TrainConfig(epochs=14, collapse_patience=3, progress=False)
     with pytest.warns(UserWarning, match="predicted one class for every validation node for 3"):
         train(Constant(), tiny, cfg)
 

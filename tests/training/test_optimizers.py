@@ -22,6 +22,19 @@ def test_auto_weight_decay_targets_the_input_encoder_of_shallow_models_only():
         param_groups(shallow, 0.1, "encoder.edge")
 
 
+def test_block_weight_decay_applies_to_the_blocks_and_the_weight_decay_elsewhere():
+    model = rev_gnn(5, 8, 2, 3, conv="gcnii")
+    groups = param_groups(model, 5e-4, "", 0.01)
+    assert [g["weight_decay"] for g in groups] == [5e-4, 0.01]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in model.layers.parameters()}
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    shallow = param_groups(model, 5e-4, "encoder.node", 0.01)
+    assert [g["weight_decay"] for g in shallow] == [5e-4, 0.0, 0.01]
+    assert len(shallow[0]["params"]) == 2  # the encoder; the head undecayed
+    # A model without blocks: the setting has nothing to apply to.
+    assert len(param_groups(torch.nn.Linear(2, 2), 5e-4, "", 0.01)) == 1
+
+
 def test_optimisers_and_schedules_round_trip_their_state():
     model = torch.nn.Linear(3, 1)
     cfg = OptimConfig(optimizer="sgd", scheduler="step", lr_step=1, lr_gamma=0.5)

@@ -24,3 +24,13 @@ def test_write_atomic_leaves_no_temporary_file(tmp_path):
     write_atomic(str(path), "{}")
     write_atomic(str(path), '{"a": 1}')
     assert path.read_text() == '{"a": 1}' and os.listdir(path.parent) == ["r.json"]
+
+
+def test_an_output_in_a_folder_that_refuses_files_is_refused_before_any_work(tmp_path):
+    # /proc accepts no new files even for root, whose permission bits say yes.
+    with pytest.raises(
+        PermissionError, match=r"--json /proc/x.json: cannot create a file in /proc"
+    ):
+        check_output("/proc/x.json", "--json")
+    check_output(str(tmp_path / "x.json"), "--json")
+    assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind

@@ -48,32 +48,21 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.dense.linear import Linear, is_uninitialized_parameter
 from torch_geometric.nn.norm import MessageNorm
-from torch_geometric.utils import to_edge_index
 
 from revgnn.nn.aggr import AGGREGATIONS, LeanAggregation, MultiAggregation, aggregation_resolver
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
 from revgnn.utils.checks import boundary, check_finite, check_graph, is_sparse_adjacency
 from revgnn.utils.modules import reset_module
+from revgnn.utils.sparse import edge_list
 
 __all__ = ["GENConv", "gen"]
 
 Pair = tuple[Tensor, Tensor | None]
-
-
-def _edge_list(adj_t: Any) -> tuple[Tensor, Tensor | None]:
-    """A transposed adjacency (PyG's ``adj_t``: targets as rows, sources as columns) as a
-    ``[2, E]`` edge index and its values (``None`` when it stores none)."""
-    if isinstance(adj_t, Tensor):
-        index, values = to_edge_index(adj_t)
-        return index.flip(0), values
-    row, col, value = adj_t.coo()
-    return torch.stack([col, row]), value
 
 
 def _mlp(channels: list[int], norm: str | None, bias: bool) -> nn.Sequential:
@@ -284,7 +273,7 @@ class GENConv(MessagePassing):
                         "edges' order); a sparse adjacency carries its edge features as values"
                     )
                 if self.aggr_module.lean or not isinstance(edge_index, Tensor):
-                    edge_index, values = _edge_list(edge_index)
+                    edge_index, values = edge_list(edge_index)
                     edge_attr = values if values is not None and values.dim() == 2 else None
             self._check_edge_attr(edge_attr)
             _materialise(self.lin_src, x_src)

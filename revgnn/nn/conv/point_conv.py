@@ -18,7 +18,9 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
+from revgnn.utils.checks import is_sparse_adjacency
 from revgnn.utils.registry import Registry
+from revgnn.utils.sparse import edge_list
 
 __all__ = ["POINT_CONVS", "PointConv", "point_conv_resolver", "register_point_conv"]
 
@@ -64,6 +66,8 @@ class PointConv(nn.Module):
                 )
             return self.dense(x, index)
         if x.dim() == 2:
+            if is_sparse_adjacency(index):  # PyG's adj_t: the same graph as its edge list
+                index = edge_list(index)[0]
             if index.dim() != 2 or index.size(0) != 2:
                 raise ValueError(
                     f"node features {list(x.shape)} need an edge_index [2, num_edges], got "

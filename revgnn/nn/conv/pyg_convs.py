@@ -18,7 +18,8 @@ from torch_geometric.utils import to_torch_csr_tensor
 
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
-from revgnn.utils.checks import check_probability
+from revgnn.utils.checks import check_probability, is_sparse_adjacency
+from revgnn.utils.sparse import edge_list
 
 __all__ = ["GCNIIConv", "gat", "gcn", "gcn_prepare", "gcnii", "gin", "sage"]
 
@@ -58,10 +59,10 @@ def gcn_prepare(edge_index: Any, num_nodes: int, dtype: torch.dtype) -> tuple[An
     CSR ``adj_t`` (rows are targets): every layer then propagates by one sparse matrix product
     instead of a gather and a scatter over the edges (2.7x faster forward and backward on
     Amazon Photo, 32 channels, one CPU thread)."""
-    normed = gcn_norm(edge_index, None, num_nodes, add_self_loops=True, dtype=dtype)
-    if not isinstance(normed, tuple):  # a sparse adjacency comes back alone, weights as values
-        return normed, {}
-    edge_index, weight = normed
+    weight = None
+    if is_sparse_adjacency(edge_index):  # PyG's adj_t, its values (if any) as edge weights
+        edge_index, weight = edge_list(edge_index)
+    edge_index, weight = gcn_norm(edge_index, weight, num_nodes, add_self_loops=True, dtype=dtype)
     with warnings.catch_warnings():  # torch marks sparse CSR as beta, on every construction
         warnings.simplefilter("ignore", UserWarning)
         adj_t = to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))

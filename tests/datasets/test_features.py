@@ -1,0 +1,37 @@
+import pytest
+import torch
+
+from revgnn.datasets import load_dataset
+from revgnn.datasets.features import (
+    row_normalize,
+    standardize,
+    transform_features,
+    with_features,
+)
+
+
+def test_row_normalised_rows_sum_to_one_and_empty_rows_stay_zero():
+    x = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 3.0, 1.0]])
+    out = row_normalize(x)
+    torch.testing.assert_close(out.sum(1), torch.tensor([1.0, 0.0, 1.0]))
+    torch.testing.assert_close(out[2], torch.tensor([0.0, 0.75, 0.25]))
+
+
+def test_standardised_columns_have_zero_mean_unit_std_and_constants_become_zero():
+    x = torch.tensor([[1.0, 5.0, 2.0], [3.0, 5.0, 4.0], [5.0, 5.0, 9.0]])
+    out = standardize(x)
+    torch.testing.assert_close(out.mean(0), torch.zeros(3), atol=1e-6, rtol=0)
+    torch.testing.assert_close(out[:, [0, 2]].std(0), torch.ones(2))
+    assert torch.equal(out[:, 1], torch.zeros(3))
+
+
+def test_with_features_preprocesses_a_copy_and_notes_it():
+    cora = load_dataset("cora")
+    raw = cora.data.x.clone()
+    row = with_features(cora, "row")
+    torch.testing.assert_close(row.data.x.sum(1), torch.ones(cora.num_nodes))
+    assert torch.equal(cora.data.x, raw)  # the loaded dataset is untouched
+    assert "features row-normalised" in row.describe()
+    assert with_features(cora, "raw") is cora
+    with pytest.raises(ValueError, match="features='auto' must be one of raw, row, standard"):
+        transform_features(raw, "auto")

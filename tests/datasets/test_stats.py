@@ -1,0 +1,60 @@
+import torch
+from torch_geometric.data import Data
+
+from revgnn.config.adapt import SPARSE_FEATURES, feature_rule
+from revgnn.datasets import load_dataset
+from revgnn.datasets.node_dataset import NodeDataset
+from revgnn.datasets.stats import edge_homophily, graph_stats
+
+
+def _graph(y, edges, train):
+    data = Data(x=torch.ones(len(y), 2), edge_index=torch.tensor(edges).t(), y=torch.tensor(y))
+    split = {"train": torch.tensor(train), "valid": torch.tensor([0]), "test": torch.tensor([1])}
+    return NodeDataset("g", data, split, 2, "multiclass", "acc")
+
+
+def test_adjusted_homophily_reads_only_edges_between_training_nodes(monkeypatch):
+    monkeypatch.setattr("revgnn.datasets.stats.MIN_EDGES", 2)
+    # 0-1 and 2-3 agree, 1-2 disagrees; node 4 (class 0, joined to 3) is not a training node
+    edges = [[0, 1], [1, 0], [1, 2], [2, 1], [2, 3], [3, 2], [3, 4], [4, 3]]
+    ds = _graph([0, 0, 1, 1, 0], edges, [0, 1, 2, 3])
+    # h = 4/6, classes balanced among the endpoints: (2/3 - 1/2) / (1 - 1/2) = 1/3
+    assert abs(edge_homophily(ds) - 1 / 3) < 1e-12
+    assert edge_homophily(_graph([0, 1, 1], [[0, 1], [1, 0]], [2])) is None  # no such edge
+    every_edge_agrees = _graph([0, 0, 1, 1], [[0, 1], [1, 0], [2, 3], [3, 2]], [0, 1, 2, 3])
+    assert edge_homophily(every_edge_agrees) == 1.0
+
+
+def test_stats_of_the_bundled_cora():
+    stats = graph_stats(load_dataset("cora"))
+    assert (stats.num_nodes, stats.num_edges, stats.num_features) == (2708, 10556, 1433)
+    assert stats.binary_features and stats.nonnegative_features and not stats.multilabel
+    # 140 training nodes share fewer than MIN_EDGES edges: too few to estimate homophily
+    assert stats.num_classes == 7 and stats.homophily is None
+    assert abs(stats.avg_degree - 10556 / 2708) < 1e-9
+    assert graph_stats(object()) is None
+
+
+def _with_features(x):
+    n = x.size(0)
+    ring = torch.stack([torch.arange(n), (torch.arange(n) + 1) % n])
+    data = Data(x=x, edge_index=torch.cat([ring, ring.flip(0)], 1), y=torch.arange(n) % 3)
+    split = {"train": torch.arange(10), "valid": torch.arange(10, 20), "test": torch.arange(20, n)}
+    return NodeDataset("g", data, split, 3, "multiclass", "acc")
+
+
+def test_the_feature_rule_on_small_graphs_of_each_kind():
+    g = torch.Generator().manual_seed(0)
+    n = 60
+    kinds = {
+        "bag of words": ((torch.rand(n, 300, generator=g) < 0.01).float(), "row"),
+        "dense binary attributes": ((torch.rand(n, 40, generator=g) < 0.35).float(), "standard"),
+        "counts": (torch.poisson(torch.full((n, 8), 3.0), generator=g), "standard"),
+        "signed measurements": (torch.randn(n, 5, generator=g), "standard"),
+        "one structural column": (torch.rand(n, 1, generator=g), "standard"),
+    }
+    for kind, (x, rule) in kinds.items():
+        stats = graph_stats(_with_features(x))
+        assert feature_rule(stats) == rule, (kind, stats)
+    cora = graph_stats(load_dataset("cora"))
+    assert cora.feature_density < SPARSE_FEATURES and feature_rule(cora) == "row"
