@@ -49,10 +49,6 @@ class GraphStats:
         num_features: Node feature size.
         binary_features: Whether every feature value is 0 or 1 (bag-of-words, one-hot).
         nonnegative_features: Whether no feature value is negative.
-        num_classes: Classes, or tasks of a multi-label dataset.
-        multilabel: Whether the task is multi-label (binary tasks included).
-        homophily: Share of the edges between training nodes whose labels agree
-            (multiclass only).
         feature_density: Share of the feature values that are not zero.
     """
 
@@ -61,14 +57,7 @@ class GraphStats:
     num_features: int
     binary_features: bool
     nonnegative_features: bool
-    num_classes: int = 2
-    multilabel: bool = False
-    homophily: float | None = None
     feature_density: float = 0.0
-
-    @property
-    def avg_degree(self) -> float:
-        return self.num_edges / max(self.num_nodes, 1)
 
 
 #: Binary features sparser than this are bag-of-words-like and get row normalisation.
