@@ -19,10 +19,7 @@ from torch import Tensor
 
 from revgnn.datasets.node_dataset import NodeDataset
 
-__all__ = ["FEATURES", "row_normalize", "standardize", "transform_features", "with_features"]
-
-#: The preprocessing steps a recipe may name.
-FEATURES = ("auto", "raw", "row", "standard")
+__all__ = ["TRANSFORMS", "row_normalize", "standardize", "with_features"]
 
 NOTES = {"row": "features row-normalised", "standard": "features standardised"}
 
@@ -39,15 +36,8 @@ def standardize(x: Tensor) -> Tensor:
     return (x - mean) / torch.where(std > 0, std, torch.ones_like(std))
 
 
-def transform_features(x: Tensor, mode: str) -> Tensor:
-    """``x`` preprocessed by ``mode`` (one of :data:`FEATURES` but ``"auto"``)."""
-    if mode == "raw":
-        return x
-    if mode == "row":
-        return row_normalize(x)
-    if mode == "standard":
-        return standardize(x)
-    raise ValueError(f"features={mode!r} must be one of raw, row, standard (auto is resolved)")
+#: The preprocessing step of each ``features`` value but ``"raw"`` and ``"auto"``.
+TRANSFORMS = {"row": row_normalize, "standard": standardize}
 
 
 def with_features(dataset: NodeDataset, mode: str) -> NodeDataset:
@@ -55,7 +45,9 @@ def with_features(dataset: NodeDataset, mode: str) -> NodeDataset:
     description."""
     if mode == "raw":
         return dataset
+    if mode not in TRANSFORMS:
+        raise ValueError(f"features={mode!r} must be one of raw, row, standard (auto is resolved)")
     data = dataset.data.clone()
-    data.x = transform_features(data.x.float(), mode)
+    data.x = TRANSFORMS[mode](data.x.float())
     notes = "; ".join(n for n in (dataset.notes, NOTES[mode]) if n)
     return replace(dataset, data=data, notes=notes)

@@ -35,9 +35,9 @@ def param_groups(
 ) -> list[dict[str, Any]]:
     """Parameter groups with weight decay on the submodules ``decay_on`` (comma-separated
     names; ``""``: every parameter; ``"auto"``: :func:`decay_targets`), and
-    ``block_weight_decay`` (if not ``None``) on the model's blocks, its submodule ``layers``
-    (the outermost one)
-    (GCNII's recipe: a strong decay on the convolutions, a weak one on the dense layers)."""
+    ``block_weight_decay`` (if not ``None``) on the model's blocks, its outermost submodule
+    named ``layers`` (GCNII's recipe: a strong decay on the convolutions, a weak one on the
+    dense layers)."""
     modules = dict(model.named_modules())
     names = [n for n in decay_targets(model, decay_on).split(",") if n]
     missing = [name for name in names if name not in modules]

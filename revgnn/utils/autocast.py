@@ -70,12 +70,12 @@ def call_conv(conv: Callable[..., Tensor], x: Tensor, *args: Any, **kwargs: Any)
     output is fp32 and the next autocast op casts it back down.
     """
     adj = args[0] if args else kwargs.get("edge_index")
-    types = [x.device.type]
-    if not is_sparse_adjacency(adj) or not any(torch.is_autocast_enabled(t) for t in types):
+    device = x.device.type
+    if not is_sparse_adjacency(adj) or not torch.is_autocast_enabled(device):
         return conv(x, *args, **kwargs)
 
     def up(v: Any) -> Any:
         return v.float() if isinstance(v, Tensor) and v.is_floating_point() else v
 
-    with autocast_disabled(types):
+    with autocast_disabled([device]):
         return conv(up(x), *(up(a) for a in args), **{k: up(v) for k, v in kwargs.items()})

@@ -5,7 +5,6 @@ from revgnn.datasets import load_dataset
 from revgnn.datasets.features import (
     row_normalize,
     standardize,
-    transform_features,
     with_features,
 )
 
@@ -34,4 +33,4 @@ def test_with_features_preprocesses_a_copy_and_notes_it():
     assert "features row-normalised" in row.describe()
     assert with_features(cora, "raw") is cora
     with pytest.raises(ValueError, match="features='auto' must be one of raw, row, standard"):
-        transform_features(raw, "auto")
+        with_features(cora, "auto")

@@ -4,25 +4,7 @@ from torch_geometric.data import Data
 from revgnn.config.adapt import SPARSE_FEATURES, feature_rule
 from revgnn.datasets import load_dataset
 from revgnn.datasets.node_dataset import NodeDataset
-from revgnn.datasets.stats import edge_homophily, graph_stats
-
-
-def _graph(y, edges, train):
-    data = Data(x=torch.ones(len(y), 2), edge_index=torch.tensor(edges).t(), y=torch.tensor(y))
-    split = {"train": torch.tensor(train), "valid": torch.tensor([0]), "test": torch.tensor([1])}
-    return NodeDataset("g", data, split, 2, "multiclass", "acc")
-
-
-def test_adjusted_homophily_reads_only_edges_between_training_nodes(monkeypatch):
-    monkeypatch.setattr("revgnn.datasets.stats.MIN_EDGES", 2)
-    # 0-1 and 2-3 agree, 1-2 disagrees; node 4 (class 0, joined to 3) is not a training node
-    edges = [[0, 1], [1, 0], [1, 2], [2, 1], [2, 3], [3, 2], [3, 4], [4, 3]]
-    ds = _graph([0, 0, 1, 1, 0], edges, [0, 1, 2, 3])
-    # h = 4/6, classes balanced among the endpoints: (2/3 - 1/2) / (1 - 1/2) = 1/3
-    assert abs(edge_homophily(ds) - 1 / 3) < 1e-12
-    assert edge_homophily(_graph([0, 1, 1], [[0, 1], [1, 0]], [2])) is None  # no such edge
-    every_edge_agrees = _graph([0, 0, 1, 1], [[0, 1], [1, 0], [2, 3], [3, 2]], [0, 1, 2, 3])
-    assert edge_homophily(every_edge_agrees) == 1.0
+from revgnn.datasets.stats import graph_stats
 
 
 def test_stats_of_the_bundled_cora():
@@ -30,8 +12,6 @@ def test_stats_of_the_bundled_cora():
     assert (stats.num_nodes, stats.num_edges, stats.num_features) == (2708, 10556, 1433)
     assert stats.binary_features and stats.nonnegative_features
     assert abs(stats.feature_density - 49216 / (2708 * 1433)) < 1e-9
-    # 140 training nodes share fewer than MIN_EDGES edges: too few to estimate homophily
-    assert edge_homophily(load_dataset("cora")) is None
     assert graph_stats(object()) is None
 
 

@@ -20,11 +20,6 @@ def test_a_run_stops_after_patience_evaluations_without_improvement(tiny_graph, 
     assert again.scores["test"] == result.test_metric
 
 
-def test_the_default_recipe_stops_early():
-    cfg = TrainConfig()
-    assert cfg.patience == 100 and cfg.epochs == 1000
-
-
 def test_its_count_is_state():
     stop = EarlyStopping(4)
     stop.waited = 2
