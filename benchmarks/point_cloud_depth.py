@@ -14,9 +14,13 @@ to 151); a CPU can run a smaller one, e.g.::
     python benchmarks/point_cloud_depth.py --batch 2 --points 1024 --max-dilation 32 \
         --plain-depths 7 14 28 --json benchmarks/results/point_cloud_depth_cpu.json
 
+The reversible ResGCN runs twice: searching each block's k-NN graphs again in the backward
+pass (``rev-resgcn``, the default) and keeping their indices from the forward pass
+(``rev-resgcn-keep``, ``knn_graphs="keep"``; ``index_bytes_per_block`` says what that costs).
+
 Targets: reversible ResGCN-151 peak <= 1.3 x reversible ResGCN-7 peak (model state aside);
-reversible step time <= 1.5 x the non-reversible one at equal depth; k-NN <= 30% of a
-ResGCN-28 step.
+reversible step with kept indices <= 1.3 x the non-reversible one at equal depth; k-NN <= 30%
+of a ResGCN-28 step.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from pathlib import Path
 
 from common import address_space_limit, has_cuda, save_plot, write_records
 
-IMPLS = ("resgcn", "rev-resgcn")
+#: ``rev-resgcn`` searches each block's k-NN graphs again in the backward pass (the default,
+#: ``knn_graphs="recompute"``); ``rev-resgcn-keep`` keeps their indices (``"keep"``).
+IMPLS = ("resgcn", "rev-resgcn", "rev-resgcn-keep")
 WORKER = ("batch", "points", "channels", "k", "max_dilation", "steps", "seed", "device")
 
 
@@ -70,8 +76,9 @@ def measure(impl: str, depth: int, args: argparse.Namespace) -> dict:
     y = torch.randint(0, 13, (args.batch, args.points), device=device)
     cfg = PointModelConfig(
         task="segmentation", num_layers=depth, hidden_channels=args.channels,
-        backbone="rev" if impl == "rev-resgcn" else "res", k=args.k, stochastic=True,
+        backbone="res" if impl == "resgcn" else "rev", k=args.k, stochastic=True,
         max_dilation=args.max_dilation, dropout=0.3, head_bias=True,
+        knn_graphs="keep" if impl == "rev-resgcn-keep" else "recompute",
     )  # fmt: skip
     model = build_model(cfg, 9, 13).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -131,6 +138,12 @@ def measure(impl: str, depth: int, args: argparse.Namespace) -> dict:
         "knn_share": knn_share,
         "peak_rss_bytes": peak_rss_bytes(),
         "num_params": sum(p.numel() for p in model.parameters()),
+        # What "keep" stores per reversible block: k indices a point per group, int16 / int32.
+        "index_bytes_per_block": (
+            cfg.num_groups * args.batch * args.points * args.k * (2 if args.points <= 32768 else 4)
+            if impl == "rev-resgcn-keep"
+            else 0
+        ),
         "state_bytes": 4 * params,  # weights, gradients, Adam's exp_avg and exp_avg_sq
         "device": device.type,
     }
@@ -172,16 +185,17 @@ def mib(value) -> str:
 def summarise(records: list[dict]) -> dict:
     by = {(r["impl"], r["layers"]): r for r in records if "error" not in r}
     out: dict = {}
-    rev = sorted(d for i, d in by if i == "rev-resgcn")
-    if len(rev) >= 2:
-        lo, hi = by[("rev-resgcn", rev[0])], by[("rev-resgcn", rev[-1])]
-        ratio = hi["peak_minus_state_bytes"] / lo["peak_minus_state_bytes"]
-        out["rev_peak_ratio"] = {"depths": [rev[0], rev[-1]], "ratio": ratio, "target": 1.3}
-    out["rev_over_plain_step"] = {
-        d: by[("rev-resgcn", d)]["step_seconds"] / by[("resgcn", d)]["step_seconds"]
-        for i, d in by
-        if i == "resgcn" and ("rev-resgcn", d) in by
-    }
+    for impl in IMPLS[1:]:
+        rev = sorted(d for i, d in by if i == impl)
+        if len(rev) >= 2:
+            lo, hi = by[(impl, rev[0])], by[(impl, rev[-1])]
+            ratio = hi["peak_minus_state_bytes"] / lo["peak_minus_state_bytes"]
+            out[f"{impl}_peak_ratio"] = {"depths": [rev[0], rev[-1]], "ratio": ratio, "target": 1.3}
+        out[f"{impl}_over_plain_step"] = {
+            d: by[(impl, d)]["step_seconds"] / by[("resgcn", d)]["step_seconds"]
+            for i, d in by
+            if i == "resgcn" and (impl, d) in by
+        }
     if ("resgcn", 28) in by:
         out["knn_share_resgcn_28"] = by[("resgcn", 28)]["knn_share"]
     out["bf16_speedup"] = {

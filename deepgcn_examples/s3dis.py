@@ -4,6 +4,7 @@ The DeepGCNs' recipe: ResGCN-28, k 16, 64 channels, stochastic dilation 0.2, dro
 16, Adam 1e-3 halved every 20 epochs, 100 epochs.
 
     python deepgcn_examples/s3dis.py --root DATA --arch resgcn-28 --test-area 5
+    python deepgcn_examples/s3dis.py --root DATA --six-fold   # one run per held-out area
 
 Reversible form: ``--arch rev-resgcn-28`` (or any depth: ``rev-resgcn-151``). Every flag of
 ``revgnn deepgcn`` overrides the recipe.

@@ -34,7 +34,7 @@ def test_memory_depth_writes_its_json_and_skips_the_plot_without_matplotlib(tmp_
     assert not out.with_suffix(".png").exists()
 
 
-def test_point_cloud_depth_compares_both_backbones_and_writes_the_summary(tmp_path):
+def test_point_cloud_depth_compares_the_backbones_and_writes_the_summary(tmp_path):
     out = tmp_path / "pc.json"
     argv = [
         str(ROOT / "benchmarks" / "point_cloud_depth.py"), "--batch", "1", "--points", "64",
@@ -46,14 +46,15 @@ def test_point_cloud_depth_compares_both_backbones_and_writes_the_summary(tmp_pa
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(out.read_text())
+    impls = ("resgcn", "rev-resgcn", "rev-resgcn-keep")
     assert {(r["impl"], r["layers"]) for r in result["records"]} == {
-        ("resgcn", 3),
-        ("rev-resgcn", 3),
-        ("resgcn", 5),
-        ("rev-resgcn", 5),
+        (impl, depth) for impl in impls for depth in (3, 5)
     }
     assert all(0 <= r["knn_share"] <= 1 and r["peak_bytes"] > 0 for r in result["records"])
-    assert set(result["summary"]["rev_over_plain_step"]) == {"3", "5"}
+    kept = [r["index_bytes_per_block"] for r in result["records"] if r["impl"] == impls[2]]
+    assert kept == [2 * 1 * 64 * 4 * 2] * 2  # groups x clouds x points x k x int16
+    for impl in impls[1:]:
+        assert set(result["summary"][f"{impl}_over_plain_step"]) == {"3", "5"}
 
 
 def _run(script: str, argv: list[str]) -> subprocess.CompletedProcess:

@@ -50,6 +50,15 @@ class DataConfig:
     num_points: int | None = setting(None, "points per cloud (none: the dataset's)", low=1)
     num_clouds: int | None = setting(None, "synthetic clouds: how many", low=1)
     test_area: int = setting(5, "S3DIS: the held-out area", low=1, high=6)
+    valid_fraction: float = setting(
+        0.1,
+        "ModelNet / S3DIS (no validation split): share of the training clouds (S3DIS: of "
+        "its rooms) held out for model selection; 0 selects on the test split, as the "
+        "DeepGCNs reference does",
+        low=0.0,
+        high=0.5,
+        high_open=True,
+    )
     category: str | None = setting(None, "PartNet / ShapeNet category")
     level: int = setting(3, "PartNet: segmentation level", low=1, high=3)
 

@@ -215,6 +215,13 @@ class PointModelConfig:
     dropout: float = setting(0.5, "dropout of the task head", **_PROB)
     num_groups: int = setting(2, "groups of a reversible block", flag="groups", low=2)
     knn_chunk: int | None = setting(None, "query points per k-NN distance chunk", low=1)
+    knn_graphs: str = setting(
+        "recompute",
+        "reversible blocks: search each k-NN graph again in the backward pass (memory flat in "
+        "depth), or keep its indices from the forward pass (faster; 2 bytes x k a point per "
+        "group and block for clouds of up to 32,767 points)",
+        choices=("recompute", "keep"),
+    )
 
     def __post_init__(self) -> None:
         validate(self)
@@ -238,7 +245,6 @@ class PointModelConfig:
             if f.name != "model" and not entry.accepts(f.name, 3)
         }
         if self.model == "deepgcn" and self.backbone != "rev":
-            out["num_groups"] = (
-                f"--backbone {self.backbone} (only the reversible rev-resgcn-<layers> has groups)"
-            )
+            why = f"--backbone {self.backbone} (only the reversible rev-resgcn-<layers> has it)"
+            out["num_groups"] = out["knn_graphs"] = why
         return out

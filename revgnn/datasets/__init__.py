@@ -17,6 +17,7 @@ from revgnn.datasets.ogbg import load_ogbg
 from revgnn.datasets.ogbn import OGB_DATASETS, download_ogb, load_ogb, prepare_proteins
 from revgnn.datasets.planetoid import load_cora
 from revgnn.datasets.point_clouds import PointClouds
+from revgnn.datasets.point_metrics import ConfusionMatrix, ShapeIoU
 from revgnn.datasets.registry import (
     DATASETS,
     KINDS,
@@ -36,9 +37,11 @@ __all__ = [
     "DATASETS",
     "KINDS",
     "OGB_DATASETS",
+    "ConfusionMatrix",
     "NodeDataset",
     "PointClouds",
     "Scorer",
+    "ShapeIoU",
     "dataset_kind",
     "download_ogb",
     "load_cora",

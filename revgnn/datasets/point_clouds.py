@@ -9,6 +9,7 @@ PartNet, the synthetic sets).
 
 from __future__ import annotations
 
+import os.path as osp
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,7 +19,9 @@ from torch import Tensor
 __all__ = [
     "POINT_TASKS",
     "PointClouds",
+    "find_folder",
     "hold_out",
+    "selection_split",
     "stack_clouds",
 ]
 
@@ -46,6 +49,10 @@ class PointClouds:
         augment (bool): Whether training applies the reference's scale / shift / shuffle
             augmentation (ModelNet).
         split_info (str): How the split was made.
+        categories (Tensor, optional): Part segmentation: the category of every cloud
+            :math:`(S,)`, scored per shape over its category's parts
+            (:class:`~revgnn.datasets.point_metrics.ShapeIoU`).
+        category_parts (list of list of int, optional): The part labels of each category.
     """
 
     name: str
@@ -60,6 +67,8 @@ class PointClouds:
     augment: bool = False
     split_info: str = ""
     notes: list[str] = field(default_factory=list)
+    categories: Tensor | None = None
+    category_parts: list[list[int]] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in POINT_TASKS:
@@ -85,6 +94,17 @@ class PointClouds:
                 f"{self.name}: labels span [{int(self.y.min())}, {int(self.y.max())}], outside "
                 f"[0, num_classes={self.num_classes})"
             )
+        if (self.categories is None) != (self.category_parts is None):
+            raise ValueError(f"{self.name}: categories and category_parts go together")
+        if self.categories is not None and self.category_parts is not None:
+            cats = self.categories = self.categories.long()
+            count = len(self.category_parts)
+            fits = int(cats.min()) >= 0 and int(cats.max()) < count
+            if cats.shape != self.x.shape[:1] or not fits:
+                raise ValueError(
+                    f"{self.name}: categories must hold one of 0..{count - 1} "
+                    f"per cloud ({self.x.size(0)})"
+                )
         for part in ("train", "valid", "test"):
             idx = self.split.get(part)
             if idx is None or idx.numel() == 0:
@@ -146,3 +166,49 @@ def hold_out(train: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]
     if k >= len(train):
         raise ValueError(f"{len(train)} training clouds are too few to hold out {fraction:.0%}")
     return perm[k:].sort().values, perm[:k].sort().values
+
+
+def selection_split(
+    train: Tensor,
+    test: Tensor,
+    fraction: float,
+    seed: int,
+    groups: Sequence[str] | None = None,
+) -> tuple[dict[str, Tensor], str]:
+    """The split of a dataset with official ``train`` / ``test`` clouds only (index
+    tensors) and how it was made: a seeded ``fraction`` of the training clouds held out as
+    ``valid``, or, with ``groups`` (one name per training cloud, e.g. S3DIS's rooms), that
+    fraction of the groups, whole, so that no validation cloud overlaps a training one;
+    ``fraction=0`` selects on the test split."""
+    if fraction == 0:
+        return {"train": train, "valid": test, "test": test}, (
+            "validation = test (the reference's protocol: model selection on the test split)"
+        )
+    if groups is None:
+        kept, valid = hold_out(train, fraction, seed)
+        return {"train": kept, "valid": valid, "test": test}, (
+            f"{fraction:.0%} of the training clouds held out as validation"
+        )
+    if len(groups) != len(train):
+        raise ValueError(f"{len(groups)} group names for {len(train)} training clouds")
+    names = sorted(set(groups))
+    if len(names) < 2:
+        raise ValueError(f"one group ({names}) is too few to hold out {fraction:.0%} of them")
+    lookup = {n: i for i, n in enumerate(names)}
+    ids = torch.tensor([lookup[g] for g in groups])
+    _, held = hold_out(torch.arange(len(names)), fraction, seed)
+    mask = torch.isin(ids, held)
+    split = {"train": train[~mask], "valid": train[mask], "test": test}
+    return split, f"{len(held)} of {len(names)} training rooms held out whole as validation"
+
+
+def find_folder(root: str, candidates: Sequence[str], marker: str, what: str) -> str:
+    """The first ``root/<candidate>`` holding ``marker`` (a file or folder name), for the
+    layouts of the references and of PyG; else a FileNotFoundError naming every place
+    looked at."""
+    for candidate in candidates:
+        folder = osp.join(root, candidate)
+        if osp.exists(osp.join(folder, marker)):
+            return folder
+    tried = ", ".join(osp.join(root, c, marker) for c in candidates)
+    raise FileNotFoundError(f"{what}: none of {tried} exists; put the dataset in one of them")

@@ -1,6 +1,6 @@
 r"""Scores of point-cloud and multi-label node predictions: overall accuracy, mean class
-accuracy, per-class and mean IoU (from one confusion matrix over a whole split), and
-micro-averaged F1 (PPI)."""
+accuracy, per-class and mean IoU (from one confusion matrix over a whole split), the
+per-shape part IoU of part segmentation (ShapeNet), and micro-averaged F1 (PPI)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["ConfusionMatrix", "micro_f1"]
+__all__ = ["ConfusionMatrix", "ShapeIoU", "micro_f1"]
 
 
 class ConfusionMatrix:
@@ -78,6 +78,54 @@ class ConfusionMatrix:
             "acc": self.overall_accuracy(),
             "macc": self.mean_class_accuracy(),
             "miou": self.mean_iou(),
+        }
+
+
+class ShapeIoU:
+    r"""Part-segmentation IoU per shape, as ShapeNet results are reported (PointNet, DGCNN,
+    PyG's examples): a shape of category :math:`c` is predicted among :math:`c`'s parts only
+    (the argmax of their logits), each of those parts scores :math:`|P \cap G| / |P \cup G|`
+    (1 when it is neither labelled nor predicted), and the shape scores their mean.
+    ``instance_miou`` is the mean over shapes, ``class_miou`` the mean over categories of
+    their shapes' mean.
+
+    Args:
+        category_parts (sequence of sequence of int): The part labels of each category.
+    """
+
+    def __init__(self, category_parts: Sequence[Sequence[int]]) -> None:
+        if not category_parts or any(len(p) == 0 for p in category_parts):
+            raise ValueError("category_parts must list at least one part for every category")
+        self.parts = [torch.tensor(list(p)) for p in category_parts]
+        self.shape_ious: list[list[float]] = [[] for _ in category_parts]
+
+    def update(self, logits: Tensor, target: Tensor, category: Tensor) -> None:
+        """Score shapes: ``logits`` :math:`(B, N, K)`, ``target`` :math:`(B, N)`, ``category``
+        :math:`(B,)`."""
+        if logits.shape[:2] != target.shape or category.shape != target.shape[:1]:
+            raise ValueError(
+                f"logits {list(logits.shape)}, target {list(target.shape)} and category "
+                f"{list(category.shape)} must be [B, N, K], [B, N] and [B]"
+            )
+        logits, target = logits.detach().float().cpu(), target.cpu()
+        for out, y, c in zip(logits, target, category.tolist()):
+            parts = self.parts[c]
+            pred = parts[out[:, parts].argmax(-1)]
+            hit_pred = pred.unsqueeze(-1) == parts  # [N, parts]
+            hit_true = y.unsqueeze(-1) == parts
+            inter = (hit_pred & hit_true).sum(0).double()
+            union = (hit_pred | hit_true).sum(0).double()
+            iou = torch.where(union > 0, inter / union.clamp_min(1), 1.0)
+            self.shape_ious[c].append(float(iou.mean()))
+
+    def scores(self) -> dict[str, float]:
+        """``instance_miou`` and ``class_miou`` (NaN before any shape)."""
+        every = [v for ious in self.shape_ious for v in ious]
+        per_class = [sum(v) / len(v) for v in self.shape_ious if v]
+        nan = float("nan")
+        return {
+            "instance_miou": sum(every) / len(every) if every else nan,
+            "class_miou": sum(per_class) / len(per_class) if per_class else nan,
         }
 
 

@@ -4,6 +4,10 @@ with a fixed seed; official train / val / test lists.
 
 ``<root>/shapenet/raw/<synset>/<shape>.txt`` (rows ``x y z nx ny nz label``) for the 16
 synset folders, and ``raw/train_test_split/shuffled_{train,val,test}_file_list.json``.
+
+Scored as the literature reports it: per shape over its category's parts, the mean over
+shapes (``instance_miou``, the selection metric) and over categories (``class_miou``), see
+:class:`~revgnn.datasets.point_metrics.ShapeIoU`.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ def load_shapenet(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
             f"category={cfg.category!r} is not one of {', '.join(ShapeNet.category_ids)}"
         )
     num_points = cfg.num_points or 2048
-    xs, ys, split, start = [], [], {}, 0
+    xs, ys, cats, split, start = [], [], [], {}, 0
+    names = list(ShapeNet.seg_classes)
     for part, pyg_split in (("train", "train"), ("valid", "val"), ("test", "test")):
         ds = pyg_local(
             ShapeNet,
@@ -56,6 +61,8 @@ def load_shapenet(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
                 f"{folder}: the {pyg_split} list names no shape of {categories or 'any category'}"
             )
         clouds = [d.pos for d in ds]
+        # PyG numbers a shape's category within the categories it was asked for.
+        cats += [names.index(ds.categories[int(d.category)]) for d in ds]
         x, y = stack_clouds(clouds, [d.y for d in ds], num_points, cfg.split_seed)
         xs.append(x)
         ys.append(y)
@@ -69,6 +76,8 @@ def load_shapenet(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
         split,
         num_classes=50,
         task="segmentation",
-        metric="miou",
+        metric="instance_miou",
+        categories=torch.tensor(cats),
+        category_parts=[ShapeNet.seg_classes[n] for n in names],
         split_info="official train / val / test lists",
     )

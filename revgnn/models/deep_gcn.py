@@ -187,13 +187,16 @@ def deep_gcn(
     dropout: float,
     num_groups: int,
     knn_chunk: int | None,
+    knn_graphs: str,
 ) -> DeepGCN:
     """A DeepGCN of ``num_layers`` layers (the stem conv included) of ``hidden_channels``:
     block :math:`i` (0-based) builds its k-NN graph with dilation :math:`1 + i`
     (``dilated``; capped at ``max_dilation`` if given), stochastic dilation in training if
     ``stochastic`` (probability ``epsilon``); a ``"plain"`` backbone uses neither, as the
     reference. ``"dense"`` grows by ``hidden_channels`` per block; ``"rev"`` has
-    ``num_groups`` groups per block. ``task`` picks the head (``"segmentation"``,
+    ``num_groups`` groups per block, whose k-NN graphs are searched again in the backward
+    pass (``knn_graphs="recompute"``) or kept from the forward pass (``"keep"``). ``task``
+    picks the head (``"segmentation"``,
     ``"part"``, ``"classification"``, ``"node"``)."""
     if edge_dim is not None:
         raise ValueError(f"a DeepGCN takes no edge features (got edge_dim={edge_dim})")
@@ -207,6 +210,8 @@ def deep_gcn(
         raise ValueError(f"max_dilation={max_dilation} must be at least 1 (or None)")
     if not 1 <= knn_channels <= in_channels:
         raise ValueError(f"knn_channels={knn_channels} must lie in [1, in_channels={in_channels}]")
+    if knn_graphs not in ("recompute", "keep"):
+        raise ValueError(f"knn_graphs={knn_graphs!r} is not one of recompute, keep")
     if backbone == "rev" and hidden_channels % num_groups != 0:
         raise ValueError(f"num_groups={num_groups} must divide hidden_channels={hidden_channels}")
     check_probability("epsilon", epsilon)
@@ -220,6 +225,7 @@ def deep_gcn(
     mlp = {"act": "relu", "norm": norm, "bias": True}
     graph: dict[str, Any] = {"conv": conv, "k": k, "stochastic": stochastic, "epsilon": epsilon}
     graph["chunk_size"] = knn_chunk
+    group = {**graph, **mlp, "keep_graph": knn_graphs == "keep"}
     stem = DynamicConv(in_channels, hidden_channels, **graph, act="relu", norm=norm, bias=head_bias)
     blocks = num_layers - 1
     if backbone == "rev":
@@ -227,7 +233,7 @@ def deep_gcn(
         body: Any = ReversibleSequential(
             [
                 GroupAddRev(
-                    DynamicConv(width, width, **graph, **mlp, dilation=dilation(i)),
+                    DynamicConv(width, width, **group, dilation=dilation(i)),
                     num_groups=num_groups,
                 )
                 for i in range(blocks)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from revgnn.nn.conv.point_conv import point_conv_resolver
+from revgnn.nn.graph_tape import built_graph
 from revgnn.nn.knn import DilatedKnnGraph
 
 __all__ = ["DynamicConv"]
@@ -29,6 +30,10 @@ class DynamicConv(nn.Module):
         epsilon (float): Its probability. (default: ``0.2``)
         act, norm, bias: The conv's MLP (see :class:`~revgnn.nn.PointMLP`).
         chunk_size (int, optional): Query points per k-NN distance chunk.
+        keep_graph (bool): Inside a reversible block, keep the k-NN graph of the forward pass
+            (compact indices, :math:`2k` bytes a point for clouds of up to 32,767 points) for
+            the backward pass instead of searching it again (:mod:`revgnn.nn.graph_tape`):
+            faster, at memory that grows with depth. (default: ``False``)
 
     Shapes:
         - **input:** points :math:`(B, N, C)`; or :math:`(B N, C)` with ``num_points=N`` (as
@@ -51,13 +56,18 @@ class DynamicConv(nn.Module):
         norm: str | None = "batch",
         bias: bool = True,
         chunk_size: int | None = None,
+        keep_graph: bool = False,
     ) -> None:
         super().__init__()
         self.conv = point_conv_resolver(conv)(in_channels, out_channels, act, norm, bias)
         self.knn = DilatedKnnGraph(k, dilation, stochastic, epsilon, chunk_size)
+        self.keep_graph = keep_graph
 
     def reset_parameters(self) -> None:
         self.conv.reset_parameters()
+
+    def extra_repr(self) -> str:
+        return "keep_graph=True" if self.keep_graph else ""
 
     def forward(
         self, x: Tensor, index: Tensor | None = None, num_points: int | None = None
@@ -76,6 +86,6 @@ class DynamicConv(nn.Module):
                     f"got x of shape {list(x.shape)}; pass an edge_index for a static graph"
                 )
             self.knn.train(self.training)
-            index = self.knn(x)
+            index = built_graph(lambda: self.knn(x), x.size(1)) if self.keep_graph else self.knn(x)
         out = self.conv(x, index)
         return out.reshape(-1, out.size(-1)) if flat else out

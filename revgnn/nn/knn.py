@@ -16,11 +16,17 @@ from torch's generator (so that it is seeded, and replayed inside reversible blo
 
 Distances are computed for chunks of query points, so that memory is :math:`O(B \cdot
 \text{chunk} \cdot N)` rather than :math:`O(B N^2)` (the reference's dense k-NN keeps the
-whole :math:`N \times N` matrix per cloud), in at least fp32 (under autocast too).
+whole :math:`N \times N` matrix per cloud), in at least fp32 (under autocast too), and the
+neighbours are selected exactly (ties to the lower index) without sorting whole rows
+(:func:`knn`).
 """
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -39,6 +45,9 @@ __all__ = [
 
 #: Elements of one chunk of distances (64 MiB in fp32) when no ``chunk_size`` is given.
 CHUNK_ELEMENTS = 1 << 24
+#: Query rows per chunk on CPU: a chunk's keys stay in cache while they are selected, and
+#: the chunks are shared out between the threads.
+CPU_CHUNK_ROWS = 256
 
 
 def _check_points(x: Tensor, num: int) -> None:
@@ -58,11 +67,21 @@ def _check_points(x: Tensor, num: int) -> None:
 def knn(x: Tensor, k: int, chunk_size: int | None = None) -> Tensor:
     r"""The :math:`k` nearest points of every point of every cloud, nearest first.
 
+    Exactly ``argsort(dist, stable=True)[..., :k]`` of the fp32 distances
+    :math:`\|q\|^2 - 2 q \cdot x + \|x\|^2` with the point itself first: ties go to the
+    lower index, whatever the device or the chunking. Each distance and its column are packed
+    into one int64 key (the float's bits made monotone, then the index), so selecting the
+    :math:`k` smallest keys is a selection of distinct integers. On CPU the selection is
+    numpy's introselect and a sort of the :math:`k` survivors (linear in :math:`N` per row,
+    where ``torch.topk`` sorts), one chunk of query rows per thread; on CUDA ``torch.topk``
+    of the keys. Only one chunk of rows of the distance matrix exists at a time.
+
     Args:
         x (Tensor): Point features :math:`(B, N, C)`.
         k (int): Neighbours per point, :math:`1 \le k \le N`; column 0 is the point itself.
         chunk_size (int, optional): Query points per chunk of the distance computation
-            (default: as many as fit in :data:`CHUNK_ELEMENTS` distances).
+            (default: as many as fit in :data:`CHUNK_ELEMENTS` distances, at most
+            :data:`CPU_CHUNK_ROWS` rows on CPU).
 
     Returns:
         Indices :math:`(B, N, k)` into each cloud's points (long).
@@ -71,31 +90,75 @@ def knn(x: Tensor, k: int, chunk_size: int | None = None) -> Tensor:
         raise ValueError(f"k={k} must be at least 1")
     _check_points(x, k)
     b, n, _ = x.shape
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size} must be at least 1")
     if x.dtype in (torch.float16, torch.bfloat16) or not x.is_floating_point():
         x = x.float()
     x = x.detach()
     rows = chunk_size or max(1, CHUNK_ELEMENTS // max(b * n, 1))
-    if rows < 1:
-        raise ValueError(f"chunk_size={chunk_size} must be at least 1")
+    if x.device.type == "cpu" and chunk_size is None:
+        rows = min(rows, CPU_CHUNK_ROWS)
     # Autocast would run the distance products in bf16 / fp16 and lose true neighbours.
     with autocast_disabled([x.device.type]):
         return _knn_fp32(x, k, rows)
 
 
+def _keys(x: Tensor, square: Tensor, start: int, stop: int) -> Tensor:
+    """Distances of query rows ``start:stop`` to every point as unique, ordered int64 keys:
+    high 32 bits the fp32 distance made monotone as a signed integer, low 32 the column; the
+    point itself gets the smallest key of all."""
+    dist = torch.baddbmm(square.unsqueeze(1), x[:, start:stop], x.transpose(1, 2), alpha=-2.0)
+    dist += square[:, start:stop].unsqueeze(-1)
+    bits = dist.view(torch.int32)
+    # Negative floats order backwards as integers: flip their magnitude bits (the arithmetic
+    # shift makes the mask all ones for them, zero otherwise). In place: one pass each.
+    bits ^= (bits >> 31) & 0x7FFFFFFF
+    columns = torch.arange(x.size(1), device=x.device)
+    keys = bits.to(torch.int64).bitwise_left_shift_(32).bitwise_or_(columns)
+    own = torch.arange(start, stop, device=x.device)
+    keys[:, own - start, own] = (-(2**31) << 32) | own  # below every distance, NaN aside
+    return keys
+
+
 def _knn_fp32(x: Tensor, k: int, rows: int) -> Tensor:
     b, n, _ = x.shape
     square = (x * x).sum(-1)  # [B, N]
+    if x.device.type != "cpu":
+        return _knn_topk(x, square, k, rows)
+    starts = range(0, n, rows)
+    out_np = np.empty((b, n, k), dtype=np.int64)
+
+    def select(start: int) -> None:
+        stop = min(start + rows, n)
+        keys = _keys(x, square, start, stop).numpy()
+        if k < n:
+            keys = np.partition(keys, k - 1, axis=-1)[..., :k]
+        keys.sort(axis=-1)  # numpy releases the GIL in both: the chunks run in parallel
+        np.bitwise_and(keys, 0xFFFFFFFF, out=out_np[:, start:stop])
+
+    threads = min(torch.get_num_threads(), len(starts))
+    if threads > 1:
+        list(_pool(threads).map(select, starts))
+    else:
+        for start in starts:
+            select(start)
+    return torch.from_numpy(out_np)
+
+
+def _knn_topk(x: Tensor, square: Tensor, k: int, rows: int) -> Tensor:
+    """The selection of :func:`knn` by ``torch.topk`` of the keys (CUDA; the same result)."""
+    b, n, _ = x.shape
     out = torch.empty(b, n, k, dtype=torch.long, device=x.device)
     for start in range(0, n, rows):
         stop = min(start + rows, n)
-        q = x[:, start:stop]
-        dist = torch.baddbmm(square.unsqueeze(1), q, x.transpose(1, 2), alpha=-2.0)
-        dist += square[:, start:stop].unsqueeze(-1)
-        # The point itself first, whatever the rounding of |q|^2 - 2 q.x + |x|^2 or duplicates.
-        own = torch.arange(start, stop, device=x.device)
-        dist[:, own - start, own] = -float("inf")
-        out[:, start:stop] = dist.topk(k, dim=-1, largest=False, sorted=True).indices
-    return out
+        keys = _keys(x, square, start, stop)
+        out[:, start:stop] = keys.topk(k, dim=-1, largest=False, sorted=True).values
+    return out & 0xFFFFFFFF
+
+
+@functools.cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix="revgnn-knn")
 
 
 def dilate(

@@ -31,20 +31,22 @@ any autograd graph.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
 from torch import Tensor, nn
 
+from revgnn.nn.graph_tape import recording, replaying
 from revgnn.utils.autocast import AutocastState
 from revgnn.utils.checks import boundary
 from revgnn.utils.modules import restore_buffers
 from revgnn.utils.rng import RngState, get_rng_state, rng_changed, set_rng_state
 
-__all__ = ["RevArgs", "RevStack", "check_channels"]
+__all__ = ["Recorded", "RevArgs", "RevStack", "check_channels"]
 
 
 class GroupedBlock(Protocol):
@@ -103,6 +105,44 @@ class RevArgs:
         for name, s in self.kwarg_slots.items():
             kwargs[name] = group_tensors[s]
         return args, kwargs
+
+
+@dataclass
+class Recorded:
+    """What a recording forward pass keeps for the backward pass, keyed by group call
+    (``layer * num_groups + group``): the RNG states of the groups that drew random numbers,
+    the graphs that groups built from their input with ``keep_graph``
+    (:mod:`revgnn.nn.graph_tape`), and the stream snapshots keyed by layer."""
+
+    rng: dict[int, RngState] = field(default_factory=dict)
+    graphs: dict[int, list[Tensor]] = field(default_factory=dict)
+    snapshots: dict[int, Tensor] = field(default_factory=dict)
+
+    def pack(self) -> tuple[list[Tensor], Any]:
+        """Every tensor, flat (for ``save_for_backward``), and the layout :meth:`unpack`
+        needs."""
+        tensors = [t for state in self.rng.values() for t in state if t is not None]
+        tensors += [t for items in self.graphs.values() for t in items]
+        tensors += list(self.snapshots.values())
+        layout = (
+            [(key, state[1] is not None) for key, state in self.rng.items()],
+            [(key, len(items)) for key, items in self.graphs.items()],
+            list(self.snapshots),
+        )
+        return tensors, layout
+
+    @classmethod
+    def unpack(cls, tensors: Sequence[Tensor], layout: Any) -> Recorded:
+        rest = list(tensors)
+        rng_layout, graph_layout, snapshot_layers = layout
+        out = cls()
+        for key, has_device in rng_layout:
+            cpu = rest.pop(0)
+            out.rng[key] = (cpu, rest.pop(0) if has_device else None)
+        for key, count in graph_layout:
+            out.graphs[key] = [rest.pop(0) for _ in range(count)]
+        out.snapshots = dict(zip(snapshot_layers, rest, strict=True))
+        return out
 
 
 def check_channels(channels: int, num_groups: int) -> None:
@@ -232,31 +272,33 @@ class RevStack:
 
     # -- reversible forward: no graph, two stream buffers reused by every block
 
-    def forward(
-        self, x: Tensor, record_rng: bool
-    ) -> tuple[Tensor, dict[int, RngState], dict[int, Tensor]]:
-        """The output stream (group-major), the RNG states of random groups, and the
-        snapshots of the stream at the inputs of :meth:`snapshot_layers`."""
+    def forward(self, x: Tensor, record: bool) -> tuple[Tensor, Recorded]:
+        """The output stream (group-major) and, if ``record``, what the backward pass needs
+        to replay (:class:`Recorded`: RNG states, kept graphs, the snapshots of the stream at
+        the inputs of :meth:`snapshot_layers`)."""
         groups = self.args.per_group([t.detach() for t in self.args.tensors], self.num_groups)
         cur = self.to_groups(x.detach())
         nxt = torch.empty_like(cur)
-        rng: dict[int, RngState] = {}
-        keep = set(self.snapshot_layers()) if record_rng else set()
-        snapshots: dict[int, Tensor] = {}
+        kept = Recorded()
+        keep = set(self.snapshot_layers()) if record else set()
         for li, layer in enumerate(self.layers):
             if li in keep:
-                snapshots[li] = cur.clone()
+                kept.snapshots[li] = cur.clone()
             prev = self.first_input(cur)
             for i, conv in enumerate(layer.convs):
-                state = get_rng_state(self.device) if record_rng else None
-                z = self.call(conv, prev.to(self.compute_dtype), groups[i])
+                key = li * self.num_groups + i
+                state = get_rng_state(self.device) if record else None
+                with recording() if record else contextlib.nullcontext() as graphs:
+                    z = self.call(conv, prev.to(self.compute_dtype), groups[i])
                 if state is not None and rng_changed(state, self.device):
-                    rng[li * self.num_groups + i] = state
+                    kept.rng[key] = state
+                if graphs:
+                    kept.graphs[key] = graphs
                 torch.add(cur[i], z, out=nxt[i])
                 prev = nxt[i]
             del z, prev
             cur, nxt = nxt, cur
-        return cur, rng, snapshots
+        return cur, kept
 
     # -- backward: inverse and recomputation share one evaluation of each f_i
 
@@ -270,10 +312,9 @@ class RevStack:
         self,
         ybuf: Tensor,
         gbuf: Tensor | None,
-        rng: dict[int, RngState],
+        kept: Recorded,
         autocast: AutocastState,
         needs_arg_grad: Sequence[bool],
-        snapshots: dict[int, Tensor] | None = None,
     ) -> tuple[list[Tensor | None], list[Tensor | None]]:
         """Walk the blocks in reverse, turning ``ybuf`` (the output stream, group-major, owned
         by the caller) into the input stream in place, and ``gbuf`` (its gradient) into the
@@ -281,27 +322,7 @@ class RevStack:
         parameters. With ``gbuf=None`` only the input is rebuilt."""
         c = self.num_groups
         with_grad = gbuf is not None
-        snapshots = snapshots or {}
-        # One leaf per group and lifted tensor, shared by all layers; gradients accumulate
-        # into full-size buffers (chunk views for chunked arguments).
-        leaves: list[list[Any]] = [[] for _ in range(c)]
-        arg_grads: list[Tensor | None] = []
-        arg_grad_views: list[list[Tensor | None]] = [[] for _ in range(c)]
-        for t, chunked, need in zip(self.args.tensors, self.args.chunked, needs_arg_grad):
-            t = t.detach()
-            grad = torch.zeros_like(t) if (with_grad and need) else None
-            arg_grads.append(grad)
-            parts = t.chunk(c, dim=-1) if chunked else [t] * c
-            gparts = grad.chunk(c, dim=-1) if (chunked and grad is not None) else [grad] * c
-            shared = t.requires_grad_(True) if (grad is not None and not chunked) else None
-            for i in range(c):
-                if grad is None:
-                    leaves[i].append(parts[i])
-                elif chunked:
-                    leaves[i].append(parts[i].detach().requires_grad_(True))
-                else:
-                    leaves[i].append(shared)
-                arg_grad_views[i].append(gparts[i])
+        leaves, arg_grads, arg_grad_views = self._arg_leaves(with_grad, needs_arg_grad)
         # Allocated up front, not as each layer's gradients arrive: long-lived allocations
         # made between the recompute's large temporaries fragment the heap, and glibc then
         # grows the process by a block's working set per layer instead of reusing it.
@@ -321,12 +342,16 @@ class RevStack:
                     inp = ybuf[i - 1] if i > 0 else self.first_input(ybuf)
                     # A fresh compute-dtype copy: f may save it, and ybuf changes in place.
                     inp = inp.to(self.compute_dtype, copy=True).requires_grad_(with_grad)
-                    state = rng.get(li * c + i)
+                    state = kept.rng.get(li * c + i)
                     if state is not None:
                         set_rng_state(self.device, state)
+                    graphs = kept.graphs.get(li * c + i)
                     # Buffers restored after the VJP: BatchNorm's backward reads saved stats.
                     with restore_buffers(conv):
-                        with autocast.enter():
+                        with (
+                            autocast.enter(),
+                            replaying(graphs) if graphs else contextlib.nullcontext(),
+                        ):
                             z = self.call(conv, inp, leaves[i])
                         if with_grad:
                             for j in self._vjp(
@@ -335,10 +360,36 @@ class RevStack:
                                 touched[j] = True
                     ybuf[i].sub_(z.detach())
                     del z, inp
-                if li in snapshots:
-                    ybuf.copy_(snapshots[li])
+                if li in kept.snapshots:
+                    ybuf.copy_(kept.snapshots[li])
                 _drop_autocast_cache()
         return arg_grads, [g if t else None for g, t in zip(param_grads, touched)]
+
+    def _arg_leaves(
+        self, with_grad: bool, needs_arg_grad: Sequence[bool]
+    ) -> tuple[list[list[Any]], list[Tensor | None], list[list[Tensor | None]]]:
+        """One leaf per group and lifted tensor, shared by all layers, and the full-size
+        buffers their gradients accumulate into (with chunk views for chunked arguments)."""
+        c = self.num_groups
+        leaves: list[list[Any]] = [[] for _ in range(c)]
+        arg_grads: list[Tensor | None] = []
+        arg_grad_views: list[list[Tensor | None]] = [[] for _ in range(c)]
+        for t, chunked, need in zip(self.args.tensors, self.args.chunked, needs_arg_grad):
+            t = t.detach()
+            grad = torch.zeros_like(t) if (with_grad and need) else None
+            arg_grads.append(grad)
+            parts = t.chunk(c, dim=-1) if chunked else [t] * c
+            gparts = grad.chunk(c, dim=-1) if (chunked and grad is not None) else [grad] * c
+            shared = t.requires_grad_(True) if (grad is not None and not chunked) else None
+            for i in range(c):
+                if grad is None:
+                    leaves[i].append(parts[i])
+                elif chunked:
+                    leaves[i].append(parts[i].detach().requires_grad_(True))
+                else:
+                    leaves[i].append(shared)
+                arg_grad_views[i].append(gparts[i])
+        return leaves, arg_grads, arg_grad_views
 
     def _vjp(
         self,

@@ -17,11 +17,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from revgnn.nn.rev_stack import GroupedBlock, RevStack
+from revgnn.nn.rev_stack import GroupedBlock, Recorded, RevStack
 from revgnn.utils.autocast import AutocastState
 from revgnn.utils.checks import boundary, check_finite, check_graph
 from revgnn.utils.modules import restore_buffers
-from revgnn.utils.rng import RngState, get_rng_state, set_rng_state
+from revgnn.utils.rng import get_rng_state, set_rng_state
 
 __all__ = [
     "ReversibleBackward",
@@ -34,19 +34,19 @@ __all__ = [
 
 class ReversibleFunction(torch.autograd.Function):
     """The autograd node of a reversible stack: keeps its output (or its wider stream), the
-    lifted tensor arguments, the edge index, the recorded RNG states and the snapshots."""
+    lifted tensor arguments, the edge index, and what the forward pass recorded (RNG states,
+    kept graphs, snapshots)."""
 
     @staticmethod
     def forward(ctx: Any, stack: RevStack, x: Tensor, *inputs: Tensor) -> Tensor:
         autocast = AutocastState.capture(stack.device)
-        stream, rng, snapshots = stack.forward(x, record_rng=True)
+        stream, kept = stack.forward(x, record=True)
         out = stack.from_groups(stream, stack.compute_dtype)
         ctx.stack = stack
         ctx.autocast = autocast
         ctx.x_dtype = x.dtype
         ctx.param_versions = [p._version for p in stack.params]
-        ctx.rng_layout = [(key, state[1] is not None) for key, state in rng.items()]
-        ctx.snapshot_layers = list(snapshots)
+        kept_tensors, ctx.kept_layout = kept.pack()
         # When the stream is wider than the output, the stream itself is kept (the rounded
         # output would not invert as exactly); otherwise the output is, and nothing else.
         ctx.keeps_stream = stack.stream_dtype != stack.compute_dtype
@@ -59,9 +59,7 @@ class ReversibleFunction(torch.autograd.Function):
         if edge_index is not None:
             to_save.append(edge_index)
             stack.edge_index = None
-        to_save += [s for state in rng.values() for s in state if s is not None]
-        to_save += list(snapshots.values())
-        ctx.save_for_backward(*to_save)
+        ctx.save_for_backward(*to_save, *kept_tensors)
         stack.args.tensors = []
         return out
 
@@ -77,16 +75,12 @@ class ReversibleFunction(torch.autograd.Function):
         stack: RevStack = ctx.stack
         saved = list(ctx.saved_tensors)
         num_args = len(stack.args.chunked)
-        kept = saved[0]
+        end = saved[0]
         stack.args.tensors = saved[1 : 1 + num_args]
         rest = saved[1 + num_args :]
         if ctx.edge_index_saved:
             stack.edge_index = rest.pop(0)
-        rng: dict[int, RngState] = {}
-        for key, has_dev in ctx.rng_layout:
-            cpu = rest.pop(0)
-            rng[key] = (cpu, rest.pop(0) if has_dev else None)
-        snapshots = dict(zip(ctx.snapshot_layers, rest, strict=True))
+        kept = Recorded.unpack(rest, ctx.kept_layout)
         for p, version in zip(stack.params, ctx.param_versions):
             if p._version != version:
                 raise RuntimeError(
@@ -95,12 +89,12 @@ class ReversibleFunction(torch.autograd.Function):
                     "the backward pass recomputes the blocks and needs the forward's weights"
                 )
         # Own copies: what was saved stays intact for a retain_graph=True second backward.
-        ybuf = kept.clone() if ctx.keeps_stream else stack.to_groups(kept)
+        ybuf = end.clone() if ctx.keeps_stream else stack.to_groups(end)
         gbuf = stack.to_groups(grad_out)
         needs = ctx.needs_input_grad[2 : 2 + num_args]
-        outer_rng = get_rng_state(stack.device) if rng else None
+        outer_rng = get_rng_state(stack.device) if kept.rng else None
         try:
-            arg_grads, param_grads = stack.backward(ybuf, gbuf, rng, ctx.autocast, needs, snapshots)
+            arg_grads, param_grads = stack.backward(ybuf, gbuf, kept, ctx.autocast, needs)
         finally:
             if outer_rng is not None:
                 set_rng_state(stack.device, outer_rng)
@@ -164,7 +158,7 @@ def _run_stack(
     if not reversible:
         return stack.plain(x)
     if not _needs_graph(x, stack):
-        return stack.from_groups(stack.forward(x, record_rng=False)[0], stack.compute_dtype)
+        return stack.from_groups(stack.forward(x, record=False)[0], stack.compute_dtype)
     return ReversibleFunction.apply(stack, x, *stack.args.tensors, *stack.params)
 
 
@@ -180,7 +174,11 @@ def inverse_stack(
     stack = RevStack(layers, y, edge_index, args, kwargs, stream_dtype)
     ybuf = stack.to_groups(y)
     stack.backward(
-        ybuf, None, {}, AutocastState.capture(stack.device), [False] * len(stack.args.tensors)
+        ybuf,
+        None,
+        Recorded(),
+        AutocastState.capture(stack.device),
+        [False] * len(stack.args.tensors),
     )
     return stack.from_groups(ybuf, stack.compute_dtype)
 
@@ -202,14 +200,9 @@ def reconstruction_error(
     with torch.no_grad(), contextlib.ExitStack() as keep:
         for layer in unique:
             keep.enter_context(restore_buffers(layer))
-        ybuf, rng, snapshots = stack.forward(x, record_rng=True)
+        ybuf, kept = stack.forward(x, record=True)
         stack.backward(
-            ybuf,
-            None,
-            rng,
-            AutocastState.capture(stack.device),
-            [False] * len(stack.args.tensors),
-            snapshots,
+            ybuf, None, kept, AutocastState.capture(stack.device), [False] * len(stack.args.tensors)
         )
         set_rng_state(stack.device, outer_rng)
         rebuilt = stack.from_groups(ybuf, stack.stream_dtype)

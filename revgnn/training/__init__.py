@@ -1,6 +1,6 @@
 """Training: the one loop (:func:`train`, a small core and its callbacks), its tasks (node,
 graph, point clouds, inductive), the step, checkpoints, distributed data parallelism,
-evaluation and leaderboard summaries."""
+evaluation, leaderboard summaries and S3DIS's 6-fold protocol."""
 
 import importlib
 import pkgutil
@@ -34,6 +34,7 @@ from revgnn.training.point_cloud_task import PointCloudTask
 from revgnn.training.progress import Progress
 from revgnn.training.result import TrainResult
 from revgnn.training.seed import seed_everything
+from revgnn.training.six_fold import six_fold
 from revgnn.training.step import train_step
 from revgnn.training.task import TASKS, Evaluation, Task, build_task, register_task
 
@@ -79,6 +80,7 @@ __all__ = [
     "prepare",
     "register_task",
     "seed_everything",
+    "six_fold",
     "train",
     "train_step",
 ]

@@ -24,6 +24,7 @@ from revgnn.datasets.features import with_features
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.registry import dataset_kind, load_dataset
 from revgnn.datasets.stats import graph_stats
+from revgnn.nn.knn import DilatedKnnGraph
 from revgnn.training.optimizers import decay_targets
 from revgnn.training.task import Task, build_task
 
@@ -90,6 +91,23 @@ def _check_family(recipe: Recipe, kind: str) -> None:
         )
 
 
+def _check_neighbourhoods(model: nn.Module, num_points: int, dataset: str) -> None:
+    """Every k-NN graph of ``model`` must fit a cloud: ``k x dilation <= num_points``."""
+    graphs = [m for m in model.modules() if isinstance(m, DilatedKnnGraph)]
+    if not graphs:
+        return
+    worst = max(graphs, key=lambda g: g.k * g.dilation)
+    if worst.k * worst.dilation <= num_points:
+        return
+    largest = num_points // worst.k
+    fix = f"--max-dilation {largest}" if largest >= 1 else f"--k {num_points} or less"
+    raise ValueError(
+        f"--k {worst.k} with dilation {worst.dilation} (1 + block index, up to --max-dilation) "
+        f"asks {worst.k * worst.dilation} neighbours of {dataset}'s clouds of {num_points} "
+        f"points: pass {fix}, or lower --k or --layers, or use more points per cloud"
+    )
+
+
 def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
     """Load ``recipe``'s dataset, adapt the recipe to it, build its task and (``build``)
     check that its model builds: a wrong setting fails here, before any training."""
@@ -113,6 +131,8 @@ def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
     if build:
         with torch.device("meta"):
             model = exp.build()  # a wrong setting fails here, before any training
+        if kind == "points":
+            _check_neighbourhoods(model, dataset.num_points, recipe.data.dataset)
         decay_on = decay_targets(model, recipe.optim.weight_decay_on)
         exp.recipe = adapt_to_model(recipe, decay_on)
     return exp

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from revgnn.config.data import DataConfig
 from revgnn.datasets.point_clouds import PointClouds
-from revgnn.datasets.point_metrics import ConfusionMatrix
+from revgnn.datasets.point_metrics import ConfusionMatrix, ShapeIoU
 from revgnn.training.amp import autocast
 from revgnn.training.distributed import whole_rounds
 from revgnn.training.partition import epoch_generator
@@ -66,7 +66,9 @@ class PointCloudTask(Task):
     Scores per split, from one confusion matrix over the split: ``acc`` (overall accuracy)
     for classification, ``miou`` (mean IoU over the classes that occur, ``ignore_classes``
     left out) for segmentation; the log line also gets ``<split>_acc``, ``<split>_macc``
-    (mean class accuracy) and ``<split>_miou``.
+    (mean class accuracy) and ``<split>_miou``. A dataset with categories (part
+    segmentation, ShapeNet) is also scored per shape: ``<split>_instance_miou`` and
+    ``<split>_class_miou`` (:class:`~revgnn.datasets.point_metrics.ShapeIoU`).
 
     Args:
         dataset (PointClouds): The clouds.
@@ -138,22 +140,35 @@ class PointCloudTask(Task):
         return loss, int(batch.y.size(0))
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module, device: torch.device, amp: str | None) -> Evaluation:
+    def score(
+        self, model: nn.Module, part: str, device: torch.device, amp: str | None
+    ) -> tuple[ConfusionMatrix, ShapeIoU | None, set[int]]:
+        """The confusion matrix of ``part``, its per-shape IoU (datasets with categories)
+        and the classes predicted, in evaluation mode."""
         model.eval()
-        scores, extra, valid_classes = {}, {}, None
         d = self.dataset
+        cm = ConfusionMatrix(d.num_classes, d.ignore_classes)
+        shapes = ShapeIoU(d.category_parts) if d.category_parts is not None else None
+        idx = d.split[part]
+        predicted: set[int] = set()
+        for start in range(0, len(idx), self.eval_batch_size):
+            sel = idx[start : start + self.eval_batch_size]
+            with autocast(device, amp):
+                out = model(d.x[sel].to(device))
+            pred = out.float().argmax(-1).cpu()
+            cm.update(pred, d.y[sel])
+            if shapes is not None and d.categories is not None:
+                shapes.update(out, d.y[sel], d.categories[sel])
+            predicted.update(pred.unique().tolist())
+        return cm, shapes, predicted
+
+    def evaluate(self, model: nn.Module, device: torch.device, amp: str | None) -> Evaluation:
+        scores, extra, valid_classes = {}, {}, None
         for part in ("train", "valid", "test"):
-            cm = ConfusionMatrix(d.num_classes, d.ignore_classes)
-            idx = d.split[part]
-            predicted = set()
-            for start in range(0, len(idx), self.eval_batch_size):
-                sel = idx[start : start + self.eval_batch_size]
-                with autocast(device, amp):
-                    out = model(d.x[sel].to(device))
-                pred = out.float().argmax(-1).cpu()
-                cm.update(pred, d.y[sel])
-                predicted.update(pred.unique().tolist())
+            cm, shapes, predicted = self.score(model, part, device, amp)
             figures = cm.scores()
+            if shapes is not None:
+                figures.update(shapes.scores())
             scores[part] = figures[self.metric]
             extra.update({f"{part}_{k}": v for k, v in figures.items() if k != self.metric})
             if part == "valid":

@@ -33,6 +33,7 @@ def test_the_pointnet_baseline_runs_on_the_same_set(capsys):
         ("s3dis", "write_s3dis", []),
         ("partnet", "write_partnet", ["--category", "Chair"]),
         ("modelnet10", "write_modelnet", ["--num-points", "32"]),
+        ("modelnet40", "write_modelnet_h5", ["--num-points", "32"]),
         ("shapenet", "write_shapenet", ["--num-points", "32"]),
         ("ppi", "write_ppi", []),
     ],
@@ -53,7 +54,9 @@ def test_one_epoch_on_each_loaders_fake_folder(tmp_path, dataset, write, extra, 
         (["--k", "4", "--arch", "pointnet"], "--k is not used by --model pointnet"),
         (["--arch", "rev-densegcn-7"], "only residual backbones have a reversible form"),
         (["--dataset", "ppi"], "dataset 'ppi' needs root= (--root)"),
-        (["--dataset", "s3dis", "--root", "/nonexistent"], "lacks all_files.txt"),
+        (["--dataset", "s3dis", "--root", "/nonexistent"], "S3DIS: none of /nonexistent/s3dis"),
+        (["--arch", "rev-resgcn-151"], "of 256 points: pass --max-dilation 28"),
+        (["--knn-graphs", "keep", "--arch", "resgcn-7"], "--knn-graphs is not used by --backbone"),
     ],
 )
 def test_wrong_flags_are_one_line(args, message, capsys):

@@ -26,22 +26,64 @@ def write_modelnet(folder, per_class=(3, 1)):
                     f.write("\n".join(lines) + "\n")
 
 
-def write_s3dis(folder, blocks=6, points=64):
-    """``folder/raw/{all_files.txt, room_filelist.txt, ply_data_all_0.h5}``; blocks 0 and 1
-    lie in Area_5."""
+def write_modelnet_h5(folder, classes=40, clouds=(3, 2), points=2048, listed=True):
+    """``folder/modelnet40_ply_hdf5_2048/``: ``ply_data_{train,test}{0,1}.h5`` (``data``
+    float32 [B, points, 3] in the unit sphere, ``label`` uint8 [B, 1]), the file lists the
+    reference reads (``data/modelnet40_ply_hdf5_2048/...`` paths) and ``shape_names.txt``.
+    ``clouds[s]`` clouds per file of split s; labels cycle through the classes."""
+    import h5py
+
+    d = os.path.join(folder, "modelnet40_ply_hdf5_2048")
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(0)
+    label = 0
+    for split, count in zip(("train", "test"), clouds):
+        names = []
+        for i in range(2):
+            x = rng.normal(size=(count, points, 3))
+            x /= np.linalg.norm(x, axis=-1).max(axis=1)[:, None, None]
+            y = (label + np.arange(count)) % classes
+            label += count
+            name = f"ply_data_{split}{i}.h5"
+            with h5py.File(os.path.join(d, name), "w") as f:
+                f["data"] = x.astype(np.float32)
+                f["label"] = y.astype(np.uint8).reshape(-1, 1)
+            names.append(f"data/modelnet40_ply_hdf5_2048/{name}")
+        if listed:
+            with open(os.path.join(d, f"{split}_files.txt"), "w") as f:
+                f.write("\n".join(names) + "\n")
+    with open(os.path.join(d, "shape_names.txt"), "w") as f:
+        f.write("\n".join(f"class{c}" for c in range(classes)) + "\n")
+    return d
+
+
+def write_s3dis(folder, blocks=8, points=64, rooms=None):
+    """``folder/raw/{all_files.txt, room_filelist.txt, ply_data_all_{0,1}.h5}`` (the blocks
+    split over two files); by default blocks 0 and 1 lie in Area_5 and the others in three
+    rooms of Area_1 (two blocks each)."""
     import h5py
 
     raw = os.path.join(folder, "raw")
     os.makedirs(raw, exist_ok=True)
     rng = np.random.default_rng(0)
-    with h5py.File(os.path.join(raw, "ply_data_all_0.h5"), "w") as f:
-        f["data"] = rng.random((blocks, points, 9)).astype(np.float32)
-        f["label"] = rng.integers(0, 13, (blocks, points)).astype(np.uint8)
+    data = rng.random((blocks, points, 9)).astype(np.float32) * 3
+    label = rng.integers(0, 13, (blocks, points)).astype(np.uint8)
+    half = blocks // 2
+    names = []
+    for i, part in enumerate((slice(0, half), slice(half, blocks))):
+        with h5py.File(os.path.join(raw, f"ply_data_all_{i}.h5"), "w") as f:
+            f["data"] = data[part]
+            f["label"] = label[part]
+        names.append(f"indoor3d_sem_seg_hdf5_data/ply_data_all_{i}.h5")
     with open(os.path.join(raw, "all_files.txt"), "w") as f:
-        f.write("indoor3d_sem_seg_hdf5_data/ply_data_all_0.h5\n")
-    rooms = [f"Area_{5 if i < 2 else 1}_office_{i}" for i in range(blocks)]
+        f.write("\n".join(names) + "\n")
+    if rooms is None:
+        rooms = [
+            f"Area_5_office_{i}" if i < 2 else f"Area_1_office_{i // 2}" for i in range(blocks)
+        ]
     with open(os.path.join(raw, "room_filelist.txt"), "w") as f:
         f.write("\n".join(rooms) + "\n")
+    return data, label
 
 
 SHAPENET = {"Airplane": "02691156", "Mug": "03797390"}

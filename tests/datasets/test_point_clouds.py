@@ -2,7 +2,13 @@ import pytest
 import torch
 
 from revgnn.datasets import load_dataset
-from revgnn.datasets.point_clouds import PointClouds, hold_out, stack_clouds
+from revgnn.datasets.point_clouds import (
+    PointClouds,
+    find_folder,
+    hold_out,
+    selection_split,
+    stack_clouds,
+)
 
 
 def make(**kw):
@@ -54,3 +60,34 @@ def test_registry_errors():
         load_dataset("kitti")
     with pytest.raises(ValueError, match=r"needs root= \(--root\)"):
         load_dataset("s3dis")
+
+
+def test_selection_split_holds_out_clouds_or_whole_groups_or_selects_on_test():
+    train, test = torch.tensor([0, 1, 2, 3, 4, 5, 7, 8]), torch.tensor([6, 9])
+    split, info = selection_split(train, test, 0.25, seed=0)
+    assert len(split["valid"]) == 2 and "25% of the training clouds" in info
+    assert sorted(split["train"].tolist() + split["valid"].tolist()) == train.tolist()
+    groups = ["a", "a", "b", "b", "c", "c", "d", "d"]
+    split, info = selection_split(train, test, 0.25, seed=0, groups=groups)
+    held = {groups[train.tolist().index(i)] for i in split["valid"].tolist()}
+    kept = {groups[train.tolist().index(i)] for i in split["train"].tolist()}
+    assert len(held) == 1 and not held & kept and "1 of 4 training rooms" in info
+    split, info = selection_split(train, test, 0.0, seed=0)
+    assert split["valid"] is test and torch.equal(split["train"], train) and "test" in info
+    with pytest.raises(ValueError, match="3 group names for 8 training clouds"):
+        selection_split(train, test, 0.25, seed=0, groups=["a", "b", "c"])
+
+
+def test_find_folder_takes_the_first_layout_and_names_every_place(tmp_path):
+    (tmp_path / "B" / "raw").mkdir(parents=True)
+    (tmp_path / "B" / "raw" / "x.txt").write_text("")
+    assert find_folder(str(tmp_path), ["A/raw", "B/raw"], "x.txt", "X").endswith("B/raw")
+    with pytest.raises(FileNotFoundError, match=r"X: none of .*A/raw/y\.txt, .*B/raw/y\.txt"):
+        find_folder(str(tmp_path), ["A/raw", "B/raw"], "y.txt", "X")
+
+
+def test_categories_come_with_their_parts_and_fit_them():
+    with pytest.raises(ValueError, match="categories and category_parts go together"):
+        make(categories=torch.zeros(4))
+    with pytest.raises(ValueError, match=r"categories must hold one of 0\.\.0 per cloud"):
+        make(categories=torch.tensor([0, 0, 1, 0]), category_parts=[[0, 1]])

@@ -3,6 +3,7 @@ import copy
 import pytest
 import torch
 
+import revgnn.nn.knn as knn_module
 from revgnn.memory.saved import saved_activation_bytes
 from revgnn.nn.dynamic_block import DynamicBlock
 from tests.helpers import deep_gcn
@@ -49,11 +50,12 @@ def test_the_head_graph_is_built_in_xyz():
     assert torch.equal(seen["index"], graph)
 
 
-def test_reversible_dynamic_gradients_equal_the_non_reversible_run_at_28_layers():
+@pytest.mark.parametrize("knn_graphs", ["recompute", "keep"])
+def test_reversible_dynamic_gradients_equal_the_non_reversible_run_at_28_layers(knn_graphs):
     torch.manual_seed(0)
     model = deep_gcn(
         6, 4, num_blocks=28, channels=16, backbone="rev", k=4, stochastic=True, epsilon=0.5,
-        dropout=0.0, emb_dims=32,
+        dropout=0.0, emb_dims=32, knn_graphs=knn_graphs,
     )  # fmt: skip
     plain = copy.deepcopy(model)
     plain.reversible = False
@@ -87,6 +89,33 @@ def test_saved_activations_of_a_151_layer_reversible_resgcn_equal_a_7_layer_ones
     shallow, deep = saved(7, "rev"), saved(151, "rev")
     assert deep <= 1.05 * shallow
     assert saved(28, "res") > 2 * saved(7, "res")  # the non-reversible one grows
+
+
+def test_kept_graphs_halve_the_searches_and_cost_their_int16_indices(monkeypatch):
+    x = clouds(points=64)  # 2 clouds
+    blocks, k = 12, 4
+
+    def run(knn_graphs):
+        torch.manual_seed(0)
+        model = deep_gcn(6, 4, num_blocks=blocks, channels=16, backbone="rev", k=k,
+                         max_dilation=8, emb_dims=32, knn_graphs=knn_graphs)  # fmt: skip
+        calls = []
+        real = knn_module.knn
+        monkeypatch.setattr(knn_module, "knn", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+        out, saved = saved_activation_bytes(lambda: model(x), exclude=[model])
+        out.sum().backward()
+        monkeypatch.setattr(knn_module, "knn", real)
+        return len(calls), saved.total, [p.grad for p in model.parameters()]
+
+    searches, recompute_bytes, grads = run("recompute")
+    kept_searches, keep_bytes, kept_grads = run("keep")
+    groups = 2 * (blocks - 1)
+    assert searches == 1 + 2 * groups  # the stem, then every group forward and backward
+    assert kept_searches == 1 + groups
+    index_bytes = groups * x.size(0) * 64 * k * 2  # int16: clouds of 64 points
+    assert keep_bytes - recompute_bytes == index_bytes
+    for g, r in zip(kept_grads, grads):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-7)
 
 
 def test_static_graph_for_node_tasks():

@@ -3,6 +3,7 @@ import torch
 
 from revgnn.nn.knn import (
     DilatedKnnGraph,
+    _knn_topk,
     dilate,
     dilated_knn,
     gather_neighbors,
@@ -120,3 +121,44 @@ def test_distances_stay_fp32_under_autocast():
         with torch.autocast("cpu", dtype=dtype):
             assert torch.equal(knn(x, 16), exact)
             assert torch.equal(knn(x.to(dtype), 16), knn(x.to(dtype).float(), 16))
+
+
+def _stable_reference(x, k):
+    """argsort of the fp32 distances, stable (ties to the lower index), self first."""
+    square = (x * x).sum(-1)
+    dist = torch.baddbmm(square.unsqueeze(1), x, x.transpose(1, 2), alpha=-2.0)
+    dist += square.unsqueeze(-1)
+    n = x.size(1)
+    dist[:, torch.arange(n), torch.arange(n)] = -float("inf")
+    return dist.argsort(dim=-1, stable=True)[..., :k]
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7, 64])
+def test_ties_go_to_the_lower_index_on_every_path(chunk):
+    # Points on an integer grid: many equal distances, and negative rounding is impossible.
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 3, (2, 60, 3), generator=gen).float()
+    want = _stable_reference(x, 25)
+    assert torch.equal(knn(x, 25, chunk_size=chunk), want)
+    square = (x * x).sum(-1)
+    assert torch.equal(_knn_topk(x, square, 25, chunk or 60), want)  # the CUDA selection
+
+
+def test_negative_rounded_distances_keep_their_order():
+    # Near-duplicate points: |q|^2 - 2 q.x + |x|^2 rounds below zero for some pairs.
+    base = torch.randn(1, 1, 8, generator=torch.Generator().manual_seed(4)) * 100
+    x = base + 1e-4 * torch.randn(1, 40, 8, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(knn(x, 40), _stable_reference(x, 40))
+
+
+def test_threads_do_not_change_the_result():
+    x = torch.randn(2, 700, 16, generator=torch.Generator().manual_seed(6))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = knn(x, 33, chunk_size=50)
+        torch.set_num_threads(4)
+        assert torch.equal(knn(x, 33, chunk_size=50), one)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, _stable_reference(x, 33))

@@ -95,3 +95,23 @@ def test_a_model_returning_the_wrong_shape_is_named(textures):
     batch = task.train_batches(1)[0]
     with pytest.raises(ValueError, match=r"the model returned \[8, 32, 7\] for labels \[8\]"):
         task.loss(torch.zeros(8, 32, 7), batch, 0.0)
+
+
+def test_part_segmentation_with_categories_selects_on_the_per_shape_iou(parts):
+    import dataclasses
+
+    half = parts.num_classes // 2
+    cats = torch.arange(parts.x.size(0)) % 2
+    ds = dataclasses.replace(
+        parts,
+        y=torch.where(cats.unsqueeze(1) == 0, parts.y % half, half + parts.y % half),
+        metric="instance_miou",
+        categories=cats,
+        category_parts=[list(range(half)), list(range(half, 2 * half))],
+        split=dict(parts.split),
+    )
+    seed_everything(0)
+    result = train(small(ds), PointCloudTask(ds, 8), TrainConfig(epochs=1, lr=1e-3, progress=False))
+    record = result.history[-1]
+    assert record["test_instance_miou"] == result.test_metric
+    assert 0.0 < record["test_class_miou"] <= 1.0 and "test_miou" in record
