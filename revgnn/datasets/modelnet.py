@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from revgnn.config.data import DataConfig
-from revgnn.datasets.point_clouds import PointClouds, selection_split
+from revgnn.datasets.point_clouds import PointClouds, read_h5, selection_split
 from revgnn.datasets.pyg_local import pyg_local
 from revgnn.datasets.registry import register_dataset
 
@@ -113,21 +113,14 @@ def _check_classes(name: str, names: list[str], source: str) -> None:
 def read_modelnet_h5(folder: str) -> tuple[Pair, Pair, list[str]]:
     """``((x_train, y_train), (x_test, y_test), class_names)`` of a
     ``modelnet40_ply_hdf5_2048`` folder (see the module docstring)."""
-    try:
-        import h5py
-    except ImportError:
-        raise ImportError("ModelNet's HDF5 copy needs h5py: pip install 'revgnn[points]'") from None
     parts = []
     for split in ("train", "test"):
         files = _listed(folder, split)
         xs, ys = [], []
         for path in files:
-            with h5py.File(path, "r") as f:
-                for key in ("data", "label"):
-                    if key not in f:
-                        raise ValueError(f"{path} has no {key!r} dataset (keys: {list(f)})")
-                xs.append(np.asarray(f["data"], dtype=np.float32))
-                ys.append(np.asarray(f["label"], dtype=np.int64).reshape(-1))
+            x, y = read_h5(path, "data", "label", "ModelNet's HDF5 copy")
+            xs.append(x)
+            ys.append(y.reshape(-1))
             if xs[-1].ndim != 3 or xs[-1].shape[-1] != 3 or len(ys[-1]) != len(xs[-1]):
                 raise ValueError(
                     f"{path}: data {list(xs[-1].shape)} and label {list(ys[-1].shape)} are not "

@@ -14,11 +14,10 @@ from __future__ import annotations
 import glob
 import os.path as osp
 
-import numpy as np
 import torch
 
 from revgnn.config.data import DataConfig
-from revgnn.datasets.point_clouds import PointClouds, find_folder
+from revgnn.datasets.point_clouds import PointClouds, find_folder, read_h5
 from revgnn.datasets.registry import register_dataset
 
 __all__ = ["CATEGORIES", "load_partnet", "partnet_category"]
@@ -55,10 +54,6 @@ def load_partnet(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
     assert root is not None
     if not cfg.category:
         raise ValueError("PartNet needs a category (--category, e.g. Chair)")
-    try:
-        import h5py
-    except ImportError:
-        raise ImportError("PartNet needs h5py: pip install 'revgnn[points]'") from None
     category = partnet_category(cfg.category)
     folder = find_folder(root, FOLDERS, f"{category}-{cfg.level}", "PartNet's sem_seg_h5 release")
     folder = osp.join(folder, f"{category}-{cfg.level}")
@@ -68,12 +63,9 @@ def load_partnet(name: str, root: str | None, cfg: DataConfig) -> PointClouds:
         if not files:
             raise FileNotFoundError(f"PartNet: {folder} has no {prefix}-*.h5 file")
         for path in files:
-            with h5py.File(path, "r") as f:
-                for key in ("data", "label_seg"):
-                    if key not in f:
-                        raise ValueError(f"{path} has no {key!r} dataset (keys: {list(f)})")
-                xs.append(torch.from_numpy(np.asarray(f["data"], dtype=np.float32)))
-                ys.append(torch.from_numpy(np.asarray(f["label_seg"], dtype=np.int64)))
+            x, y = read_h5(path, "data", "label_seg", "PartNet")
+            xs.append(torch.from_numpy(x))
+            ys.append(torch.from_numpy(y))
         count = sum(x.size(0) for x in xs) - start
         split[part] = torch.arange(start, start + count)
         start += count

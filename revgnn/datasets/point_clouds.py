@@ -13,6 +13,7 @@ import os.path as osp
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -21,6 +22,7 @@ __all__ = [
     "PointClouds",
     "find_folder",
     "hold_out",
+    "read_h5",
     "selection_split",
     "stack_clouds",
 ]
@@ -212,3 +214,17 @@ def find_folder(root: str, candidates: Sequence[str], marker: str, what: str) ->
             return folder
     tried = ", ".join(osp.join(root, c, marker) for c in candidates)
     raise FileNotFoundError(f"{what}: none of {tried} exists; put the dataset in one of them")
+
+
+def read_h5(path: str, data: str, label: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """The float32 ``data`` and int64 ``label`` arrays of one HDF5 file of ``what`` (a
+    dataset's name, for the messages); a missing key is an error naming the file's keys."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(f"{what} needs h5py: pip install 'revgnn[points]'") from None
+    with h5py.File(path, "r") as f:
+        for key in (data, label):
+            if key not in f:
+                raise ValueError(f"{path} has no {key!r} dataset (keys: {list(f)})")
+        return np.asarray(f[data], dtype=np.float32), np.asarray(f[label], dtype=np.int64)

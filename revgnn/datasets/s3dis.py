@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from revgnn.config.data import DataConfig
-from revgnn.datasets.point_clouds import PointClouds, find_folder, selection_split
+from revgnn.datasets.point_clouds import PointClouds, find_folder, read_h5, selection_split
 from revgnn.datasets.registry import register_dataset
 
 __all__ = ["CLASSES", "FOLDERS", "load_s3dis", "normalize_scale"]
@@ -93,10 +93,6 @@ def normalize_scale(pos: Tensor) -> Tensor:
 
 
 def _read_blocks(folder: str) -> tuple[Tensor, Tensor, list[str]]:
-    try:
-        import h5py
-    except ImportError:
-        raise ImportError("S3DIS needs h5py: pip install 'revgnn[points]'") from None
     rooms_file = osp.join(folder, "room_filelist.txt")
     if not osp.exists(rooms_file):
         raise FileNotFoundError(f"S3DIS: {rooms_file} is missing (expected {folder}/{LAYOUT})")
@@ -108,12 +104,9 @@ def _read_blocks(folder: str) -> tuple[Tensor, Tensor, list[str]]:
     for path in files:
         if not osp.exists(path):
             raise FileNotFoundError(f"S3DIS: all_files.txt lists {path}, which does not exist")
-        with h5py.File(path, "r") as f:
-            for key in ("data", "label"):
-                if key not in f:
-                    raise ValueError(f"{path} has no {key!r} dataset (keys: {list(f)})")
-            xs.append(torch.from_numpy(np.asarray(f["data"], dtype=np.float32)))
-            ys.append(torch.from_numpy(np.asarray(f["label"], dtype=np.int64)))
+        x, y = read_h5(path, "data", "label", "S3DIS")
+        xs.append(torch.from_numpy(x))
+        ys.append(torch.from_numpy(y))
         if xs[-1].dim() != 3 or xs[-1].size(-1) != 9 or ys[-1].shape != xs[-1].shape[:2]:
             raise ValueError(
                 f"{path}: data {list(xs[-1].shape)} and label {list(ys[-1].shape)} are not "

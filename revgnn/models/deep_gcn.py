@@ -196,8 +196,7 @@ def deep_gcn(
     reference. ``"dense"`` grows by ``hidden_channels`` per block; ``"rev"`` has
     ``num_groups`` groups per block, whose k-NN graphs are searched again in the backward
     pass (``knn_graphs="recompute"``) or kept from the forward pass (``"keep"``). ``task``
-    picks the head (``"segmentation"``,
-    ``"part"``, ``"classification"``, ``"node"``)."""
+    picks the head (``"segmentation"``, ``"part"``, ``"classification"``, ``"node"``)."""
     if edge_dim is not None:
         raise ValueError(f"a DeepGCN takes no edge features (got edge_dim={edge_dim})")
     if task not in HEADS:

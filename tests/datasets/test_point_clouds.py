@@ -6,6 +6,7 @@ from revgnn.datasets.point_clouds import (
     PointClouds,
     find_folder,
     hold_out,
+    read_h5,
     selection_split,
     stack_clouds,
 )
@@ -91,3 +92,17 @@ def test_categories_come_with_their_parts_and_fit_them():
         make(categories=torch.zeros(4))
     with pytest.raises(ValueError, match=r"categories must hold one of 0\.\.0 per cloud"):
         make(categories=torch.tensor([0, 0, 1, 0]), category_parts=[[0, 1]])
+
+
+def test_read_h5_names_the_keys_the_file_has(tmp_path):
+    import h5py
+    import numpy as np
+
+    path = tmp_path / "a.h5"
+    with h5py.File(path, "w") as f:
+        f["data"] = np.zeros((2, 3, 3), dtype=np.float64)
+        f["label"] = np.ones((2, 1), dtype=np.uint8)
+    x, y = read_h5(str(path), "data", "label", "X")
+    assert x.dtype == np.float32 and y.dtype == np.int64 and y.tolist() == [[1], [1]]
+    with pytest.raises(ValueError, match=r"has no 'label_seg' dataset \(keys: \['data', 'label'\]"):
+        read_h5(str(path), "data", "label_seg", "X")
