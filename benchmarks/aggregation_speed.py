@@ -5,8 +5,12 @@ One graph (Amazon Computers from ``--root``, else a random graph of its size: 13
 (softmax, softmax_sg, powermean, max, mean) and each thread count. Implementations:
 
 * ``revgnn``: the lean path over edges sorted by target, with freed memory reused
-  (:func:`revgnn.utils.reuse_freed_memory`, which :func:`revgnn.train` sets on CPU): what a
-  training run executes;
+  (:func:`revgnn.utils.reuse_freed_memory`, which :func:`revgnn.train` sets on CPU), its
+  kernels compiled (:mod:`revgnn.nn.aggr.fused`; compile time excluded, reported once per
+  process in the record): what a training run executes;
+* ``revgnn-eager``: the same with ``REVGNN_COMPILE=0`` (the eager lean path);
+* ``scatter-sum``: the yardstick, one eager ``torch.zeros(N, D).index_add_(0, index, msg)``
+  forward and backward of the gathered messages, no MLP;
 * ``revgnn-unsorted``: the lean path over the edges in their given order with glibc's default
   policy (the code path before this work; ``REVGNN_SORTED_SEGMENTS=0``);
 * ``revgnn-plain``: revgnn's GENConv with ``lean=False`` (PyG's propagate, our aggregators),
@@ -46,10 +50,18 @@ from pathlib import Path
 
 from common import has_cuda, save_plot
 
-IMPLS = ("revgnn", "revgnn-unsorted", "revgnn-plain", "pyg", "pyg-tuned")
+IMPLS = (
+    "revgnn",
+    "revgnn-eager",
+    "scatter-sum",
+    "revgnn-unsorted",
+    "revgnn-plain",
+    "pyg",
+    "pyg-tuned",
+)
 STEP_IMPLS = ("revgnn", "revgnn-noreuse", "revgnn-unsorted")
 #: The implementations that run with freed memory reused.
-REUSE = ("revgnn", "revgnn-plain", "pyg-tuned")
+REUSE = ("revgnn", "revgnn-eager", "revgnn-plain", "pyg-tuned")
 AGGRS = ("softmax", "softmax_sg", "powermean", "max", "mean")
 
 
@@ -115,6 +127,16 @@ def conv_worker(impl: str, aggr: str, args) -> dict:
     n, edge_index = graph(args, device)
     d = args.channels
     kw = {"t": 1.0, "learn_t": aggr == "softmax", "p": 1.0, "learn_p": aggr == "powermean"}
+    if impl == "scatter-sum":
+        x = torch.randn(n, d, device=device, requires_grad=True)
+        src, dst = edge_index
+
+        def yardstick():
+            x.grad = None
+            msg = x.index_select(0, src)
+            torch.zeros(n, d, device=device).index_add_(0, dst, msg).square().sum().backward()
+
+        return {"seconds": timed(yardstick, args.reps, device), "nodes": n, "edges": src.numel()}
     if impl.startswith("pyg"):
         from torch_geometric.nn import GENConv
 
@@ -136,7 +158,15 @@ def conv_worker(impl: str, aggr: str, args) -> dict:
         x.grad = None
         conv(x, edge_index).square().sum().backward()
 
-    return {"seconds": timed(step, args.reps, device), "nodes": n, "edges": edge_index.size(1)}
+    from revgnn.utils.compile import compile_stats
+
+    seconds = timed(step, args.reps, device)
+    return {
+        "seconds": seconds,
+        "nodes": n,
+        "edges": edge_index.size(1),
+        **compile_stats().as_dict(),
+    }
 
 
 def step_worker(impl: str, layers: int, args) -> dict:
@@ -197,6 +227,8 @@ def run(kind: str, impl: str, arg: str, threads: int, args) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     if impl == "revgnn-unsorted":
         env["REVGNN_SORTED_SEGMENTS"] = "0"
+    if impl in ("revgnn-eager", "revgnn-unsorted"):
+        env["REVGNN_COMPILE"] = "0"  # the eager paths these measured before compilation
     cmd = [
         sys.executable,
         __file__,
@@ -228,6 +260,10 @@ def compare(kind: str, impls, arg: str, threads: int, args, reference: str) -> d
         if impl != reference:
             per_round = [a / b for a, b in zip(times[impl], times[reference])]
             out["ratios"][f"{impl}/{reference}"] = spread(per_round)
+    if "scatter-sum" in impls and reference != "scatter-sum":
+        for impl in (i for i in impls if i.startswith("revgnn")):
+            per_round = [a / b for a, b in zip(times[impl], times["scatter-sum"])]
+            out["ratios"][f"{impl}/scatter-sum"] = spread(per_round)
     return out
 
 

@@ -3,3 +3,10 @@ import torch
 # The suite's graphs are tiny: one thread is faster than two fighting over them, and it keeps
 # the timing of CI stable when other processes share the cores.
 torch.set_num_threads(1)
+
+# Compiling every kernel variant the suite touches would cost minutes per worker; the compiled
+# kernels have their own tests (tests/nn/aggr/test_fused.py, tests/utils/test_compile.py),
+# which switch compilation on, against the eager path everything else runs.
+from revgnn.utils.compile import set_compile  # noqa: E402
+
+set_compile(False)

@@ -72,12 +72,14 @@ def test_aggregation_speed_alternates_implementations_and_reports_ratios_and_bou
     out = tmp_path / "as.json"
     _run("aggregation_speed.py", [
         "--nodes", "300", "--edges", "3000", "--channels", "8", "--aggrs", "softmax",
-        "--impls", "revgnn", "pyg", "--threads", "1", "--rounds", "1", "--reps", "1", "--step",
+        "--impls", "revgnn", "scatter-sum", "pyg", "--threads", "1", "--rounds", "1", "--reps",
+        "1", "--step",
         "--step-layers", "2", "--device", "cpu", "--json", str(out),
     ])  # fmt: skip
     result = json.loads(out.read_text())
     (row,) = result["conv"]
-    assert row["aggr"] == "softmax" and set(row["seconds"]) == {"revgnn", "pyg"}
+    assert row["aggr"] == "softmax" and set(row["seconds"]) == {"revgnn", "scatter-sum", "pyg"}
+    assert row["ratios"]["revgnn/scatter-sum"]["median"] > 0
     assert row["ratios"]["revgnn/pyg"]["min"] <= row["ratios"]["revgnn/pyg"]["median"]
     assert row["bound_seconds"] > 0 and row["over_bound"]["revgnn"] > 0
     assert set(result["step"]["ratios"]) == {

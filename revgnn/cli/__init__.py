@@ -8,6 +8,7 @@ mistake (a wrong value, a missing or unusable file) is one line on stderr and ex
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from revgnn.cli.errors import ArgumentParser, report_user_errors
@@ -35,5 +36,15 @@ def main(argv: list[str] | None = None) -> int:
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         if argv[:1] == [name]:
             _module(name).add_arguments(cmd)
+            cmd.add_argument(
+                "--no-compile",
+                action="store_true",
+                help="run every kernel eagerly instead of compiling it (as REVGNN_COMPILE=0)",
+            )
     args = parser.parse_args(argv)
+    if args.no_compile:
+        from revgnn.utils.compile import set_compile
+
+        os.environ["REVGNN_COMPILE"] = "0"  # and in the processes a command starts
+        set_compile(False)
     return report_user_errors(f"revgnn {args.command}", lambda: _module(args.command).run(args))

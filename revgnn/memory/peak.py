@@ -41,7 +41,11 @@ def live_tensor_bytes() -> int:
         if not issubclass(type(obj), Tensor):
             continue
         if obj.layout == torch.strided and obj.device.type == "cpu":
-            seen[storage_key(obj)] = obj.untyped_storage().nbytes()
+            try:
+                key = storage_key(obj)
+            except RuntimeError:  # the fake tensors torch.compile keeps own no memory
+                continue
+            seen[key] = obj.untyped_storage().nbytes()
     return sum(seen.values())
 
 

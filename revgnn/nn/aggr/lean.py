@@ -26,8 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from revgnn.nn.aggr.fused import FusedOptions, fused_backward, fused_forward
 from revgnn.nn.aggr.segments import Segments, segments, sorted_segments_enabled
 from revgnn.utils.autocast import AutocastState, autocast_disabled
+from revgnn.utils.compile import compile_supported
 
 if TYPE_CHECKING:
     from revgnn.nn.aggr.base import LeanAggregation
@@ -67,6 +69,25 @@ class LeanPlan:
     chunk_size: int | None
     autocast: AutocastState
     segments: Segments | None = None
+    #: Run the kernel's compiled ``fused_forward`` / ``fused_backward``
+    #: (:mod:`revgnn.nn.aggr.fused`) instead of the eager lean path.
+    fused: bool = False
+    sign: str = "+"
+
+    def options(self, wants: tuple[bool, ...] = (False,) * 5) -> FusedOptions:
+        """The compiled kernels' constants; ``wants``: gradients of (x, edge_attr, weight,
+        bias, param)."""
+        return FusedOptions(
+            relu=self.relu,
+            eps=self.eps,
+            semi_grad=self.semi_grad,
+            clamp_min=self.clamp_min,
+            clamp_max=self.clamp_max,
+            sign=self.sign,
+            want_x=wants[0],
+            want_e=any(wants[1:4]),
+            want_param=wants[4],
+        )
 
     def chunks(self) -> list[tuple[int, int]]:
         step = self.chunk_size or max(self.num_edges, 1)
@@ -231,6 +252,14 @@ class LeanAggregate(torch.autograd.Function):
         bias: Tensor | None,
         param: Tensor | None,
     ) -> Tensor:
+        ctx.plan = plan
+        if plan.fused:
+            n = plan.dim_size
+            out, stats = fused_forward(
+                plan.kernel, src, dst, x, edge_attr, weight, bias, param, n, plan.options()
+            )
+            ctx.save_for_backward(src, dst, x, edge_attr, weight, bias, param, *stats)
+            return out
         chunks = plan.chunks()
         # Zero edges give the messages' width and dtype (autocast included) for free.
         empty = edge_messages(plan, src, x, edge_attr, weight, bias, 0, 0)
@@ -250,7 +279,6 @@ class LeanAggregate(torch.autograd.Function):
         with autocast_disabled(plan.autocast.device_types):
             out, stats = plan.kernel.lean_forward(lf, param)
         cached.clear()
-        ctx.plan = plan
         ctx.acc = acc
         ctx.save_for_backward(src, dst, x, edge_attr, weight, bias, param, *stats)
         return out.to(out_dtype)
@@ -266,6 +294,12 @@ class LeanAggregate(torch.autograd.Function):
             )
         plan: LeanPlan = ctx.plan
         src, dst, x, edge_attr, weight, bias, param, *stats = ctx.saved_tensors
+        if plan.fused:
+            wants = tuple(ctx.needs_input_grad[3:8])
+            saved = (src, dst, x, edge_attr, weight, bias, param)
+            opts = plan.options(wants)
+            grads = fused_backward(plan.kernel, saved, stats, grad_out, plan.dim_size, opts, wants)
+            return (None, None, None, *grads)
         wants = list(ctx.needs_input_grad[3:7])
         leaves = [
             t.detach().requires_grad_(True) if (t is not None and w) else t
@@ -360,8 +394,19 @@ def fused_aggregate(
         src = seg.src if src is not None else None
         if edge_attr is not None:
             edge_attr = edge_attr.index_select(0, seg.perm)
+    kernel = aggr.lean_kernel()
+    fused = (
+        aggr.chunk_size is None
+        and dst.numel() > 0
+        and hasattr(kernel, "fused_forward")
+        and compile_supported(x, edge_attr, weight, bias, param)
+    )
+    sign = "+"
+    if fused and param is not None:
+        pos = param.detach() > 0
+        sign = "+" if bool(pos.all()) else "-" if not bool(pos.any()) else "+-"
     plan = LeanPlan(
-        kernel=aggr.lean_kernel(),
+        kernel=kernel,
         semi_grad=getattr(aggr, "semi_grad", False),
         relu=relu,
         eps=eps,
@@ -372,5 +417,7 @@ def fused_aggregate(
         chunk_size=aggr.chunk_size,
         autocast=AutocastState.capture(device),
         segments=seg,
+        fused=fused,
+        sign=sign,
     )
     return LeanAggregate.apply(plan, src, dst, x, edge_attr, weight, bias, param)

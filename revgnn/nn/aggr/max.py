@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
+from revgnn.nn.aggr import fused
 from revgnn.nn.aggr.base import LeanAggregation
 from revgnn.nn.aggr.lean import Extreme, LeanBackward, LeanForward
 
@@ -63,3 +64,37 @@ class MaxAggregation(LeanAggregation):
             eq = ties(h, d)
             lb.push(h, eq.div_(count.index_select(0, d)).mul_(g.index_select(0, d)))
             del h, eq
+
+    @staticmethod
+    def fused_forward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor, list[Tensor]]:
+        m = fused.messages(src, x, e, opts.relu) + opts.eps
+        out = fused.segment_extreme(m, dst, n, "amax")
+        return out, [out]
+
+    @staticmethod
+    def fused_backward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        stats: list[Tensor],
+        g: Tensor,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        (out,) = stats
+        m = fused.messages(src, x, e, opts.relu) + opts.eps
+        eq = (m == out.index_select(0, dst)).to(m.dtype)  # ties share the gradient
+        count = fused.segment_sum(eq, dst, n)
+        dm = eq / count.index_select(0, dst) * g.index_select(0, dst)
+        gx, ge = fused.push(src, x, e, dm, opts)
+        return gx, ge, None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
+from revgnn.nn.aggr import fused
 from revgnn.nn.aggr.base import LeanAggregation
 from revgnn.nn.aggr.lean import LeanBackward, LeanForward, degree
 
@@ -43,3 +45,33 @@ class MeanAggregation(LeanAggregation):
         gg = g / stats[0].clamp_min(1.0).unsqueeze(1)
         for a, b in lb.chunks:
             lb.push(lb.msgs(a, b), gg.index_select(0, lb.dst[a:b]))
+
+    @staticmethod
+    def fused_forward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor, list[Tensor]]:
+        m = fused.messages(src, x, e, opts.relu) + opts.eps
+        deg = fused.segment_sum(torch.ones_like(m[:, :1]), dst, n).view(-1)
+        return fused.segment_sum(m, dst, n) / deg.clamp_min(1.0).unsqueeze(1), [deg]
+
+    @staticmethod
+    def fused_backward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        stats: list[Tensor],
+        g: Tensor,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        gg = g / stats[0].clamp_min(1.0).unsqueeze(1)
+        gx, ge = fused.push(src, x, e, gg.index_select(0, dst), opts)
+        return gx, ge, None

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
+from revgnn.nn.aggr import fused
 from revgnn.nn.aggr.base import DegreeScaled, LeanAggregation
 from revgnn.nn.aggr.lean import (
     Extreme,
@@ -70,6 +71,16 @@ class _PowerRef:
         if self.hi is None:
             return self.lo.result()
         return torch.where(self.pos, self.hi.result(), self.lo.result())
+
+
+def _fused_reference(m: Tensor, dst: Tensor, n: int, p: Tensor, sign: str) -> Tensor:
+    """:class:`_PowerRef` of the compiled path; ``sign`` (of p) is known when it compiles."""
+    if sign == "+":
+        return fused.segment_extreme(m, dst, n, "amax")
+    if sign == "-":
+        return fused.segment_extreme(m, dst, n, "amin")
+    hi = fused.segment_extreme(m, dst, n, "amax")
+    return torch.where(p > 0, hi, fused.segment_extreme(m, dst, n, "amin"))
 
 
 def _power_output(r_node: Tensor, s: Tensor, deg: Tensor, p: Tensor) -> Tensor:
@@ -237,6 +248,62 @@ class PowerMeanAggregation(LeanAggregation):
             lb.push(h, gc)
             del h, gc
         return grad_param
+
+    @staticmethod
+    def fused_forward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor, list[Tensor]]:
+        m = (fused.messages(src, x, e, opts.relu) + opts.eps).clamp(opts.clamp_min, opts.clamp_max)
+        p = param.to(m.dtype)
+        r_node = _fused_reference(m, dst, n, p, opts.sign)
+        # exp(p log r) for r^p: vectorised exp / log, where pow is a scalar call per element.
+        r = torch.exp(p * torch.log(m / r_node.index_select(0, dst)))
+        s = fused.segment_sum(r, dst, n)
+        deg = fused.segment_sum(torch.ones_like(m[:, :1]), dst, n).view(-1)
+        out = _power_output(r_node, s, deg, p)
+        return out, [r_node, s, out, deg]
+
+    @staticmethod
+    def fused_backward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        stats: list[Tensor],
+        g: Tensor,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        r_node, s, out, deg = stats
+        raw = fused.messages(src, x, e, opts.relu) + opts.eps
+        p = param.to(raw.dtype)
+        keep = raw >= opts.clamp_min
+        if opts.clamp_max is not None:
+            keep = keep & (raw <= opts.clamp_max)
+        r = raw.clamp(opts.clamp_min, opts.clamp_max) / r_node.index_select(0, dst)
+        log_r = torch.log(r)  # r > 0: the messages are clamped to at least clamp_min > 0
+        rp = torch.exp(p * log_r)
+        has = (deg > 0).unsqueeze(1)
+        # d out_v / d m_vu = out_v / (R_v S_v) * (m_vu / R_v)^(p - 1)
+        coef = torch.where(has, out / torch.where(has, r_node * s, 1.0), 0.0)
+        gd = g.index_select(0, dst)
+        grad_param = None
+        if opts.want_param:
+            # d out_v / d p = out_v (sum_u r^p log r / (p S_v) - log(S_v / deg_v) / p^2)
+            base = torch.where(has, s / deg.clamp_min(1.0).unsqueeze(1), 1.0)
+            grad_param = fused.reduce_to(-(g * out * base.log()) / (p * p), param)
+            coef_p = (coef * r_node / p).index_select(0, dst)
+            grad_param = grad_param + fused.reduce_to(rp * log_r * gd * coef_p, param)
+        dm = gd * coef.index_select(0, dst) * (rp / r) * keep
+        gx, ge = fused.push(src, x, e, dm, opts)
+        return gx, ge, grad_param
 
     def _repr_args(self) -> list[str]:
         args = [f"learn={self.learn}"]

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import aggr as pyg_aggr
 
+from revgnn.nn.aggr import fused
 from revgnn.nn.aggr.base import DegreeScaled, LeanAggregation
 from revgnn.nn.aggr.lean import (
     Extreme,
@@ -161,6 +162,50 @@ class SoftmaxAggregation(LeanAggregation):
             lb.push(h, gw)
             del h, w, gw
         return grad_param
+
+    @staticmethod
+    def fused_forward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor, list[Tensor]]:
+        m = fused.messages(src, x, e, opts.relu) + opts.eps
+        s = m * param.to(m.dtype)
+        smax = fused.segment_extreme(s, dst, n, "amax")
+        ex = torch.exp(s - smax.index_select(0, dst))
+        den = fused.segment_sum(ex, dst, n) + SOFTMAX_EPS
+        out = fused.segment_sum(ex * m, dst, n) / den
+        return out, [smax, den, out]
+
+    @staticmethod
+    def fused_backward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        stats: list[Tensor],
+        g: Tensor,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        smax, den, out = stats
+        m = fused.messages(src, x, e, opts.relu) + opts.eps
+        beta = param.to(m.dtype)
+        w = torch.exp(m * beta - smax.index_select(0, dst)) / den.index_select(0, dst)
+        dm = w * g.index_select(0, dst)  # g_v w_vu
+        grad_param = None
+        if not opts.semi_grad:
+            t = (m - out.index_select(0, dst)) * dm
+            if opts.want_param:
+                grad_param = fused.reduce_to(t * m, param)
+            dm = dm + t * beta  # g_v w_vu (1 + beta (m_vu - out_v))
+        gx, ge = fused.push(src, x, e, dm, opts)
+        return gx, ge, grad_param
 
     def _repr_args(self) -> list[str]:
         args = [f"learn={self.learn}"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 from torch_geometric.utils import scatter
 
+from revgnn.nn.aggr import fused
 from revgnn.nn.aggr.base import LeanAggregation
 from revgnn.nn.aggr.lean import LeanBackward, LeanForward
 
@@ -40,3 +41,31 @@ class SumAggregation(LeanAggregation):
     ) -> None:
         for a, b in lb.chunks:
             lb.push(lb.msgs(a, b), g.index_select(0, lb.dst[a:b]))
+
+    @staticmethod
+    def fused_forward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor, list[Tensor]]:
+        m = fused.messages(src, x, e, opts.relu) + opts.eps
+        return fused.segment_sum(m, dst, n), []
+
+    @staticmethod
+    def fused_backward(
+        src: Tensor | None,
+        dst: Tensor,
+        x: Tensor | None,
+        e: Tensor | None,
+        param: Tensor | None,
+        stats: list[Tensor],
+        g: Tensor,
+        n: int,
+        opts: fused.FusedOptions,
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        gx, ge = fused.push(src, x, e, g.index_select(0, dst), opts)
+        return gx, ge, None

@@ -1,0 +1,149 @@
+r"""Compiled kernels: plain-torch functions run through ``torch.compile``, eager as the fallback.
+
+A kernel is written once, as a function of tensors and Python constants in plain torch; on
+first use :class:`CompiledKernel` compiles it with inductor (C++ with OpenMP on CPU, Triton on
+CUDA) with dynamic shapes, so that graphs whose node and edge counts change every batch (random
+partitions, mini-batches) reuse one compiled kernel instead of compiling per size. The eager
+function stays the reference and runs instead when
+
+* compilation is switched off: :func:`set_compile` (``False``), the environment variable
+  ``REVGNN_COMPILE=0``, or ``--no-compile`` on the command line;
+* the inputs are not supported: a dtype other than fp32 / fp64, autocast on, a device other
+  than CPU / CUDA, no C++ compiler on a CPU-only machine (:func:`compile_supported`);
+* compiling fails: the failure is reported once (a warning naming the kernel and the error) and
+  that kernel runs eagerly from then on.
+
+Every compilation is counted with its wall time (:func:`compile_stats`); inductor caches
+compiled code on disk (``TORCHINDUCTOR_CACHE_DIR``, by default under the system's temporary
+folder), so a second run of the same model compiles much faster.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "CompileStats",
+    "CompiledKernel",
+    "compile_enabled",
+    "compile_stats",
+    "compile_supported",
+    "set_compile",
+]
+
+_ENABLED = [os.environ.get("REVGNN_COMPILE", "1") != "0"]
+_DTYPES = (torch.float32, torch.float64)
+
+
+@dataclass
+class CompileStats:
+    """How many kernels were compiled (one per kernel and input variant; a recompilation for
+    a new size would add one) and the wall time their first calls took."""
+
+    compilations: int = 0
+    seconds: float = 0.0
+    fallbacks: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"compilations": self.compilations, "compile_seconds": round(self.seconds, 3)}
+
+
+_STATS = CompileStats()
+
+
+def set_compile(enabled: bool) -> None:
+    """Switch the compiled kernels on (the default) or off for the whole process; off runs
+    every kernel's eager reference."""
+    _ENABLED[0] = bool(enabled)
+
+
+def compile_enabled() -> bool:
+    return _ENABLED[0]
+
+
+def compile_stats() -> CompileStats:
+    """The process's compilation count and time so far (see :class:`CompileStats`)."""
+    return _STATS
+
+
+@functools.cache
+def _has_cpp_compiler() -> bool:
+    return any(shutil.which(c) for c in ("g++", "c++", "clang++"))
+
+
+def compile_supported(*tensors: Tensor | None) -> bool:
+    """Whether a compiled kernel may run on these tensors: compilation on, fp32 / fp64 inputs
+    on CPU (with a C++ compiler) or CUDA, autocast off, and not inside a compiled region."""
+    if not _ENABLED[0] or torch.compiler.is_compiling():
+        return False
+    for t in tensors:
+        if t is None or not t.is_floating_point():
+            continue
+        if t.dtype not in _DTYPES or t.device.type not in ("cpu", "cuda"):
+            return False
+        if t.device.type == "cpu" and not _has_cpp_compiler():
+            return False
+        if torch.is_autocast_enabled(t.device.type):
+            return False
+    return True
+
+
+def _graph_count() -> int:
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
+
+
+class CompiledKernel:
+    """``fn`` compiled on first call with dynamic shapes (see the module docstring).
+
+    Args:
+        fn (Callable): The kernel in plain torch: tensors (or ``None``) and Python constants
+            in, tensors out; no autograd inside (callers run it under ``torch.no_grad``).
+        name (str, optional): The name reported in warnings. (default: ``fn.__qualname__``)
+    """
+
+    def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:
+        self.fn = fn
+        self.name = name or fn.__qualname__
+        self._compiled: Callable[..., Any] | None = None
+        self.failed = False
+
+    def __repr__(self) -> str:
+        state = "eager (compilation failed)" if self.failed else "compiled on first call"
+        return f"CompiledKernel({self.name}, {state})"
+
+    def __call__(self, *args: Any) -> Any:
+        if self.failed:
+            return self.fn(*args)
+        if self._compiled is None:
+            self._compiled = torch.compile(self.fn, dynamic=True)
+        before, start = _graph_count(), time.perf_counter()
+        try:
+            out = self._compiled(*args)
+        except Exception as err:  # any compiler failure: eager from now on
+            out = self.fn(*args)  # an error of the inputs raises here, as it would eagerly
+            self.failed = True
+            _STATS.fallbacks += 1
+            warnings.warn(
+                f"compiling {self.name} failed ({type(err).__name__}: {str(err)[:300]}); it "
+                f"runs eagerly from now on (REVGNN_COMPILE=0 skips compilation altogether)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return out
+        added = _graph_count() - before
+        if added:
+            _STATS.compilations += added
+            _STATS.seconds += time.perf_counter() - start
+        return out

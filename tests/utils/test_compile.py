@@ -1,0 +1,55 @@
+import warnings
+
+import pytest
+import torch
+
+from revgnn.utils.compile import CompiledKernel, compile_stats, compile_supported, set_compile
+
+
+@pytest.fixture
+def compiled():
+    set_compile(True)
+    yield
+    set_compile(False)
+
+
+def test_supported_inputs(compiled):
+    assert compile_supported(torch.zeros(2), None, torch.zeros(2, dtype=torch.long))
+    assert not compile_supported(torch.zeros(2, dtype=torch.bfloat16))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not compile_supported(torch.zeros(2))
+    set_compile(False)
+    assert not compile_supported(torch.zeros(2))
+
+
+def test_compiles_once_and_matches(compiled):
+    kernel = CompiledKernel(lambda a, b: torch.exp(a) * b + 1.0, name="k")
+    before = compile_stats().compilations
+    a, b = torch.randn(7, 3), torch.randn(7, 3)
+    torch.testing.assert_close(kernel(a, b), torch.exp(a) * b + 1.0)
+    assert compile_stats().compilations > before
+    after = compile_stats().compilations
+    kernel(torch.randn(11, 3), torch.randn(11, 3))
+    kernel(torch.randn(13, 5), torch.randn(13, 5))
+    assert compile_stats().compilations - after <= 1  # one dynamic recompilation at most
+
+
+def test_failure_falls_back_to_eager_with_a_warning(compiled, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no compiler")
+
+    kernel = CompiledKernel(lambda a: a * 2, name="double")
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: broken)
+    with pytest.warns(RuntimeWarning, match="compiling double failed"):
+        out = kernel(torch.ones(3))
+    torch.testing.assert_close(out, torch.full((3,), 2.0))
+    assert kernel.failed and "eager" in repr(kernel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kernel(torch.ones(3))  # no second warning
+
+
+def test_input_errors_are_raised_as_eagerly(compiled):
+    kernel = CompiledKernel(lambda a, i: a.index_select(0, i), name="gather")
+    with pytest.raises((IndexError, RuntimeError)):
+        kernel(torch.ones(3), torch.tensor([5]))
