@@ -38,7 +38,6 @@ __all__ = [
     "fused_forward",
     "messages",
     "push",
-    "reduce_to",
     "segment_extreme",
     "segment_sum",
 ]
@@ -92,13 +91,6 @@ def segment_extreme(values: Tensor, dst: Tensor, n: int, reduce: str) -> Tensor:
     index = dst.view(-1, 1).expand_as(values)
     out = out.scatter_reduce(0, index, values, reduce, include_self=True)
     return torch.where(out.isinf(), torch.zeros_like(out), out)
-
-
-def reduce_to(g: Tensor, param: Tensor) -> Tensor:
-    """A per-edge (or per-node) gradient summed to a scalar or per-channel parameter."""
-    if param.numel() == 1:
-        return g.sum().reshape(param.shape)
-    return g.sum(0).reshape(param.shape)
 
 
 _KERNELS: dict = {}

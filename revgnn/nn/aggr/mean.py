@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
@@ -57,7 +56,7 @@ class MeanAggregation(LeanAggregation):
         opts: fused.FusedOptions,
     ) -> tuple[Tensor, list[Tensor]]:
         m = fused.messages(src, x, e, opts.relu) + opts.eps
-        deg = fused.segment_sum(torch.ones_like(m[:, :1]), dst, n).view(-1)
+        deg = degree(dst, n, m.dtype)
         return fused.segment_sum(m, dst, n) / deg.clamp_min(1.0).unsqueeze(1), [deg]
 
     @staticmethod

@@ -265,7 +265,7 @@ class PowerMeanAggregation(LeanAggregation):
         # exp(p log r) for r^p: vectorised exp / log, where pow is a scalar call per element.
         r = torch.exp(p * torch.log(m / r_node.index_select(0, dst)))
         s = fused.segment_sum(r, dst, n)
-        deg = fused.segment_sum(torch.ones_like(m[:, :1]), dst, n).view(-1)
+        deg = degree(dst, n, m.dtype)
         out = _power_output(r_node, s, deg, p)
         return out, [r_node, s, out, deg]
 
@@ -298,9 +298,9 @@ class PowerMeanAggregation(LeanAggregation):
         if opts.want_param:
             # d out_v / d p = out_v (sum_u r^p log r / (p S_v) - log(S_v / deg_v) / p^2)
             base = torch.where(has, s / deg.clamp_min(1.0).unsqueeze(1), 1.0)
-            grad_param = fused.reduce_to(-(g * out * base.log()) / (p * p), param)
+            grad_param = reduce_param_grad(-(g * out * base.log()) / (p * p), param)
             coef_p = (coef * r_node / p).index_select(0, dst)
-            grad_param = grad_param + fused.reduce_to(rp * log_r * gd * coef_p, param)
+            grad_param = grad_param + reduce_param_grad(rp * log_r * gd * coef_p, param)
         dm = gd * coef.index_select(0, dst) * (rp / r) * keep
         gx, ge = fused.push(src, x, e, dm, opts)
         return gx, ge, grad_param

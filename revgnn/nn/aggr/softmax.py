@@ -202,7 +202,7 @@ class SoftmaxAggregation(LeanAggregation):
         if not opts.semi_grad:
             t = (m - out.index_select(0, dst)) * dm
             if opts.want_param:
-                grad_param = fused.reduce_to(t * m, param)
+                grad_param = reduce_param_grad(t * m, param)
             dm = dm + t * beta  # g_v w_vu (1 + beta (m_vu - out_v))
         gx, ge = fused.push(src, x, e, dm, opts)
         return gx, ge, grad_param
