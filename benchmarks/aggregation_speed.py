@@ -29,8 +29,9 @@ gradient: 4 E x D x 4 bytes, plus the N x D inputs and outputs) at the memory ba
 measured here (a large tensor copy), plus the MLP's flops at the measured matmul rate.
 
 ``--step``: a 112-layer RevGNN training step on the memory_depth graph (N = 2,000, K = 20,
-D = 64): ``revgnn`` against ``revgnn-unsorted`` (today's code path before this work) and
-``revgnn-noreuse`` (sorted segments, glibc's default policy), alternating the same way.
+D = 64): ``revgnn`` (compiled kernels) against ``revgnn-eager`` (the same code with
+``REVGNN_COMPILE=0``) and ``revgnn-unsorted``, alternating the same way; each record has the
+step's peak tensor bytes (:func:`revgnn.memory.measure_peak`) and the compile counts.
 
     python benchmarks/aggregation_speed.py --root DATA --threads 1 2 --rounds 3 \
         --json benchmarks/results/aggregation_speed.json
@@ -59,7 +60,7 @@ IMPLS = (
     "pyg",
     "pyg-tuned",
 )
-STEP_IMPLS = ("revgnn", "revgnn-noreuse", "revgnn-unsorted")
+STEP_IMPLS = ("revgnn", "revgnn-eager", "revgnn-unsorted")
 #: The implementations that run with freed memory reused.
 REUSE = ("revgnn", "revgnn-eager", "revgnn-plain", "pyg-tuned")
 AGGRS = ("softmax", "softmax_sg", "powermean", "max", "mean")
@@ -69,7 +70,7 @@ def arguments(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", help="data folder with amazon/Computers (else a random graph)")
     p.add_argument("--channels", type=int, default=32)
-    p.add_argument("--aggrs", nargs="+", default=list(AGGRS), choices=AGGRS)
+    p.add_argument("--aggrs", nargs="*", default=list(AGGRS), choices=AGGRS)
     p.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS)
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--rounds", type=int, default=3)
@@ -194,7 +195,13 @@ def step_worker(impl: str, layers: int, args) -> dict:
         F.cross_entropy(model(x, edge_index), y).backward()
         opt.step()
 
-    return {"seconds": timed(step, args.reps, device), "layers": layers}
+    from revgnn.memory import measure_peak
+    from revgnn.utils.compile import compile_stats
+
+    seconds = timed(step, args.reps, device)
+    _, peak = measure_peak(step, device)
+    return {"seconds": seconds, "layers": layers, "step_bytes": peak.step_bytes,
+            **compile_stats().as_dict()}  # fmt: skip
 
 
 def bounds_worker(args) -> dict:
@@ -252,10 +259,12 @@ def spread(values: list[float]) -> dict:
 
 def compare(kind: str, impls, arg: str, threads: int, args, reference: str) -> dict:
     times: dict[str, list[float]] = {i: [] for i in impls}
+    last: dict[str, dict] = {}
     for _ in range(args.rounds):
         for impl in impls:
-            times[impl].append(run(kind, impl, arg, threads, args)["seconds"])
-    out = {"seconds": {i: spread(t) for i, t in times.items()}, "ratios": {}}
+            last[impl] = run(kind, impl, arg, threads, args)
+            times[impl].append(last[impl].pop("seconds"))
+    out = {"seconds": {i: spread(t) for i, t in times.items()}, "ratios": {}, "last": last}
     for impl in impls:
         if impl != reference:
             per_round = [a / b for a, b in zip(times[impl], times[reference])]
@@ -357,7 +366,7 @@ def main(argv=None) -> int:
             args.json.write_text(json.dumps(result, indent=1) + "\n")
     if args.step:
         row = compare(
-            "step", STEP_IMPLS, str(args.step_layers), args.threads[0], args, "revgnn-unsorted"
+            "step", STEP_IMPLS, str(args.step_layers), args.threads[0], args, "revgnn-eager"
         )
         row.update(layers=args.step_layers, threads=args.threads[0])
         result["step"] = row
@@ -368,7 +377,8 @@ def main(argv=None) -> int:
                 flush=True,
             )
     args.json.write_text(json.dumps(result, indent=1) + "\n")
-    save_plot(plot, result, args.json.with_suffix(".png"))
+    if result["conv"]:
+        save_plot(plot, result, args.json.with_suffix(".png"))
     return 0
 
 

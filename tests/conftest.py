@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 # The suite's graphs are tiny: one thread is faster than two fighting over them, and it keeps
@@ -10,3 +11,11 @@ torch.set_num_threads(1)
 from revgnn.utils.compile import set_compile  # noqa: E402
 
 set_compile(False)
+
+
+@pytest.fixture
+def compiled():
+    """Compilation on for one test (the compiled kernels' own tests)."""
+    set_compile(True)
+    yield
+    set_compile(False)

@@ -83,8 +83,8 @@ def test_aggregation_speed_alternates_implementations_and_reports_ratios_and_bou
     assert row["ratios"]["revgnn/pyg"]["min"] <= row["ratios"]["revgnn/pyg"]["median"]
     assert row["bound_seconds"] > 0 and row["over_bound"]["revgnn"] > 0
     assert set(result["step"]["ratios"]) == {
-        "revgnn/revgnn-unsorted",
-        "revgnn-noreuse/revgnn-unsorted",
+        "revgnn/revgnn-eager",
+        "revgnn-unsorted/revgnn-eager",
     }
 
 

@@ -139,6 +139,11 @@ def _train_and_report(
             + f") | peak memory {format_bytes(result.peak_bytes)} tensors, "
             f"{format_bytes(result.peak_rss_bytes)} process RSS | {result.num_params:,} "
             f"parameters | {result.seconds:.1f} s"
+            + (
+                f" (compiling {result.compilations} kernels: {result.compile_seconds:.1f} s)"
+                if result.compilations
+                else ""
+            )
         )
         if after is not None and _main_rank():
             after(exp, model, final, _say)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from revgnn.nn.dropout import dropout
+
 __all__ = ["STACK_MODES", "PreActStack", "PyGDeepGCN", "pyg_groupaddrev_gnn"]
 
 #: How :class:`PreActStack` connects its blocks.
@@ -136,7 +138,7 @@ class PreActStack(nn.Module):
                 h = layer(h, edge_index, *args)
             else:
                 h = h + layer(h, edge_index, *args)
-        h = nn.functional.dropout(torch.relu(self.norm(h)), self.dropout, self.training)
+        h = dropout(torch.relu(self.norm(h)), self.dropout, self.training)
         return self.head(h)
 
     def __repr__(self) -> str:
@@ -257,7 +259,7 @@ class PyGDeepGCN(nn.Module):
         for layer in self.layers[1:]:
             h = layer(h, edge_index, e)
         first = self.layers[0]
-        h = nn.functional.dropout(first.act(first.norm(h)), self.dropout, self.training)
+        h = dropout(first.act(first.norm(h)), self.dropout, self.training)
         return self.head(h)
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch._subclasses.fake_tensor import FakeTensor
 
 from revgnn.memory.saved import storage_key
 from revgnn.utils.malloc import release_freed_memory
@@ -38,12 +39,12 @@ def live_tensor_bytes() -> int:
     for obj in gc.get_objects():
         # type(), not isinstance(): isinstance reads __class__, which lazy module proxies
         # answer with deprecation warnings.
-        if not issubclass(type(obj), Tensor):
-            continue
+        if not issubclass(type(obj), Tensor) or issubclass(type(obj), FakeTensor):
+            continue  # the fake tensors torch.compile leaves behind own no memory
         if obj.layout == torch.strided and obj.device.type == "cpu":
             try:
                 key = storage_key(obj)
-            except RuntimeError:  # the fake tensors torch.compile keeps own no memory
+            except RuntimeError:  # other tensors without storage
                 continue
             seen[key] = obj.untyped_storage().nbytes()
     return sum(seen.values())

@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from revgnn.nn.dropout import Dropout
 from revgnn.nn.point_mlp import PointMLP
 from revgnn.utils.checks import check_probability
 
@@ -92,7 +93,7 @@ class SegmentationHead(_Head):
         super().__init__(fusion_dims, num_classes, dropout)
         self.fusion = PointMLP([fusion_dims, emb_dims], act, norm, bias)
         self.mlp = PointMLP([fusion_dims + emb_dims, 512, 256], act, norm, bias)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.out = nn.Linear(256, num_classes, bias=bias)
 
     def forward(self, feats: Tensor) -> Tensor:
@@ -196,9 +197,9 @@ class NodeHead(_Head):
         self.fusion = PointMLP([fusion_dims, emb_dims], act, None, bias)
         self.mlp = nn.Sequential(
             PointMLP([1 + fusion_dims, 512], act, norm, bias),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             PointMLP([512, 256], act, norm, bias),
-            nn.Dropout(dropout),
+            Dropout(dropout),
         )
         self.out = nn.Linear(256, num_classes, bias=bias)
 

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from revgnn.nn.aggr.segments import segments, sorted_segments_enabled
 from revgnn.nn.conv.registry import Prepare
+from revgnn.nn.dropout import dropout
 from revgnn.utils.checks import boundary, check_edge_index, check_finite, check_probability
 
 __all__ = ["NodeEncoder"]
@@ -123,7 +123,7 @@ class NodeEncoder(nn.Module):
                 edge_attr = edge_attr.index_select(0, seg.perm)
             edge_index = seg.sorted_edge_index(edge_index)
         if self.input_dropout > 0.0 and x.is_floating_point():
-            x = F.dropout(x, p=self.input_dropout, training=self.training)
+            x = dropout(x, p=self.input_dropout, training=self.training)
         h = self.node(x)
         kwargs: dict[str, Any] = {}
         if self.edge is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from revgnn.nn.dropout import dropout
 from revgnn.nn.norm import norm_layer
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
@@ -56,5 +57,5 @@ class Head(nn.Module):
         if self.pre_activation:
             if self.norm is not None:
                 h = self.norm(h)
-            h = F.dropout(F.relu(h), p=self.dropout, training=self.training)
+            h = dropout(F.relu(h), p=self.dropout, training=self.training)
         return self.lin(h)

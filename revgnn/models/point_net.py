@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from revgnn.nn.dropout import Dropout
 from revgnn.nn.point_mlp import PointMLP
 from revgnn.utils.checks import check_probability
 
@@ -56,7 +57,7 @@ class PointNet(nn.Module):
             self.mlp = PointMLP([emb_dims, 512, 256])
         else:
             self.mlp = PointMLP([64 + emb_dims, 512, 256, 128])
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.out = nn.Linear(self.mlp.channels[-1], out_channels)
 
     def reset_parameters(self) -> None:

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from revgnn.models.deep_gcn_heads import ClassificationHead
 from revgnn.nas.operations import PRIMITIVES
 from revgnn.nas.search_cell import NUM_EDGES, STEPS, SearchCell
+from revgnn.nn.dropout import Dropout
 from revgnn.nn.knn import dilated_knn, neighbors_to_edge_index
 from revgnn.nn.point_mlp import PointMLP
 
@@ -57,7 +58,7 @@ class NetworkBody(nn.Module):
         else:
             self.head = nn.Sequential(
                 PointMLP([fused, stem], "relu", "batch"),
-                nn.Dropout(dropout),
+                Dropout(dropout),
                 nn.Linear(stem, num_classes),
             )
 

@@ -28,6 +28,7 @@ from revgnn.nn.deep_gcn_block import BLOCKS, DeepGCNBlock
 from revgnn.nn.deep_gcn_layer import DeepGCNLayer
 from revgnn.nn.deq import DEQ, EquilibriumCell, jacobian_regularizer
 from revgnn.nn.drop_edge import drop_edges
+from revgnn.nn.dropout import Dropout
 from revgnn.nn.dynamic_block import DynamicBlock
 from revgnn.nn.dynamic_conv import DynamicConv
 from revgnn.nn.group_add_rev import GroupAddRev
@@ -45,6 +46,7 @@ __all__ = [
     "DeepGCNBlock",
     "DeepGCNLayer",
     "DilatedKnnGraph",
+    "Dropout",
     "DynamicBlock",
     "DynamicConv",
     "EdgeConv",

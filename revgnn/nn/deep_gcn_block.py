@@ -23,10 +23,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from revgnn.nn.drop_edge import drop_edges
+from revgnn.nn.dropout import dropout
 from revgnn.nn.norm import activation, norm_layer
 from revgnn.nn.pre_act_conv import PreActConv
 from revgnn.utils.autocast import call_conv
@@ -121,7 +121,7 @@ class DeepGCNBlock(nn.Module):
             h = x + h
         elif self.block == "dense":
             h = torch.cat([x, h], dim=-1)
-        return F.dropout(h, p=self.dropout, training=self.training)
+        return dropout(h, p=self.dropout, training=self.training)
 
     @property
     def conv_module(self) -> nn.Module:

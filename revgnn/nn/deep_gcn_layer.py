@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from revgnn.nn.deep_gcn_block import BLOCKS
+from revgnn.nn.dropout import dropout
 from revgnn.nn.norm import activation
 from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
@@ -89,14 +89,14 @@ class DeepGCNLayer(nn.Module):
 
     def forward(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if self.block == "res+":
-            h = F.dropout(self._norm_act(x), p=self.dropout, training=self.training)
+            h = dropout(self._norm_act(x), p=self.dropout, training=self.training)
             return x + self._conv(h, *args, **kwargs)
         h = self._norm_act(self._conv(x, *args, **kwargs))
         if self.block == "res":
             h = x + h
         elif self.block == "dense":
             h = torch.cat([x, h], dim=-1)
-        return F.dropout(h, p=self.dropout, training=self.training)
+        return dropout(h, p=self.dropout, training=self.training)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(block={self.block})"

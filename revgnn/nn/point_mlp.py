@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from revgnn.nn.dropout import Dropout
 from revgnn.utils.checks import check_probability
 
 __all__ = ["ACTIVATIONS", "NORMS", "PointMLP", "PointNorm", "activation"]
@@ -109,7 +110,7 @@ class PointMLP(nn.Sequential):
             if norm is not None:
                 layers.append(PointNorm(norm, c_out))
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
         super().__init__(*layers)
         self.channels = channels
         self.reset_parameters()

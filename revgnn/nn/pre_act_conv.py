@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from revgnn.nn.drop_edge import drop_edges
+from revgnn.nn.dropout import dropout
 from revgnn.nn.norm import activation, norm_layer
 from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
@@ -109,7 +109,7 @@ class PreActConv(nn.Module):
             if self.training:
                 x = x * dropout_mask
         elif self.dropout > 0.0:
-            x = F.dropout(x, p=self.dropout, training=self.training)
+            x = dropout(x, p=self.dropout, training=self.training)
         edge_index, kwargs = drop_edges(edge_index, kwargs, self.edge_dropout, self.training)
         if initial is not None:
             kwargs["x0"] = initial

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
+from revgnn.nn.dropout import dropout_mask
 from revgnn.utils.checks import check_probability
 
 __all__ = ["SharedDropout"]
@@ -38,8 +38,7 @@ class SharedDropout(nn.Module):
     def forward(self, like: Tensor) -> Tensor | None:
         if not self.training or self.p == 0.0:
             return None
-        keep = torch.empty_like(like).bernoulli_(1.0 - self.p)
-        return keep.div_(1.0 - self.p)
+        return dropout_mask(like, self.p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

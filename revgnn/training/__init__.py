@@ -11,6 +11,7 @@ from revgnn.training.callback import Callback
 from revgnn.training.checkpoint import CheckpointError, load_checkpoint
 from revgnn.training.checkpointer import Checkpointer
 from revgnn.training.collapse import CollapseMonitor
+from revgnn.training.compile_monitor import CompileMonitor
 from revgnn.training.early_stopping import EarlyStopping
 from revgnn.training.evaluate import evaluate
 from revgnn.training.experiment import Experiment, prepare
@@ -49,6 +50,7 @@ __all__ = [
     "CheckpointError",
     "Checkpointer",
     "CollapseMonitor",
+    "CompileMonitor",
     "EarlyStopping",
     "Evaluation",
     "Experiment",

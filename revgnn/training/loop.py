@@ -274,23 +274,39 @@ class Loop:
             resumed_from=self.resumed_from,
             epochs_run=self.epochs_run,
             stopped=self.stop_reason,
+            **self._compile_counts(),
             history=self.history,
         )
+
+    def _compile_counts(self) -> dict[str, Any]:
+        from revgnn.training.compile_monitor import CompileMonitor
+
+        monitor = self.find(CompileMonitor)
+        if monitor is None:
+            return {}
+        return {"compilations": monitor.compilations, "compile_seconds": monitor.seconds,
+                "recompilations": monitor.recompilations}  # fmt: skip
 
 
 def default_callbacks(cfg: TrainConfig) -> list[Callback]:
     """The callbacks every run has: checkpoints (with ``cfg.checkpoint``), the best weights,
     early stopping (with ``cfg.patience``), the collapse monitor, the memory measurements,
-    the JSONL log (with ``cfg.log_path``) and the progress bar."""
+    the compilation counts, the JSONL log (with ``cfg.log_path``) and the progress bar."""
     from revgnn.training.best_weights import BestWeights
     from revgnn.training.checkpointer import Checkpointer
     from revgnn.training.collapse import CollapseMonitor
+    from revgnn.training.compile_monitor import CompileMonitor
     from revgnn.training.early_stopping import EarlyStopping
     from revgnn.training.log import JsonlLog
     from revgnn.training.memory_monitor import MemoryMonitor
     from revgnn.training.progress import Progress
 
-    out: list[Callback] = [BestWeights(), MemoryMonitor(cfg.memory_every), Progress(cfg.progress)]
+    out: list[Callback] = [
+        BestWeights(),
+        MemoryMonitor(cfg.memory_every),
+        CompileMonitor(),
+        Progress(cfg.progress),
+    ]
     if cfg.checkpoint is not None:
         out.append(Checkpointer(cfg.checkpoint, cfg.checkpoint_every))
     if cfg.patience is not None:

@@ -16,8 +16,10 @@ class TrainResult:
     fresh). ``peak_bytes`` is the peak of live tensors of a training step (on CPU measured in
     the profiled epochs), ``peak_rss_bytes`` the process's peak RSS before the first profiled
     epoch. ``epochs_run`` is the last epoch trained (below ``epochs`` when the run stopped
-    early, ``stopped`` saying why). ``history`` holds the epoch records of this process (the
-    log file holds them all).
+    early, ``stopped`` saying why). ``compilations`` / ``compile_seconds`` count the kernels
+    this run compiled (:mod:`revgnn.utils.compile`), ``recompilations`` those after its first
+    epoch (0 when every batch shape reused the first epoch's kernels). ``history`` holds the
+    epoch records of this process (the log file holds them all).
     """
 
     dataset: str
@@ -37,6 +39,9 @@ class TrainResult:
     epochs_run: int = 0
     stopped: str = ""
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    compilations: int = 0
+    compile_seconds: float = 0.0
+    recompilations: int = 0
 
     def as_dict(self, history: bool = False) -> dict[str, Any]:
         out = asdict(self)

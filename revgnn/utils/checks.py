@@ -1,11 +1,11 @@
 """Input checks at the boundary of every public module: one clear error each.
 
-A graph is checked once per edge index (its shape, integer dtype and node range; the result
+A graph's node range and a feature tensor's finiteness are checked once per tensor (the result
 is cached for as long as the tensor lives, keyed by its version, like the sorted segments of
-:mod:`revgnn.nn.aggr.segments`), and node features once per call of the outermost revgnn
-module: a model checks its input and the layers inside it do not check again
-(:func:`boundary`). :func:`set_validation` (or ``REVGNN_VALIDATE=0``) turns the checks off
-for benchmarks; they cost about one pass over the inputs per forward call.
+:mod:`revgnn.nn.aggr.segments`): a full-batch run scans its features and edges in the first
+epoch only. A graph's shape and dtype are checked on every call of the outermost revgnn
+module; a model checks its input and the layers inside it do not check again
+(:func:`boundary`). :func:`set_validation` (or ``REVGNN_VALIDATE=0``) turns the checks off.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -132,13 +132,24 @@ def check_graph(
             "indices: convert with .long() after checking that the values are whole numbers)"
         )
     if _ENABLED[0] and edge_index.numel() > 0:
-        key = (_key(edge_index), num_src, num_dst)
-        if key not in _CHECKED:
-            _check_range(edge_index, num_src, num_dst, name)
-            _CHECKED[key] = True
-            owner = edge_index._base if edge_index._base is not None else edge_index
-            weakref.finalize(owner, _CHECKED.pop, key, None)
+        _once(edge_index, ("range", num_src, num_dst),
+              lambda: _check_range(edge_index, num_src, num_dst, name))  # fmt: skip
     return edge_index if edge_index.dtype == torch.long else edge_index.long()
+
+
+def _once(t: Tensor, what: tuple, check: Callable[[], None]) -> None:
+    """Run ``check`` on ``t`` unless it passed before on the same tensor, unmodified (the
+    result is kept for as long as the tensor lives, keyed by its version)."""
+    if t.is_inference() or t.layout != torch.strided:  # no version counter to key on
+        check()
+        return
+    key = (_key(t), *what)
+    if key in _CHECKED:
+        return
+    check()
+    _CHECKED[key] = True
+    owner = t._base if t._base is not None else t
+    weakref.finalize(owner, _CHECKED.pop, key, None)
 
 
 def _check_range(edge_index: Tensor, num_src: int, num_dst: int, name: str) -> None:
@@ -164,6 +175,11 @@ def check_finite(name: str, value: Any, what: str = "") -> None:
     """A floating-point tensor must hold no NaN or inf; ``what`` says what to check."""
     if not (isinstance(value, Tensor) and value.is_floating_point()):
         return
+    # The same features are checked once (a full-batch run passes them every epoch).
+    _once(value, ("finite",), lambda: _check_finite(name, value, what))
+
+
+def _check_finite(name: str, value: Tensor, what: str) -> None:
     if value.layout != torch.strided:  # a sparse adjacency: its stored values
         value = value.values()
     # detach(): isfinite on a tensor that requires grad would record a graph that saves it.

@@ -162,3 +162,16 @@ def test_threads_do_not_change_the_result():
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(one, _stable_reference(x, 33))
+
+
+def test_compiled_keys_give_the_eager_neighbours(compiled):
+    from revgnn.nn.knn import _KEY_BITS
+
+    # Ties (an integer grid) and negative rounded distances (near-duplicates), chunked.
+    grid = torch.randint(0, 3, (2, 60, 3), generator=torch.Generator().manual_seed(3)).float()
+    base = torch.randn(1, 1, 8, generator=torch.Generator().manual_seed(4)) * 100
+    near = base + 1e-4 * torch.randn(1, 40, 8, generator=torch.Generator().manual_seed(5))
+    for x, k in ((grid, 25), (near, 40)):
+        for chunk in (None, 7):
+            assert torch.equal(knn(x, k, chunk_size=chunk), _stable_reference(x, k))
+    assert _KEY_BITS._compiled is not None and not _KEY_BITS.failed  # the compiled path ran

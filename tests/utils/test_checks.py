@@ -30,3 +30,24 @@ def test_finite_and_probability():
     check_probability("p", 0.0)
     with pytest.raises(ValueError, match=r"dropout=1.0 must lie in \[0, 1\)"):
         check_probability("dropout", 1.0)
+
+
+def test_finite_features_are_scanned_once_until_modified(monkeypatch):
+    import revgnn.utils.checks as checks
+
+    scans = []
+    real = checks._check_finite
+    monkeypatch.setattr(checks, "_check_finite", lambda *a: (scans.append(1), real(*a)))
+    x = torch.ones(5, 3)
+    check_finite("x", x)
+    check_finite("x", x)
+    assert len(scans) == 1  # the same unmodified tensor: not scanned again
+    x[4, 0] = float("inf")  # an in-place change bumps its version: scanned again, and caught
+    with pytest.raises(ValueError, match=r"x has 1 NaN or inf entries of 15 \(first in row 4\)"):
+        check_finite("x", x)
+    assert check_finite("x", x[:4]) is None and len(scans) == 3  # a view is its own key
+    with torch.inference_mode():
+        frozen = torch.ones(2, 2)
+    check_finite("x", frozen)
+    check_finite("x", frozen)
+    assert len(scans) == 5  # no version counter: scanned every time

@@ -20,13 +20,6 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def compiled():
-    set_compile(True)
-    yield
-    set_compile(False)
-
-
 def run(aggr, kw, dtype, edge_dim, compile_on):
     set_compile(compile_on)
     torch.manual_seed(1)

@@ -1,0 +1,110 @@
+import math
+
+import pytest
+import torch
+
+import revgnn.nn.dropout as dropout_module
+from revgnn.nn import Dropout
+from revgnn.nn.dropout import dropout, dropout_mask
+from revgnn.utils.compile import set_compile
+
+
+@pytest.mark.parametrize("p", [0.001, 0.1, 0.5, 0.8])
+def test_zeroes_a_binomial_fraction_and_scales_the_rest(p):
+    torch.manual_seed(0)
+    x = torch.rand(400_000) + 1.0
+    out = dropout(x, p)
+    zero = out == 0
+    n = x.numel()
+    assert abs(zero.sum().item() - p * n) < 5 * math.sqrt(n * p * (1 - p))
+    torch.testing.assert_close(out[~zero], x[~zero] / (1 - p))
+
+
+def test_identity_when_not_training_or_p_zero():
+    x = torch.randn(5, 3)
+    assert dropout(x, 0.5, training=False) is x
+    assert dropout(x, 0.0) is x
+    layer = Dropout(0.5).eval()
+    assert layer(x) is x
+
+
+def test_gradient_is_the_mask_scaled():
+    torch.manual_seed(0)
+    x = torch.randn(50, 8, requires_grad=True)
+    out = dropout(x, 0.3)
+    out.sum().backward()
+    expected = (out != 0).float() / 0.7
+    torch.testing.assert_close(x.grad, expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16, torch.float16])
+def test_keeps_the_dtype_and_resolves_p_in_fp32(dtype):
+    torch.manual_seed(0)
+    x = torch.ones(200_000, dtype=dtype)
+    out = dropout(x, 0.01)
+    assert out.dtype == dtype
+    # A draw in bf16 would round p = 0.01 to 2^-7 steps: 0.0078 or 0.0117.
+    assert abs((out == 0).double().mean().item() - 0.01) < 0.0012
+
+
+def test_seeded_calls_repeat_and_large_tensors_are_drawn_in_chunks(monkeypatch):
+    x = torch.randn(70, 30)
+    torch.manual_seed(3)
+    a = dropout(x, 0.4)
+    torch.manual_seed(3)
+    assert torch.equal(dropout(x, 0.4), a)  # what the reversible backward's replay needs
+    monkeypatch.setattr(dropout_module, "_CHUNK", 256)
+    big = torch.ones(300, 200)
+    torch.manual_seed(3)
+    chunked = dropout(big, 0.4)
+    torch.manual_seed(3)
+    assert torch.equal(dropout(big, 0.4), chunked)
+    assert chunked.shape == big.shape
+    torch.testing.assert_close(chunked.unique(), torch.tensor([0.0, 1 / 0.6]))
+    n = big.numel()
+    assert abs((chunked == 0).sum().item() - 0.4 * n) < 5 * math.sqrt(n * 0.24)
+    # Every chunk drew its own uniforms (not one chunk's mask repeated).
+    rows = chunked.flatten()[: 256 * 2].view(2, 256)
+    assert not torch.equal(rows[0], rows[1])
+
+
+def test_mask_applies_like_dropout():
+    like = torch.randn(40, 6, dtype=torch.float64)
+    torch.manual_seed(1)
+    mask = dropout_mask(like, 0.25)
+    assert mask.dtype == like.dtype and mask.shape == like.shape
+    assert set(mask.unique().tolist()) <= {0.0, 1 / 0.75}
+    torch.manual_seed(1)
+    torch.testing.assert_close(like * mask, dropout(like, 0.25))
+
+
+def test_module_validates_p():
+    with pytest.raises(ValueError, match=r"p=1.0 must lie in \[0, 1\)"):
+        Dropout(1.0)
+
+
+@pytest.mark.parametrize("shape", [(50, 8), (300, 200)])  # one draw, and chunks
+def test_compiled_equals_eager_bit_for_bit(compiled, monkeypatch, shape):
+    monkeypatch.setattr(dropout_module, "_CHUNK", 4096)
+    x = torch.randn(*shape, requires_grad=True)
+    outs, grads = [], []
+    for on in (True, False):
+        set_compile(on)
+        torch.manual_seed(7)
+        out = dropout(x, 0.3)
+        (grad,) = torch.autograd.grad(out, x, torch.ones_like(out))
+        outs.append(out)
+        grads.append(grad)
+    assert torch.equal(outs[0], outs[1]) and torch.equal(grads[0], grads[1])
+    assert dropout_module._SCALED._compiled is not None and not dropout_module._SCALED.failed
+
+
+def test_second_derivative_and_saved_mask_is_one_byte_an_element():
+    x = torch.randn(40, 5, dtype=torch.float64, requires_grad=True)
+    torch.manual_seed(2)
+    out = dropout(x, 0.5)
+    assert [t.dtype for t in out.grad_fn.saved_tensors] == [torch.bool]
+    (grad,) = torch.autograd.grad((out**2).sum(), x, create_graph=True)
+    (second,) = torch.autograd.grad(grad.sum(), x)
+    # sum((2 x)^2) over the kept entries: 8 where kept, 0 where dropped.
+    torch.testing.assert_close(second, 8 * (out != 0).double())
