@@ -61,6 +61,10 @@ IMPLS = (
     "pyg-tuned",
 )
 STEP_IMPLS = ("revgnn", "revgnn-eager", "revgnn-unsorted")
+#: Nominal HBM bandwidth (bytes/s, vendor data sheets) of the GPUs the suite may get.
+PEAK_BANDWIDTH = {"H200": 4.8e12, "H100 SXM": 3.35e12, "H100 PCIe": 2.0e12, "H100": 3.35e12,
+                  "A100-SXM4-80GB": 2.039e12, "A100": 1.555e12}  # fmt: skip
+
 #: The implementations that run with freed memory reused.
 REUSE = ("revgnn", "revgnn-eager", "revgnn-plain", "pyg-tuned")
 AGGRS = ("softmax", "softmax_sg", "powermean", "max", "mean")
@@ -214,7 +218,12 @@ def bounds_worker(args) -> dict:
     copy = timed(lambda: out.copy_(big), 5, device)
     a = torch.randn(2048, 2048, device=device)
     mm = timed(lambda: a @ a, 5, device)
-    return {"bandwidth": 2 * big.numel() * 4 / copy, "matmul_flops": 2 * 2048**3 / mm}
+    out = {"bandwidth": 2 * big.numel() * 4 / copy, "matmul_flops": 2 * 2048**3 / mm}
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        out["device"] = name
+        out["peak_bandwidth"] = next((v for k, v in PEAK_BANDWIDTH.items() if k in name), None)
+    return out
 
 
 def run(kind: str, impl: str, arg: str, threads: int, args) -> dict:
@@ -355,6 +364,16 @@ def main(argv=None) -> int:
             row = compare("conv", impls, aggr, t, args, "pyg" if "pyg" in impls else impls[-1])
             row.update(aggr=aggr, threads=t, bound_seconds=bound)
             row["over_bound"] = {i: s["median"] / bound for i, s in row["seconds"].items()}
+            # The bytes a fused kernel must move, over its time: the bandwidth it achieves,
+            # next to the device's measured copy bandwidth (and its nominal peak, if known).
+            row["achieved_bandwidth"] = {i: moved / s["median"] for i, s in row["seconds"].items()}
+            row["fraction_of_copy_bandwidth"] = {
+                i: v / b["bandwidth"] for i, v in row["achieved_bandwidth"].items()
+            }
+            if b.get("peak_bandwidth"):
+                row["fraction_of_peak"] = {
+                    i: v / b["peak_bandwidth"] for i, v in row["achieved_bandwidth"].items()
+                }
             result["conv"].append(row)
             times = ", ".join(f"{i} {1000 * s['median']:.0f} ms" for i, s in row["seconds"].items())
             ratios = ", ".join(

@@ -7,7 +7,9 @@
 #   2. the planner's check on CUDA (revgnn plan --check --device cuda);
 #   3. memory and time versus depth on CUDA: benchmarks/memory_depth.py (revgnn against PyG)
 #      and revgnn profile in fp32, bf16 and fp16;
-#   4. the aggregation speed benchmark on CUDA (one GENConv layer, revgnn against PyG);
+#   4. the aggregation speed benchmark on CUDA (one GENConv layer: the compiled Triton kernels
+#      against the eager path, a scatter-sum and PyG; each with its achieved bandwidth as a
+#      fraction of the measured copy bandwidth and of the GPU's nominal peak);
 #   5. the DeepGCN depth benchmark on CUDA (ResGCN against reversible ResGCN).
 #
 # It installs nothing beyond the README's setup (./setup.sh; with a CUDA build of torch
@@ -53,8 +55,9 @@ step memory_depth 120 "$PY" benchmarks/memory_depth.py --device cuda --layers 7 
   --json "$OUT/memory_depth_cuda.json"
 step profile_amp 120 .venv/bin/revgnn profile --kinds revgnn,deepergcn --depths 7,28,112 \
   --amp none,bf16,fp16 --device cuda --no-progress --out "$OUT/profile_amp_cuda"
-step aggregation_speed 90 "$PY" benchmarks/aggregation_speed.py --device cuda --threads 1 \
-  --rounds 3 --step --json "$OUT/aggregation_speed_cuda.json"
+step aggregation_speed 240 "$PY" benchmarks/aggregation_speed.py --device cuda --threads 1 \
+  --rounds 3 --aggrs softmax powermean max --impls revgnn revgnn-eager scatter-sum pyg --step \
+  --json "$OUT/aggregation_speed_cuda.json"
 step point_cloud_depth 120 "$PY" benchmarks/point_cloud_depth.py --device cuda \
   --depths 7 28 56 151 --plain-depths 7 28 --json "$OUT/point_cloud_depth_cuda.json"
 echo "gpu_suite: results in $OUT (exit $status)"

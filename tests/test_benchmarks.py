@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Runs a benchmark with matplotlib made unimportable, as in an install without the plot extra.
@@ -82,6 +84,10 @@ def test_aggregation_speed_alternates_implementations_and_reports_ratios_and_bou
     assert row["ratios"]["revgnn/scatter-sum"]["median"] > 0
     assert row["ratios"]["revgnn/pyg"]["min"] <= row["ratios"]["revgnn/pyg"]["median"]
     assert row["bound_seconds"] > 0 and row["over_bound"]["revgnn"] > 0
+    # Bytes moved over time, against the measured copy bandwidth (a GPU adds its nominal peak).
+    achieved = row["achieved_bandwidth"]["revgnn"]
+    copy_bw = result["bounds"]["1"]["bandwidth"]
+    assert row["fraction_of_copy_bandwidth"]["revgnn"] == pytest.approx(achieved / copy_bw)
     assert set(result["step"]["ratios"]) == {
         "revgnn/revgnn-eager",
         "revgnn-unsorted/revgnn-eager",
