@@ -8,6 +8,9 @@ dataset's name:
   weight decay applies to every parameter (``weight_decay_on=""``); below, no gate and the
   weight decay on the input encoder only (GCN's recipe; resolved on the built model by
   :func:`adapt_to_model`, which knows where its encoder is);
+* the coupling: ``branch_scale="auto"`` of an initial-residual conv is
+  ``DIFFUSION_TIME / num_layers`` (capped at 1), or the damping when ``model.damping > 0``
+  (each block then steps that far towards the branch's fixed point);
 * the graph (:class:`GraphStats`);
 * the machine: ``run.device`` is CUDA when torch sees a GPU.
 
@@ -88,7 +91,9 @@ def adapt_model(cfg: ModelConfig) -> ModelConfig:
     if cfg.branch_gate == AUTO and entry.accepts("branch_gate", 3):
         changes["branch_gate"] = 0.0 if cfg.num_layers >= DEEP and not initial else None
     if cfg.branch_scale == AUTO and entry.accepts("branch_scale", 3):
-        changes["branch_scale"] = min(1.0, DIFFUSION_TIME / cfg.num_layers) if initial else None
+        # A damped coupling takes steps of its damping towards the branch's fixed point.
+        diffusion = min(1.0, DIFFUSION_TIME / cfg.num_layers)
+        changes["branch_scale"] = (cfg.damping or diffusion) if initial else None
     if cfg.stream_init == AUTO and entry.accepts("stream_init", 3):
         changes["stream_init"] = "zero" if initial else "input"
     return replace(cfg, **changes) if changes else cfg

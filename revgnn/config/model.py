@@ -85,7 +85,7 @@ class ModelConfig:
         AUTO,
         "fixed factor on every block's branch; auto: "
         f"{DIFFUSION_TIME:g} / layers for initial-residual convs (a depth-independent "
-        "propagation), none otherwise",
+        "propagation), or the damping if set; none otherwise",
     )
     stream_init: str = setting(
         AUTO,
@@ -99,6 +99,12 @@ class ModelConfig:
         "float64", "dtype of the reversible residual stream", choices=("float64", "float32")
     )
     snapshot_every: int | None = setting(None, "exact stream snapshots every k blocks", low=1)
+    damping: float = setting(
+        0.0,
+        "damped reversible coupling X' = (1 - d) X + f; with branch_scale d (auto's choice) "
+        "each block steps towards the branch's fixed point; 0: RevGNN's additive coupling",
+        **_PROB,
+    )
     warmup_epochs: int = setting(0, "DEQ-GNN: epochs trained unrolled first", low=0)
     solver: str = setting(_DEQ["solver"], "DEQ-GNN: forward solver", names=available_solvers)
     max_iter: int = setting(_DEQ["max_iter"], "DEQ-GNN: forward solver iterations", low=1)

@@ -191,6 +191,7 @@ def rev_gnn(
     stream_init: str,
     stream_dtype: str,
     snapshot_every: int | None,
+    damping: float,
     weight_tied: bool = False,
 ) -> RevGNN:
     """A :class:`RevGNN` of ``num_layers`` blocks of ``num_groups`` groups, each group
@@ -201,7 +202,8 @@ def rev_gnn(
     factor ``branch_scale``; the residual stream in ``stream_dtype``, starting at the encoded
     input or at zero (``stream_init``, ``"zero"`` for initial-residual convs). Edge features pass
     through one shared edge encoder and reach every group unsplit. ``weight_tied``: one
-    block's weights at every layer (WT-RevGNN)."""
+    block's weights at every layer (WT-RevGNN). ``damping``: the coupling's damping (see
+    :class:`~revgnn.ReversibleSequential`)."""
     for name, value in (("hidden_channels", hidden_channels), ("num_layers", num_layers)):
         check_positive(name, value)
     if num_groups < 2:
@@ -245,10 +247,12 @@ def rev_gnn(
 
     dtype = DTYPES[stream_dtype]
     if weight_tied:
-        layers = ReversibleSequential.weight_tied(block(), num_layers, True, dtype, snapshot_every)
+        layers = ReversibleSequential.weight_tied(
+            block(), num_layers, True, dtype, snapshot_every, damping
+        )
     else:
         blocks = [block(layer) for layer in range(1, num_layers + 1)]
-        layers = ReversibleSequential(blocks, True, dtype, snapshot_every)
+        layers = ReversibleSequential(blocks, True, dtype, snapshot_every, damping)
     mask = SharedDropout(dropout) if shared_dropout else None
     head = Head(hidden_channels, out_channels, norm, dropout)
     return RevGNN(

@@ -13,6 +13,14 @@ and the inverse runs from :math:`C` down to 1: :math:`\mathbf{X}_i = \mathbf{X}'
 f_i(\mathbf{X}'_{i-1})`, then :math:`\mathbf{X}'_0 = \sum_{i \ge 2} \mathbf{X}_i` and
 :math:`\mathbf{X}_1 = \mathbf{X}'_1 - f_1(\mathbf{X}'_0)`.
 
+With ``damping`` :math:`d \in [0, 1)` the coupling is :math:`\mathbf{X}'_i = (1 - d)
+\mathbf{X}_i + f_i(\mathbf{X}'_{i-1})`: with :math:`f_i` scaled by :math:`d` as well, each block
+is a damped step :math:`\mathbf{X} \leftarrow \mathbf{X} + d\,(g(\mathbf{X}) - \mathbf{X})`
+towards a fixed point of the branch function :math:`g`. The stream is kept as :math:`\mathbf{S}
+= \mathbf{X} / (1 - d)^l` after block :math:`l`, which turns the coupling into an additive
+one, :math:`\mathbf{S}'_i = \mathbf{S}_i + f_i(\cdot) / (1 - d)^{l+1}` with the increment
+rounded to the compute dtype: the rebuild stays exact, as without damping.
+
 :class:`~revgnn.nn.reversible_function.ReversibleFunction` runs the whole stack as one autograd
 node that keeps only the stack's output (plus the random-number states of the groups that drew
 random numbers). Its backward pass walks the blocks in reverse; for each group it recomputes
@@ -41,12 +49,13 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.graph_tape import recording, replaying
+from revgnn.nn.rev_args import RevArgs
 from revgnn.utils.autocast import AutocastState
-from revgnn.utils.checks import boundary
+from revgnn.utils.checks import boundary, check_probability
 from revgnn.utils.modules import restore_buffers
 from revgnn.utils.rng import RngState, get_rng_state, rng_changed, set_rng_state
 
-__all__ = ["Recorded", "RevArgs", "RevStack", "check_channels"]
+__all__ = ["Recorded", "RevStack", "check_channels"]
 
 
 class GroupedBlock(Protocol):
@@ -56,55 +65,6 @@ class GroupedBlock(Protocol):
 
     @property
     def num_groups(self) -> int: ...
-
-
-@dataclass
-class RevArgs:
-    """The extra arguments of a call, with every tensor lifted out into ``tensors``.
-
-    ``args``/``kwargs`` hold ``None`` where a tensor was lifted; ``chunked[k]`` says whether
-    tensor ``k`` is split across groups (positional, last dimension equal to the channels).
-    """
-
-    args: list[Any]
-    kwargs: dict[str, Any]
-    arg_slots: list[int | None]
-    kwarg_slots: dict[str, int]
-    tensors: list[Tensor]
-    chunked: list[bool]
-
-    @classmethod
-    def lift(cls, args: Sequence[Any], kwargs: dict[str, Any], channels: int) -> RevArgs:
-        out = cls(list(args), dict(kwargs), [None] * len(args), {}, [], [])
-        for k, a in enumerate(args):
-            if isinstance(a, Tensor):
-                out.arg_slots[k] = len(out.tensors)
-                out.chunked.append(a.dim() >= 1 and a.size(-1) == channels)
-                out.tensors.append(a)
-                out.args[k] = None
-        for name, a in kwargs.items():
-            if isinstance(a, Tensor):
-                out.kwarg_slots[name] = len(out.tensors)
-                out.chunked.append(False)
-                out.tensors.append(a)
-                out.kwargs[name] = None
-        return out
-
-    def per_group(self, tensors: Sequence[Tensor | None], num_groups: int) -> list[list[Any]]:
-        """Group ``i``'s value of every tensor slot: chunk ``i`` if chunked, else the tensor."""
-        groups: list[list[Any]] = [[] for _ in range(num_groups)]
-        for t, chunked in zip(tensors, self.chunked, strict=True):
-            parts = t.chunk(num_groups, dim=-1) if (chunked and t is not None) else None
-            for i in range(num_groups):
-                groups[i].append(parts[i] if parts is not None else t)
-        return groups
-
-    def build(self, group_tensors: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
-        args = [group_tensors[s] if s is not None else a for a, s in zip(self.args, self.arg_slots)]
-        kwargs = dict(self.kwargs)
-        for name, s in self.kwarg_slots.items():
-            kwargs[name] = group_tensors[s]
-        return args, kwargs
 
 
 @dataclass
@@ -191,7 +151,9 @@ class RevStack:
         kwargs: dict[str, Any],
         stream_dtype: torch.dtype,
         snapshot_every: int | None = None,
+        damping: float = 0.0,
     ) -> None:
+        check_probability("damping", damping)
         if x.dim() != 2:
             raise ValueError(f"x must have shape [num_nodes, channels], got {list(x.shape)}")
         if not x.is_floating_point():
@@ -212,6 +174,7 @@ class RevStack:
         self.compute_dtype = _compute_dtype(x)
         self.stream_dtype = torch.promote_types(stream_dtype, self.compute_dtype)
         self.snapshot_every = snapshot_every
+        self.keep = 1.0 - damping
         # Parameters are Function inputs so that autograd (and DDP's hooks) see their gradients;
         # a tied stack lists each parameter once and accumulates over its layers.
         self.params: list[nn.Parameter] = []
@@ -250,6 +213,29 @@ class RevStack:
         args, kwargs = self.args.build(group_tensors)
         return conv(inp, self.edge_index, *args, **kwargs)
 
+    # -- damping: the stream holds S = X / keep^l after block l (see the module docstring)
+
+    def scale(self, layer: int) -> float:
+        """:math:`(1 - d)^l`, the factor from the stream to the activations after ``layer``
+        blocks."""
+        return self.keep**layer
+
+    def _input(self, stream: Tensor, scale: float) -> Tensor:
+        return (stream if scale == 1.0 else stream * scale).to(self.compute_dtype)
+
+    def _increment(self, z: Tensor, scale: float) -> Tensor:
+        return z if scale == 1.0 else z / scale
+
+    def output(self, stream: Tensor) -> Tensor:
+        """The stack's output (compute dtype) from its final stream."""
+        end = self.scale(len(self.layers))
+        return self.from_groups(stream if end == 1.0 else stream * end, self.compute_dtype)
+
+    def stream_of(self, y: Tensor, grad: bool = False) -> Tensor:
+        """The final stream (group-major) of output ``y``, or of its gradient (``grad``)."""
+        g, end = self.to_groups(y), self.scale(len(self.layers))
+        return g if end == 1.0 else (g.mul_(end) if grad else g.div_(end))
+
     def snapshot_layers(self) -> list[int]:
         """Blocks whose input the forward pass keeps exactly (``snapshot_every``)."""
         k = self.snapshot_every
@@ -260,15 +246,16 @@ class RevStack:
     def plain(self, x: Tensor) -> Tensor:
         x = x.to(self.stream_dtype)
         groups = self.args.per_group(self.args.tensors, self.num_groups)
-        for layer in self.layers:
+        for li, layer in enumerate(self.layers):
             xs = x.chunk(self.num_groups, dim=-1)
-            prev = self.first_input(xs)
+            prev, scale, out_scale = self.first_input(xs), self.scale(li), self.scale(li + 1)
             outs = []
             for i, conv in enumerate(layer.convs):
-                prev = xs[i] + self.call(conv, prev.to(self.compute_dtype), groups[i])
+                z = self.call(conv, self._input(prev, scale), groups[i])
+                prev, scale = xs[i] + self._increment(z, out_scale), out_scale
                 outs.append(prev)
             x = torch.cat(outs, dim=-1)
-        return x.to(self.compute_dtype)
+        return self.output(self.to_groups(x))
 
     # -- reversible forward: no graph, two stream buffers reused by every block
 
@@ -284,18 +271,18 @@ class RevStack:
         for li, layer in enumerate(self.layers):
             if li in keep:
                 kept.snapshots[li] = cur.clone()
-            prev = self.first_input(cur)
+            prev, scale, out_scale = self.first_input(cur), self.scale(li), self.scale(li + 1)
             for i, conv in enumerate(layer.convs):
                 key = li * self.num_groups + i
                 state = get_rng_state(self.device) if record else None
                 with recording() if record else contextlib.nullcontext() as graphs:
-                    z = self.call(conv, prev.to(self.compute_dtype), groups[i])
+                    z = self.call(conv, self._input(prev, scale), groups[i])
                 if state is not None and rng_changed(state, self.device):
                     kept.rng[key] = state
                 if graphs:
                     kept.graphs[key] = graphs
-                torch.add(cur[i], z, out=nxt[i])
-                prev = nxt[i]
+                torch.add(cur[i], self._increment(z, out_scale), out=nxt[i])
+                prev, scale = nxt[i], out_scale
             del z, prev
             cur, nxt = nxt, cur
         return cur, kept
@@ -337,11 +324,14 @@ class RevStack:
         with grad_mode:
             for li in range(len(self.layers) - 1, -1, -1):
                 layer = self.layers[li]
+                out_scale = self.scale(li + 1)
                 for i in range(c - 1, -1, -1):
                     conv = layer.convs[i]
-                    inp = ybuf[i - 1] if i > 0 else self.first_input(ybuf)
+                    src = ybuf[i - 1] if i > 0 else self.first_input(ybuf)
+                    scale = out_scale if i > 0 else self.scale(li)
                     # A fresh compute-dtype copy: f may save it, and ybuf changes in place.
-                    inp = inp.to(self.compute_dtype, copy=True).requires_grad_(with_grad)
+                    inp = self._input(src, scale)
+                    inp = (inp.clone() if inp is src else inp).requires_grad_(with_grad)
                     state = kept.rng.get(li * c + i)
                     if state is not None:
                         set_rng_state(self.device, state)
@@ -354,11 +344,13 @@ class RevStack:
                         ):
                             z = self.call(conv, inp, leaves[i])
                         if with_grad:
+                            scales = (scale, out_scale)
                             for j in self._vjp(
-                                conv, inp, z, gbuf, i, leaves[i], arg_grad_views[i], param_grads
-                            ):
+                                conv, inp, z, gbuf, i, leaves[i], arg_grad_views[i], param_grads,
+                                scales,
+                            ):  # fmt: skip
                                 touched[j] = True
-                    ybuf[i].sub_(z.detach())
+                    ybuf[i].sub_(self._increment(z.detach(), out_scale))
                     del z, inp
                 if li in kept.snapshots:
                     ybuf.copy_(kept.snapshots[li])
@@ -401,19 +393,24 @@ class RevStack:
         leaves: list[Any],
         arg_grad_views: list[Tensor | None],
         param_grads: list[Tensor | None],
+        scales: tuple[float, float] = (1.0, 1.0),
     ) -> list[int]:
-        """Accumulate one group's vector-Jacobian product; returns the parameters it reached."""
+        """Accumulate one group's vector-Jacobian product; returns the parameters it reached.
+        ``scales``: the factors from the stream to ``inp`` and from ``z`` to the stream's
+        increment (:meth:`scale`)."""
         pidx = self.param_index[id(conv)]
         arg_idx = [k for k, g in enumerate(arg_grad_views) if g is not None]
         wrt = [inp] + [self.params[j] for j in pidx] + [leaves[k] for k in arg_idx]
-        grads = torch.autograd.grad(z, wrt, gbuf[i].to(z.dtype), allow_unused=True)
+        # The plain run's rounding order: the stream's gradient cast to z's dtype, then
+        # scaled; the input's gradient widened, then scaled.
+        grad_z = self._increment(gbuf[i].to(z.dtype), scales[1])
+        grads = torch.autograd.grad(z, wrt, grad_z, allow_unused=True)
         g_in = grads[0]
         if g_in is not None:
-            if i > 0:
-                gbuf[i - 1].add_(g_in)
-            else:
-                for j in range(1, self.num_groups):
-                    gbuf[j].add_(g_in)
+            if scales[0] != 1.0:
+                g_in = g_in.to(gbuf.dtype).mul_(scales[0])
+            for j in [i - 1] if i > 0 else range(1, self.num_groups):
+                gbuf[j].add_(g_in)
         added = []
         for j, g in zip(pidx, grads[1 : 1 + len(pidx)]):
             if g is not None:

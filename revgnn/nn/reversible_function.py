@@ -41,7 +41,7 @@ class ReversibleFunction(torch.autograd.Function):
     def forward(ctx: Any, stack: RevStack, x: Tensor, *inputs: Tensor) -> Tensor:
         autocast = AutocastState.capture(stack.device)
         stream, kept = stack.forward(x, record=True)
-        out = stack.from_groups(stream, stack.compute_dtype)
+        out = stack.output(stream)
         ctx.stack = stack
         ctx.autocast = autocast
         ctx.x_dtype = x.dtype
@@ -89,8 +89,8 @@ class ReversibleFunction(torch.autograd.Function):
                     "the backward pass recomputes the blocks and needs the forward's weights"
                 )
         # Own copies: what was saved stays intact for a retain_graph=True second backward.
-        ybuf = end.clone() if ctx.keeps_stream else stack.to_groups(end)
-        gbuf = stack.to_groups(grad_out)
+        ybuf = end.clone() if ctx.keeps_stream else stack.stream_of(end)
+        gbuf = stack.stream_of(grad_out, grad=True)
         needs = ctx.needs_input_grad[2 : 2 + num_args]
         outer_rng = get_rng_state(stack.device) if kept.rng else None
         try:
@@ -126,15 +126,15 @@ def run_stack(
     reversible: bool,
     stream_dtype: torch.dtype,
     snapshot_every: int | None = None,
+    damping: float = 0.0,
 ) -> Tensor:
     """Apply ``layers`` to ``x``: reversibly (one autograd node), or with plain autograd. Called
     outside a model (a user's stack), the graph and the features are checked first."""
     with boundary() as outermost:
         if outermost:
             edge_index = _checked(x, edge_index)
-        return _run_stack(
-            layers, x, edge_index, args, kwargs, reversible, stream_dtype, snapshot_every
-        )
+        stack = RevStack(layers, x, edge_index, args, kwargs, stream_dtype, snapshot_every, damping)
+        return _run_stack(stack, x, reversible)
 
 
 def _checked(x: Tensor, edge_index: Any) -> Any:
@@ -144,21 +144,11 @@ def _checked(x: Tensor, edge_index: Any) -> Any:
     return check_graph(edge_index, x.size(0))
 
 
-def _run_stack(
-    layers: Sequence[GroupedBlock],
-    x: Tensor,
-    edge_index: Any,
-    args: Sequence[Any],
-    kwargs: dict[str, Any],
-    reversible: bool,
-    stream_dtype: torch.dtype,
-    snapshot_every: int | None,
-) -> Tensor:
-    stack = RevStack(layers, x, edge_index, args, kwargs, stream_dtype, snapshot_every)
+def _run_stack(stack: RevStack, x: Tensor, reversible: bool) -> Tensor:
     if not reversible:
         return stack.plain(x)
     if not _needs_graph(x, stack):
-        return stack.from_groups(stack.forward(x, record=False)[0], stack.compute_dtype)
+        return stack.output(stack.forward(x, record=False)[0])
     return ReversibleFunction.apply(stack, x, *stack.args.tensors, *stack.params)
 
 
@@ -169,10 +159,11 @@ def inverse_stack(
     args: Sequence[Any],
     kwargs: dict[str, Any],
     stream_dtype: torch.dtype,
+    damping: float = 0.0,
 ) -> Tensor:
     """The input of ``layers`` rebuilt from their output ``y``, without gradients."""
-    stack = RevStack(layers, y, edge_index, args, kwargs, stream_dtype)
-    ybuf = stack.to_groups(y)
+    stack = RevStack(layers, y, edge_index, args, kwargs, stream_dtype, damping=damping)
+    ybuf = stack.stream_of(y)
     stack.backward(
         ybuf,
         None,
@@ -191,10 +182,11 @@ def reconstruction_error(
     kwargs: dict[str, Any],
     stream_dtype: torch.dtype,
     snapshot_every: int | None = None,
+    damping: float = 0.0,
 ) -> float:
     r"""Relative error :math:`\|\hat{X} - X\| / \|X\|` of the input the backward pass
     rebuilds, run as in training (dropout replayed), leaving buffers and RNG unchanged."""
-    stack = RevStack(layers, x, edge_index, args, kwargs, stream_dtype, snapshot_every)
+    stack = RevStack(layers, x, edge_index, args, kwargs, stream_dtype, snapshot_every, damping)
     unique = list({id(layer): layer for layer in stack.layers}.values())
     outer_rng = get_rng_state(stack.device)
     with torch.no_grad(), contextlib.ExitStack() as keep:

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from revgnn.nn.group_add_rev import GroupAddRev
 from revgnn.nn.reversible_function import inverse_stack, reconstruction_error, run_stack
+from revgnn.utils.checks import check_probability
 
 __all__ = ["ReversibleSequential"]
 
@@ -31,10 +32,19 @@ class ReversibleSequential(nn.Module):
     ``stream_dtype``. With the default fp64, rebuilding a block's input loses about 1e-16 per
     block: the gradients of a 1001-layer stack equal the non-reversible ones bit for bit. With
     ``torch.float32`` the stream costs half the memory and the rebuilt input drifts by about
-    1e-7 per block: at 1001 layers 1.0e-3 relative in the rebuilt input and 2.6e-2 in the
-    gradients (``x.grad`` 3.7e-2). ``snapshot_every=k`` bounds that drift: an exact copy of the
-    stream is kept at the input of every ``k``-th block and the backward pass restarts from it,
-    at the cost of ``L / k`` stream copies (:math:`N \times D` each).
+    1e-7 per block: at 1001 layers 2.0e-3 relative in the rebuilt input and 5.7e-2 in the
+    gradients (``x.grad`` 7.2e-2; docs/numerics.md). ``snapshot_every=k`` bounds that drift:
+    an exact copy of the stream is kept at the input of every ``k``-th block and the backward
+    pass restarts from it, at the cost of ``L / k`` stream copies (:math:`N \times D` each).
+
+    **Damping.** ``damping=d`` couples each group as :math:`\mathbf{X}'_i = (1 - d)
+    \mathbf{X}_i + f_i(\mathbf{X}'_{i-1})` (still exactly invertible). With a branch scaled by
+    :math:`d` (``branch_scale``), a block is the damped step :math:`\mathbf{X} + d\,(g(\mathbf{X})
+    - \mathbf{X})`, so the stack iterates towards a fixed point of :math:`g` instead of adding
+    :math:`L` increments: GCNII's initial residual then converges to its personalised-PageRank
+    limit as the stack deepens. The stream is kept scaled by :math:`(1 - d)^{-l}`, so the
+    coupling stays an exact addition: the rebuild is exact, as without damping (see
+    :mod:`revgnn.nn.rev_stack`).
 
     Args:
         blocks (sequence of GroupAddRev): The blocks, applied in order.
@@ -45,6 +55,8 @@ class ReversibleSequential(nn.Module):
             gradient. (default: ``torch.float64``)
         snapshot_every (int, optional): Keep an exact copy of the stream every this many
             blocks (see above); ``None`` keeps none. (default: ``None``)
+        damping (float, optional): The damping :math:`d \in [0, 1)` of the coupling (see
+            above); ``0`` is RevGNN's additive coupling. (default: ``0.0``)
 
     Shapes:
         - **input:** node features :math:`(N, D)`, edge indices :math:`(2, E)`, extra
@@ -58,8 +70,10 @@ class ReversibleSequential(nn.Module):
         reversible: bool = True,
         stream_dtype: torch.dtype = torch.float64,
         snapshot_every: int | None = None,
+        damping: float = 0.0,
     ) -> None:
         super().__init__()
+        check_probability("damping", damping)
         blocks = list(blocks)
         if not blocks:
             raise ValueError("blocks must hold at least one GroupAddRev")
@@ -73,6 +87,7 @@ class ReversibleSequential(nn.Module):
         self.reversible = reversible
         self.stream_dtype = stream_dtype
         self.snapshot_every = snapshot_every
+        self.damping = damping
 
     @classmethod
     def weight_tied(
@@ -82,11 +97,12 @@ class ReversibleSequential(nn.Module):
         reversible: bool = True,
         stream_dtype: torch.dtype = torch.float64,
         snapshot_every: int | None = None,
+        damping: float = 0.0,
     ) -> ReversibleSequential:
         """A stack applying ``block`` (one set of weights) ``num_layers`` times."""
         if num_layers < 1:
             raise ValueError(f"num_layers={num_layers} must be at least 1")
-        stack = cls([block], reversible, stream_dtype, snapshot_every)
+        stack = cls([block], reversible, stream_dtype, snapshot_every, damping)
         stack.tied_layers = num_layers
         return stack
 
@@ -115,6 +131,7 @@ class ReversibleSequential(nn.Module):
             reversible=self.reversible,
             stream_dtype=self.stream_dtype,
             snapshot_every=self.snapshot_every,
+            damping=self.damping,
         )
 
     def inverse(self, y: Tensor, edge_index: Any, *args: Any, **kwargs: Any) -> Tensor:
@@ -124,19 +141,29 @@ class ReversibleSequential(nn.Module):
         backward pass starts from the stream itself (see :meth:`reconstruction_error`).
         Random layers (dropout) are not replayed here: call it in evaluation mode.
         """
-        return inverse_stack(self.layers, y, edge_index, args, kwargs, self.stream_dtype)
+        return inverse_stack(
+            self.layers, y, edge_index, args, kwargs, self.stream_dtype, self.damping
+        )
 
     def reconstruction_error(self, x: Tensor, edge_index: Any, *args: Any, **kwargs: Any) -> float:
         r"""Relative error :math:`\|\hat{X} - X\| / \|X\|` of the input that the backward pass
         rebuilds from the stream, run exactly as in training (dropout replayed), without
         changing buffers or the random-number state."""
         return reconstruction_error(
-            self.layers, x, edge_index, args, kwargs, self.stream_dtype, self.snapshot_every
+            self.layers,
+            x,
+            edge_index,
+            args,
+            kwargs,
+            self.stream_dtype,
+            self.snapshot_every,
+            self.damping,
         )
 
     def __repr__(self) -> str:
         tied = ", weight_tied=True" if self.tied_layers is not None else ""
         snap = f", snapshot_every={self.snapshot_every}" if self.snapshot_every else ""
+        snap += f", damping={self.damping:g}" if self.damping else ""
         return (
             f"{self.__class__.__name__}({self.num_layers} x {self.blocks[0]}{tied}, "
             f"reversible={self.reversible}, stream_dtype={self.stream_dtype}{snap})"

@@ -30,6 +30,8 @@ def test_initial_residual_blocks_propagate_for_the_same_time_at_every_depth(laye
     assert cfg.conv == "gcnii" and cfg.stream_init == "zero" and cfg.branch_gate is None
     assert cfg.branch_scale == min(1.0, DIFFUSION_TIME / layers)
     assert adapt_model(ModelConfig(num_layers=layers, branch_scale=None)).branch_scale is None
+    # A damped coupling steps its damping towards the branch's fixed point, at any depth.
+    assert adapt_model(ModelConfig(num_layers=layers, damping=0.25)).branch_scale == 0.25
 
 
 def test_adapt_fills_every_auto_value():

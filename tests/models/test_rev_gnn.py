@@ -17,6 +17,19 @@ def _data(edge_dim):
     return x, random_graph(N, E), edge_attr
 
 
+def _step_with_plain_copy(rev, x, edge_index, edge_attr):
+    """A step of ``rev`` and of its non-reversible copy from the same seed: (copy, outputs)."""
+    plain = copy.deepcopy(rev)
+    plain.reversible = False
+    outs = []
+    for model in (rev, plain):
+        torch.manual_seed(7)
+        out = model(x, edge_index, edge_attr)
+        out.square().mean().backward()
+        outs.append(out)
+    return plain, outs
+
+
 @pytest.mark.parametrize("edge_dim", [None, F_EDGE])
 @pytest.mark.parametrize("shared_dropout", [True, False])
 @pytest.mark.parametrize("weight_tied", [False, True])
@@ -34,15 +47,8 @@ def test_reversible_and_plain_runs_of_the_same_weights_agree(edge_dim, shared_dr
         shared_dropout=shared_dropout,
         weight_tied=weight_tied,
     )
-    plain = copy.deepcopy(rev)
-    plain.reversible = False
     x, edge_index, edge_attr = _data(edge_dim)
-    outs = []
-    for model in (rev, plain):
-        torch.manual_seed(7)
-        out = model(x, edge_index, edge_attr)
-        out.square().mean().backward()
-        outs.append(out)
+    plain, outs = _step_with_plain_copy(rev, x, edge_index, edge_attr)
     assert rel_err(outs[0], outs[1]) < 1e-6
     for (name, p), q in zip(rev.named_parameters(), plain.parameters()):
         assert p.grad is not None, name
@@ -280,3 +286,15 @@ def test_zero_stream_starts_at_zero_and_stays_exact(weight_tied):
 def test_zero_stream_needs_an_initial_residual_conv():
     with pytest.raises(ValueError, match="stream_init='zero' needs an initial-residual conv"):
         rev_gnn(F_IN, 16, OUT, 2, conv="gcn", stream_init="zero")
+
+
+def test_damped_gcnii_stack_equals_its_plain_run():
+    torch.manual_seed(0)
+    rev = rev_gnn(F_IN, 16, OUT, num_layers=12, num_groups=2, conv="gcnii", stream_init="zero",
+                  branch_scale=0.25, damping=0.25, dropout=0.3)  # fmt: skip
+    assert rev.layers.damping == 0.25 and "damping=0.25" in repr(rev.layers)
+    x, edge_index, _ = _data(None)
+    plain, outs = _step_with_plain_copy(rev, x, edge_index, None)
+    assert torch.equal(outs[0], outs[1])  # the scaled stream: the plain run's very values
+    for (name, p), q in zip(rev.named_parameters(), plain.parameters()):
+        assert rel_err(p.grad, q.grad) < 1e-5, name

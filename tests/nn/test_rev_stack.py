@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from revgnn import GroupAddRev
-from revgnn.nn.rev_stack import RevArgs, RevStack, check_channels
+from revgnn.nn.rev_stack import RevStack, check_channels
 from revgnn.nn.reversible_function import reconstruction_error
 
 
@@ -14,16 +14,6 @@ class Lin(nn.Module):
 
     def forward(self, x, edge_index):
         return self.lin(x).tanh()
-
-
-def test_positional_tensors_of_the_block_width_are_split_the_rest_shared():
-    mask, other, kw = torch.randn(4, 6), torch.randn(4, 5), torch.randn(7, 6)
-    lifted = RevArgs.lift([mask, other, 3], {"edge_attr": kw}, channels=6)
-    assert lifted.chunked == [True, False, False]  # keyword tensors are never split
-    groups = lifted.per_group(lifted.tensors, 2)
-    args, kwargs = lifted.build(groups[1])
-    assert torch.equal(args[0], mask[:, 3:]) and args[1] is other and args[2] == 3
-    assert kwargs["edge_attr"] is kw
 
 
 def test_snapshots_are_taken_every_k_blocks_and_bound_the_drift():

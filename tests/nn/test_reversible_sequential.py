@@ -441,3 +441,47 @@ def test_autocast_recompute_does_not_keep_every_blocks_weight_copies():
     (b2, p2), (b16, p16) = backward_peak(2), backward_peak(16)
     # 4 bytes a parameter are its fp32 gradient; the cached copies would add 2 more.
     assert (b16 - b2) / (p16 - p2) < 4.5
+
+
+@pytest.mark.parametrize("num_groups", [2, 3])
+def test_damped_coupling_gradients_equal_plain_run_and_invert(num_groups):
+    torch.manual_seed(0)
+    x = torch.randn(N, D)
+    edge_index = random_graph(N, E)
+    blocks = [gen_block(D, num_groups, D, dropout=0.2) for _ in range(24)]
+    stack = ReversibleSequential(blocks, damping=0.3)
+    errors = compare(stack, x, edge_index, None, edge_attr=torch.randn(E, D))
+    assert errors["x"] <= 1e-12  # the scaled stream rebuilds the plain run's values exactly
+    assert stack.reconstruction_error(x, edge_index, None, edge_attr=torch.randn(E, D)) == 0.0
+    stack.eval().double()
+    x64, e64 = x.double(), torch.randn(E, D, dtype=torch.float64)
+    y = stack(x64, edge_index, None, edge_attr=e64)
+    assert rel_err(stack.inverse(y, edge_index, None, edge_attr=e64), x64) <= 1e-10
+    tied = ReversibleSequential.weight_tied(gen_block(D, 2, None, 0.2), 10, damping=0.3)
+    assert tied.damping == 0.3 and tied.num_layers == 10
+    assert "damping=0.3" in repr(stack) and "damping" not in repr(ReversibleSequential(blocks))
+
+
+class Constant(nn.Module):
+    """A group function that ignores its input: its fixed point is the constant."""
+
+    def __init__(self, value: Tensor) -> None:
+        super().__init__()
+        self.value = nn.Parameter(value)
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        return self.value.expand_as(x)
+
+
+def test_damped_stack_steps_towards_the_branch_fixed_point():
+    # Branches d * c and coupling X' = (1 - d) X + d c: after L blocks the stream is
+    # (1 - d)^L X + (1 - (1 - d)^L) c, the damped iteration towards c.
+    d, layers = 0.25, 12
+    c = torch.randn(D // 2, dtype=torch.float64)
+    blocks = [GroupAddRev([Constant(d * c), Constant(d * c)]) for _ in range(layers)]
+    x = torch.randn(N, D, dtype=torch.float64)
+    out = ReversibleSequential(blocks, damping=d)(x, random_graph(N, E))
+    keep = (1 - d) ** layers
+    torch.testing.assert_close(out, keep * x + (1 - keep) * c.repeat(2))
+    with pytest.raises(ValueError, match=r"damping=1.0 must lie in \[0, 1\)"):
+        ReversibleSequential(blocks, damping=1.0)
