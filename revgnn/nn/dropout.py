@@ -99,6 +99,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         - **input:** any shape.
         - **output:** the input's shape and dtype.
     """
+    check_probability("p", p)
     if not training or p == 0.0:
         return x
     if x.device.type != "cpu":

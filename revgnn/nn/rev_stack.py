@@ -198,7 +198,10 @@ class RevStack:
 
     def to_groups(self, x: Tensor) -> Tensor:
         n, c = x.size(0), self.num_groups
-        return x.to(self.stream_dtype).view(n, c, -1).permute(1, 0, 2).contiguous()
+        # clone, not contiguous(): a one-node graph's permuted view is already contiguous,
+        # and the caller's tensor must not be the buffer the backward pass edits in place.
+        g = x.to(self.stream_dtype).view(n, c, -1).permute(1, 0, 2)
+        return g.clone(memory_format=torch.contiguous_format)
 
     def from_groups(self, g: Tensor, dtype: torch.dtype) -> Tensor:
         return g.permute(1, 0, 2).reshape(g.size(1), -1).to(dtype)
@@ -255,7 +258,8 @@ class RevStack:
                 prev, scale = xs[i] + self._increment(z, out_scale), out_scale
                 outs.append(prev)
             x = torch.cat(outs, dim=-1)
-        return self.output(self.to_groups(x))
+        end = self.scale(len(self.layers))
+        return (x if end == 1.0 else x * end).to(self.compute_dtype)
 
     # -- reversible forward: no graph, two stream buffers reused by every block
 
@@ -344,11 +348,11 @@ class RevStack:
                         ):
                             z = self.call(conv, inp, leaves[i])
                         if with_grad:
-                            scales = (scale, out_scale)
-                            for j in self._vjp(
+                            reached = self._vjp(
                                 conv, inp, z, gbuf, i, leaves[i], arg_grad_views[i], param_grads,
-                                scales,
-                            ):  # fmt: skip
+                                scales=(scale, out_scale),
+                            )  # fmt: skip
+                            for j in reached:
                                 touched[j] = True
                     ybuf[i].sub_(self._increment(z.detach(), out_scale))
                     del z, inp

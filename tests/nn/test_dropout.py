@@ -78,9 +78,11 @@ def test_mask_applies_like_dropout():
     torch.testing.assert_close(like * mask, dropout(like, 0.25))
 
 
-def test_module_validates_p():
+def test_module_and_function_validate_p():
     with pytest.raises(ValueError, match=r"p=1.0 must lie in \[0, 1\)"):
         Dropout(1.0)
+    with pytest.raises(ValueError, match=r"p=-0.1 must lie in \[0, 1\)"):
+        dropout(torch.ones(3), -0.1)
 
 
 @pytest.mark.parametrize("shape", [(50, 8), (300, 200)])  # one draw, and chunks

@@ -485,3 +485,19 @@ def test_damped_stack_steps_towards_the_branch_fixed_point():
     torch.testing.assert_close(out, keep * x + (1 - keep) * c.repeat(2))
     with pytest.raises(ValueError, match=r"damping=1.0 must lie in \[0, 1\)"):
         ReversibleSequential(blocks, damping=1.0)
+
+
+def test_one_node_graph_with_a_float32_stream_keeps_its_output():
+    # A [1, C, D/C] permuted view is already contiguous: the stream buffers must still be
+    # copies, or the backward pass edits the saved output in place (it used to raise).
+    torch.manual_seed(0)
+    blocks = [GroupAddRev(MeanConv(2, dropout=0.0), num_groups=2) for _ in range(3)]
+    stack = ReversibleSequential(blocks, stream_dtype=torch.float32).eval()
+    x = torch.randn(1, 4, requires_grad=True)
+    y = stack(x, torch.zeros(2, 0, dtype=torch.long))
+    before = y.detach().clone()
+    y.sum().backward(retain_graph=True)
+    first, x.grad = x.grad.clone(), None
+    assert torch.equal(y.detach(), before)
+    y.sum().backward()
+    assert torch.equal(x.grad, first)
