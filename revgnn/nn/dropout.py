@@ -10,8 +10,9 @@ CPU, torch draws that mask with ``bernoulli_`` into a float tensor (about 15 ns 
 and autograd keeps the 4-byte mask). Here the uniforms come from ``torch.rand`` (fp32, so
 :math:`p` is resolved to :math:`2^{-24}`), one compiled kernel
 (:class:`~revgnn.utils.compile.CompiledKernel`; eager without compilation) turns them into
-the output in one pass, and autograd keeps a 1-byte mask. The uniforms are drawn eagerly:
-inductor's own CPU random numbers were slower than torch's dropout itself. Measured on one
+the output in one pass, and autograd keeps a 1-byte mask. The uniforms are drawn eagerly: a
+whole dropout compiled with inductor's own CPU random numbers took 0.92 / 37 ms on the tensors
+below, against 0.28 / 15 ms for the eager draw and one multiply. Measured on one
 core (Cora's 2,708 x 32 activations / its 2,708 x 1,433 features, forward): torch 1.2 / 51 ms,
 this 0.40 / 19 ms (eager 0.58 / 32 ms). On devices other than CPU this is torch's own dropout
 (one fused kernel on CUDA).
