@@ -402,7 +402,8 @@ def fused_aggregate(
         and compile_supported(x, edge_attr, weight, bias, param)
     )
     sign = "+"
-    if fused and param is not None:
+    # Only kernels that specialise on p's sign read it: the test costs two host syncs a call.
+    if fused and param is not None and getattr(kernel, "fused_sign", False):
         pos = param.detach() > 0
         sign = "+" if bool(pos.all()) else "-" if not bool(pos.any()) else "+-"
     plan = LeanPlan(

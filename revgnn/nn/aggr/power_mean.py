@@ -113,6 +113,8 @@ class PowerMeanAggregation(LeanAggregation):
 
     names = ("power", "powermean")
     family = "power"
+    #: The compiled kernels specialise on the sign of p (:attr:`FusedOptions.sign`).
+    fused_sign = True
 
     def __init__(
         self,
