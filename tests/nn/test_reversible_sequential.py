@@ -494,7 +494,9 @@ def test_one_node_graph_with_a_float32_stream_keeps_its_output():
     blocks = [GroupAddRev(MeanConv(2, dropout=0.0), num_groups=2) for _ in range(3)]
     stack = ReversibleSequential(blocks, stream_dtype=torch.float32).eval()
     x = torch.randn(1, 4, requires_grad=True)
+    given = x.detach().clone()
     y = stack(x, torch.zeros(2, 0, dtype=torch.long))
+    assert torch.equal(x.detach(), given)  # the forward pass used to write into it
     before = y.detach().clone()
     y.sum().backward(retain_graph=True)
     first, x.grad = x.grad.clone(), None
