@@ -124,3 +124,35 @@ def test_kendall_tau_matches_known_rankings():
     assert kendall_tau([1, 1, 1], [1, 2, 3]) is None
     # tau-b with one tie in x: (C - D) / sqrt((C + D + Tx)(C + D + Ty)) = (2 - 0) / sqrt(2 * 3)
     assert abs(kendall_tau([1, 1, 2], [1, 2, 3]) - 2 / 6**0.5) < 1e-12
+
+
+def test_ogb_scale_rehearses_a_preset_and_replans_its_records(tmp_path):
+    from revgnn.datasets import write_ogb_layout
+
+    write_ogb_layout("products", str(tmp_path), num_nodes=300, avg_degree=6.0, seed=2)
+    out = tmp_path / "scale.json"
+    script = str(ROOT / "benchmarks" / "ogb_scale.py")
+    argv = ["--root", str(tmp_path), "--presets", "ogbn-products/revgnn-112", "--steps", "2",
+            "--layers", "3", "--eval-budget", "600", "--json", str(out)]  # fmt: skip
+    proc = subprocess.run([sys.executable, script, *argv], capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (rec,) = json.loads(out.read_text())["records"]
+    assert (rec["dataset"], rec["preset"], rec["layers"]) == ("ogbn-products", "revgnn-112", 3)
+    assert rec["load_from"] == "raw csv.gz" and rec["num_nodes"] == 300
+    assert rec["batches_per_epoch"] == 10 and len(rec["step_seconds_each"]) == 2
+    assert rec["peak_bytes"] > 0 and rec["planner_params_match"]
+    assert abs(rec["planner_error"]) < 1.0
+    assert rec["eval_parts_run"] == rec["eval_parts_total"] == 10 and "eval_scores" in rec
+    assert rec["checkpoint_bytes"] > 0 and rec["peak_rss_bytes"] >= rec["load_peak_rss_bytes"]
+    assert "| ogbn-products | revgnn-112 | 3 | 300 |" in proc.stdout
+    # --replan makes the predictions again from the stored sizes, measuring nothing.
+    data = json.loads(out.read_text())
+    data["records"][0]["planned_peak_bytes"] = 0
+    out.write_text(json.dumps(data))
+    proc = subprocess.run([sys.executable, script, "--replan", str(out)], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(out.read_text())["records"][0]["planned_peak_bytes"] == pytest.approx(
+        rec["planned_peak_bytes"]
+    )

@@ -7,6 +7,10 @@ labels that the graph makes learnable:
 
 * nodes belong to planted communities; an edge stays inside its source's community with
   probability ``0.8``;
+* degrees are heavy-tailed: both ends of an edge are drawn in proportion to log-normal node
+  weights (Chung-Lu; :data:`DEGREE_SIGMA`), without self-loops or repeated pairs, and the
+  number of raw edges can be set exactly (:data:`OGB_SIZES`: the real graphs' counts, for
+  full-size rehearsals such as ``benchmarks/ogb_scale.py``);
 * ``"proteins"``: 8 species (the communities), 8-d edge features in ``[0, 1]`` (3 decimals,
   like OGB's) that mix hidden 8-d node vectors of both ends, 112 binary tasks that are
   thresholded linear functions of the hidden vectors (so the sum of incident edge features
@@ -31,20 +35,108 @@ import torch
 from torch_geometric.data import Data
 
 from revgnn.config.data import DataConfig
+from revgnn.datasets.csv_gz import write_csv_gz
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.ogbn import OGB_SPLITS, ogb_to_node_dataset
 from revgnn.datasets.registry import register_dataset
 
-__all__ = ["SYNTHETIC_KINDS", "synthetic_dataset", "synthetic_raw", "write_ogb_layout"]
+__all__ = [
+    "DEGREE_SIGMA",
+    "OGB_SIZES",
+    "SYNTHETIC_KINDS",
+    "synthetic_dataset",
+    "synthetic_raw",
+    "write_ogb_layout",
+]
 
 SYNTHETIC_KINDS = ("proteins", "arxiv", "products")
 _SPECIES = np.array([3702, 4932, 6239, 7227, 7955, 9606, 10090, 511145])
 
+#: The real graphs' sizes: nodes and raw edges (rows of OGB's ``edge.csv.gz``).
+OGB_SIZES = {
+    "proteins": (132_534, 39_561_252),
+    "arxiv": (169_343, 1_166_243),
+    "products": (2_449_029, 61_859_140),
+}
+
+#: Sigma of the log-normal degree weights: protein interactions are the least skewed,
+#: citations the most (a few papers are cited by thousands).
+DEGREE_SIGMA = {"proteins": 0.7, "arxiv": 1.5, "products": 1.2}
+
+
+def _endpoints(
+    rng: np.random.Generator, comm: np.ndarray, weight: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` candidate edges: both ends drawn with probability proportional to ``weight``
+    (Chung-Lu), the second end inside the first one's community with probability 0.8."""
+    n = comm.size
+    cdf = np.cumsum(weight)
+    src = np.minimum(np.searchsorted(cdf, rng.random(count) * cdf[-1], side="right"), n - 1)
+    dst = np.minimum(np.searchsorted(cdf, rng.random(count) * cdf[-1], side="right"), n - 1)
+    # Nodes sorted by community: community c's members are a contiguous run of the
+    # cumulative weights, so one searchsorted draws inside every community at once.
+    order = np.argsort(comm, kind="stable")
+    sorted_cdf = np.cumsum(weight[order])
+    ends = np.searchsorted(comm[order], np.arange(comm.max() + 2), side="left")
+    low = np.concatenate([[0.0], sorted_cdf])[ends[:-1]]
+    high = np.concatenate([[0.0], sorted_cdf])[ends[1:]]
+    inside = np.flatnonzero(rng.random(count) < 0.8)
+    c = comm[src[inside]]
+    u = low[c] + rng.random(inside.size) * (high[c] - low[c])
+    pick = np.minimum(np.searchsorted(sorted_cdf, u, side="right"), ends[c + 1] - 1)
+    dst[inside] = order[pick]
+    return src, dst
+
+
+def _edges(
+    rng: np.random.Generator, comm: np.ndarray, weight: np.ndarray, num_raw: int, undirected: bool
+) -> np.ndarray:
+    """Exactly ``num_raw`` edges without self-loops or repeated pairs (in either direction),
+    sorted by (source, target) with source < target for undirected graphs (OGB stores them
+    so), in a random direction for directed ones."""
+    n = comm.size
+    keys = np.empty(0, dtype=np.int64)
+    for _ in range(20):
+        src, dst = _endpoints(rng, comm, weight, int((num_raw - keys.size) * 1.1) + 64)
+        src, dst = np.minimum(src, dst), np.maximum(src, dst)
+        new = src[src != dst] * n + dst[src != dst]
+        keys = np.unique(np.concatenate([keys, new]))
+        if keys.size >= num_raw:
+            break
+    else:
+        raise ValueError(
+            f"num_raw_edges={num_raw} distinct edges do not fit {n} nodes; lower the degree"
+        )
+    keys = np.sort(rng.choice(keys, num_raw, replace=False))
+    edge = np.stack([keys // n, keys % n])
+    if not undirected:
+        flip = rng.random(num_raw) < 0.5
+        edge[:, flip] = edge[::-1, flip]
+    return edge
+
 
 def synthetic_raw(
-    kind: str, num_nodes: int, avg_degree: float, seed: int = 0
+    kind: str,
+    num_nodes: int,
+    avg_degree: float,
+    seed: int = 0,
+    *,
+    num_raw_edges: int | None = None,
 ) -> dict[str, np.ndarray]:
     """The graph as OGB's raw files hold it (edges once where OGB adds the inverse).
+
+    Degrees are heavy-tailed like those of the real graphs: every node gets a log-normal
+    weight (:data:`DEGREE_SIGMA`: sigma of its logarithm) and both ends of each edge are
+    drawn with probability proportional to it (Chung-Lu), so a node's expected degree is
+    proportional to its weight; duplicate edges and self-loops are redrawn.
+
+    Args:
+        kind (str): ``"proteins"``, ``"arxiv"`` or ``"products"``.
+        num_nodes (int): Number of nodes.
+        avg_degree (float): Stored edges per node once both directions are stored.
+        seed (int): Seed of the generator.
+        num_raw_edges (int, optional): Exact number of raw edges (rows of ``edge.csv.gz``),
+            instead of the count ``avg_degree`` gives; :data:`OGB_SIZES` has the real ones.
 
     Returns numpy arrays: ``edge`` :math:`(2, E_{raw})`, ``edge_feat`` or ``node_feat``,
     ``node_label``, ``node_species`` or ``node_year`` (as stored), and ``train``, ``valid``,
@@ -60,25 +152,22 @@ def synthetic_raw(
     n = num_nodes
     num_comm = {"proteins": 8, "arxiv": 40, "products": 47}[kind]
     comm = rng.integers(0, num_comm, n)
+    weight = rng.lognormal(0.0, DEGREE_SIGMA[kind], n)
     # Each raw edge becomes two stored ones: OGB adds the inverse of proteins' and products'
     # edges when loading, and arxiv's directed edges are symmetrised by load_ogb.
-    num_raw = max(1, round(n * avg_degree / 2))
-    src = rng.integers(0, n, num_raw)
-    members = [np.flatnonzero(comm == c) for c in range(num_comm)]
-    dst = rng.integers(0, n, num_raw)
-    inside = rng.random(num_raw) < 0.8
-    for c in range(num_comm):
-        pick = inside & (comm[src] == c)
-        if members[c].size > 1 and pick.any():
-            dst[pick] = rng.choice(members[c], int(pick.sum()))
-    keep = src != dst
-    src, dst = src[keep], dst[keep]
-    out: dict[str, np.ndarray] = {"edge": np.stack([src, dst]).astype(np.int64)}
+    num_raw = num_raw_edges if num_raw_edges is not None else max(1, round(n * avg_degree / 2))
+    edge = _edges(rng, comm, weight, num_raw, undirected=kind != "arxiv")
+    out: dict[str, np.ndarray] = {"edge": edge}
 
     if kind == "proteins":
-        hidden = rng.random((n, 8))
-        mix = 0.5 * (hidden[src] + hidden[dst]) + 0.1 * rng.standard_normal((src.size, 8))
-        out["edge_feat"] = np.round(np.clip(mix, 0.001, 1.0), 3).astype(np.float32)
+        hidden = rng.random((n, 8)).astype(np.float32)
+        feat = np.empty((num_raw, 8), dtype=np.float32)
+        for lo in range(0, num_raw, 1 << 22):  # in blocks: 39.5M x 8 float64 temporaries
+            src, dst = edge[0, lo : lo + (1 << 22)], edge[1, lo : lo + (1 << 22)]
+            noise = rng.standard_normal((src.size, 8), dtype=np.float32)
+            mix = 0.5 * (hidden[src] + hidden[dst]) + 0.1 * noise
+            feat[lo : lo + src.size] = np.round(np.clip(mix, 0.001, 1.0), 3)
+        out["edge_feat"] = feat
         weights = rng.standard_normal((8, 112))
         logits = (hidden - 0.5) @ weights + 0.3 * rng.standard_normal((n, 112))
         out["node_label"] = (logits > np.quantile(logits, 0.7, axis=0)).astype(np.int64)
@@ -90,10 +179,12 @@ def synthetic_raw(
         node_part = part[comm]
     else:
         dim = 128 if kind == "arxiv" else 100
-        centroids = rng.standard_normal((num_comm, dim))
-        out["node_feat"] = (centroids[comm] + 1.5 * rng.standard_normal((n, dim))).astype(
-            np.float32
-        )
+        centroids = rng.standard_normal((num_comm, dim)).astype(np.float32)
+        x = centroids[comm]
+        x += 1.5 * rng.standard_normal((n, dim), dtype=np.float32)
+        for lo in range(0, n, 1 << 16):  # to the 4 decimals the files hold, exactly as read
+            x[lo : lo + (1 << 16)] = np.round(x[lo : lo + (1 << 16)].astype(np.float64), 4)
+        out["node_feat"] = x
         out["node_label"] = comm.reshape(-1, 1).astype(np.int64)
         u = rng.random(n)
         if kind == "arxiv":
@@ -166,36 +257,41 @@ def synthetic_dataset(
 
 
 def write_ogb_layout(
-    kind: str, root: str, num_nodes: int = 200, avg_degree: float = 8.0, seed: int = 0
+    kind: str,
+    root: str,
+    num_nodes: int = 200,
+    avg_degree: float = 8.0,
+    seed: int = 0,
+    *,
+    num_raw_edges: int | None = None,
 ) -> str:
-    """Write a synthetic graph as OGB's dataset folder ``root/ogbn_<kind>/``; return it."""
-    import pandas as pd
+    """Write a synthetic graph as OGB's dataset folder ``root/ogbn_<kind>/``; return it.
 
-    raw = synthetic_raw(kind, num_nodes, avg_degree, seed)
+    The files are those of OGB's zip (``raw/*.csv.gz``, ``split/<split>/*.csv.gz``) plus
+    ``RELEASE_v1.txt``; features are written with 3 (edge) or 4 (node) decimals. The full-size
+    graphs: ``write_ogb_layout(kind, root, *OGB_SIZES[kind][:1], num_raw_edges=OGB_SIZES[kind][1])``
+    (ogbn-products: about 3 GB of files and 4 minutes on one core).
+    """
+    raw = synthetic_raw(kind, num_nodes, avg_degree, seed, num_raw_edges=num_raw_edges)
     folder = osp.join(root, f"ogbn_{kind}")
     os.makedirs(osp.join(folder, "raw"), exist_ok=True)
     split_dir = osp.join(folder, "split", OGB_SPLITS[f"ogbn-{kind}"])
     os.makedirs(split_dir, exist_ok=True)
-
-    def write(path: str, arr: np.ndarray) -> None:
-        pd.DataFrame(arr).to_csv(path, header=False, index=False, compression="gzip")
-
+    edge = raw["edge"]
     files = {
-        "edge": raw["edge"].T,
+        "edge": edge.T,
         "num-node-list": np.array([[num_nodes]]),
-        "num-edge-list": np.array([[raw["edge"].shape[1]]]),
+        "num-edge-list": np.array([[edge.shape[1]]]),
         "node-label": raw["node_label"],
     }
-    for key in ("edge_feat", "node_feat"):
+    decimals = {"edge-feat": 3, "node-feat": 4}
+    for key in ("edge_feat", "node_feat", "node_species", "node_year"):
         if key in raw:
-            files[key.replace("_", "-")] = raw[key]
-    for key in ("node_species", "node_year"):
-        if key in raw:
-            files[key] = raw[key]
+            files[key.replace("_feat", "-feat")] = raw[key]
     for file, arr in files.items():
-        write(osp.join(folder, "raw", f"{file}.csv.gz"), arr)
+        write_csv_gz(osp.join(folder, "raw", f"{file}.csv.gz"), arr, decimals.get(file))
     for part in ("train", "valid", "test"):
-        write(osp.join(split_dir, f"{part}.csv.gz"), raw[part].reshape(-1, 1))
+        write_csv_gz(osp.join(split_dir, f"{part}.csv.gz"), raw[part].reshape(-1, 1))
     with open(osp.join(folder, "RELEASE_v1.txt"), "w") as f:
         f.write(f"synthetic ogbn-{kind}-shaped graph written by revgnn (seed {seed})\n")
     return folder

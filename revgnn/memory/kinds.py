@@ -101,7 +101,7 @@ class Config:
         if self.amp not in (None, "bf16", "fp16"):
             raise ValueError(f"amp={self.amp!r} must be None, 'bf16' or 'fp16'")
         kind = MODEL_KINDS[self.kind]
-        if self.aggr not in kind.aggregations:
+        if kind.aggregations and self.aggr not in kind.aggregations:
             raise ValueError(
                 f"aggr={self.aggr!r} is not available for kind={self.kind!r}; "
                 f"choose one of {', '.join(kind.aggregations)}"
@@ -119,6 +119,18 @@ class Config:
                     f"num_groups={self.num_groups} must divide "
                     f"hidden_channels={self.hidden_channels}"
                 )
+        if self.edge_dim is not None and not kind.edge_features:
+            raise ValueError(
+                f"kind={self.kind!r} reads no edge features: give edge_dim=None, not "
+                f"edge_dim={self.edge_dim}"
+            )
+        if self.group_channels % kind.channel_multiple:
+            raise ValueError(
+                f"kind={self.kind!r} needs channels per group that are a multiple of "
+                f"{kind.channel_multiple} (its attention heads): hidden_channels="
+                f"{self.hidden_channels} with num_groups={self.num_groups} gives "
+                f"{self.group_channels}"
+            )
 
     @property
     def norm_name(self) -> str:
@@ -184,7 +196,11 @@ class ModelKind:
         grouped: Whether ``num_groups`` applies.
         depth_free: Whether its memory does not depend on ``num_layers`` at all.
         default_norm: Its normalisation when :attr:`Config.norm` is ``None``.
-        aggregations: The aggregations it can build.
+        aggregations: The GENConv aggregations it can build; empty for a kind whose
+            convolution has its own (``Config.aggr`` is then ignored).
+        channel_multiple: What each group's channels must be a multiple of.
+        edge_features: Whether it reads edge features (``Config.edge_dim`` must be ``None``
+            otherwise).
         autocast: Whether it trains under autocast (``amp``).
         caveat: What the model of its memory leaves out, printed with its predictions.
     """
@@ -196,12 +212,14 @@ class ModelKind:
     depth_free: bool = False
     default_norm: str = "batch"
     aggregations: tuple[str, ...] = tuple(AGGR_FAMILIES)
+    channel_multiple: int = 1
+    edge_features: bool = True
     autocast: bool = True
     caveat: str = ""
 
 
-_REV_FEATURES = ("N*D", "N*D/C", "N*T", "E*D", "E*D/C", "E*D|edge", "E*D/C|edge")
-_PLAIN_FEATURES = ("N*D", "N*T", "E*D", "E*D|edge", "L*N*D", "L*E*D", "L*E*D|edge")
+_REV_FEATURES = ("N*D", "N*D/C", "N*T", "E*D", "E*D/C", "E*D|edge", "E*D/C|edge", "N*D/C*M")
+_PLAIN_FEATURES = ("N*D", "N*T", "E*D", "E*D|edge", "L*N*D", "L*E*D", "L*E*D|edge", "L*N*D*M")
 _PYG_AGGRS = ("max", "softmax", "softmax_sg", "power", "powermean", "mean", "sum", "add")
 
 
@@ -224,6 +242,8 @@ RECIPES = {
     "wt-revgnn": "ogbn-proteins/wt-revgnn",
     "deq-gnn": "ogbn-proteins/deq-gnn",
     "deepergcn": "ogbn-proteins/deeper-gcn",
+    "revgnn-sage": "ogbn-products/revgnn-112",
+    "revgat": "ogbn-arxiv/revgat",
 }
 
 
@@ -232,6 +252,8 @@ def model_config(cfg: Config) -> ModelConfig:
     base = load_recipe(RECIPES[cfg.kind]).model
     options = {"aggr": cfg.aggr, "learn_t": cfg.learn_t, "learn_p": cfg.learn_p,
                "mlp_layers": cfg.mlp_layers}  # fmt: skip
+    if not MODEL_KINDS[cfg.kind].aggregations:  # its conv's own options, from its recipe
+        options = base.conv_options
     return replace(
         base,
         hidden_channels=cfg.hidden_channels,
@@ -273,6 +295,21 @@ MODEL_KINDS: dict[str, ModelKind] = {
         features=_PLAIN_FEATURES,
         grouped=False,
         default_norm="layer",
+    ),
+    "revgnn-sage": ModelKind(
+        label="RevGNN-SAGE",
+        build=_build,
+        features=_REV_FEATURES,
+        aggregations=(),
+        edge_features=False,
+    ),
+    "revgat": ModelKind(
+        label="RevGAT",
+        build=_build,
+        # LeanGATConv keeps per edge only the attention of its fixed heads: no E x D term.
+        features=("N*D", "N*D/C", "N*T", "E"),
+        aggregations=(),
+        channel_multiple=3,
     ),
     "pyg-groupaddrev": ModelKind(
         label="PyG GroupAddRev",

@@ -15,9 +15,16 @@ being back-propagated. The features :math:`\phi_k` are products of the sizes,
 
 * ``N*D``, ``N*D/C``, ``N*T``: per-node tensors of the full width :math:`D`, of one group's
   width :math:`D/C`, and of the output width :math:`T` (head, loss);
+* ``E``: per-edge scalars of a fixed count (GAT's attention, a fixed number of heads per
+  edge, and the edge indices with self-loops);
 * ``E*D``, ``E*D/C``: per-edge tensors (messages, edge embeddings and their gradients);
 * ``E*D|edge``, ``E*D/C|edge``: the same, present only with edge features;
 * ``L*N*D``, ``L*E*D``, ``L*E*D|edge``: what a non-reversible model keeps per layer;
+* ``N*D/C*M``, ``L*N*D*M``: the hidden layers of GENConv's MLP, :math:`M` = ``mlp_layers``
+  :math:`- 1` (a 2-layer MLP expands to :math:`2D` in between: about 18 bytes per node and
+  channel and layer more than a 1-layer MLP, measured), in the block being back-propagated
+  and in every layer of a non-reversible model; :math:`M = 0` for kinds whose conv has no
+  MLP option;
 * ``P``: weights cast to half precision under autocast;
 
 and the coefficients :math:`c_k` (bytes per entry) are **calibration constants**, fitted per
@@ -93,15 +100,19 @@ def features(cfg: Config) -> dict[str, float]:
     )
     g = cfg.group_channels
     has_edge = float(cfg.edge_dim is not None)
+    extra_mlp = cfg.mlp_layers - 1 if MODEL_KINDS[cfg.kind].aggregations else 0
     every = {
         "N*D": n * d,
         "N*D/C": n * g,
         "N*T": n * t,
+        "E": e,
         "E*D": e * d,
         "E*D/C": e * g,
         "E*D|edge": e * d * has_edge,
         "E*D/C|edge": e * g * has_edge,
         "L*N*D": layers * n * d,
+        "N*D/C*M": n * g * extra_mlp,
+        "L*N*D*M": layers * n * d * extra_mlp,
         "L*E*D": layers * e * d,
         "L*E*D|edge": layers * e * d * has_edge,
     }
@@ -113,7 +124,8 @@ def features(cfg: Config) -> dict[str, float]:
 
 def calibration_key(cfg: Config) -> str:
     """``kind/aggregation family/precision``: which constants of :data:`CALIBRATION` apply."""
-    return f"{cfg.kind}/{AGGR_FAMILIES[cfg.aggr]}/{cfg.precision}"
+    family = AGGR_FAMILIES[cfg.aggr] if MODEL_KINDS[cfg.kind].aggregations else "own"
+    return f"{cfg.kind}/{family}/{cfg.precision}"
 
 
 def graph_bytes(cfg: Config) -> int:
@@ -147,7 +159,7 @@ def _constants(
     key = calibration_key(cfg)
     if key in calibration:
         return calibration[key], True, key
-    family = AGGR_FAMILIES[cfg.aggr]
+    family = key.split("/")[1]
     for fallback in (f"{cfg.kind}/{family}/fp32", f"{cfg.kind}/softmax/fp32"):
         if fallback in calibration:
             return calibration[fallback], False, fallback
@@ -206,9 +218,11 @@ def max_depth(cfg: Config, budget: float, limit: int = 1_000_000) -> int | None:
 
 
 def width_multiple(cfg: Config) -> int:
-    """Widths the planner considers are multiples of this: 8, and of the groups."""
-    c = cfg.num_groups if MODEL_KINDS[cfg.kind].grouped else 1
-    return 8 * c // math.gcd(8, c)
+    """Widths the planner considers are multiples of this: 8, and of the groups (times the
+    kind's channel multiple)."""
+    kind = MODEL_KINDS[cfg.kind]
+    c = (cfg.num_groups if kind.grouped else 1) * kind.channel_multiple
+    return math.lcm(8, c)
 
 
 def max_width(cfg: Config, budget: float, limit: int = 1 << 16) -> int:

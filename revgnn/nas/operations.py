@@ -26,10 +26,11 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import GATConv, GCNConv
+from torch_geometric.nn import GCNConv
 from torch_geometric.utils import scatter
 
 from revgnn.nn.conv.edge_conv import EdgeConv
+from revgnn.nn.conv.gat_conv import LeanGATConv
 from revgnn.nn.conv.mr_conv import MRConv
 from revgnn.nn.conv.point_gin_conv import PointGINConv
 from revgnn.nn.conv.point_sage_conv import PointSAGEConv
@@ -101,7 +102,7 @@ for _name, _build, _operator in (
     ("conv_1x1", PointWise, PointWise),
     ("edge_conv", lambda c: EdgeConv(c, c, "relu", "batch", bias=False), EdgeConv),
     ("mr_conv", lambda c: MRConv(c, c, "relu", "batch", bias=False), MRConv),
-    ("gat", lambda c: PyGOp(GATConv(c, c, bias=False), c), GATConv),
+    ("gat", lambda c: PyGOp(LeanGATConv(c, c, bias=False), c), LeanGATConv),
     ("semi_gcn", lambda c: PyGOp(GCNConv(c, c, bias=False), c), GCNConv),
     ("point_gin", lambda c: PointGINConv(c, c, "relu", "batch", bias=False), PointGINConv),
     ("point_sage", lambda c: PointSAGEConv(c, c, "relu", "batch", bias=False), PointSAGEConv),

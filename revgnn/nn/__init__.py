@@ -17,6 +17,7 @@ from revgnn.nn.aggr import (
 from revgnn.nn.conv import (
     EdgeConv,
     GENConv,
+    LeanGATConv,
     MRConv,
     NodeMLP,
     PointGINConv,
@@ -54,6 +55,7 @@ __all__ = [
     "GENConv",
     "GroupAddRev",
     "LeanAggregation",
+    "LeanGATConv",
     "MRConv",
     "MaxAggregation",
     "MeanAggregation",

@@ -39,7 +39,8 @@ def calibration_configs(
     while len(out) < size:
         i = len(out)
         groups = rng.choice((2, 3, 4)) if k.grouped else 2
-        width = rng.choice((24, 48, 96, 144, 192)) // groups * groups
+        step = groups * k.channel_multiple
+        width = rng.choice((24, 48, 96, 144, 192)) // step * step
         if k.grouped and width // groups < 8:
             continue
         nodes = rng.choice((500, 1000, 2000, 3000))
@@ -56,8 +57,10 @@ def calibration_configs(
                 num_edges=nodes * degree,
                 in_channels=rng.choice((8, 64)),
                 out_channels=rng.choice((10, 112)),
-                edge_dim=8 if i % 2 == 0 else None,
+                edge_dim=8 if i % 2 == 0 and k.edge_features else None,
                 aggr=aggr,
+                # MLP depth varied where the conv has the option (GENConv's expanding MLP).
+                mlp_layers=rng.choice((1, 2, 2, 3)) if k.aggregations else Config.mlp_layers,
                 amp=amp,
             )
         )
@@ -124,12 +127,17 @@ def calibrate(
 
     from revgnn.profiling.profile import profile_config
 
+    def aggregations(kind: str) -> Sequence[str]:
+        # A kind whose conv has its own aggregation is measured once, whatever ``aggrs`` say.
+        offered = MODEL_KINDS[kind].aggregations
+        return [a for a in aggrs if a in offered] if offered else [Config.aggr]
+
     configs = [
         cfg
         for kind in kinds
-        for aggr in aggrs
+        for aggr in aggregations(kind)
         for amp in amps
-        if aggr in MODEL_KINDS[kind].aggregations and (amp is None or MODEL_KINDS[kind].autocast)
+        if amp is None or MODEL_KINDS[kind].autocast
         for cfg in calibration_configs(kind, aggr, amp, size)
     ]
     records = []

@@ -13,8 +13,19 @@ SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("kind", list(MODEL_KINDS))
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"L{s[0]}-D{s[1]}-C{s[2]}-{s[4]}")
+def _fits(kind, shape):
+    """Whether a shape is one the kind can build (edge features, channels per group)."""
+    k = MODEL_KINDS[kind]
+    width, groups, edge_dim = shape[1], shape[2], shape[3]
+    per_group = width // groups if k.grouped else width
+    return (edge_dim is None or k.edge_features) and per_group % k.channel_multiple == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "shape"),
+    [(k, s) for k in MODEL_KINDS for s in SHAPES if _fits(k, s)],
+    ids=lambda v: v if isinstance(v, str) else f"L{v[0]}-D{v[1]}-C{v[2]}-{v[4]}",
+)
 def test_meta_device_counts_equal_the_built_model(kind, shape):
     depth, width, groups, edge_dim, aggr, learn_t, learn_p, mlp_layers, norm = shape
     cfg = Config(
@@ -41,12 +52,23 @@ def test_meta_device_counts_equal_the_built_model(kind, shape):
 
 @pytest.mark.parametrize("kind", list(MODEL_KINDS))
 def test_built_model_runs_on_the_configured_graph(kind):
-    cfg = Config(kind=kind, num_layers=2, hidden_channels=8, num_nodes=12, num_edges=30)
+    k = MODEL_KINDS[kind]
+    cfg = Config(kind=kind, num_layers=2, hidden_channels=12, num_nodes=12, num_edges=30,
+                 edge_dim=8 if k.edge_features else None)  # fmt: skip
     model = build_model(cfg)
     x = torch.randn(cfg.num_nodes, cfg.in_channels)
     edge_index = torch.randint(0, cfg.num_nodes, (2, cfg.num_edges))
-    edge_attr = torch.randn(cfg.num_edges, cfg.edge_dim)
+    edge_attr = torch.randn(cfg.num_edges, 8) if k.edge_features else None
     assert model(x, edge_index, edge_attr).shape == (cfg.num_nodes, cfg.out_channels)
+
+
+def test_kinds_with_their_own_conv_ignore_the_genconv_aggregation():
+    sage = Config(kind="revgnn-sage", num_layers=2, hidden_channels=16, edge_dim=None)
+    assert num_parameters(sage) == num_parameters(sage.with_(aggr="softmax", learn_t=True))
+    with pytest.raises(ValueError, match="kind='revgnn-sage' reads no edge features"):
+        Config(kind="revgnn-sage", num_layers=2, hidden_channels=16, edge_dim=8)
+    with pytest.raises(ValueError, match=r"multiple of 3 .*hidden_channels=16 with num_groups=2"):
+        Config(kind="revgat", num_layers=2, hidden_channels=16)
 
 
 def test_config_rejects_bad_input():

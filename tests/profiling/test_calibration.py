@@ -17,3 +17,28 @@ def test_fit_calibration_recovers_known_constants(monkeypatch):
     for name, value in truth.items():
         assert fitted[name] == pytest.approx(value, rel=0.05)
     assert all(v >= 0 for v in fitted.values())
+
+
+def test_configs_of_kinds_with_their_own_conv_are_buildable():
+    from revgnn.memory.kinds import MODEL_KINDS
+
+    for cfg in calibration_configs("revgat", "max", None, size=10):
+        assert cfg.group_channels % MODEL_KINDS["revgat"].channel_multiple == 0
+    sage = calibration_configs("revgnn-sage", "max", None, size=10)
+    assert all(c.edge_dim is None for c in sage)
+    assert plan.calibration_key(sage[0]) == "revgnn-sage/own/fp32"
+
+
+def test_kinds_with_their_own_conv_are_measured_once(monkeypatch):
+    from revgnn.profiling import calibration
+
+    measured = []
+    monkeypatch.setattr(
+        "revgnn.profiling.profile.profile_config",
+        lambda cfg, timed_steps: measured.append(cfg) or {"config": cfg.as_dict()},
+    )
+    calibration.calibrate(["revgnn-sage", "revgnn"], ["max", "softmax"], [None], size=2,
+                          progress=False)  # fmt: skip
+    keys = [plan.calibration_key(c) for c in measured]
+    assert keys.count("revgnn-sage/own/fp32") == 2
+    assert keys.count("revgnn/max/fp32") == 2 and keys.count("revgnn/softmax/fp32") == 2

@@ -8,6 +8,7 @@ import importlib
 import pkgutil
 
 from revgnn.nn.conv.edge_conv import EdgeConv
+from revgnn.nn.conv.gat_conv import LeanGATConv
 from revgnn.nn.conv.gen_conv import GENConv
 from revgnn.nn.conv.mr_conv import MRConv
 from revgnn.nn.conv.node_mlp import NodeMLP
@@ -23,6 +24,7 @@ __all__ = [
     "ConvSpec",
     "EdgeConv",
     "GENConv",
+    "LeanGATConv",
     "MRConv",
     "NodeMLP",
     "PointGINConv",

@@ -12,10 +12,11 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import GATConv, GCN2Conv, GCNConv, GINConv, GINEConv, SAGEConv
+from torch_geometric.nn import GCN2Conv, GCNConv, GINConv, GINEConv, SAGEConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import to_torch_csr_tensor
 
+from revgnn.nn.conv.gat_conv import LeanGATConv
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
 from revgnn.utils.checks import check_probability, is_sparse_adjacency
@@ -32,9 +33,10 @@ def gat(
     *,
     heads: int = 1,
     attn_dropout: float = 0.0,
-) -> GATConv:
+) -> LeanGATConv:
     """Multi-head GAT, heads of ``out_channels // heads`` channels concatenated (RevGAT's
-    block).
+    block), as :class:`~revgnn.nn.conv.gat_conv.LeanGATConv`: PyG's ``GATConv`` without its
+    per-edge feature tensors.
 
     Args:
         heads (int): Attention heads; must divide the conv's output width.
@@ -43,7 +45,7 @@ def gat(
     if heads < 1 or out_channels % heads != 0:
         raise ValueError(f"heads={heads} must divide the conv's out_channels={out_channels}")
     check_probability("attn_dropout", attn_dropout)
-    return GATConv(
+    return LeanGATConv(
         in_channels, out_channels // heads, heads=heads, dropout=attn_dropout, edge_dim=edge_dim
     )
 

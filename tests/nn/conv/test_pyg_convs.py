@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch_geometric.nn import GATConv, GCNConv, GINConv, GINEConv, SAGEConv
 
-from revgnn import GENConv, GroupAddRev, PreActConv, ReversibleSequential
+from revgnn import GENConv, GroupAddRev, LeanGATConv, PreActConv, ReversibleSequential
 from revgnn.nn.conv import CONVS, NodeMLP
 from tests.helpers import random_graph, rel_err, rev_gnn
 
@@ -28,6 +28,7 @@ OPERATORS = {
     "gen_power": lambda: GENConv(G, G, "power", learn_p=True, edge_dim=D),
     "gen_max": lambda: GENConv(G, G, "max", edge_dim=D, msg_norm=True, learn_msg_scale=True),
     "gat": lambda: GATConv(G, G // 2, heads=2, dropout=0.5, edge_dim=D),
+    "lean_gat": lambda: LeanGATConv(G, G // 2, heads=2, dropout=0.5, edge_dim=D),
     "sage": lambda: SAGEConv(G, G),
     "gcn": lambda: GCNConv(G, G),
     "gin": lambda: GINConv(mlp(G)),
@@ -35,7 +36,7 @@ OPERATORS = {
     "mlp": lambda: NodeMLP(G),
 }
 USES_EDGE_ATTR = {"gen_softmax", "gen_softmax_chunked", "gen_power_plain", "gen_power"}
-USES_EDGE_ATTR |= {"gen_max", "gat", "gine"}
+USES_EDGE_ATTR |= {"gen_max", "gat", "lean_gat", "gine"}
 
 
 def stack(make, num_layers=4, dropout=0.3, edge_dropout=0.3) -> ReversibleSequential:
