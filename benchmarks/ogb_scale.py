@@ -82,30 +82,17 @@ def _graph_bytes(data) -> int:
     return _tensor_bytes(*(data.get(k) for k in ("x", "edge_index", "edge_attr", "y")))
 
 
-#: What the prepared datasets give the models (input and output sizes, edge features,
-#: multi-label targets), for records written before they were recorded.
-_SIZES = {
-    "ogbn-proteins": (16, 112, 8, True),
-    "ogbn-arxiv": (128, 40, None, False),
-    "ogbn-products": (100, 47, None, False),
-}
-
-
 def plan(rec: dict, model) -> None:
     """Put the planner's prediction for the measured step of ``rec`` into it."""
     from revgnn.memory.from_recipe import plan_config
     from revgnn.memory.kinds import num_parameters
     from revgnn.memory.plan import predict
 
-    in_channels, out_channels, edge_dim, multilabel = (
-        rec.get(k, v) for k, v in zip(("in_channels", "out_channels", "edge_dim", "multilabel"),
-                                      _SIZES[rec["dataset"]])
-    )  # fmt: skip
     try:
         cfg = plan_config(model, num_nodes=rec["batch_nodes"], num_edges=rec["batch_edges"],
-                          in_channels=in_channels, out_channels=out_channels,
-                          edge_dim=edge_dim, multilabel=multilabel,
-                          amp=rec.get("amp"))  # fmt: skip
+                          in_channels=rec["in_channels"], out_channels=rec["out_channels"],
+                          edge_dim=rec["edge_dim"], multilabel=rec["multilabel"],
+                          amp=rec["amp"])  # fmt: skip
     except ValueError as e:
         rec["planned_peak_bytes"], rec["planner_note"] = None, str(e)
         return
