@@ -270,7 +270,7 @@ def write_ogb_layout(
     The files are those of OGB's zip (``raw/*.csv.gz``, ``split/<split>/*.csv.gz``) plus
     ``RELEASE_v1.txt``; features are written with 3 (edge) or 4 (node) decimals. The full-size
     graphs: ``write_ogb_layout(kind, root, *OGB_SIZES[kind][:1], num_raw_edges=OGB_SIZES[kind][1])``
-    (ogbn-products: about 3 GB of files and 4 minutes on one core).
+    (ogbn-products: 1.2 GB of raw files, 8 minutes and 6.4 GB of RSS on one core).
     """
     raw = synthetic_raw(kind, num_nodes, avg_degree, seed, num_raw_edges=num_raw_edges)
     folder = osp.join(root, f"ogbn_{kind}")
