@@ -10,9 +10,10 @@ task's evaluation; the checkpointer), it measures:
   for the others; the bytes of the tensors it builds, and the ratio;
 * the partition of one epoch (seconds);
 * ``--steps`` training steps at the preset's full depth and width (seconds each), and one more
-  under :func:`revgnn.memory.measure_peak`: the step's peak of live tensors, counted as the
-  planner counts it (the model's weights and Adam state, the batch, and what the step
-  allocates), next to the planner's prediction (:func:`revgnn.memory.from_recipe.plan_config`);
+  under :func:`revgnn.memory.measure_peak` (timed too: the step time with ``--steps 0``): the
+  step's peak of live tensors, counted as the planner counts it (the model's weights and Adam
+  state, the batch, and what the step allocates), next to the planner's prediction
+  (:func:`revgnn.memory.from_recipe.plan_config`);
 * one evaluation exactly as training runs it (all views and parts), or, when the forward
   pass of its first part says it would take longer than ``--eval-budget``, that part alone
   with the whole evaluation's time extrapolated (``eval_parts_run`` says which);
@@ -180,7 +181,8 @@ def rehearse(
         times.append(time.perf_counter() - start)
         print(f"  step {i + 1}: {times[-1]:.1f} s", flush=True)
     rec["step_seconds_each"] = times
-    rec["step_seconds"] = sorted(times[1:] or times)[len(times[1:] or times) // 2]
+    if times:
+        rec["step_seconds"] = sorted(times[1:] or times)[len(times[1:] or times) // 2]
 
     # The peak of one more step, counted as the planner counts it.
     batch = batches[steps % len(batches)]
@@ -188,7 +190,11 @@ def rehearse(
     rec["peak_rss_bytes_before_profiling"] = peak_rss_bytes()
     if loop.device.type == "cpu":
         mmap_large_blocks()
+    start = time.perf_counter()
     _, peak = measure_peak(functools.partial(exp.task.step, loop, batch), loop.device)
+    rec["profiled_step_seconds"] = time.perf_counter() - start
+    if not times:  # --steps 0: the profiled step is the only one
+        rec["step_seconds"] = rec["profiled_step_seconds"]
     state = sum(
         _tensor_bytes(*(v for v in s.values() if torch.is_tensor(v)))
         for opt in loop.optimizers.optimizers.values()
@@ -329,7 +335,12 @@ def main() -> None:
     p.add_argument("--write", action="store_true", help="write the folders that are missing")
     p.add_argument("--seed", type=int, default=0, help="seed of the written graphs")
     p.add_argument("--presets", nargs="*", help="dataset/preset names (default: every one)")
-    p.add_argument("--steps", type=int, default=2, help="timed training steps per preset")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=2,
+        help="timed training steps per preset (0: only the profiled step, timed; for 1001 layers)",
+    )
     p.add_argument(
         "--layers", type=int, help="run the presets at this depth instead (a partial rehearsal)"
     )
@@ -355,8 +366,8 @@ def main() -> None:
         return
     if args.root is None:
         p.error("--root is required (the folder of the full-size OGB folders)")
-    if args.steps < 1:
-        p.error(f"--steps {args.steps} must be at least 1")
+    if args.steps < 0:
+        p.error(f"--steps {args.steps} must be at least 0")
     if args.worker:
         record = rehearse(
             args.worker, args.root, args.steps, args.eval_budget, args.cold, args.layers

@@ -146,6 +146,18 @@ def test_ogb_scale_rehearses_a_preset_and_replans_its_records(tmp_path):
     assert rec["eval_parts_run"] == rec["eval_parts_total"] == 10 and "eval_scores" in rec
     assert rec["checkpoint_bytes"] > 0 and rec["peak_rss_bytes"] >= rec["load_peak_rss_bytes"]
     assert "| ogbn-products | revgnn-112 | 3 | 300 |" in proc.stdout
+    # METIS clusters, and --steps 0: the profiled step is the only one, and its time counts.
+    cluster = tmp_path / "cluster.json"
+    argv[3], argv[5], argv[-1] = "ogbn-products/revgnn-112-cluster", "0", str(cluster)
+    proc = subprocess.run([sys.executable, script, *argv], capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (rec_c,) = json.loads(cluster.read_text())["records"]
+    assert rec_c["preset"] == "revgnn-112-cluster" and rec_c["batches_per_epoch"] == 10
+    assert (
+        rec_c["step_seconds_each"] == []
+        and rec_c["step_seconds"] == rec_c["profiled_step_seconds"] > 0
+    )
     # --replan makes the predictions again from the stored sizes, measuring nothing.
     data = json.loads(out.read_text())
     data["records"][0]["planned_peak_bytes"] = 0

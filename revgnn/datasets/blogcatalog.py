@@ -11,12 +11,12 @@ import os.path as osp
 import numpy as np
 import torch
 from torch_geometric.data import Data
-from torch_geometric.utils import to_undirected
 
 from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, with_random_split
 from revgnn.datasets.registry import register_dataset
 from revgnn.datasets.structural_features import structural_features
+from revgnn.utils.sparse import undirected_edges
 
 __all__ = ["FILE", "load_blogcatalog"]
 
@@ -33,7 +33,7 @@ def load_blogcatalog(name: str, root: str | None, cfg: DataConfig) -> NodeDatase
     mat = scipy.io.loadmat(path)
     adj = mat["network"].tocoo()
     n = adj.shape[0]
-    edge_index = to_undirected(torch.from_numpy(np.stack([adj.row, adj.col])).long(), num_nodes=n)
+    edge_index = undirected_edges(torch.from_numpy(np.stack([adj.row, adj.col])).long(), n)
     y = torch.from_numpy(np.asarray(mat["group"].todense())).float()
     data = Data(x=structural_features(edge_index, n), edge_index=edge_index, y=y)
     return with_random_split(

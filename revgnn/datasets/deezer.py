@@ -12,12 +12,12 @@ import os.path as osp
 
 import torch
 from torch_geometric.data import Data
-from torch_geometric.utils import to_undirected
 
 from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, with_random_split
 from revgnn.datasets.registry import register_dataset
 from revgnn.datasets.structural_features import structural_features
+from revgnn.utils.sparse import undirected_edges
 
 __all__ = ["PREFIXES", "load_deezer"]
 
@@ -40,7 +40,7 @@ def load_deezer(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
     y = torch.zeros(n, len(names))
     for node, gs in genres.items():
         y[node, [col[g] for g in gs]] = 1.0
-    edge_index = to_undirected(torch.from_numpy(edges).long(), num_nodes=n)
+    edge_index = undirected_edges(torch.from_numpy(edges).long(), n)
     data = Data(x=structural_features(edge_index, n), edge_index=edge_index, y=y)
     return with_random_split(
         name, data, len(names), "multilabel", "rocauc", cfg.split_seed, "x = log(1 + degree)"

@@ -4,7 +4,9 @@ ogb calls ``torch.load`` on its processed files with the default ``weights_only=
 torch >= 2.6, which rejects PyG's classes: they are allowed only for the duration of the call
 (:func:`torch.serialization.safe_globals`). ogb asks on stdin whether to delete a folder that
 lacks ``RELEASE_v1.txt`` (an ``EOFError`` or a hang without a terminal): its ``input`` is
-replaced by one that raises while the guard is active.
+replaced by one that raises while the guard is active. Its raw ``csv.gz`` reader is replaced
+by :func:`revgnn.datasets.ogb_raw.read_csv_graph_raw` (the same graphs at a fraction of the
+memory) while the guard is active.
 """
 
 from __future__ import annotations
@@ -40,19 +42,26 @@ def pyg_safe_globals() -> contextlib.AbstractContextManager:
 @contextlib.contextmanager
 def ogb_guard() -> Iterator[None]:
     """Allow PyG's classes for ``torch.load`` and refuse ogb's stdin prompts, for the duration
-    of the context only (nothing global changes; nothing loads with ``weights_only=False``)."""
+    of the context only (nothing global changes; nothing loads with ``weights_only=False``),
+    and let ogb parse raw files with :func:`~revgnn.datasets.ogb_raw.read_csv_graph_raw`."""
     from ogb.graphproppred import dataset_pyg as graph_pyg
+    from ogb.io import read_graph_pyg
     from ogb.nodeproppred import dataset_pyg as node_pyg
     from ogb.utils import url as ogb_url
+
+    from revgnn.datasets.ogb_raw import read_csv_graph_raw
 
     modules = (node_pyg, graph_pyg, ogb_url)
     # A module global shadows the builtin for code in that module only.
     for m in modules:
         m.input = refuse_input
+    ogb_reader = read_graph_pyg.read_csv_graph_raw
+    read_graph_pyg.read_csv_graph_raw = read_csv_graph_raw
     try:
         with pyg_safe_globals():
             yield
     finally:
+        read_graph_pyg.read_csv_graph_raw = ogb_reader
         for m in modules:
             if getattr(m, "input", None) is refuse_input:
                 del m.input

@@ -12,11 +12,11 @@ import os.path as osp
 import numpy as np
 import torch
 from torch_geometric.data import Data
-from torch_geometric.utils import to_undirected
 
 from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.registry import register_dataset
+from revgnn.utils.sparse import undirected_edges
 
 __all__ = ["FILE", "load_tolokers"]
 
@@ -33,7 +33,7 @@ def load_tolokers(
         raise FileNotFoundError(f"{name}: {path} does not exist (root={root!r})")
     raw = np.load(path)
     x = torch.from_numpy(raw["node_features"]).float()
-    edge_index = to_undirected(torch.from_numpy(raw["edges"]).t(), num_nodes=x.size(0))
+    edge_index = undirected_edges(torch.from_numpy(raw["edges"]).t(), x.size(0))
     y = torch.from_numpy(raw["node_labels"]).float().view(-1, 1)
     num_splits = raw["train_masks"].shape[0]
     if not 0 <= split_index < num_splits:

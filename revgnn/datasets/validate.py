@@ -79,7 +79,12 @@ def validate(dataset: NodeDataset) -> NodeDataset:
 
 
 def _check_finite(name: str, what: str, t: Tensor) -> None:
-    if t.is_floating_point():
+    if t.is_floating_point() and t.numel() > 0:
+        # The extremes propagate NaN and show inf, without a mask of t's size (ogbn-products'
+        # features: 0.98 GB of float, 0.25 GB of mask); the mask only to report.
+        lo, hi = torch.aminmax(t)
+        if bool(torch.isfinite(lo) & torch.isfinite(hi)):
+            return
         bad = ~torch.isfinite(t)
         if bool(bad.any()):
             row = int(bad.nonzero()[0, 0])

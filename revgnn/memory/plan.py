@@ -19,6 +19,10 @@ being back-propagated. The features :math:`\phi_k` are products of the sizes,
   edge, and the edge indices with self-loops);
 * ``E*D``, ``E*D/C``: per-edge tensors (messages, edge embeddings and their gradients);
 * ``E*D|edge``, ``E*D/C|edge``: the same, present only with edge features;
+* ``E*D/C|block``: one block of a conv that gathers its messages a block of edges at a time
+  (:class:`~revgnn.nn.conv.LeanGATConv`): ``E*D/C`` up to
+  :data:`~revgnn.nn.conv.gat_conv.BLOCK_ENTRIES`, constant beyond, so constants fitted on
+  small graphs hold on large ones;
 * ``L*N*D``, ``L*E*D``, ``L*E*D|edge``: what a non-reversible model keeps per layer;
 * ``N*D/C*M``, ``L*N*D*M``: the hidden layers of GENConv's MLP, :math:`M` = ``mlp_layers``
   :math:`- 1` (a 2-layer MLP expands to :math:`2D` in between: about 18 bytes per node and
@@ -54,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from revgnn.memory.kinds import AGGR_FAMILIES, MODEL_KINDS, Config, buffer_bytes, num_parameters
+from revgnn.nn.conv.gat_conv import BLOCK_ENTRIES
 
 __all__ = [
     "CALIBRATION",
@@ -110,6 +115,7 @@ def features(cfg: Config) -> dict[str, float]:
         "E*D/C": e * g,
         "E*D|edge": e * d * has_edge,
         "E*D/C|edge": e * g * has_edge,
+        "E*D/C|block": min(e, max(1, BLOCK_ENTRIES // max(1, g))) * g,
         "L*N*D": layers * n * d,
         "N*D/C*M": n * g * extra_mlp,
         "L*N*D*M": layers * n * d * extra_mlp,

@@ -2,7 +2,10 @@ r"""METIS clusters (Cluster-GCN; Chiang et al., KDD 2019) as mini-batches.
 
 PyG's ``ClusterData`` needs pyg-lib or torch-sparse for its METIS call; here METIS runs through
 pymetis (wheels on PyPI), and PyG's own path is the fallback when pymetis is missing. The
-assignment is cached on disk, keyed by the graph.
+assignment is cached on disk, keyed by the graph. :class:`MetisPartition` (the ``metis``
+scheme of training) builds METIS's input and its batches at a few int64 per edge, so it
+partitions ogbn-products (124 million stored edges) on a 24 GB machine;
+:class:`MetisClusterData` is PyG's ``ClusterData`` for code written against it.
 """
 
 from __future__ import annotations
@@ -12,34 +15,45 @@ import hashlib
 import os
 import os.path as osp
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
-from torch_geometric.loader import ClusterData, ClusterLoader
+from torch_geometric.loader import ClusterData
 
-from revgnn.training.partition import Partitioner, epoch_generator
+from revgnn.training.partition import Partitioner, epoch_generator, induced_subgraphs
+from revgnn.utils.sparse import symmetric_keys
 
-__all__ = ["MetisClusterData", "MetisPartition", "metis_assignment"]
+__all__ = ["MetisClusterData", "MetisPartition", "metis_assignment", "metis_csr"]
 
 
 def _graph_digest(edge_index: Tensor, num_nodes: int) -> str:
     h = hashlib.sha1(str(num_nodes).encode())
-    h.update(edge_index.contiguous().numpy().tobytes())
+    h.update(edge_index.contiguous().numpy())  # the buffer itself: no bytes copy
     return h.hexdigest()[:16]
+
+
+def metis_csr(edge_index: Tensor, num_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(xadj, adjncy)``: the CSR adjacency METIS wants (symmetric, without self-loops or
+    repeated edges) of the graph ``edge_index``, as int64 arrays.
+
+    Each edge and its reverse become one int64 key ``row * N + col``, sorted in place and
+    deduplicated (:func:`~revgnn.utils.sparse.symmetric_keys`): a peak of about 3 int64 a
+    stored edge (3.2 GB for ogbn-products' 124 million), where ``to_undirected`` and
+    ``coalesce`` take several times that.
+    """
+    keys = symmetric_keys(edge_index, num_nodes, self_loops=False)
+    xadj = np.searchsorted(keys, np.arange(num_nodes + 1, dtype=np.int64) * num_nodes)
+    np.remainder(keys, num_nodes, out=keys)
+    return xadj, keys
 
 
 def _pymetis_assignment(edge_index: Tensor, num_nodes: int, num_parts: int, recursive: bool):
     import pymetis
-    from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
-    # METIS wants a symmetric adjacency without self-loops or duplicates.
-    ei, _ = remove_self_loops(edge_index)
-    ei = coalesce(to_undirected(ei, num_nodes=num_nodes), num_nodes=num_nodes)
-    xadj = torch.zeros(num_nodes + 1, dtype=torch.long)
-    xadj[1:] = torch.bincount(ei[0], minlength=num_nodes).cumsum(0)
-    xadj, adjncy = xadj.numpy(), ei[1].numpy()
+    xadj, adjncy = metis_csr(edge_index, num_nodes)
     if hasattr(pymetis, "CSRAdjacency"):  # pymetis >= 2025.2; xadj= is deprecated there
         adjacency = pymetis.CSRAdjacency(adj_starts=xadj, adjacent=adjncy)
         result = pymetis.part_graph(num_parts, adjacency, recursive=recursive)
@@ -128,9 +142,13 @@ class MetisClusterData(ClusterData):
 class MetisPartition(Partitioner):
     """METIS clusters, ``clusters_per_batch`` of them merged per batch (Cluster-GCN).
 
-    The clusters are computed once; which clusters form a batch is shuffled every epoch,
-    deterministically in ``(seed, epoch)``. Edges between the clusters of one batch are
-    kept.
+    The clusters are computed once (:func:`metis_assignment`, cached in ``cache_dir``);
+    which clusters form a batch is shuffled every epoch, deterministically in
+    ``(seed, epoch)``. A batch is the subgraph its clusters' nodes induce
+    (:func:`~revgnn.training.partition.induced_subgraphs`, as for random parts), so edges
+    between the clusters of one batch are kept, and nothing of the size of the graph is held
+    beyond the graph itself (PyG's ``ClusterData`` keeps a permuted copy of it, and its
+    partitioning ran ogbn-products out of 24 GB).
 
     Args:
         data (Data): The graph.
@@ -148,24 +166,47 @@ class MetisPartition(Partitioner):
         seed: int = 0,
         cache_dir: str | None = None,
     ) -> None:
-        self.cluster_data = MetisClusterData(data, num_parts, save_dir=cache_dir)
-        self.num_parts, self.clusters_per_batch, self.seed = (
+        if not 1 <= clusters_per_batch <= num_parts:
+            raise ValueError(
+                f"clusters_per_batch={clusters_per_batch} must lie in [1, num_parts={num_parts}]"
+            )
+        n = int(data.num_nodes)
+        cluster = metis_assignment(
+            data.edge_index,
+            n,
+            num_parts,
+            cache_dir=cache_dir,
+            fallback=lambda: _pyg_metis(data.edge_index, n, num_parts),
+        )
+        order = torch.sort(cluster, stable=True)
+        counts = torch.bincount(order.values, minlength=num_parts).tolist()
+        self.clusters = list(order.indices.split(counts))
+        self.data, self.num_parts, self.clusters_per_batch, self.seed = (
+            data,
             num_parts,
             clusters_per_batch,
             seed,
         )
 
+    def parts(self, epoch: int) -> list[Tensor]:
+        """The node ids (sorted) of each batch of ``epoch``."""
+        perm = torch.randperm(self.num_parts, generator=epoch_generator(self.seed, epoch))
+        return [
+            torch.cat([self.clusters[c] for c in group.tolist()]).sort().values
+            for group in perm.split(self.clusters_per_batch)
+        ]
+
     def batches(self, epoch: int) -> list[Data]:
-        loader = ClusterLoader(
-            self.cluster_data,
-            batch_size=self.clusters_per_batch,
-            shuffle=True,
-            generator=epoch_generator(self.seed, epoch),
-        )
-        return list(loader)
+        return induced_subgraphs(self.data, self.parts(epoch))
 
     def __repr__(self) -> str:
         return (
             f"{self.__class__.__name__}(num_parts={self.num_parts}, "
             f"clusters_per_batch={self.clusters_per_batch}, seed={self.seed})"
         )
+
+
+def _pyg_metis(edge_index: Tensor, num_nodes: int, num_parts: int) -> Tensor:
+    """PyG's own METIS call (pyg-lib or torch-sparse), as ``ClusterData`` makes it."""
+    pyg = SimpleNamespace(sparse_format="csr", num_parts=num_parts, recursive=False)
+    return ClusterData._metis(pyg, edge_index, num_nodes)  # type: ignore[arg-type]

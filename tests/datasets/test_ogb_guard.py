@@ -21,3 +21,14 @@ def test_prompts_are_refused_and_pyg_classes_load_only_inside(tmp_path):
     assert not hasattr(dataset_pyg, "input")  # the builtin again once the guard ends
     with pytest.raises(Exception, match="Weights only load failed"):
         torch.load(path, weights_only=True)
+
+
+def test_ogbs_raw_reader_is_ours_only_inside():
+    from ogb.io import read_graph_pyg
+    from ogb.io.read_graph_raw import read_csv_graph_raw as ogb_reader
+
+    from revgnn.datasets.ogb_raw import read_csv_graph_raw
+
+    with ogb_guard():
+        assert read_graph_pyg.read_csv_graph_raw is read_csv_graph_raw
+    assert read_graph_pyg.read_csv_graph_raw is ogb_reader

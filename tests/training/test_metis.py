@@ -1,11 +1,12 @@
 import os
 
+import numpy as np
 import pytest
 import torch
-from torch_geometric.utils import subgraph
+from torch_geometric.utils import coalesce, remove_self_loops, subgraph, to_undirected
 
 from revgnn.datasets import load_cora
-from revgnn.training.metis import MetisClusterData, MetisPartition, metis_assignment
+from revgnn.training.metis import MetisClusterData, MetisPartition, metis_assignment, metis_csr
 from revgnn.training.partition import (
     RandomPartition,
 )
@@ -82,3 +83,37 @@ def test_metis_falls_back_to_pyg_without_pymetis(cora, monkeypatch):
     if not (pyg_typing.WITH_METIS or pyg_typing.WITH_TORCH_SPARSE):
         with pytest.raises(ImportError, match="requires either 'pyg-lib' or 'torch-sparse'"):
             MetisClusterData(cora.data, 4)
+
+
+def test_metis_csr_is_the_symmetric_graph_without_loops_or_repeats():
+    g = torch.Generator().manual_seed(0)
+    # Directed edges, repeats and self-loops, and isolated nodes at both ends.
+    ei = torch.randint(2, 48, (2, 400), generator=g)
+    ei[:, :5] = torch.tensor([[3, 3, 7, 9, 7], [3, 8, 7, 9, 8]])
+    xadj, adjncy = metis_csr(ei, 50)
+    ref, _ = remove_self_loops(ei)
+    ref = coalesce(to_undirected(ref, num_nodes=50), num_nodes=50)
+    ref_xadj = torch.zeros(51, dtype=torch.long)
+    ref_xadj[1:] = torch.bincount(ref[0], minlength=50).cumsum(0)
+    assert xadj.dtype == adjncy.dtype == np.int64
+    assert np.array_equal(xadj, ref_xadj.numpy()) and np.array_equal(adjncy, ref[1].numpy())
+
+
+def test_metis_batches_merge_clusters_reshuffled_per_epoch(cora, tmp_path):
+    n = cora.num_nodes
+    part = MetisPartition(cora.data, 8, clusters_per_batch=2, seed=3, cache_dir=str(tmp_path))
+    one = part.parts(1)
+    assert len(one) == 4 and covers_once([type("B", (), {"n_id": p}) for p in one], n)
+    # Each batch is two whole clusters, and the edges between them are kept.
+    for nodes in one:
+        assert sum(int(torch.isin(c, nodes).all()) for c in part.clusters) == 2
+    batches = part.batches(1)
+    for b in batches:
+        ei, _ = subgraph(b.n_id, cora.data.edge_index, relabel_nodes=True, num_nodes=n)
+        assert torch.equal(b.edge_index, ei)
+    # Deterministic in (seed, epoch); another epoch merges other clusters.
+    again = MetisPartition(cora.data, 8, clusters_per_batch=2, seed=3, cache_dir=str(tmp_path))
+    assert all(torch.equal(a, b) for a, b in zip(one, again.parts(1)))
+    assert any(not any(torch.equal(a, b) for b in one) for e in range(2, 5) for a in part.parts(e))
+    with pytest.raises(ValueError, match=r"clusters_per_batch=9 must lie in \[1, num_parts=8\]"):
+        MetisPartition(cora.data, 8, clusters_per_batch=9)

@@ -1,7 +1,9 @@
+import numpy as np
+import pytest
 import torch
-from torch_geometric.utils import to_torch_coo_tensor, to_torch_csr_tensor
+from torch_geometric.utils import to_torch_coo_tensor, to_torch_csr_tensor, to_undirected
 
-from revgnn.utils.sparse import edge_list
+from revgnn.utils.sparse import edge_list, symmetric_keys, undirected_edges
 
 
 def test_a_transposed_adjacency_gives_back_its_edges_sources_first():
@@ -13,3 +15,24 @@ def test_a_transposed_adjacency_gives_back_its_edges_sources_first():
         got = sorted(zip(index[0].tolist(), index[1].tolist(), values.tolist()))
         want = sorted(zip(edge_index[0].tolist(), edge_index[1].tolist(), weight.tolist()))
         assert got == want
+
+
+def test_undirected_edges_equal_pygs_to_undirected():
+    g = torch.Generator().manual_seed(0)
+    for n, e in [(1, 1), (30, 200), (500, 4000)]:
+        ei = torch.randint(0, n, (2, e), generator=g)
+        ei[:, : min(3, e)] = ei[0, : min(3, e)]  # self-loops, kept as PyG keeps them
+        ei = torch.cat([ei, ei[:, :7]], 1)  # repeated edges
+        want = to_undirected(ei, num_nodes=n)
+        assert torch.equal(undirected_edges(ei, n), want)
+        # int32 and a transposed (non-contiguous) view, as loaders hand them over.
+        assert torch.equal(undirected_edges(ei.int().t().contiguous().t(), n), want)
+
+
+def test_symmetric_keys_without_self_loops():
+    ei = torch.tensor([[0, 1, 2, 2, 1], [1, 0, 2, 0, 0]])
+    keys = symmetric_keys(ei, 3, self_loops=False)
+    assert keys.dtype == np.int64
+    assert [divmod(int(k), 3) for k in keys] == [(0, 1), (0, 2), (1, 0), (2, 0)]
+    with pytest.raises(ValueError, match="num_nodes=4000000000 is too large for int64 keys"):
+        symmetric_keys(ei, 4_000_000_000)

@@ -36,10 +36,10 @@ from torch_geometric.utils import add_self_loops, remove_self_loops, softmax
 
 from revgnn.nn.dropout import dropout
 
-__all__ = ["LeanGATConv", "attention_aggregate"]
+__all__ = ["BLOCK_ENTRIES", "LeanGATConv", "attention_aggregate"]
 
 #: Entries of one block of gathered messages (edges x heads x channels): 64 MB in fp32.
-_BLOCK_ENTRIES = 1 << 24
+BLOCK_ENTRIES = 1 << 24
 
 
 class _AttentionAggregate(torch.autograd.Function):
@@ -67,7 +67,7 @@ class _AttentionAggregate(torch.autograd.Function):
 
 
 def _blocks(num_edges: int, x: Tensor) -> list[tuple[int, int]]:
-    step = max(1, _BLOCK_ENTRIES // max(1, x[0].numel()))
+    step = max(1, BLOCK_ENTRIES // max(1, x[0].numel()))
     return [(lo, min(lo + step, num_edges)) for lo in range(0, num_edges, step)]
 
 

@@ -39,7 +39,7 @@ def run(conv, x, edge_index, edge_attr):
 @pytest.mark.parametrize("edge_dim", [None, 4])
 @pytest.mark.parametrize("block_entries", [1 << 24, 50])
 def test_outputs_and_gradients_equal_pyg(heads, edge_dim, block_entries, monkeypatch):
-    monkeypatch.setattr(gat_conv, "_BLOCK_ENTRIES", block_entries)  # 50: many edge blocks
+    monkeypatch.setattr(gat_conv, "BLOCK_ENTRIES", block_entries)  # 50: many edge blocks
     ref, lean = pair(heads=heads, edge_dim=edge_dim)
     x, edge_index, edge_attr = graph(edge_dim=edge_dim)
     for mode in (True, False):
