@@ -40,7 +40,7 @@ def metis_csr(edge_index: Tensor, num_nodes: int) -> tuple[np.ndarray, np.ndarra
     repeated edges) of the graph ``edge_index``, as int64 arrays.
 
     Each edge and its reverse become one int64 key ``row * N + col``, sorted in place and
-    deduplicated (:func:`~revgnn.utils.sparse.symmetric_keys`): a peak of about 3 int64 a
+    deduplicated (:func:`~revgnn.utils.sparse.symmetric_keys`): a peak of 3 to 4 int64 a
     stored edge (3.2 GB for ogbn-products' 124 million), where ``to_undirected`` and
     ``coalesce`` take several times that.
     """
