@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from revgnn.datasets.validate import all_finite
+
 __all__ = [
     "POINT_TASKS",
     "PointClouds",
@@ -82,7 +84,7 @@ class PointClouds:
             )
         if self.x.size(-1) < 3:
             raise ValueError(f"{self.name}: clouds need xyz, got {self.x.size(-1)} channels")
-        if not bool(torch.isfinite(self.x).all()):
+        if not all_finite(self.x):
             raise ValueError(f"{self.name}: the points hold NaN or infinite values")
         want = self.x.shape[:1] if self.task == "classification" else self.x.shape[:2]
         if tuple(self.y.shape) != tuple(want):

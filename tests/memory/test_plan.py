@@ -78,3 +78,21 @@ def test_cuda_prediction_is_within_15_percent_of_max_memory_allocated(kind):
     assert "peak_bytes" in record, record
     assert record["predicted_bytes"] == pytest.approx(predict(cfg).total)
     assert abs(record["predicted_bytes"] / record["peak_bytes"] - 1) <= 0.15
+
+
+def test_message_block_feature_is_capped_at_one_block():
+    from revgnn.nn.conv.gat_conv import BLOCK_ENTRIES
+
+    def revgat(edges):  # 2 groups of 384 channels, no edge features (ogbn-arxiv's RevGAT)
+        return Config(kind="revgat", hidden_channels=768, num_groups=2, num_nodes=100,
+                      num_edges=edges, edge_dim=None)  # fmt: skip
+
+    assert plan.features(revgat(1000))["E*D/C|block"] == 1000 * 384
+    rows = BLOCK_ENTRIES // 384  # edges in one block
+    for edges in (rows, 10 * rows, 2_332_486):
+        assert plan.features(revgat(edges))["E*D/C|block"] == rows * 384
+    # Beyond one block the activations grow only by the per-edge attention term.
+    grown = predict(revgat(20 * rows)).terms["activations"]
+    base = predict(revgat(10 * rows)).terms["activations"]
+    per_edge = plan.CALIBRATION["revgat/own/fp32"].get("E", 0.0)
+    assert grown - base == pytest.approx(per_edge * 10 * rows)
