@@ -98,7 +98,9 @@ class ModelConfig:
     stream_dtype: str = setting(
         "float64", "dtype of the reversible residual stream", choices=("float64", "float32")
     )
-    snapshot_every: int | None = setting(None, "exact stream snapshots every k blocks", low=1)
+    snapshot_every: int | None = setting(
+        None, "exact stream snapshots every k blocks (a damped stack: automatic)", low=1
+    )
     damping: float = setting(
         0.0,
         "damped reversible coupling X' = (1 - d) X + f; with branch_scale d (auto's choice) "

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from revgnn.nn.aggr.segments import segments, sorted_segments_enabled
 from revgnn.nn.conv.registry import Prepare
 from revgnn.nn.dropout import dropout
+from revgnn.nn.sparse_input import sparse_linear, sparse_rows
 from revgnn.utils.checks import boundary, check_edge_index, check_finite, check_probability
 
 __all__ = ["NodeEncoder"]
@@ -32,7 +33,9 @@ class NodeEncoder(nn.Module):
     do not check again (:func:`revgnn.utils.checks.boundary`); the edges (and their
     features) are put in target order, once per graph (:mod:`revgnn.nn.aggr.segments`, the
     order every aggregation reduces fastest in); ``prepare`` is graph preprocessing shared by
-    every layer (GCN's normalisation), run once here.
+    every layer (GCN's normalisation), run once here. Features sparser than
+    :data:`~revgnn.nn.sparse_input.SPARSE_INPUT` (bag-of-words) are encoded through a CSR
+    copy, made once per tensor (:mod:`revgnn.nn.sparse_input`).
 
     Args:
         in_channels (int): Node feature size.
@@ -122,9 +125,13 @@ class NodeEncoder(nn.Module):
             if seg.perm is not None and edge_attr is not None:
                 edge_attr = edge_attr.index_select(0, seg.perm)
             edge_index = seg.sorted_edge_index(edge_index)
-        if self.input_dropout > 0.0 and x.is_floating_point():
-            x = dropout(x, p=self.input_dropout, training=self.training)
-        h = self.node(x)
+        rows = sparse_rows(x)
+        if rows is not None:  # bag-of-words: only the non-zeros are dropped and multiplied
+            h = sparse_linear(rows, self.node, self.input_dropout, self.training)
+        else:
+            if self.input_dropout > 0.0 and x.is_floating_point():
+                x = dropout(x, p=self.input_dropout, training=self.training)
+            h = self.node(x)
         kwargs: dict[str, Any] = {}
         if self.edge is not None:
             kwargs["edge_attr"] = self.edge(edge_attr)

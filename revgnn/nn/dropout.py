@@ -54,6 +54,10 @@ _SCALED = CompiledKernel(_scaled)
 
 def _drop(x: Tensor, p: float, scale: float, want_keep: bool) -> tuple[Tensor, Tensor | None]:
     kernel = _SCALED if compile_supported(x) else _scaled
+    # The kernel gets base-less tensors (detach): dynamo 2.13 fails on a view whose base has
+    # another rank than the views it compiled for (IndexError in automatic dynamic strides;
+    # a sparse matrix's values, or chunks of a large tensor, after 2-D activations).
+    x = x.detach()
     # fp32 draws whatever x's dtype: a bf16 uniform would resolve p to 2^-8.
     if x.numel() <= _CHUNK:
         u = torch.rand(x.shape, device=x.device)
@@ -62,7 +66,7 @@ def _drop(x: Tensor, p: float, scale: float, want_keep: bool) -> tuple[Tensor, T
     out = torch.empty_like(flat)
     keep = torch.empty(flat.shape, dtype=torch.bool, device=x.device) if want_keep else None
     for start in range(0, flat.numel(), _CHUNK):
-        part = flat[start : start + _CHUNK]
+        part = flat[start : start + _CHUNK].detach()
         u = torch.rand(part.shape, device=x.device)
         out[start : start + _CHUNK] = kernel(part, u, p, scale)
         if keep is not None:

@@ -19,7 +19,9 @@ is a damped step :math:`\mathbf{X} \leftarrow \mathbf{X} + d\,(g(\mathbf{X}) - \
 towards a fixed point of the branch function :math:`g`. The stream is kept as :math:`\mathbf{S}
 = \mathbf{X} / (1 - d)^l` after block :math:`l`, which turns the coupling into an additive
 one, :math:`\mathbf{S}'_i = \mathbf{S}_i + f_i(\cdot) / (1 - d)^{l+1}` with the increment
-rounded to the compute dtype: the rebuild stays exact, as without damping.
+rounded to the compute dtype: the rebuild stays exact, as without damping. In a deep stack
+:math:`(1 - d)^l` leaves every float's range, so the stream is rescaled by exact powers of two
+on the way (:mod:`revgnn.nn.damped_scales`).
 
 :class:`~revgnn.nn.reversible_function.ReversibleFunction` runs the whole stack as one autograd
 node that keeps only the stack's output (plus the random-number states of the groups that drew
@@ -48,6 +50,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
+from revgnn.nn.damped_scales import damped_scales, snapshot_interval
 from revgnn.nn.graph_tape import recording, replaying
 from revgnn.nn.rev_args import RevArgs
 from revgnn.utils.autocast import AutocastState
@@ -173,8 +176,10 @@ class RevStack:
         self.device = x.device
         self.compute_dtype = _compute_dtype(x)
         self.stream_dtype = torch.promote_types(stream_dtype, self.compute_dtype)
-        self.snapshot_every = snapshot_every
         self.keep = 1.0 - damping
+        self.snapshot_every = snapshot_interval(snapshot_every, damping)
+        self.shifts, self.scales_in, self.scales_out = damped_scales(len(self.layers), self.keep)
+        self.end_scale = self.scales_out[-1]
         # Parameters are Function inputs so that autograd (and DDP's hooks) see their gradients;
         # a tied stack lists each parameter once and accumulates over its layers.
         self.params: list[nn.Parameter] = []
@@ -218,29 +223,33 @@ class RevStack:
 
     # -- damping: the stream holds S = X / keep^l after block l (see the module docstring)
 
-    def scale(self, layer: int) -> float:
-        """:math:`(1 - d)^l`, the factor from the stream to the activations after ``layer``
-        blocks."""
-        return self.keep**layer
-
     def _input(self, stream: Tensor, scale: float) -> Tensor:
         return (stream if scale == 1.0 else stream * scale).to(self.compute_dtype)
 
     def _increment(self, z: Tensor, scale: float) -> Tensor:
-        return z if scale == 1.0 else z / scale
+        # Scaled in the compute dtype: an fp16 z (autocast) would overflow at 1 / scale.
+        return z if scale == 1.0 else z.to(self.compute_dtype) / scale
+
+    def _increment_grad(self, grad: Tensor, z: Tensor, scale: float) -> Tensor:
+        """The gradient of z from its increment's (the plain run's rounding order: cast to
+        the increment's dtype, scaled, cast to z's dtype)."""
+        if scale == 1.0:
+            return grad.to(z.dtype)
+        return (grad.to(self.compute_dtype) / scale).to(z.dtype)
 
     def output(self, stream: Tensor) -> Tensor:
         """The stack's output (compute dtype) from its final stream."""
-        end = self.scale(len(self.layers))
+        end = self.end_scale
         return self.from_groups(stream if end == 1.0 else stream * end, self.compute_dtype)
 
     def stream_of(self, y: Tensor, grad: bool = False) -> Tensor:
         """The final stream (group-major) of output ``y``, or of its gradient (``grad``)."""
-        g, end = self.to_groups(y), self.scale(len(self.layers))
+        g, end = self.to_groups(y), self.end_scale
         return g if end == 1.0 else (g.mul_(end) if grad else g.div_(end))
 
     def snapshot_layers(self) -> list[int]:
-        """Blocks whose input the forward pass keeps exactly (``snapshot_every``)."""
+        """Blocks whose input the forward pass keeps exactly (``snapshot_every``; for a damped
+        stream at least every :func:`~revgnn.nn.damped_scales.exact_span` blocks)."""
         k = self.snapshot_every
         return [] if not k else list(range(k, len(self.layers), k))
 
@@ -250,15 +259,17 @@ class RevStack:
         x = x.to(self.stream_dtype)
         groups = self.args.per_group(self.args.tensors, self.num_groups)
         for li, layer in enumerate(self.layers):
+            if self.shifts[li] != 1.0:
+                x = x * self.shifts[li]
             xs = x.chunk(self.num_groups, dim=-1)
-            prev, scale, out_scale = self.first_input(xs), self.scale(li), self.scale(li + 1)
+            prev, scale, out_scale = self.first_input(xs), self.scales_in[li], self.scales_out[li]
             outs = []
             for i, conv in enumerate(layer.convs):
                 z = self.call(conv, self._input(prev, scale), groups[i])
                 prev, scale = xs[i] + self._increment(z, out_scale), out_scale
                 outs.append(prev)
             x = torch.cat(outs, dim=-1)
-        end = self.scale(len(self.layers))
+        end = self.end_scale
         return (x if end == 1.0 else x * end).to(self.compute_dtype)
 
     # -- reversible forward: no graph, two stream buffers reused by every block
@@ -273,9 +284,11 @@ class RevStack:
         kept = Recorded()
         keep = set(self.snapshot_layers()) if record else set()
         for li, layer in enumerate(self.layers):
+            if self.shifts[li] != 1.0:
+                cur.mul_(self.shifts[li])
             if li in keep:
                 kept.snapshots[li] = cur.clone()
-            prev, scale, out_scale = self.first_input(cur), self.scale(li), self.scale(li + 1)
+            prev, scale, out_scale = self.first_input(cur), self.scales_in[li], self.scales_out[li]
             for i, conv in enumerate(layer.convs):
                 key = li * self.num_groups + i
                 state = get_rng_state(self.device) if record else None
@@ -328,11 +341,11 @@ class RevStack:
         with grad_mode:
             for li in range(len(self.layers) - 1, -1, -1):
                 layer = self.layers[li]
-                out_scale = self.scale(li + 1)
+                out_scale = self.scales_out[li]
                 for i in range(c - 1, -1, -1):
                     conv = layer.convs[i]
                     src = ybuf[i - 1] if i > 0 else self.first_input(ybuf)
-                    scale = out_scale if i > 0 else self.scale(li)
+                    scale = out_scale if i > 0 else self.scales_in[li]
                     # A fresh compute-dtype copy: f may save it, and ybuf changes in place.
                     inp = self._input(src, scale)
                     inp = (inp.clone() if inp is src else inp).requires_grad_(with_grad)
@@ -358,6 +371,10 @@ class RevStack:
                     del z, inp
                 if li in kept.snapshots:
                     ybuf.copy_(kept.snapshots[li])
+                if self.shifts[li] != 1.0:  # exact: a power of two
+                    ybuf.div_(self.shifts[li])
+                    if with_grad:
+                        gbuf.mul_(self.shifts[li])
                 _drop_autocast_cache()
         return arg_grads, [g if t else None for g, t in zip(param_grads, touched)]
 
@@ -407,7 +424,7 @@ class RevStack:
         wrt = [inp] + [self.params[j] for j in pidx] + [leaves[k] for k in arg_idx]
         # The plain run's rounding order: the stream's gradient cast to z's dtype, then
         # scaled; the input's gradient widened, then scaled.
-        grad_z = self._increment(gbuf[i].to(z.dtype), scales[1])
+        grad_z = self._increment_grad(gbuf[i], z, scales[1])
         grads = torch.autograd.grad(z, wrt, grad_z, allow_unused=True)
         g_in = grads[0]
         if g_in is not None:

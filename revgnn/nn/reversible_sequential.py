@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from revgnn.nn.damped_scales import snapshot_interval
 from revgnn.nn.group_add_rev import GroupAddRev
 from revgnn.nn.reversible_function import inverse_stack, reconstruction_error, run_stack
 from revgnn.utils.checks import check_probability
@@ -42,9 +43,12 @@ class ReversibleSequential(nn.Module):
     :math:`d` (``branch_scale``), a block is the damped step :math:`\mathbf{X} + d\,(g(\mathbf{X})
     - \mathbf{X})`, so the stack iterates towards a fixed point of :math:`g` instead of adding
     :math:`L` increments: GCNII's initial residual then converges to its personalised-PageRank
-    limit as the stack deepens. The stream is kept scaled by :math:`(1 - d)^{-l}`, so the
-    coupling stays an exact addition: the rebuild is exact, as without damping (see
-    :mod:`revgnn.nn.rev_stack`).
+    limit as the stack deepens. The stream is kept scaled by :math:`(1 - d)^{-l}` (rescaled by
+    exact powers of two in a deep stack), so the coupling stays an addition. The inverse of a
+    contraction expands roundings, so a damped stack keeps an exact stream snapshot every
+    :func:`~revgnn.nn.damped_scales.exact_span` blocks (28 at :math:`d = 0.25`): the rebuild
+    and the gradients then equal the plain run's, at the cost of :math:`L /` span stream
+    copies (see :mod:`revgnn.nn.damped_scales`).
 
     Args:
         blocks (sequence of GroupAddRev): The blocks, applied in order.
@@ -54,7 +58,8 @@ class ReversibleSequential(nn.Module):
         stream_dtype (torch.dtype, optional): The dtype of the residual stream and of its
             gradient. (default: ``torch.float64``)
         snapshot_every (int, optional): Keep an exact copy of the stream every this many
-            blocks (see above); ``None`` keeps none. (default: ``None``)
+            blocks (see above); ``None`` keeps none, or for a damped stack one every
+            ``exact_span(1 - d)`` blocks, the longest interval it accepts. (default: ``None``)
         damping (float, optional): The damping :math:`d \in [0, 1)` of the coupling (see
             above); ``0`` is RevGNN's additive coupling. (default: ``0.0``)
 
@@ -80,8 +85,7 @@ class ReversibleSequential(nn.Module):
         for i, block in enumerate(blocks):
             if not isinstance(block, GroupAddRev):
                 raise TypeError(f"blocks[{i}] is a {type(block).__name__}, not a GroupAddRev")
-        if snapshot_every is not None and snapshot_every < 1:
-            raise ValueError(f"snapshot_every={snapshot_every} must be at least 1 (or None)")
+        snapshot_interval(snapshot_every, damping)  # refuse an interval too long to be exact
         self.blocks = nn.ModuleList(blocks)
         self.tied_layers: int | None = None
         self.reversible = reversible

@@ -145,10 +145,12 @@ class NodeTask(Task):
         out = self.predict(model, device, amp)
         y = self.dataset.data.y
         scores = {part: self.scorer(y[idx], out[idx]) for part, idx in self.dataset.split.items()}
+        valid = self.dataset.split["valid"]
         classes = None
         if self.dataset.task == "multiclass":
-            classes = int(out[self.dataset.split["valid"]].argmax(-1).unique().numel())
-        return Evaluation(scores, classes)
+            classes = int(out[valid].argmax(-1).unique().numel())
+        valid_loss = float(prediction_loss(out[valid], y[valid], self.dataset.task))
+        return Evaluation(scores, classes, {"valid_loss": valid_loss})
 
     def describe(self) -> str:
         return self.dataset.describe()

@@ -6,7 +6,7 @@ import torch
 import revgnn.nn.dropout as dropout_module
 from revgnn.nn import Dropout
 from revgnn.nn.dropout import dropout, dropout_mask
-from revgnn.utils.compile import set_compile
+from revgnn.utils.compile import CompiledKernel, set_compile
 
 
 @pytest.mark.parametrize("p", [0.001, 0.1, 0.5, 0.8])
@@ -99,6 +99,24 @@ def test_compiled_equals_eager_bit_for_bit(compiled, monkeypatch, shape):
         grads.append(grad)
     assert torch.equal(outs[0], outs[1]) and torch.equal(grads[0], grads[1])
     assert dropout_module._SCALED._compiled is not None and not dropout_module._SCALED.failed
+
+
+def test_compiled_kernel_survives_views_of_another_rank(compiled, monkeypatch):
+    # 2-D activations first, then a sparse matrix's values (a 1-D view) in chunks: dynamo
+    # 2.13 raised IndexError on such views and the kernel fell back to eager for good.
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    monkeypatch.setattr(dropout_module, "_CHUNK", 4096)
+    monkeypatch.setattr(dropout_module, "_SCALED", CompiledKernel(dropout_module._scaled))
+    dropout(torch.randn(300, 8), 0.3)
+    values = (torch.rand(200, 100) < 0.3).float().to_sparse_csr().values()
+    torch.manual_seed(7)
+    got = dropout(values, 0.3)
+    set_compile(False)
+    torch.manual_seed(7)
+    assert torch.equal(got, dropout(values, 0.3))
+    assert not dropout_module._SCALED.failed
 
 
 def test_second_derivative_and_saved_mask_is_one_byte_an_element():

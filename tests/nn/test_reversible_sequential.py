@@ -462,6 +462,49 @@ def test_damped_coupling_gradients_equal_plain_run_and_invert(num_groups):
     assert "damping=0.3" in repr(stack) and "damping" not in repr(ReversibleSequential(blocks))
 
 
+@pytest.mark.parametrize("snapshot_every", [None, 7])
+def test_deep_damped_stack_rescales_exactly(snapshot_every):
+    # d = 0.5 over 40 blocks: (1/2)^40 is past the rescaling threshold twice, where the
+    # stream is multiplied by a power of two; the rebuild must stay exact through it. Its
+    # contraction would make the rebuild inexact past 16-20 blocks: unset, snapshot_every is
+    # exact_span(0.5) = 12 (without them the gradients were entirely off).
+    torch.manual_seed(0)
+    x = torch.randn(N, D)
+    edge_index = random_graph(N, E)
+    blocks = [gen_block(D, 2, None, dropout=0.2) for _ in range(40)]
+    stack = ReversibleSequential(blocks, damping=0.5, snapshot_every=snapshot_every)
+    errors = compare(stack, x, edge_index, None)
+    assert errors["x"] <= 1e-12
+    assert stack.reconstruction_error(x, edge_index, None) == 0.0
+    with pytest.raises(ValueError, match=r"snapshot_every=13 is longer than the 12 blocks"):
+        ReversibleSequential(blocks, damping=0.5, snapshot_every=13)
+    stack.snapshot_every = 13  # set after construction: refused when it runs
+    with pytest.raises(ValueError, match=r"snapshot_every=13 is longer than the 12 blocks"):
+        stack(x, edge_index, None)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_deep_damped_stack_under_autocast_matches_plain(dtype):
+    # A half-precision branch output's increment f / (1 - d)^(l+1) and its gradient are
+    # scaled in fp32: in fp16 they overflowed from 1 / (1 - d)^(l+1) ~ 6e4 on (block 8 here).
+    torch.manual_seed(0)
+    blocks = [gen_block(D, 2, None, dropout=0.0) for _ in range(10)]
+    stack = ReversibleSequential(blocks, damping=0.75)
+    x, edge_index = torch.randn(N, D), random_graph(N, E)
+    results = {}
+    for rev in (False, True):
+        model = copy.deepcopy(stack)
+        model.reversible = rev
+        xx = x.clone().requires_grad_()
+        with torch.autocast("cpu", dtype=dtype):
+            out = model(nn.functional.linear(xx, torch.eye(D)), edge_index, None)
+        out.square().mean().backward()
+        results[rev] = [xx.grad] + [p.grad for p in model.parameters()]
+        assert all(torch.isfinite(g).all() for g in results[rev])
+    for got, ref in zip(results[True], results[False]):
+        assert rel_err(got, ref) <= 1e-2
+
+
 class Constant(nn.Module):
     """A group function that ignores its input: its fixed point is the constant."""
 
@@ -473,16 +516,19 @@ class Constant(nn.Module):
         return self.value.expand_as(x)
 
 
-def test_damped_stack_steps_towards_the_branch_fixed_point():
+@pytest.mark.parametrize(("d", "layers"), [(0.25, 12), (0.25, 400), (0.75, 70)])
+def test_damped_stack_steps_towards_the_branch_fixed_point(d, layers):
     # Branches d * c and coupling X' = (1 - d) X + d c: after L blocks the stream is
-    # (1 - d)^L X + (1 - (1 - d)^L) c, the damped iteration towards c.
-    d, layers = 0.25, 12
-    c = torch.randn(D // 2, dtype=torch.float64)
+    # (1 - d)^L X + (1 - (1 - d)^L) c, the damped iteration towards c. (1 - d)^L leaves
+    # fp32's range at the two deep settings: the fp32 increments used to overflow to inf.
+    c = torch.randn(D // 2)
     blocks = [GroupAddRev([Constant(d * c), Constant(d * c)]) for _ in range(layers)]
-    x = torch.randn(N, D, dtype=torch.float64)
+    x = torch.randn(N, D, requires_grad=True)
     out = ReversibleSequential(blocks, damping=d)(x, random_graph(N, E))
     keep = (1 - d) ** layers
-    torch.testing.assert_close(out, keep * x + (1 - keep) * c.repeat(2))
+    torch.testing.assert_close(out, keep * x.detach() + (1 - keep) * c.repeat(2))
+    out.sum().backward()
+    torch.testing.assert_close(x.grad, torch.full_like(x, keep), atol=1e-12, rtol=1e-5)
     with pytest.raises(ValueError, match=r"damping=1.0 must lie in \[0, 1\)"):
         ReversibleSequential(blocks, damping=1.0)
 

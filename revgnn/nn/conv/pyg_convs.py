@@ -8,21 +8,49 @@ ICLR 2020 for GINE).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import GCN2Conv, GCNConv, GINConv, GINEConv, SAGEConv
+from torch_geometric.nn import GCN2Conv as PyGGCN2Conv
+from torch_geometric.nn import GCNConv as PyGGCNConv
+from torch_geometric.nn import GINConv, GINEConv, SAGEConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import to_torch_csr_tensor
 
 from revgnn.nn.conv.gat_conv import LeanGATConv
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
+from revgnn.nn.spmm import spmm
 from revgnn.utils.checks import check_probability, is_sparse_adjacency
 from revgnn.utils.sparse import edge_list
 
-__all__ = ["GCNIIConv", "gat", "gcn", "gcn_prepare", "gcnii", "gin", "sage"]
+__all__ = ["GCN2Conv", "GCNConv", "GCNIIConv", "gat", "gcn", "gcn_prepare", "gcnii", "gin", "sage"]
+
+
+class _CachedTranspose:
+    """Propagation over a CSR ``adj_t`` by :func:`revgnn.nn.spmm.spmm`, whose backward pass
+    reuses the adjacency's transpose (``torch.sparse.mm`` rebuilds it, with a sort, in every
+    call)."""
+
+    aggr: Any
+    # PyG generates ``propagate`` from this (its comment in the parent's source is not seen).
+    propagate_type = {"x": Tensor, "edge_weight": Optional[Tensor]}  # noqa: RUF012, UP045
+
+    def message_and_aggregate(self, adj_t: Any, x: Tensor) -> Tensor:
+        if isinstance(adj_t, Tensor) and adj_t.layout == torch.sparse_csr and self.aggr == "add":
+            return spmm(adj_t, x)
+        return super().message_and_aggregate(adj_t, x)  # type: ignore[misc]
+
+
+class GCNConv(_CachedTranspose, PyGGCNConv):
+    """PyG's :class:`~torch_geometric.nn.conv.GCNConv`, the same values and gradients, its
+    backward pass over a CSR adjacency without rebuilding the transpose."""
+
+
+class GCN2Conv(_CachedTranspose, PyGGCN2Conv):
+    """PyG's :class:`~torch_geometric.nn.conv.GCN2Conv`, the same values and gradients, its
+    backward pass over a CSR adjacency without rebuilding the transpose."""
 
 
 @register_conv("gat")
@@ -110,6 +138,7 @@ class GCNIIConv(nn.Module):
 
     PyG's :class:`~torch_geometric.nn.conv.GCN2Conv` with the initial embedding as the keyword
     ``x0`` (the model passes it to every block), so that it composes as a revgnn operator.
+    It propagates over a CSR adjacency by :func:`revgnn.nn.spmm.spmm` (:class:`GCN2Conv`).
     """
 
     def __init__(

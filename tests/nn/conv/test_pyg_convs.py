@@ -187,3 +187,33 @@ def test_revgnn_operator_errors():
         rev_gnn(4, 8, 2, 2, conv="gat", conv_options={"heads": 3})
     with pytest.raises(ValueError, match=r"aggr is not an option of conv='gat'"):
         rev_gnn(4, 8, 2, 2, conv="gat", conv_options={"aggr": "max"})
+
+
+@pytest.mark.parametrize("name", ["gcn", "gcnii"])
+def test_gcn_convs_equal_pyg_over_a_csr_adjacency_and_an_edge_index(name):
+    # Our GCNConv / GCN2Conv propagate over a CSR adj_t with the cached transpose: the same
+    # values and gradients as PyG's own classes, bit for bit; an edge index goes through PyG.
+    from torch_geometric.nn import GCN2Conv
+
+    from revgnn.nn.conv import pyg_convs
+
+    torch.manual_seed(0)
+    if name == "gcn":
+        ours, theirs = pyg_convs.GCNConv(G, G, normalize=False), GCNConv(G, G, normalize=False)
+    else:
+        ours = pyg_convs.GCN2Conv(G, 0.1, 0.5, 3, normalize=False)
+        theirs = GCN2Conv(G, 0.1, 0.5, 3, normalize=False)
+    theirs.load_state_dict(ours.state_dict())
+    assert type(theirs).__module__.startswith("torch_geometric")
+    assert repr(ours) == repr(theirs)
+    edge_index = random_graph(N, E)
+    adj_t, _ = pyg_convs.gcn_prepare(edge_index, N, torch.float32)
+    x, x0 = torch.randn(N, G, requires_grad=True), torch.randn(N, G)
+    for graph in (adj_t, edge_index):
+        outs, grads = [], []
+        for conv in (ours, theirs):
+            out = conv(x, graph) if name == "gcn" else conv(x, x0, graph)
+            outs.append(out)
+            grads.append(torch.autograd.grad(out.square().sum(), [x, *conv.parameters()]))
+        assert torch.equal(outs[0], outs[1])
+        assert all(torch.equal(a, b) for a, b in zip(*grads))

@@ -1,0 +1,80 @@
+import pytest
+import torch
+from torch import nn
+
+from revgnn.models.encoder import NodeEncoder
+from revgnn.nn.sparse_input import SPARSE_INPUT, sparse_linear, sparse_rows
+
+
+def bag_of_words(n: int = 60, f: int = 200, density: float = 0.02, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, f, generator=g) < density).float()
+    x[:, 0] = 1.0  # no empty row
+    return x / x.sum(1, keepdim=True)
+
+
+def test_sparse_rows_only_for_sparse_float_features_and_cached_per_version():
+    x = bag_of_words()
+    rows = sparse_rows(x)
+    assert rows is not None and rows.layout == torch.sparse_csr
+    torch.testing.assert_close(rows.to_dense(), x, rtol=0, atol=0)
+    assert sparse_rows(x) is rows  # once per tensor
+    x[0, 1] = 0.5  # an in-place change makes a new copy
+    again = sparse_rows(x)
+    assert again is not rows and again.to_dense()[0, 1] == 0.5
+    assert sparse_rows(torch.rand(10, 20)) is None  # dense features
+    dense_enough = torch.zeros(10, 20)
+    dense_enough[:, : int(SPARSE_INPUT * 20) + 1] = 1.0
+    assert sparse_rows(dense_enough) is None
+    assert sparse_rows(x.clone().requires_grad_()) is None  # its gradient is wanted
+    assert sparse_rows(x.long()) is None and sparse_rows(x[0]) is None
+    with torch.inference_mode():
+        inference = bag_of_words()
+    assert sparse_rows(inference) is not None
+
+
+def test_sparse_linear_equals_the_dense_linear_and_its_gradients():
+    torch.manual_seed(0)
+    x, lin = bag_of_words(), nn.Linear(200, 16)
+    ref = lin(x)
+    ref.square().sum().backward()
+    grads = [p.grad.clone() for p in lin.parameters()]
+    lin.zero_grad()
+    out = sparse_linear(sparse_rows(x), lin, 0.5, training=False)
+    out.square().sum().backward()
+    torch.testing.assert_close(out, ref)
+    for p, g in zip(lin.parameters(), grads):
+        torch.testing.assert_close(p.grad, g)
+
+
+def test_sparse_dropout_drops_nonzeros_with_the_dense_distribution():
+    torch.manual_seed(0)
+    x, p = bag_of_words(), 0.6
+    rows, eye = sparse_rows(x), nn.Linear(200, 200, bias=False)
+    with torch.no_grad():
+        eye.weight.copy_(torch.eye(200))
+    draws = torch.stack([sparse_linear(rows, eye, p, training=True) for _ in range(400)])
+    kept = draws != 0
+    assert not kept[:, x == 0].any()  # a zero stays zero
+    nz = x != 0
+    # each non-zero is kept with probability 1 - p, scaled by 1 / (1 - p)
+    torch.testing.assert_close(draws[kept], (x / (1 - p)).expand_as(draws)[kept])
+    assert kept[:, nz].float().mean().item() == pytest.approx(1 - p, abs=0.02)
+
+
+def test_node_encoder_takes_the_sparse_path_with_the_same_result():
+    torch.manual_seed(0)
+    x = bag_of_words()
+    enc = NodeEncoder(200, 16, input_dropout=0.5).eval()
+    edge_index = torch.tensor([[0, 1], [1, 0]])
+    h, _, _ = enc(x, edge_index)
+    torch.testing.assert_close(h, enc.node(x))
+    enc.train()
+    h, _, _ = enc(x, edge_index)
+    assert not torch.allclose(h, enc.node(x))  # input dropout applied
+    h.sum().backward()
+    assert enc.node.weight.grad is not None and enc.node.weight.grad.abs().sum() > 0
+    # a gradient wanted on the features takes the dense path and reaches them
+    xg = x.clone().requires_grad_()
+    enc(xg, edge_index)[0].sum().backward()
+    assert xg.grad is not None

@@ -1,0 +1,60 @@
+import gc
+import warnings
+
+import torch
+
+import revgnn.nn.spmm as spmm_module
+from revgnn.nn.spmm import spmm, transposed
+
+
+def csr(n: int = 40, e: int = 200, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    index = torch.randint(0, n, (2, e), generator=g)
+    coo = torch.sparse_coo_tensor(index, torch.rand(e, generator=g), (n, n)).coalesce()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return coo.to_sparse_csr()
+
+
+def test_values_and_gradients_equal_torch_sparse_mm_bit_for_bit():
+    adj = csr()
+    x = torch.randn(40, 8, requires_grad=True)
+    grad = torch.randn(40, 8)
+    ref = torch.sparse.mm(adj, x)
+    (ref_grad,) = torch.autograd.grad(ref, x, grad)
+    out = spmm(adj, x)
+    (got_grad,) = torch.autograd.grad(out, x, grad)
+    assert torch.equal(out, ref) and torch.equal(got_grad, ref_grad)
+    # non-symmetric: the transpose matters
+    assert not torch.equal(got_grad, torch.sparse.mm(adj, grad))
+
+
+def test_second_derivative():
+    adj = csr()
+    x = torch.randn(40, 3, requires_grad=True)
+    (g,) = torch.autograd.grad(spmm(adj, x).square().sum(), x, create_graph=True)
+    (gg,) = torch.autograd.grad(g.sum(), x)
+    dense = adj.to_dense()
+    torch.testing.assert_close(gg, 2 * dense.t() @ (dense @ torch.ones(40, 3)))
+
+
+def test_transpose_is_built_once_and_released_with_the_adjacency():
+    adj = csr(seed=1)
+    first = transposed(adj)
+    assert transposed(adj) is first
+    torch.testing.assert_close(first.to_dense(), adj.to_dense().t())
+    key = id(adj)
+    assert key in spmm_module._TRANSPOSED
+    del adj, first
+    gc.collect()
+    assert key not in spmm_module._TRANSPOSED
+
+
+def test_other_layouts_and_learnable_weights_go_through_torch():
+    adj = csr()
+    x = torch.randn(40, 4, requires_grad=True)
+    coo = adj.to_sparse_coo()
+    assert torch.equal(spmm(coo, x), torch.sparse.mm(coo, x))
+    weighted = adj.detach().clone().requires_grad_()
+    out = spmm(weighted, x)
+    assert out.grad_fn is not None and "Spmm" not in type(out.grad_fn).__name__
