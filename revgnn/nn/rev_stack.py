@@ -19,9 +19,10 @@ is a damped step :math:`\mathbf{X} \leftarrow \mathbf{X} + d\,(g(\mathbf{X}) - \
 towards a fixed point of the branch function :math:`g`. The stream is kept as :math:`\mathbf{S}
 = \mathbf{X} / (1 - d)^l` after block :math:`l`, which turns the coupling into an additive
 one, :math:`\mathbf{S}'_i = \mathbf{S}_i + f_i(\cdot) / (1 - d)^{l+1}` with the increment
-rounded to the compute dtype: the rebuild stays exact, as without damping. In a deep stack
-:math:`(1 - d)^l` leaves every float's range, so the stream is rescaled by exact powers of two
-on the way (:mod:`revgnn.nn.damped_scales`).
+rounded to the compute dtype. In a deep stack :math:`(1 - d)^l` leaves every float's range,
+so the stream is rescaled by exact powers of two on the way; and the inverse of a contraction
+amplifies roundings, so a damped stack keeps an exact stream snapshot every few blocks
+(:mod:`revgnn.nn.damped_scales`): the rebuild is then exact, as without damping.
 
 :class:`~revgnn.nn.reversible_function.ReversibleFunction` runs the whole stack as one autograd
 node that keeps only the stack's output (plus the random-number states of the groups that drew

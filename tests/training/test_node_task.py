@@ -21,6 +21,9 @@ def test_batches_losses_and_scores_of_a_node_task():
     model = rev_gnn(ds.num_features, 8, ds.num_classes, 2)
     result = task.evaluate(model, torch.device("cpu"), None)
     assert set(result.scores) == {"train", "valid", "test"} and result.valid_classes >= 1
+    logits, valid = task.predict(model, torch.device("cpu"), None), ds.split["valid"]
+    expected = torch.nn.functional.cross_entropy(logits[valid], ds.data.y[valid].view(-1))
+    assert result.extra["valid_loss"] == pytest.approx(expected.item(), rel=1e-6)
     assert NodeTask.of(ds).full_batch and isinstance(NodeTask.of(ds).partitioner, type(None))
     assert NodeTask.of(task) is task
     full = NodeTask(ds)
