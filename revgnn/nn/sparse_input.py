@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.dropout import dropout
+from revgnn.utils.checks import tensor_key
 
 __all__ = ["SPARSE_INPUT", "sparse_linear", "sparse_rows"]
 
@@ -33,11 +34,6 @@ __all__ = ["SPARSE_INPUT", "sparse_linear", "sparse_rows"]
 SPARSE_INPUT = 0.05
 
 _CACHE: dict[tuple, Tensor | None] = {}
-
-
-def _key(x: Tensor) -> tuple:
-    owner = x._base if x._base is not None else x
-    return (id(owner), owner._version, x.storage_offset(), tuple(x.shape), x.stride(), x.dtype)
 
 
 def _convert(x: Tensor) -> Tensor | None:
@@ -68,7 +64,7 @@ def sparse_rows(x: Tensor) -> Tensor | None:
         return None
     if x.is_inference():  # no version counter to key a cache on
         return _convert(x)
-    key = _key(x)
+    key = tensor_key(x)
     if key not in _CACHE:
         _CACHE[key] = _convert(x)
         weakref.finalize(x._base if x._base is not None else x, _CACHE.pop, key, None)

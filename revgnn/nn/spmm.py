@@ -5,8 +5,8 @@ graph by :func:`~revgnn.nn.conv.pyg_convs.gcn_prepare`) back-propagates through
 :math:`\mathbf{A}^\top`, which torch rebuilds on every backward call: a conversion with a
 sort of the whole adjacency. A 64-block GCNII model runs 128 of them per training step; on
 Cora they took 25% of an epoch's time, and the sort alone 16% (`docs/models.md`).
-:func:`spmm` computes the same product with the transpose built once per adjacency tensor and
-kept while it lives; its gradient equals torch's bit for bit.
+:func:`spmm` computes the same product with the transpose built once per adjacency tensor (and
+version) and kept while it lives; its gradient equals torch's bit for bit.
 """
 
 from __future__ import annotations
@@ -20,20 +20,22 @@ from torch import Tensor
 
 __all__ = ["spmm", "transposed"]
 
-_TRANSPOSED: dict[int, Tensor] = {}
+_TRANSPOSED: dict[int, tuple[int, Tensor]] = {}
 
 
 def transposed(adj: Tensor) -> Tensor:
-    """The CSR transpose of the sparse CSR ``adj``, built once and kept while ``adj`` lives."""
+    """The CSR transpose of the sparse CSR ``adj``, built once per version of ``adj`` (an
+    in-place change of its values builds it again) and kept while ``adj`` lives."""
     key = id(adj)
     cached = _TRANSPOSED.get(key)
-    if cached is None:
+    if cached is None or cached[0] != adj._version:
         with warnings.catch_warnings():  # torch marks sparse CSR as beta, on every construction
             warnings.simplefilter("ignore", UserWarning)
-            cached = adj.detach().t().to_sparse_csr()
+            cached = (adj._version, adj.detach().t().to_sparse_csr())
+        if key not in _TRANSPOSED:
+            weakref.finalize(adj, _TRANSPOSED.pop, key, None)
         _TRANSPOSED[key] = cached
-        weakref.finalize(adj, _TRANSPOSED.pop, key, None)
-    return cached
+    return cached[1]
 
 
 class _Spmm(torch.autograd.Function):

@@ -29,6 +29,7 @@ __all__ = [
     "check_probability",
     "is_sparse_adjacency",
     "set_validation",
+    "tensor_key",
     "validation_enabled",
 ]
 
@@ -78,7 +79,10 @@ def is_sparse_adjacency(adj: Any) -> bool:
     return type(adj).__name__ == "SparseTensor"
 
 
-def _key(t: Tensor) -> tuple:
+def tensor_key(t: Tensor) -> tuple:
+    """A key of ``t``'s contents for caches kept per tensor and version: its storage owner's
+    identity and version counter, and the view's offset, shape, strides and dtype (an
+    in-place change, or another view, gives another key)."""
     owner = t._base if t._base is not None else t
     return (id(owner), owner._version, t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
 
@@ -143,7 +147,7 @@ def _once(t: Tensor, what: tuple, check: Callable[[], None]) -> None:
     if t.is_inference() or t.layout != torch.strided:  # no version counter to key on
         check()
         return
-    key = (_key(t), *what)
+    key = (tensor_key(t), *what)
     if key in _CHECKED:
         return
     check()

@@ -43,9 +43,13 @@ def test_transpose_is_built_once_and_released_with_the_adjacency():
     first = transposed(adj)
     assert transposed(adj) is first
     torch.testing.assert_close(first.to_dense(), adj.to_dense().t())
+    adj.values().mul_(2.0)  # an in-place change: built again, not the stale transpose
+    again = transposed(adj)
+    assert again is not first
+    torch.testing.assert_close(again.to_dense(), adj.to_dense().t())
     key = id(adj)
     assert key in spmm_module._TRANSPOSED
-    del adj, first
+    del adj, first, again
     gc.collect()
     assert key not in spmm_module._TRANSPOSED
 
