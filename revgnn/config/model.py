@@ -22,7 +22,15 @@ from revgnn.nn.conv.registry import CONVS, conv_resolver
 from revgnn.nn.deq import DEQ
 from revgnn.solvers import available_solvers
 
-__all__ = ["DEEP", "DIFFUSION_TIME", "MODEL_CONVS", "ModelConfig", "PointModelConfig"]
+__all__ = [
+    "DAMPED_TIME",
+    "DEEP",
+    "DIFFUSION_TIME",
+    "MAX_AUTO_DAMPING",
+    "MODEL_CONVS",
+    "ModelConfig",
+    "PointModelConfig",
+]
 
 #: From this depth on, ``"auto"`` settings take the deep recipe (see :mod:`revgnn.config.adapt`).
 DEEP = 16
@@ -33,6 +41,14 @@ DIFFUSION_TIME = 4.0
 
 #: The convolution of ``conv="auto"``, by model (any other model: ``"gen"``).
 MODEL_CONVS = {"revgnn": "gcnii", "wt-revgnn": "gcnii"}
+
+#: ``damping="auto"`` of an initial-residual conv is this over the depth: each block steps
+#: ``DAMPED_TIME / num_layers`` towards the branch's fixed point (see :mod:`revgnn.config.adapt`).
+DAMPED_TIME = 16.0
+
+#: The largest ``damping="auto"``: shallower stacks, which would need longer steps to
+#: propagate for :data:`DAMPED_TIME`, keep the additive coupling.
+MAX_AUTO_DAMPING = 0.5
 
 _DEQ = {n: p.default for n, p in inspect.signature(DEQ).parameters.items()}
 _PROB = {"low": 0.0, "high": 1.0, "high_open": True}
@@ -101,10 +117,12 @@ class ModelConfig:
     snapshot_every: int | None = setting(
         None, "exact stream snapshots every k blocks (a damped stack: automatic)", low=1
     )
-    damping: float = setting(
-        0.0,
+    damping: float | str = setting(
+        AUTO,
         "damped reversible coupling X' = (1 - d) X + f; with branch_scale d (auto's choice) "
-        "each block steps towards the branch's fixed point; 0: RevGNN's additive coupling",
+        "each block steps towards the branch's fixed point; 0: RevGNN's additive coupling; "
+        f"auto: {DAMPED_TIME:g} / layers for initial-residual convs from "
+        f"{DAMPED_TIME / MAX_AUTO_DAMPING:g} layers on, 0 otherwise",
         **_PROB,
     )
     warmup_epochs: int = setting(0, "DEQ-GNN: epochs trained unrolled first", low=0)

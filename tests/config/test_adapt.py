@@ -5,10 +5,12 @@ from revgnn.config.adapt import (
     GraphStats,
     adapt_model,
     adapt_to_model,
+    auto_damping,
     feature_rule,
     weight_decay_targets,
 )
-from revgnn.config.model import DIFFUSION_TIME
+from revgnn.config.model import DAMPED_TIME, DIFFUSION_TIME, MAX_AUTO_DAMPING
+from revgnn.nn.damped_scales import snapshot_interval
 
 
 def test_the_depth_rule_for_convs_without_an_initial_residual():
@@ -24,14 +26,36 @@ def test_the_depth_rule_for_convs_without_an_initial_residual():
     assert weight_decay_targets(DEEP, True) == weight_decay_targets(4, False) == ""
 
 
-@pytest.mark.parametrize("layers", [2, 4, 16, 64, 1000])
+@pytest.mark.parametrize("layers", [2, 4, 16, 31, 32, 64, 1000])
 def test_initial_residual_blocks_propagate_for_the_same_time_at_every_depth(layers):
     cfg = adapt_model(ModelConfig(num_layers=layers))
     assert cfg.conv == "gcnii" and cfg.stream_init == "zero" and cfg.branch_gate is None
-    assert cfg.branch_scale == min(1.0, DIFFUSION_TIME / layers)
+    if layers * MAX_AUTO_DAMPING >= DAMPED_TIME:  # damped steps, DAMPED_TIME in all
+        assert cfg.damping == cfg.branch_scale == DAMPED_TIME / layers
+    else:  # additive steps, DIFFUSION_TIME in all
+        assert cfg.damping == 0.0 and cfg.branch_scale == min(1.0, DIFFUSION_TIME / layers)
     assert adapt_model(ModelConfig(num_layers=layers, branch_scale=None)).branch_scale is None
-    # A damped coupling steps its damping towards the branch's fixed point, at any depth.
+    # A set damping is kept, and the branch steps that far towards its fixed point.
     assert adapt_model(ModelConfig(num_layers=layers, damping=0.25)).branch_scale == 0.25
+    additive = adapt_model(ModelConfig(num_layers=layers, damping=0.0))
+    assert additive.branch_scale == min(1.0, DIFFUSION_TIME / layers)
+
+
+def test_auto_damping_keeps_at_most_two_snapshots_at_any_depth():
+    # The stream contracts by about e^-DAMPED_TIME whatever the depth: the exact rebuild needs
+    # a bounded number of snapshots, so memory stays flat in depth.
+    counts = set()
+    for layers in range(1, 5001):
+        damping = auto_damping(layers)
+        if damping == 0.0:
+            assert layers * MAX_AUTO_DAMPING < DAMPED_TIME
+            continue
+        span = snapshot_interval(None, damping)
+        counts.add(len(range(span, layers, span)))
+    assert counts == {1, 2}
+    # Convs without an initial residual and models without a coupling are not damped.
+    assert adapt_model(ModelConfig(conv="gen", num_layers=64)).damping == 0.0
+    assert adapt_model(ModelConfig(model="deeper-gcn", num_layers=64)).damping == "auto"
 
 
 def test_adapt_fills_every_auto_value():

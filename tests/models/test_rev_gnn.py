@@ -232,6 +232,23 @@ def test_gcnii_reads_the_initial_embedding():
         deeper_gcn(F_IN, 16, OUT, 3, conv="gcnii")
 
 
+@pytest.mark.parametrize("stream_init", ["input", "zero"])
+def test_initial_embedding_is_the_rectified_encoding(stream_init):
+    # GCNII's H0 = ReLU(fc(x)): every block reads it, and an input stream starts at it.
+    torch.manual_seed(0)
+    rev = rev_gnn(F_IN, 16, OUT, 2, conv="gcnii", stream_init=stream_init).eval()
+    x, edge_index, _ = _data(None)
+    seen = []
+    hook = rev.layers.register_forward_pre_hook(lambda m, args: seen.append(args))
+    rev(x, edge_index)
+    hook.remove()
+    start, _, _, h0 = seen[0][:4]
+    encoded = rev.encoder(x, edge_index)[0]
+    assert (encoded < 0).any()
+    assert torch.equal(h0, encoded.relu())
+    assert torch.equal(start, encoded.relu() if stream_init == "input" else torch.zeros_like(h0))
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
