@@ -78,9 +78,10 @@ class RevGNN(nn.Module):
     node model shares. ``mask`` draws one dropout mask per step for all blocks (the paper's
     shared dropout), ``initial`` passes the initial embedding to every block (for
     initial-residual convs such as GCNII; that embedding is then :math:`\mathrm{ReLU}(
-    \mathrm{Encoder}(\mathbf{X}))`, GCNII's: the blocks' pre-activation clips the stream they
-    read, and a signed initial residual would re-inject the negative half that every block
-    clips; on Cora at 64 layers, 3 seeds: 0.835 against 0.822 without it), and ``zero_stream`` starts the reversible stream at
+    \mathrm{Encoder}(\mathbf{X}))`, GCNII's: each block's pre-activation clips the stream it
+    reads, and a signed initial residual would feed back the negative half that every block
+    clips. On Cora, 64 additive blocks, 3 seeds: 0.835 against 0.822 without it), and
+    ``zero_stream`` starts the reversible stream at
     zero instead of :math:`\mathbf{H}_0`, which then enters every block through that initial
     residual only (with additive coupling the stream's volume is preserved, so what the blocks
     add, not a copy of the input, is what reaches the head).
