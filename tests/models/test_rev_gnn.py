@@ -70,6 +70,29 @@ def test_saved_activations_do_not_grow_with_depth():
     assert saved(64, reversible=False) > 10 * saved(4, reversible=False)
 
 
+def test_the_default_damped_stack_keeps_at_most_two_snapshots_at_any_depth():
+    # The default model from 32 layers on is damped (damping="auto"); its exact rebuild keeps
+    # stream snapshots, a bounded number of them, so its saved bytes do not grow with depth.
+    from revgnn.config import ModelConfig, build_model
+    from revgnn.config.adapt import adapt_model
+
+    x, edge_index, _ = _data(None)
+
+    def saved(layers, damping="auto"):
+        torch.manual_seed(0)
+        cfg = ModelConfig(num_layers=layers, hidden_channels=16, dropout=0.0, input_dropout=0.0,
+                          damping=damping)  # fmt: skip
+        model = build_model(cfg, F_IN, OUT)
+        _, s = saved_activation_bytes(lambda: model(x, edge_index), exclude=[model])
+        return adapt_model(cfg).damping, s.total
+
+    snapshot = N * 16 * 8  # one float64 copy of the stream
+    additive = saved(32, damping=0.0)[1]
+    assert saved(32) == (0.5, additive + 2 * snapshot)
+    assert saved(64) == (0.25, additive + 2 * snapshot)
+    assert saved(256) == (0.0625, additive + snapshot)
+
+
 def test_weight_tied_parameter_count_is_independent_of_depth():
     counts = {
         layers: sum(p.numel() for p in rev_gnn(8, 80, 112, layers, weight_tied=True).parameters())
