@@ -17,6 +17,7 @@ __all__ = ["PLANNED_MODELS", "plan_config"]
 #: The planner's kind of each (model, conv) pair it has constants for.
 PLANNED_MODELS = {
     ("revgnn", "gen"): "revgnn",
+    ("revgnn", "gcnii"): "revgnn-gcnii",
     ("revgnn", "sage"): "revgnn-sage",
     ("revgnn", "gat"): "revgat",
     ("wt-revgnn", "gen"): "wt-revgnn",
@@ -35,9 +36,11 @@ def plan_config(
     edge_dim: int | None,
     multilabel: bool,
     amp: str | None = None,
+    feature_density: float = 1.0,
 ) -> Config:
     """The planner's configuration of ``model`` trained on a batch of ``num_nodes`` nodes and
-    ``num_edges`` (directed) edges.
+    ``num_edges`` (directed) edges; ``feature_density`` is the share of non-zero node
+    features (bag-of-words features take the sparse input path).
 
     Raises :class:`ValueError` for a model and conv the planner has no kind for.
     """
@@ -71,5 +74,6 @@ def plan_config(
         norm=model.norm,
         amp=amp,
         multilabel=multilabel,
+        feature_density=feature_density,
         **genconv,
     )

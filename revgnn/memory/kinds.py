@@ -65,6 +65,8 @@ class Config:
         amp (str, optional): ``"bf16"`` or ``"fp16"`` autocast, or ``None`` for fp32.
         multilabel (bool): Targets are an :math:`N \times T` 0/1 matrix (BCE loss) rather
             than :math:`N` class labels (cross-entropy).
+        feature_density (float): Share of the node features that are non-zero: below
+            :data:`~revgnn.nn.sparse_input.SPARSE_INPUT` the input dropout touches only them.
     """
 
     kind: str = setting("revgnn", "model kind", cli=False)
@@ -83,6 +85,13 @@ class Config:
     norm: str | None = setting(None, "batch or layer (none: each model's own)")
     amp: str | None = setting(None, "autocast precision", cli=False)
     multilabel: bool = setting(True, "targets are a multi-label matrix (BCE), not class labels")
+    feature_density: float = setting(
+        1.0,
+        "share of the node features that are non-zero (bag-of-words below 0.05 are "
+        "encoded through a sparse copy)",
+        low=0.0,
+        high=1.0,
+    )
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -133,7 +142,7 @@ class Config:
             )
 
     @property
-    def norm_name(self) -> str:
+    def norm_name(self) -> str | None:
         """The normalisation actually used (``norm`` or the kind's default)."""
         return self.norm or MODEL_KINDS[self.kind].default_norm
 
@@ -195,7 +204,8 @@ class ModelKind:
         features: The activation features (see the module docstring) its memory depends on.
         grouped: Whether ``num_groups`` applies.
         depth_free: Whether its memory does not depend on ``num_layers`` at all.
-        default_norm: Its normalisation when :attr:`Config.norm` is ``None``.
+        default_norm: Its normalisation when :attr:`Config.norm` is ``None`` (``None``:
+            none).
         aggregations: The GENConv aggregations it can build; empty for a kind whose
             convolution has its own (``Config.aggr`` is then ignored).
         channel_multiple: What each group's channels must be a multiple of.
@@ -210,7 +220,7 @@ class ModelKind:
     features: tuple[str, ...]
     grouped: bool = True
     depth_free: bool = False
-    default_norm: str = "batch"
+    default_norm: str | None = "batch"
     aggregations: tuple[str, ...] = tuple(AGGR_FAMILIES)
     channel_multiple: int = 1
     edge_features: bool = True
@@ -243,8 +253,10 @@ def _pyg_kwargs(cfg: Config) -> dict[str, Any]:
 
 
 #: The paper recipe whose model each of revgnn's kinds is (its norm, dropout, MLP); the
-#: configuration sets the depth, width, groups and the GENConv aggregation.
-RECIPES = {
+#: configuration sets the depth, width, groups and the GENConv aggregation. ``None``: the
+#: library's default model (:class:`~revgnn.config.ModelConfig`'s defaults).
+RECIPES: dict[str, str | None] = {
+    "revgnn-gcnii": None,
     "revgnn": "ogbn-proteins/revgnn-deep",
     "wt-revgnn": "ogbn-proteins/wt-revgnn",
     "deq-gnn": "ogbn-proteins/deq-gnn",
@@ -256,7 +268,8 @@ RECIPES = {
 
 def model_config(cfg: Config) -> ModelConfig:
     """The :class:`~revgnn.config.ModelConfig` of one of revgnn's kinds."""
-    base = load_recipe(RECIPES[cfg.kind]).model
+    recipe = RECIPES[cfg.kind]
+    base = load_recipe(recipe).model if recipe is not None else ModelConfig()
     options = {"aggr": cfg.aggr, "learn_t": cfg.learn_t, "learn_p": cfg.learn_p,
                "mlp_layers": cfg.mlp_layers}  # fmt: skip
     if not MODEL_KINDS[cfg.kind].aggregations:  # its conv's own options, from its recipe
@@ -302,6 +315,17 @@ MODEL_KINDS: dict[str, ModelKind] = {
         features=_LEAN_PLAIN_FEATURES,
         grouped=False,
         default_norm="layer",
+    ),
+    "revgnn-gcnii": ModelKind(
+        label="RevGNN-GCNII (default)",
+        build=_build,
+        # Its convs propagate over one CSR adjacency shared by all blocks (E: its indices,
+        # values and cached transpose) and keep nothing per edge and channel. A damped stack's
+        # stream snapshots are counted exactly, outside the fit (plan.snapshot_bytes).
+        features=("N*D", "N*D/C", "N*T", "E"),
+        aggregations=(),
+        edge_features=False,
+        default_norm=None,
     ),
     "revgnn-sage": ModelKind(
         label="RevGNN-SAGE",

@@ -57,8 +57,19 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from revgnn.memory.kinds import AGGR_FAMILIES, MODEL_KINDS, Config, buffer_bytes, num_parameters
+from revgnn.config.adapt import adapt_model
+from revgnn.memory.kinds import (
+    AGGR_FAMILIES,
+    MODEL_KINDS,
+    RECIPES,
+    Config,
+    buffer_bytes,
+    model_config,
+    num_parameters,
+)
 from revgnn.nn.conv.gat_conv import BLOCK_ENTRIES
+from revgnn.nn.damped_scales import snapshot_interval
+from revgnn.nn.sparse_input import SPARSE_INPUT
 
 __all__ = [
     "CALIBRATION",
@@ -67,10 +78,12 @@ __all__ = [
     "MemoryEstimate",
     "calibration_key",
     "features",
+    "input_dropout_bytes",
     "load_calibration",
     "max_depth",
     "max_width",
     "predict",
+    "snapshot_bytes",
     "static_bytes",
     "width_multiple",
 ]
@@ -175,8 +188,39 @@ def _constants(
     return {}, False, ""
 
 
+def snapshot_bytes(cfg: Config) -> float:
+    """Bytes of the exact stream snapshots a damped reversible stack keeps between its
+    forward and backward passes (:mod:`revgnn.nn.damped_scales`): one ``N x D`` copy of the
+    stream per span, at most two for the default model's ``damping="auto"``; 0 for additive
+    stacks and for kinds that are not revgnn's."""
+    if cfg.kind not in RECIPES:
+        return 0.0
+    model = adapt_model(model_config(cfg))
+    damping = model.damping
+    if not isinstance(damping, float) or damping == 0.0:
+        return 0.0
+    span = snapshot_interval(model.snapshot_every, damping)
+    count = len(range(span, cfg.num_layers, span))
+    itemsize = 8 if model.stream_dtype == "float64" else 4
+    return float(itemsize * count * cfg.num_nodes * cfg.hidden_channels)
+
+
+def input_dropout_bytes(cfg: Config) -> float:
+    """Bytes the input features' dropout keeps for the backward pass: the dropped-out
+    features (fp32) and their 1-byte mask, over every entry of dense features and over the
+    non-zeros of sparse ones (:data:`~revgnn.nn.sparse_input.SPARSE_INPUT`); 0 for kinds
+    whose recipe has no input dropout and for kinds that are not revgnn's."""
+    if cfg.kind not in RECIPES or model_config(cfg).input_dropout == 0.0:
+        return 0.0
+    entries = cfg.num_nodes * cfg.in_channels
+    if cfg.feature_density < SPARSE_INPUT:
+        entries *= cfg.feature_density
+    return 5.0 * entries
+
+
 def static_bytes(cfg: Config) -> dict[str, float]:
-    """Weights, gradients, Adam's two moments, buffers and the graph (bytes each)."""
+    """Weights, gradients, Adam's two moments, buffers, the graph, the input dropout's output
+    and mask, and a damped stack's stream snapshots (bytes each)."""
     p = num_parameters(cfg)
     return {
         "weights": 4.0 * p,
@@ -184,6 +228,8 @@ def static_bytes(cfg: Config) -> dict[str, float]:
         "adam": 8.0 * p,
         "buffers": float(buffer_bytes(cfg)),
         "graph": float(graph_bytes(cfg)),
+        "input dropout": input_dropout_bytes(cfg),
+        "snapshots": snapshot_bytes(cfg),
     }
 
 

@@ -53,3 +53,20 @@ def test_a_model_without_constants_is_refused():
     with pytest.raises(ValueError, match="no constants for --model revgnn --conv gin; it plans"):
         plan_config(model, num_nodes=10, num_edges=20, in_channels=4, out_channels=2,
                     edge_dim=None, multilabel=False)  # fmt: skip
+
+
+def test_the_default_model_is_planned_with_its_snapshots_and_input_dropout():
+    for layers, snapshots in ((16, 0), (64, 2), (1000, 1)):
+        model = ModelConfig(num_layers=layers)
+        cfg = plan_config(model, num_nodes=2708, num_edges=10556, in_channels=1433,
+                          out_channels=7, edge_dim=None, multilabel=False,
+                          feature_density=0.0127)  # fmt: skip
+        assert cfg.kind == "revgnn-gcnii" and cfg.norm is None
+        with torch.device("meta"):
+            built = build_model(model, 1433, 7)
+        assert num_parameters(cfg) == sum(p.numel() for p in built.parameters())
+        estimate = predict(cfg)
+        assert estimate.calibrated, estimate.constants
+        assert estimate.terms["snapshots"] == snapshots * 2708 * 64 * 8
+        # Bag-of-words features: dropout output and mask over the non-zeros only.
+        assert estimate.terms["input dropout"] == pytest.approx(5 * 0.0127 * 2708 * 1433)
