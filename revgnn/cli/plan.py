@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +266,14 @@ def check(args: argparse.Namespace) -> int:
     return 0 if measured == len(results) else 1
 
 
+def merge_notes(previous: str, kinds: str, how: str) -> str:
+    """The calibration notes after a calibration of ``kinds`` described by ``how``: the
+    previous notes without the note of an earlier calibration of the same ``--kinds`` (whose
+    constants this one replaced), then ``how``."""
+    notes = re.split(r" (?=Measured on \S+ by `revgnn plan --calibrate` \(--kinds )", previous)
+    return " ".join([n for n in notes if f"(--kinds {kinds} " not in n] + [how])
+
+
 def run_calibration(args: argparse.Namespace) -> int:
     """Measure the calibration grid of ``--kinds`` and merge the fit into the package data:
     the constants and records of the kinds measured are replaced, the others kept."""
@@ -301,7 +310,9 @@ def run_calibration(args: argparse.Namespace) -> int:
         f"are in {path.name}. Worst relative error on each calibration set: {errors}."
     )
     merged = {**CALIBRATION, **constants}
-    notes = how if set(merged) == set(constants) else f"{CALIBRATION_NOTES} {how}"
+    notes = (
+        how if set(merged) == set(constants) else merge_notes(CALIBRATION_NOTES, args.kinds, how)
+    )
     write_calibration(merged, notes)
     print(how)
     print(f"wrote the measurements to {path} and the constants to {CALIBRATION_FILE}")

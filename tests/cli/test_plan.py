@@ -37,3 +37,17 @@ def test_a_budget_needs_a_unit_and_the_peers_rss_growth_is_flagged(capsys):
     out = capsys.readouterr().out
     assert "PyG GroupAddRev †" in out and "peak of live tensors of one training step" in out
     assert "† PyG GroupAddRev: live tensors only: PyG GroupAddRev's process memory (RSS)" in out
+
+
+def test_a_repeated_calibration_replaces_its_own_note():
+    from revgnn.cli.plan import merge_notes
+
+    def how(kinds, worst):
+        return (f"Measured on 2026-12-04 by `revgnn plan --calibrate` (--kinds {kinds} "
+                f"--calibrate-aggrs max) on Linux: worst {worst}.")  # fmt: skip
+
+    base = "Measured on 2026-12-01 on this machine by `revgnn plan --calibrate` over all kinds."
+    first = merge_notes(base, "revgat", how("revgat", "7%"))
+    second = merge_notes(first, "revgnn-gcnii", how("revgnn-gcnii", "5%"))
+    again = merge_notes(second, "revgat", how("revgat", "6%"))
+    assert again == " ".join([base, how("revgnn-gcnii", "5%"), how("revgat", "6%")])
