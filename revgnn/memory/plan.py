@@ -5,11 +5,13 @@ The peak memory of one training step (forward, loss, backward, Adam step) is mod
 .. math::
 
     M = \underbrace{4P}_{\text{weights}} + \underbrace{4P}_{\text{gradients}}
-      + \underbrace{8P}_{\text{Adam}} + B + G + \sum_k c_k \, \phi_k
+      + \underbrace{8P}_{\text{Adam}} + B + G + I + S + \sum_k c_k \, \phi_k
 
 with :math:`P` the exact parameter count of the model (:func:`num_parameters`, from models
 built on the meta device), :math:`B` its buffers (BatchNorm statistics), :math:`G` the input
-graph (node features, edge indices, edge features, targets), and :math:`\sum_k c_k \phi_k`
+graph (node features, edge indices, edge features, targets), :math:`I` what the input
+features' dropout keeps (:func:`input_dropout_bytes`), :math:`S` a damped stack's stream
+snapshots (:func:`snapshot_bytes`), and :math:`\sum_k c_k \phi_k`
 the activations: what the model keeps for the backward pass plus the working set of the block
 being back-propagated. The features :math:`\phi_k` are products of the sizes,
 
@@ -52,12 +54,14 @@ kinds are :data:`~revgnn.memory.kinds.MODEL_KINDS`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from revgnn.config.adapt import adapt_model
+from revgnn.config.model import ModelConfig
 from revgnn.memory.kinds import (
     AGGR_FAMILIES,
     MODEL_KINDS,
@@ -188,6 +192,13 @@ def _constants(
     return {}, False, ""
 
 
+@functools.lru_cache(maxsize=64)
+def _model(cfg: Config) -> ModelConfig:
+    """The resolved :class:`~revgnn.config.ModelConfig` of one of revgnn's kinds (each
+    exact term reads it; a planner search predicts many configurations)."""
+    return adapt_model(model_config(cfg))
+
+
 def snapshot_bytes(cfg: Config) -> float:
     """Bytes of the exact stream snapshots a damped reversible stack keeps between its
     forward and backward passes (:mod:`revgnn.nn.damped_scales`): one ``N x D`` copy of the
@@ -195,7 +206,7 @@ def snapshot_bytes(cfg: Config) -> float:
     stacks and for kinds that are not revgnn's."""
     if cfg.kind not in RECIPES:
         return 0.0
-    model = adapt_model(model_config(cfg))
+    model = _model(cfg)
     damping = model.damping
     if not isinstance(damping, float) or damping == 0.0:
         return 0.0
@@ -210,7 +221,7 @@ def input_dropout_bytes(cfg: Config) -> float:
     features (fp32) and their 1-byte mask, over every entry of dense features and over the
     non-zeros of sparse ones (:data:`~revgnn.nn.sparse_input.SPARSE_INPUT`); 0 for kinds
     whose recipe has no input dropout and for kinds that are not revgnn's."""
-    if cfg.kind not in RECIPES or model_config(cfg).input_dropout == 0.0:
+    if cfg.kind not in RECIPES or _model(cfg).input_dropout == 0.0:
         return 0.0
     entries = cfg.num_nodes * cfg.in_channels
     if cfg.feature_density < SPARSE_INPUT:
