@@ -3,6 +3,8 @@ import copy
 import pytest
 import torch
 
+from revgnn.config import ModelConfig, build_model
+from revgnn.config.adapt import adapt_model
 from revgnn.memory import saved_activation_bytes
 from revgnn.nn import PreActConv
 from tests.helpers import deeper_gcn, random_graph, rel_err, rev_gnn
@@ -73,9 +75,6 @@ def test_saved_activations_do_not_grow_with_depth():
 def test_the_default_damped_stack_keeps_at_most_two_snapshots_at_any_depth():
     # The default model from 32 layers on is damped (damping="auto"); its exact rebuild keeps
     # stream snapshots, a bounded number of them, so its saved bytes do not grow with depth.
-    from revgnn.config import ModelConfig, build_model
-    from revgnn.config.adapt import adapt_model
-
     x, edge_index, _ = _data(None)
 
     def saved(layers, damping="auto"):
