@@ -72,7 +72,7 @@ from revgnn.memory.kinds import (
     num_parameters,
 )
 from revgnn.nn.conv.gat_conv import BLOCK_ENTRIES
-from revgnn.nn.damped_scales import snapshot_interval
+from revgnn.nn.damped_scales import snapshot_interval, snapshot_layers
 from revgnn.nn.sparse_input import SPARSE_INPUT
 
 __all__ = [
@@ -211,7 +211,7 @@ def snapshot_bytes(cfg: Config) -> float:
     if not isinstance(damping, float) or damping == 0.0:
         return 0.0
     span = snapshot_interval(model.snapshot_every, damping)
-    count = len(range(span, cfg.num_layers, span))
+    count = len(snapshot_layers(cfg.num_layers, span))
     itemsize = 8 if model.stream_dtype == "float64" else 4
     return float(itemsize * count * cfg.num_nodes * cfg.hidden_channels)
 

@@ -21,7 +21,14 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["EXACT_BITS", "RESCALE_BELOW", "damped_scales", "exact_span", "snapshot_interval"]
+__all__ = [
+    "EXACT_BITS",
+    "RESCALE_BELOW",
+    "damped_scales",
+    "exact_span",
+    "snapshot_interval",
+    "snapshot_layers",
+]
 
 #: The smallest factor a damped stream keeps before it is rescaled: an fp32 increment
 #: :math:`f / c` then stays far from overflow, and its gradient far from underflow.
@@ -90,3 +97,9 @@ def snapshot_interval(snapshot_every: int | None, damping: float) -> int | None:
             f"use at most {span}"
         )
     return snapshot_every or span
+
+
+def snapshot_layers(num_layers: int, interval: int | None) -> list[int]:
+    """The blocks of a ``num_layers`` stack whose input is kept exactly: every ``interval``-th
+    from ``interval`` on (none for ``interval=None``; block 0's input is the stack's own)."""
+    return [] if not interval else list(range(interval, num_layers, interval))

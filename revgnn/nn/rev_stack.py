@@ -51,7 +51,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
-from revgnn.nn.damped_scales import damped_scales, snapshot_interval
+from revgnn.nn.damped_scales import damped_scales, snapshot_interval, snapshot_layers
 from revgnn.nn.graph_tape import recording, replaying
 from revgnn.nn.rev_args import RevArgs
 from revgnn.utils.autocast import AutocastState
@@ -251,8 +251,7 @@ class RevStack:
     def snapshot_layers(self) -> list[int]:
         """Blocks whose input the forward pass keeps exactly (``snapshot_every``; for a damped
         stream at least every :func:`~revgnn.nn.damped_scales.exact_span` blocks)."""
-        k = self.snapshot_every
-        return [] if not k else list(range(k, len(self.layers), k))
+        return snapshot_layers(len(self.layers), self.snapshot_every)
 
     # -- plain autograd: the non-reversible reference, same arithmetic, everything saved
 

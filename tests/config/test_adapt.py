@@ -10,7 +10,7 @@ from revgnn.config.adapt import (
     weight_decay_targets,
 )
 from revgnn.config.model import DAMPED_TIME, DIFFUSION_TIME, MAX_AUTO_DAMPING
-from revgnn.nn.damped_scales import snapshot_interval
+from revgnn.nn.damped_scales import snapshot_interval, snapshot_layers
 
 
 def test_the_depth_rule_for_convs_without_an_initial_residual():
@@ -50,8 +50,7 @@ def test_auto_damping_keeps_at_most_two_snapshots_at_any_depth():
         if damping == 0.0:
             assert layers * MAX_AUTO_DAMPING < DAMPED_TIME
             continue
-        span = snapshot_interval(None, damping)
-        counts.add(len(range(span, layers, span)))
+        counts.add(len(snapshot_layers(layers, snapshot_interval(None, damping))))
     assert counts == {1, 2}
     # Convs without an initial residual and models without a coupling are not damped.
     assert adapt_model(ModelConfig(conv="gen", num_layers=64)).damping == 0.0

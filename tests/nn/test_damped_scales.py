@@ -2,7 +2,13 @@ import math
 
 import pytest
 
-from revgnn.nn.damped_scales import RESCALE_BELOW, damped_scales, exact_span, snapshot_interval
+from revgnn.nn.damped_scales import (
+    RESCALE_BELOW,
+    damped_scales,
+    exact_span,
+    snapshot_interval,
+    snapshot_layers,
+)
 
 
 @pytest.mark.parametrize(("layers", "keep"), [(1001, 0.75), (200, 0.25), (64, 0.5), (3, 0.999)])
@@ -48,3 +54,8 @@ def test_exact_span_and_the_snapshot_interval_it_sets():
         snapshot_interval(29, 0.25)
     with pytest.raises(ValueError, match=r"snapshot_every=0 must be at least 1"):
         snapshot_interval(0, 0.25)
+
+
+def test_snapshot_layers():
+    assert snapshot_layers(64, 28) == [28, 56] and snapshot_layers(56, 28) == [28]
+    assert snapshot_layers(28, 28) == [] and snapshot_layers(64, None) == []
