@@ -203,6 +203,9 @@ def rehearse(
     weights = _tensor_bytes(*model.parameters()) + _tensor_bytes(*model.buffers())
     batch_bytes = _graph_bytes(batch)
     rec["peak_bytes"] = peak.peak_bytes - peak.baseline_bytes + weights + state + batch_bytes
+    # Printed at once: a later failure (or a stopped evaluation) must not lose a long step.
+    print(f"  profiled step: {rec['profiled_step_seconds']:.0f} s, peak "
+          f"{rec['peak_bytes'] / 2**30:.2f} GiB of tensors", flush=True)  # fmt: skip
     rec["batch_nodes"], rec["batch_edges"] = int(batch.num_nodes), int(batch.edge_index.size(1))
     rec.update(in_channels=exp.in_channels, out_channels=exp.out_channels,
                edge_dim=exp.edge_dim, multilabel=exp.dataset.task == "multilabel",

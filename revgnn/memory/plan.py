@@ -72,7 +72,7 @@ from revgnn.memory.kinds import (
     num_parameters,
 )
 from revgnn.nn.conv.gat_conv import BLOCK_ENTRIES
-from revgnn.nn.damped_scales import snapshot_interval, snapshot_layers
+from revgnn.nn.damped_scales import planned_regrids, snapshot_interval, snapshot_layers
 from revgnn.nn.sparse_input import SPARSE_INPUT
 
 __all__ = [
@@ -200,38 +200,40 @@ def _model(cfg: Config) -> ModelConfig:
 
 
 def snapshot_bytes(cfg: Config) -> float:
-    """Bytes of the exact stream snapshots a damped reversible stack keeps between its
-    forward and backward passes (:mod:`revgnn.nn.damped_scales`): one ``N x D`` copy of the
-    stream per span, at most two for the default model's ``damping="auto"``; 0 for additive
-    stacks and for kinds that are not revgnn's."""
+    """Bytes of the exact stream snapshots a reversible stack keeps between its forward and
+    backward passes: one ``N x D`` copy of the stream every ``snapshot_every`` blocks, and for
+    a damped stack one where its stream moves to a coarser grid
+    (:func:`~revgnn.nn.damped_scales.planned_regrids`: none for the default model's
+    ``damping="auto"`` from 45 blocks on); 0 for kinds that are not revgnn's."""
     if cfg.kind not in RECIPES:
         return 0.0
     model = _model(cfg)
-    damping = model.damping
-    if not isinstance(damping, float) or damping == 0.0:
-        return 0.0
-    span = snapshot_interval(model.snapshot_every, damping)
-    count = len(snapshot_layers(cfg.num_layers, span))
+    damping = model.damping if isinstance(model.damping, float) else 0.0
+    layers = set(snapshot_layers(cfg.num_layers, snapshot_interval(model.snapshot_every)))
+    if damping > 0.0 and model.stream_dtype == "float64":
+        layers.update(planned_regrids(cfg.num_layers, 1.0 - damping))
+    count = len(layers)
     itemsize = 8 if model.stream_dtype == "float64" else 4
     return float(itemsize * count * cfg.num_nodes * cfg.hidden_channels)
 
 
 def input_dropout_bytes(cfg: Config) -> float:
     """Bytes the input features' dropout keeps for the backward pass: the dropped-out
-    features (fp32) and their 1-byte mask, over every entry of dense features and over the
-    non-zeros of sparse ones (:data:`~revgnn.nn.sparse_input.SPARSE_INPUT`); 0 for kinds
+    features (fp32; the mask is recomputed from its keys, :mod:`revgnn.nn.dropout`), over
+    every entry of dense features and over the non-zeros of sparse ones
+    (:data:`~revgnn.nn.sparse_input.SPARSE_INPUT`); 0 for kinds
     whose recipe has no input dropout and for kinds that are not revgnn's."""
     if cfg.kind not in RECIPES or _model(cfg).input_dropout == 0.0:
         return 0.0
     entries = cfg.num_nodes * cfg.in_channels
     if cfg.feature_density < SPARSE_INPUT:
         entries *= cfg.feature_density
-    return 5.0 * entries
+    return 4.0 * entries
 
 
 def static_bytes(cfg: Config) -> dict[str, float]:
-    """Weights, gradients, Adam's two moments, buffers, the graph, the input dropout's output
-    and mask, and a damped stack's stream snapshots (bytes each)."""
+    """Weights, gradients, Adam's two moments, buffers, the graph, the input dropout's output,
+    and a damped stack's stream snapshots (bytes each)."""
     p = num_parameters(cfg)
     return {
         "weights": 4.0 * p,

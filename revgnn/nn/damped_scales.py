@@ -1,31 +1,55 @@
-r"""The scale schedule of a damped reversible stream (see :mod:`revgnn.nn.rev_stack`).
+r"""The arithmetic of a damped reversible stream (see :mod:`revgnn.nn.rev_stack`).
 
-A damped coupling :math:`\mathbf{X}'_i = (1 - d)\,\mathbf{X}_i + f_i(\cdot)` is run as an exact
-addition on the stream :math:`\mathbf{S} = \mathbf{X} / c_l`, with :math:`c_l = (1 - d)^l`. That
-factor leaves every float's range in a deep stack (:math:`0.75^{1001} \approx 10^{-125}`: an
-fp32 increment :math:`f / c_l` overflows from about 300 blocks at :math:`d = 0.25`, 64 blocks
-at :math:`d = 0.75`), so whenever :math:`c` falls below :data:`RESCALE_BELOW` the stream is
-multiplied by the power of two that brings :math:`c` back to :math:`[1/2, 1)`: an exact
-multiplication, undone exactly in the backward pass.
+A damped coupling :math:`\mathbf{X}'_i = (1 - d)\,\mathbf{X}_i + f_i(\cdot)` is run as an
+addition on the stream :math:`\mathbf{S} = \mathbf{X} / c_l`, with :math:`c_l = (1 - d)^l`.
 
-A damped coupling contracts: each block shrinks the older increments by :math:`1 - d`, and over
-many blocks their low bits no longer fit the fp64 stream beside the newest. The inverse, which
-expands by :math:`1 / (1 - d)` per block, then amplifies those roundings (a 64-block GCNII stack
-at :math:`d = 0.25` on Cora: gradients 1.8e-3 off the plain run; a generic 100-block stack at
-:math:`d = 0.5`: off entirely). :func:`exact_span` is the number of blocks over which the
-rebuild stays exact; a damped stack keeps an exact copy of its stream that often (one
-:math:`N \times D` copy per span), so the backward pass restarts from it.
+**Range.** That factor leaves every float's range in a deep stack (:math:`0.75^{1001} \approx
+10^{-125}`: an fp32 increment :math:`f / c_l` overflows from about 300 blocks at :math:`d =
+0.25`, 64 blocks at :math:`d = 0.75`), so whenever :math:`c` falls below :data:`RESCALE_BELOW`
+the stream is multiplied by the power of two that brings :math:`c` back to :math:`[1/2, 1)`: an
+exact multiplication, undone exactly in the backward pass (:func:`damped_scales`).
+
+**Exactness.** A damped coupling contracts: each block shrinks the older increments by
+:math:`1 - d` next to the newest, so in floating point their low bits are rounded away, and the
+inverse, an expansion, amplifies that loss (measured without a remedy: a 64-block GCNII stack at
+:math:`d = 0.25` on Cora had gradients 1.8e-3 off the plain run; a generic 100-block stack at
+:math:`d = 0.5` was off entirely). An fp64 stream is therefore kept on a fixed-point grid: the
+input and every increment are rounded to a multiple of one power of two, the grid step
+:math:`q`, so while :math:`|\mathbf{S}| < 2^{53} q` every addition is exact, and so is every
+subtraction of the rebuild, at any depth (MacKay et al., *Reversible Recurrent Neural
+Networks*, NeurIPS 2018, make forgetting reversible with fixed-point arithmetic in the same
+way). The step is the finest one that leaves room for the stack's growth,
+:math:`(1 - d)^{-L}`, and :data:`HEADROOM_BITS` more (:func:`grid_step`), and never coarser
+than :data:`COARSEST_GRID_BITS` below the stream's largest magnitude: the rounding is far
+below fp32's in a short stack, about :math:`10^{-6}` of the largest activation in the
+default 64-block one. When the stream nears :math:`2^{53}` steps anyway (growth beyond the
+headroom, or a stack whose growth no grid holds, such as :math:`d = 0.75` over 100 blocks), the
+stack keeps an exact copy of it and moves to a coarser grid (:func:`needs_regrid`); a block
+whose own sums may have rounded (:func:`overflowed`) keeps its exact input, and its rebuild
+restarts from it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import torch
+from torch import Tensor
 
 __all__ = [
-    "EXACT_BITS",
+    "COARSEST_GRID_BITS",
+    "HEADROOM_BITS",
     "RESCALE_BELOW",
+    "SIGNIFICAND_BITS",
     "damped_scales",
-    "exact_span",
+    "grid_step",
+    "grid_steps",
+    "largest_magnitude",
+    "needs_regrid",
+    "on_grid",
+    "overflowed",
+    "planned_regrids",
     "snapshot_interval",
     "snapshot_layers",
 ]
@@ -34,24 +58,117 @@ __all__ = [
 #: :math:`f / c` then stays far from overflow, and its gradient far from underflow.
 RESCALE_BELOW = 2.0**-16
 
-#: The growth :math:`\log_2 (1 - d)^{-k}` over which a damped stream rebuilds exactly. Measured
-#: on 100-block stacks with unscaled GENConv branches at d = 0.1, 0.25, 0.5, 0.75: exact
-#: (reconstruction and gradients equal to the plain run) with spans of 16 bits, off by 3e-12 to
-#: O(1) with 20; 12 keeps a margin.
-EXACT_BITS = 12.0
+#: fp64's significand: sums of multiples of a step :math:`q` below :math:`2^{53} q` are exact.
+SIGNIFICAND_BITS = 53
+
+#: The coarsest grid, in bits below the stream's largest magnitude when it is set.
+COARSEST_GRID_BITS = 20
+
+#: How much the activations' largest magnitude may grow over a stack (:math:`2^4`) before
+#: its grid is full.
+HEADROOM_BITS = 4
 
 
-def exact_span(keep: float) -> int | None:
-    """The number of blocks over which a stream of coupling factor ``keep`` (:math:`1 - d`)
-    rebuilds exactly, ``None`` for ``keep=1`` (no limit: RevGNN's additive coupling).
+def _growth_bits(keep: float) -> float:
+    """The stream's growth through one block of coupling factor ``keep``, in bits."""
+    return -math.log2(keep)
 
-    Examples: 28 at :math:`d = 0.25`, 12 at :math:`d = 0.5`, 78 at :math:`d = 0.1`.
-    """
-    if not 0.0 < keep <= 1.0:
-        raise ValueError(f"keep={keep} must lie in (0, 1] (keep = 1 - damping)")
+
+def _regrid_bits(keep: float) -> int:
+    # Regridding before a block whose stream has reached 2^this steps leaves the block 2 bits
+    # (4x) of growth of its own besides the damping's before the sums could be inexact.
+    return SIGNIFICAND_BITS - math.ceil(_growth_bits(keep)) - 2
+
+
+def grid_step(amax: float, keep: float, blocks_left: int) -> float:
+    r"""The grid step (a power of two) of a stream whose largest magnitude is ``amax``, with
+    ``blocks_left`` blocks of coupling factor ``keep`` to run: the finest that holds their
+    growth and :data:`HEADROOM_BITS` below :math:`2^{53}` steps, at most
+    :data:`COARSEST_GRID_BITS` below ``amax``."""
+    growth = math.ceil(blocks_left * _growth_bits(keep))
+    bits = _regrid_bits(keep) - HEADROOM_BITS - growth
+    bits = min(SIGNIFICAND_BITS - 1, max(COARSEST_GRID_BITS, bits))
+    exponent = math.frexp(amax)[1] if math.isfinite(amax) and amax > 0 else 0
+    return math.ldexp(1.0, exponent - bits)
+
+
+def largest_magnitude(stream: Tensor) -> float:
+    r""":math:`\max |S|` of a stream (0 for an empty one), without a :math:`|S|` temporary."""
+    if stream.numel() == 0:
+        return 0.0
+    low, high = stream.aminmax()
+    return max(-low.item(), high.item())
+
+
+def grid_steps(shifts: list[float], grids: dict[int, float]) -> list[float | None]:
+    """Each block's grid step, from the ``grids`` a forward pass moved to (keyed by block) and
+    the stream's ``shifts`` (:func:`damped_scales`); ``None`` before the first grid."""
+    out: list[float | None] = []
+    step = None
+    for li, shift in enumerate(shifts):
+        step = grids.get(li, None if step is None else step * shift)
+        out.append(step)
+    return out
+
+
+def needs_regrid(amax: float, step: float, keep: float) -> bool:
+    """Whether a stream of largest magnitude ``amax`` on grid ``step`` must move to a coarser
+    grid before the next block of coupling factor ``keep``."""
+    return math.isfinite(amax) and amax >= math.ldexp(step, _regrid_bits(keep))
+
+
+def overflowed(amax: float, step: float) -> bool:
+    """Whether a block whose output stream reached ``amax`` on grid ``step`` may have rounded
+    (its increments no longer lie within :math:`2^{52}` steps)."""
+    return math.isfinite(amax) and amax >= math.ldexp(step, SIGNIFICAND_BITS - 2)
+
+
+def _rounded(t: Tensor, step: float) -> Tensor:
+    # Exact in t's dtype: the products are by powers of two, and a quotient too large for
+    # its integer part to be rounded is an integer already. Outside fp32's normal range the
+    # step is applied in fp64.
+    if t.dtype != torch.float64 and not 2.0**-100 < step < 2.0**100:
+        t = t.double()
+    return (t * (1.0 / step)).round_().mul_(step)
+
+
+class _OnGrid(torch.autograd.Function):
+    # The rounding's gradient is the identity (a straight-through estimator): the forward
+    # value is the rounded one, the backward pass the unrounded computation's.
+    @staticmethod
+    def forward(ctx: Any, t: Tensor, step: float) -> Tensor:
+        return _rounded(t, step)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        return grad, None
+
+
+def on_grid(t: Tensor, step: float | None) -> Tensor:
+    """``t`` rounded to a multiple of ``step`` (a power of two), with the identity as its
+    gradient; ``t`` itself for ``step=None``."""
+    if step is None:
+        return t
+    if torch.is_grad_enabled() and t.requires_grad:
+        return _OnGrid.apply(t, step)
+    return _rounded(t, step)
+
+
+def planned_regrids(num_layers: int, keep: float) -> list[int]:
+    """The blocks before which a stack regrids (one stream copy each), when its activations'
+    largest magnitude stays constant: none for ``keep=1``. Growth beyond
+    :data:`HEADROOM_BITS` adds regrids at run time."""
     if keep == 1.0:
-        return None
-    return max(1, int(EXACT_BITS / -math.log2(keep)))
+        return []
+    shifts, scales_in, _ = damped_scales(num_layers, keep)
+    out, step = [], grid_step(1.0, keep, num_layers)
+    for li in range(num_layers):
+        step *= shifts[li]
+        amax = 1.0 / scales_in[li]  # the stream of activations of magnitude 1
+        if needs_regrid(amax, step, keep):
+            out.append(li)
+            step = grid_step(amax, keep, num_layers - li)
+    return out
 
 
 def damped_scales(num_layers: int, keep: float) -> tuple[list[float], list[float], list[float]]:
@@ -83,20 +200,11 @@ def damped_scales(num_layers: int, keep: float) -> tuple[list[float], list[float
     return shifts, scales_in, scales_out
 
 
-def snapshot_interval(snapshot_every: int | None, damping: float) -> int | None:
-    """The interval of a stack's exact stream snapshots: ``snapshot_every``, or for a damped
-    stack left unset its :func:`exact_span`. Raises when ``snapshot_every`` is longer than
-    that span (the rebuild would be inexact)."""
+def snapshot_interval(snapshot_every: int | None) -> int | None:
+    """``snapshot_every``, checked: the interval of a stack's explicit stream snapshots."""
     if snapshot_every is not None and snapshot_every < 1:
         raise ValueError(f"snapshot_every={snapshot_every} must be at least 1 (or None)")
-    span = exact_span(1.0 - damping)
-    if snapshot_every is not None and span is not None and snapshot_every > span:
-        raise ValueError(
-            f"snapshot_every={snapshot_every} is longer than the {span} blocks over which a "
-            f"stream of damping={damping} rebuilds exactly: leave it unset (then {span}) or "
-            f"use at most {span}"
-        )
-    return snapshot_every or span
+    return snapshot_every
 
 
 def snapshot_layers(num_layers: int, interval: int | None) -> list[int]:

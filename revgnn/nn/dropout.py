@@ -1,26 +1,31 @@
-r"""Dropout whose mask comes from one uniform draw per element.
+r"""Dropout whose mask is a keyed hash of each element's index.
 
 .. math::
 
     \mathrm{dropout}(\mathbf{x})_j = \frac{\mathbf{1}[u_j \ge p]}{1 - p} \, \mathbf{x}_j,
-    \qquad u_j \sim \mathcal{U}[0, 1),
+    \qquad u_j = 2^{-24} \left\lfloor h_k(j) / 2^8 \right\rfloor,
 
-the distribution of :func:`torch.nn.functional.dropout` (Srivastava et al., JMLR 2014). On
-CPU, torch draws that mask with ``bernoulli_`` into a float tensor (about 15 ns an element,
-and autograd keeps the 4-byte mask). Here the uniforms come from ``torch.rand`` (fp32, so
-:math:`p` is resolved to :math:`2^{-24}`), one compiled kernel
-(:class:`~revgnn.utils.compile.CompiledKernel`; eager without compilation) turns them into
-the output in one pass, and autograd keeps a 1-byte mask. The uniforms are drawn eagerly: a
-whole dropout compiled with inductor's own CPU random numbers took 0.92 / 37 ms on the tensors
-below, against 0.28 / 15 ms for the eager draw and one multiply. Measured on one
-core (Cora's 2,708 x 32 activations / its 2,708 x 1,433 features, forward): torch 1.2 / 51 ms,
-this 0.40 / 19 ms (eager 0.58 / 32 ms). On devices other than CPU this is torch's own dropout
+the distribution of :func:`torch.nn.functional.dropout` (Srivastava et al., JMLR 2014), with
+:math:`p` resolved to :math:`2^{-24}`. :math:`h_k` is a keyed 32-bit integer hash (two rounds
+of a multiply-xorshift bijection, keyed before each round) and :math:`k` two 32-bit keys
+drawn from torch's default CPU generator once per call, in the spirit of counter-based
+generators (Salmon et al., *Parallel random numbers: as easy as 1, 2, 3*, SC 2011): the
+mask is a pure function of the keys and the element's index, so
+
+* one compiled kernel (:class:`~revgnn.utils.compile.CompiledKernel`; eager without
+  compilation, the same bits) computes the output in one pass, with no uniforms drawn and
+  none stored: on Cora's 2,708 x 32 activations, forward on one core, SEE_DOCS;
+* the backward pass recomputes the mask from the keys instead of keeping it (16 bytes saved
+  per call instead of a 1-byte mask an element);
+* seeding the generator replays the keys, so the RNG replay of reversible blocks
+  (:mod:`revgnn.nn.rev_stack`) works as with torch's dropout; the masks themselves differ
+  from torch's for the same seed.
+
+The index arithmetic stays below :math:`2^{63}` (32-bit lanes in int64), so it is exact in
+every backend. Large tensors run a chunk at a time, so the eager path's integer temporaries
+stay bounded. Under autocast and for fp16 / bf16 inputs the kernel runs in fp32 (the same
+bits as the half-precision product). On devices other than CPU this is torch's own dropout
 (one fused kernel on CUDA).
-
-The mask is drawn from torch's default generator on ``x``'s device, so seeding and the RNG
-replay of reversible blocks (:mod:`revgnn.nn.rev_stack`) work as with torch's dropout; the
-masks themselves differ from torch's for the same seed. Large tensors draw their uniforms a
-chunk at a time, so the fp32 draws never all exist at once.
 """
 
 from __future__ import annotations
@@ -31,63 +36,91 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from revgnn.utils.autocast import autocast_disabled
 from revgnn.utils.checks import check_probability
 from revgnn.utils.compile import CompiledKernel, compile_supported
 
 __all__ = ["Dropout", "dropout", "dropout_mask"]
 
 
-#: Uniforms drawn at a time: the fp32 draws of a large tensor (a big graph's input features)
-#: would otherwise be a transient 4 bytes an element on top of the output and the mask.
+#: Elements per compiled kernel call (it fuses the index arithmetic: no temporaries).
 _CHUNK = 1 << 20
+#: Elements per eager call: its int64 temporaries (three of 8 bytes an element) stay small
+#: next to the activations around them.
+_EAGER_CHUNK = 1 << 15
+
+_M32 = 0xFFFFFFFF
+# Thomas Mueller's 32-bit hash multiplier: odd (so the round is a bijection) and below 2^31,
+# so the products of 32-bit lanes stay below 2^63.
+_MIX = 0x45D9F3B
 
 
-def _scaled(x: Tensor, u: Tensor, p: float, scale: float) -> Tensor:
-    """The dropped-out ``x`` from uniforms ``u`` of ``x``'s shape (one vectorised pass when
-    compiled; the boolean mask is formed outside the kernel, where inductor's bool stores are
-    slow)."""
-    return torch.where(u >= p, x * scale, torch.zeros_like(x))
+def _mix(h: Tensor) -> Tensor:
+    # In place: the eager path then holds two int64 temporaries, not one per operation.
+    for _ in range(2):
+        h.bitwise_xor_(h >> 16).mul_(_MIX).bitwise_and_(_M32)
+    return h.bitwise_xor_(h >> 16)
 
 
-_SCALED = CompiledKernel(_scaled)
+def _masked(x: Tensor, keys: Tensor, offset: Tensor, threshold: int, scale: float) -> Tensor:
+    """``x`` with the elements whose hash falls below ``threshold`` zeroed and the rest
+    scaled; element ``j`` of ``x`` is element ``offset + j`` of the whole tensor."""
+    idx = torch.arange(x.numel(), device=x.device, dtype=torch.int64).view(x.shape).add_(offset)
+    high = (idx >> 32).add_(keys[1]).bitwise_and_(_M32)
+    h = _mix(idx.bitwise_and_(_M32).bitwise_xor_(keys[0]))
+    h = _mix(h.bitwise_xor_(high))
+    del high
+    return torch.where(h.bitwise_right_shift_(8) >= threshold, x * scale, torch.zeros_like(x))
 
 
-def _drop(x: Tensor, p: float, scale: float, want_keep: bool) -> tuple[Tensor, Tensor | None]:
-    kernel = _SCALED if compile_supported(x) else _scaled
+_MASKED = CompiledKernel(_masked)
+
+
+def _draw_keys() -> Tensor:
+    return torch.randint(0, 1 << 32, (2,), dtype=torch.int64)
+
+
+def _threshold(p: float) -> int:
+    return round(p * (1 << 24))
+
+
+def _apply(x: Tensor, keys: Tensor, threshold: int, scale: float) -> Tensor:
     # The kernel gets base-less tensors (detach): dynamo 2.13 fails on a view whose base has
     # another rank than the views it compiled for (IndexError in automatic dynamic strides;
     # a sparse matrix's values, or chunks of a large tensor, after 2-D activations).
     x = x.detach()
-    # fp32 draws whatever x's dtype: a bf16 uniform would resolve p to 2^-8.
-    if x.numel() <= _CHUNK:
-        u = torch.rand(x.shape, device=x.device)
-        return kernel(x, u, p, scale), (u >= p if want_keep else None)
-    flat = x.reshape(-1)
-    out = torch.empty_like(flat)
-    keep = torch.empty(flat.shape, dtype=torch.bool, device=x.device) if want_keep else None
-    for start in range(0, flat.numel(), _CHUNK):
-        part = flat[start : start + _CHUNK].detach()
-        u = torch.rand(part.shape, device=x.device)
-        out[start : start + _CHUNK] = kernel(part, u, p, scale)
-        if keep is not None:
-            torch.ge(u, p, out=keep[start : start + _CHUNK])
-        del u
-    return out.view(x.shape), keep.view(x.shape) if keep is not None else None
+    keys = keys.to(x.device)
+    # Elementwise work needs no autocast, and half-precision inputs run in fp32: the
+    # product rounds to the same half value as a half-precision multiply, so the compiled
+    # kernel serves them too (mixed-precision runs would otherwise take the slow eager path).
+    with autocast_disabled([x.device.type]):
+        work = x if x.dtype in (torch.float32, torch.float64) else x.float()
+        kernel, chunk = (_MASKED, _CHUNK) if compile_supported(work) else (_masked, _EAGER_CHUNK)
+        if work.numel() <= chunk:
+            out = kernel(work, keys, torch.tensor(0, device=x.device), threshold, scale)
+            return out.to(x.dtype)
+        flat = work.reshape(-1)
+        out = torch.empty_like(flat, dtype=x.dtype)
+        for start in range(0, flat.numel(), chunk):
+            offset = torch.tensor(start, device=x.device)
+            part = flat[start : start + chunk].detach()
+            out[start : start + chunk] = kernel(part, keys, offset, threshold, scale)
+    return out.view(x.shape)
 
 
 class _Dropout(torch.autograd.Function):
+    # Linear and self-adjoint: the gradient is the same mask applied to the incoming
+    # gradient, through this Function again, so a second derivative stays right.
     @staticmethod
-    def forward(ctx: Any, x: Tensor, p: float) -> Tensor:
-        ctx.scale = 1.0 / (1.0 - p)
-        out, keep = _drop(x, p, ctx.scale, want_keep=True)
-        ctx.save_for_backward(keep)
-        return out
+    def forward(ctx: Any, x: Tensor, keys: Tensor, threshold: int, scale: float) -> Tensor:
+        ctx.save_for_backward(keys)
+        ctx.threshold, ctx.scale = threshold, scale
+        return _apply(x, keys, threshold, scale)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
-        (keep,) = ctx.saved_tensors
-        # Differentiable torch ops: a second derivative (create_graph=True) stays right.
-        return grad.mul(keep).mul_(ctx.scale), None
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, None]:
+        (keys,) = ctx.saved_tensors
+        return _Dropout.apply(grad, keys, ctx.threshold, ctx.scale), None, None, None
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -109,9 +142,10 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if x.device.type != "cpu":
         return F.dropout(x, p, True)
+    keys, threshold, scale = _draw_keys(), _threshold(p), 1.0 / (1.0 - p)
     if torch.is_grad_enabled() and x.requires_grad:
-        return _Dropout.apply(x, p)
-    return _drop(x, p, 1.0 / (1.0 - p), want_keep=False)[0]
+        return _Dropout.apply(x, keys, threshold, scale)
+    return _apply(x, keys, threshold, scale)
 
 
 def dropout_mask(like: Tensor, p: float) -> Tensor:
@@ -120,12 +154,12 @@ def dropout_mask(like: Tensor, p: float) -> Tensor:
     :class:`~revgnn.nn.SharedDropout` does)."""
     if like.device.type != "cpu":
         return torch.empty_like(like).bernoulli_(1.0 - p).div_(1.0 - p)
-    return _drop(torch.ones_like(like), p, 1.0 / (1.0 - p), want_keep=False)[0]
+    return _apply(torch.ones_like(like), _draw_keys(), _threshold(p), 1.0 / (1.0 - p))
 
 
 class Dropout(nn.Dropout):
-    r""":class:`torch.nn.Dropout` drawing its mask as :func:`dropout` does (3-4x faster on
-    CPU, the same distribution).
+    r""":class:`torch.nn.Dropout` drawing its mask as :func:`dropout` does (faster on CPU,
+    the same distribution).
 
     Args:
         p (float, optional): Probability of an element being zeroed. (default: ``0.5``)

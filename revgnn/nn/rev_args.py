@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor
 
 __all__ = ["RevArgs"]
@@ -63,3 +64,31 @@ class RevArgs:
         for name, s in self.kwarg_slots.items():
             kwargs[name] = group_tensors[s]
         return args, kwargs
+
+    def leaves(
+        self, num_groups: int, with_grad: bool, needs_grad: Sequence[bool]
+    ) -> tuple[list[list[Any]], list[Tensor | None], list[list[Tensor | None]]]:
+        """For a backward pass: one leaf per group and lifted tensor, shared by all layers;
+        the full-size buffers their gradients accumulate into (``None`` where ``needs_grad``
+        is false or not ``with_grad``); and each group's view of those buffers (its chunk for
+        chunked tensors)."""
+        c = num_groups
+        leaves: list[list[Any]] = [[] for _ in range(c)]
+        grads: list[Tensor | None] = []
+        grad_views: list[list[Tensor | None]] = [[] for _ in range(c)]
+        for t, chunked, need in zip(self.tensors, self.chunked, needs_grad):
+            t = t.detach()
+            grad = torch.zeros_like(t) if (with_grad and need) else None
+            grads.append(grad)
+            parts = t.chunk(c, dim=-1) if chunked else [t] * c
+            gparts = grad.chunk(c, dim=-1) if (chunked and grad is not None) else [grad] * c
+            shared = t.requires_grad_(True) if (grad is not None and not chunked) else None
+            for i in range(c):
+                if grad is None:
+                    leaves[i].append(parts[i])
+                elif chunked:
+                    leaves[i].append(parts[i].detach().requires_grad_(True))
+                else:
+                    leaves[i].append(shared)
+                grad_views[i].append(gparts[i])
+        return leaves, grads, grad_views

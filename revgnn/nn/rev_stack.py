@@ -21,21 +21,23 @@ towards a fixed point of the branch function :math:`g`. The stream is kept as :m
 one, :math:`\mathbf{S}'_i = \mathbf{S}_i + f_i(\cdot) / (1 - d)^{l+1}` with the increment
 rounded to the compute dtype. In a deep stack :math:`(1 - d)^l` leaves every float's range,
 so the stream is rescaled by exact powers of two on the way; and the inverse of a contraction
-amplifies roundings, so a damped stack keeps an exact stream snapshot every few blocks
-(:mod:`revgnn.nn.damped_scales`): the rebuild is then exact, as without damping.
+amplifies roundings, so an fp64 damped stream is kept on a fixed-point grid on which every sum
+is exact (:mod:`revgnn.nn.damped_scales`): the rebuild is then exact, as without damping, with
+a stream copy only where a stream outgrows its grid.
 
 :class:`~revgnn.nn.reversible_function.ReversibleFunction` runs the whole stack as one autograd
-node that keeps only the stack's output (plus the random-number states of the groups that drew
-random numbers). Its backward pass walks the blocks in reverse; for each group it recomputes
+node that keeps only the stack's output (plus one seed from which every group call's random
+numbers derive). Its backward pass walks the blocks in reverse; for each group it recomputes
 :math:`f_i` once with autograd enabled, takes the vector-Jacobian product, and subtracts the
 recomputed :math:`f_i` to rebuild that group's input, so inverse and recomputation share one
 evaluation of :math:`f_i`. The rebuilt activations live in two buffers that are reused by every
 block, so activation memory is :math:`O(ND)` at any depth.
 
 Guarantees, each covered by a test: ordinary dropout inside :math:`f_i` gives the gradients of
-the plain computation (the RNG state of every group that draws random numbers is recorded and
-replayed); buffers such as BatchNorm statistics are updated once per step; autocast is
-captured in the forward pass and re-entered in the backward pass; no tensor the caller can
+the plain computation (each group call runs on generators seeded from the call's one seed
+and its index, in the plain run too, and the backward pass seeds them again); buffers such
+as BatchNorm statistics are updated once per step; autocast is captured in the forward pass
+and re-entered in the backward pass; no tensor the caller can
 reach is freed or modified in place; a second backward needs ``retain_graph=True``, as for
 any autograd graph.
 """
@@ -44,22 +46,32 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import torch
 from torch import Tensor, nn
 
-from revgnn.nn.damped_scales import damped_scales, snapshot_interval, snapshot_layers
+from revgnn.nn.damped_scales import (
+    damped_scales,
+    grid_step,
+    grid_steps,
+    largest_magnitude,
+    needs_regrid,
+    on_grid,
+    overflowed,
+    snapshot_interval,
+    snapshot_layers,
+)
 from revgnn.nn.graph_tape import recording, replaying
+from revgnn.nn.recorded import Recorded
 from revgnn.nn.rev_args import RevArgs
 from revgnn.utils.autocast import AutocastState
 from revgnn.utils.checks import boundary, check_probability
 from revgnn.utils.modules import restore_buffers
-from revgnn.utils.rng import RngState, get_rng_state, rng_changed, set_rng_state
+from revgnn.utils.rng import SeededCalls, derive_seed, seed_generators
 
-__all__ = ["Recorded", "RevStack", "check_channels"]
+__all__ = ["RevStack", "check_channels"]
 
 
 class GroupedBlock(Protocol):
@@ -69,44 +81,6 @@ class GroupedBlock(Protocol):
 
     @property
     def num_groups(self) -> int: ...
-
-
-@dataclass
-class Recorded:
-    """What a recording forward pass keeps for the backward pass, keyed by group call
-    (``layer * num_groups + group``): the RNG states of the groups that drew random numbers,
-    the graphs that groups built from their input with ``keep_graph``
-    (:mod:`revgnn.nn.graph_tape`), and the stream snapshots keyed by layer."""
-
-    rng: dict[int, RngState] = field(default_factory=dict)
-    graphs: dict[int, list[Tensor]] = field(default_factory=dict)
-    snapshots: dict[int, Tensor] = field(default_factory=dict)
-
-    def pack(self) -> tuple[list[Tensor], Any]:
-        """Every tensor, flat (for ``save_for_backward``), and the layout :meth:`unpack`
-        needs."""
-        tensors = [t for state in self.rng.values() for t in state if t is not None]
-        tensors += [t for items in self.graphs.values() for t in items]
-        tensors += list(self.snapshots.values())
-        layout = (
-            [(key, state[1] is not None) for key, state in self.rng.items()],
-            [(key, len(items)) for key, items in self.graphs.items()],
-            list(self.snapshots),
-        )
-        return tensors, layout
-
-    @classmethod
-    def unpack(cls, tensors: Sequence[Tensor], layout: Any) -> Recorded:
-        rest = list(tensors)
-        rng_layout, graph_layout, snapshot_layers = layout
-        out = cls()
-        for key, has_device in rng_layout:
-            cpu = rest.pop(0)
-            out.rng[key] = (cpu, rest.pop(0) if has_device else None)
-        for key, count in graph_layout:
-            out.graphs[key] = [rest.pop(0) for _ in range(count)]
-        out.snapshots = dict(zip(snapshot_layers, rest, strict=True))
-        return out
 
 
 def check_channels(channels: int, num_groups: int) -> None:
@@ -178,7 +152,9 @@ class RevStack:
         self.compute_dtype = _compute_dtype(x)
         self.stream_dtype = torch.promote_types(stream_dtype, self.compute_dtype)
         self.keep = 1.0 - damping
-        self.snapshot_every = snapshot_interval(snapshot_every, damping)
+        self.snapshot_every = snapshot_interval(snapshot_every)
+        # A float32 stream has no room for a grid: it drifts, damped or not (snapshot_every).
+        self.gridded = self.keep < 1.0 and self.stream_dtype == torch.float64
         self.shifts, self.scales_in, self.scales_out = damped_scales(len(self.layers), self.keep)
         self.end_scale = self.scales_out[-1]
         # Parameters are Function inputs so that autograd (and DDP's hooks) see their gradients;
@@ -249,26 +225,59 @@ class RevStack:
         return g if end == 1.0 else (g.mul_(end) if grad else g.div_(end))
 
     def snapshot_layers(self) -> list[int]:
-        """Blocks whose input the forward pass keeps exactly (``snapshot_every``; for a damped
-        stream at least every :func:`~revgnn.nn.damped_scales.exact_span` blocks)."""
+        """Blocks whose input the forward pass keeps exactly by ``snapshot_every`` (a damped
+        stream adds those where it moves to a coarser grid)."""
         return snapshot_layers(len(self.layers), self.snapshot_every)
+
+    def _amax(self, stream: Tensor) -> float:
+        return largest_magnitude(stream) if self.gridded else 0.0
+
+    def _grid_before(self, li: int, step: float | None, amax: float) -> tuple[float | None, bool]:
+        """The grid step of block ``li``'s sums, and whether the stream moves to it there."""
+        if not self.gridded:
+            return None, False
+        if step is not None and not needs_regrid(amax, step, self.keep):
+            return step, False
+        return grid_step(amax, self.keep, len(self.layers) - li), True
+
+    @contextlib.contextmanager
+    def _seeded(self) -> Iterator[SeededCalls]:
+        """The generators of this call's group calls, each seeded from one seed and its index
+        (:class:`~revgnn.utils.rng.SeededCalls`), handed back afterwards."""
+        seeds = SeededCalls(self.device)
+        try:
+            yield seeds
+        finally:
+            seeds.close()
 
     # -- plain autograd: the non-reversible reference, same arithmetic, everything saved
 
     def plain(self, x: Tensor) -> Tensor:
+        with self._seeded() as seeds:
+            return self._plain(x, seeds)
+
+    def _plain(self, x: Tensor, seeds: SeededCalls) -> Tensor:
         x = x.to(self.stream_dtype)
         groups = self.args.per_group(self.args.tensors, self.num_groups)
+        step, amax = None, self._amax(x)
         for li, layer in enumerate(self.layers):
             if self.shifts[li] != 1.0:
-                x = x * self.shifts[li]
+                x, amax = x * self.shifts[li], amax * self.shifts[li]
+                step = None if step is None else step * self.shifts[li]
+            step, moved = self._grid_before(li, step, amax)
+            if moved:
+                x = on_grid(x, step)
             xs = x.chunk(self.num_groups, dim=-1)
             prev, scale, out_scale = self.first_input(xs), self.scales_in[li], self.scales_out[li]
             outs = []
             for i, conv in enumerate(layer.convs):
+                fresh = seeds.enter(li * self.num_groups + i)
                 z = self.call(conv, self._input(prev, scale), groups[i])
-                prev, scale = xs[i] + self._increment(z, out_scale), out_scale
+                seeds.exit(fresh)
+                prev, scale = xs[i] + on_grid(self._increment(z, out_scale), step), out_scale
                 outs.append(prev)
             x = torch.cat(outs, dim=-1)
+            amax = self._amax(x)
         end = self.end_scale
         return (x if end == 1.0 else x * end).to(self.compute_dtype)
 
@@ -276,31 +285,47 @@ class RevStack:
 
     def forward(self, x: Tensor, record: bool) -> tuple[Tensor, Recorded]:
         """The output stream (group-major) and, if ``record``, what the backward pass needs
-        to replay (:class:`Recorded`: RNG states, kept graphs, the snapshots of the stream at
-        the inputs of :meth:`snapshot_layers`)."""
+        to replay (:class:`Recorded`: the seed, kept graphs, stream snapshots, grids)."""
+        with self._seeded() as seeds:
+            stream, kept = self._forward(x, record, seeds)
+        kept.seed = seeds.seed
+        return stream, kept
+
+    def _forward(self, x: Tensor, record: bool, seeds: SeededCalls) -> tuple[Tensor, Recorded]:
         groups = self.args.per_group([t.detach() for t in self.args.tensors], self.num_groups)
         cur = self.to_groups(x.detach())
         nxt = torch.empty_like(cur)
         kept = Recorded()
         keep = set(self.snapshot_layers()) if record else set()
+        step, amax = None, self._amax(cur)
         for li, layer in enumerate(self.layers):
             if self.shifts[li] != 1.0:
                 cur.mul_(self.shifts[li])
-            if li in keep:
+                amax *= self.shifts[li]
+                step = None if step is None else step * self.shifts[li]
+            step, moved = self._grid_before(li, step, amax)
+            # Block 0 rounds the stack's input: that is the stack's function, not a loss.
+            if record and (li in keep or (moved and li > 0)):
                 kept.snapshots[li] = cur.clone()
+            if moved:
+                cur.mul_(1.0 / step).round_().mul_(step)
+                if record:
+                    kept.grids[li] = step
             prev, scale, out_scale = self.first_input(cur), self.scales_in[li], self.scales_out[li]
             for i, conv in enumerate(layer.convs):
                 key = li * self.num_groups + i
-                state = get_rng_state(self.device) if record else None
+                fresh = seeds.enter(key)
                 with recording() if record else contextlib.nullcontext() as graphs:
                     z = self.call(conv, self._input(prev, scale), groups[i])
-                if state is not None and rng_changed(state, self.device):
-                    kept.rng[key] = state
+                seeds.exit(fresh)
                 if graphs:
                     kept.graphs[key] = graphs
-                torch.add(cur[i], self._increment(z, out_scale), out=nxt[i])
+                torch.add(cur[i], on_grid(self._increment(z, out_scale), step), out=nxt[i])
                 prev, scale = nxt[i], out_scale
             del z, prev
+            amax = self._amax(nxt)
+            if record and step is not None and overflowed(amax, step):
+                kept.inputs[li] = cur.clone()  # the rebuild of this block restarts from it
             cur, nxt = nxt, cur
         return cur, kept
 
@@ -326,7 +351,7 @@ class RevStack:
         parameters. With ``gbuf=None`` only the input is rebuilt."""
         c = self.num_groups
         with_grad = gbuf is not None
-        leaves, arg_grads, arg_grad_views = self._arg_leaves(with_grad, needs_arg_grad)
+        leaves, arg_grads, arg_grad_views = self.args.leaves(c, with_grad, needs_arg_grad)
         # Allocated up front, not as each layer's gradients arrive: long-lived allocations
         # made between the recompute's large temporaries fragment the heap, and glibc then
         # grows the process by a block's working set per layer instead of reusing it.
@@ -336,22 +361,26 @@ class RevStack:
         ]
         touched = [False] * len(self.params)
 
+        steps = grid_steps(self.shifts, kept.grids)
         grad_mode = torch.enable_grad() if with_grad else torch.no_grad()
         # Recompute under the forward's autocast, VJP outside it (as any backward pass runs).
         with grad_mode:
             for li in range(len(self.layers) - 1, -1, -1):
                 layer = self.layers[li]
                 out_scale = self.scales_out[li]
+                exact = kept.inputs.get(li)
                 for i in range(c - 1, -1, -1):
                     conv = layer.convs[i]
-                    src = ybuf[i - 1] if i > 0 else self.first_input(ybuf)
+                    if i > 0:
+                        src = ybuf[i - 1]
+                    else:
+                        src = self.first_input(ybuf if exact is None else exact)
                     scale = out_scale if i > 0 else self.scales_in[li]
                     # A fresh compute-dtype copy: f may save it, and ybuf changes in place.
                     inp = self._input(src, scale)
                     inp = (inp.clone() if inp is src else inp).requires_grad_(with_grad)
-                    state = kept.rng.get(li * c + i)
-                    if state is not None:
-                        set_rng_state(self.device, state)
+                    if kept.seed is not None:
+                        seed_generators(self.device, derive_seed(kept.seed, li * c + i))
                     graphs = kept.graphs.get(li * c + i)
                     # Buffers restored after the VJP: BatchNorm's backward reads saved stats.
                     with restore_buffers(conv):
@@ -367,42 +396,17 @@ class RevStack:
                             )  # fmt: skip
                             for j in reached:
                                 touched[j] = True
-                    ybuf[i].sub_(self._increment(z.detach(), out_scale))
+                    ybuf[i].sub_(on_grid(self._increment(z.detach(), out_scale), steps[li]))
                     del z, inp
-                if li in kept.snapshots:
-                    ybuf.copy_(kept.snapshots[li])
+                for restart in (exact, kept.snapshots.get(li)):
+                    if restart is not None:
+                        ybuf.copy_(restart)
                 if self.shifts[li] != 1.0:  # exact: a power of two
                     ybuf.div_(self.shifts[li])
                     if with_grad:
                         gbuf.mul_(self.shifts[li])
                 _drop_autocast_cache()
         return arg_grads, [g if t else None for g, t in zip(param_grads, touched)]
-
-    def _arg_leaves(
-        self, with_grad: bool, needs_arg_grad: Sequence[bool]
-    ) -> tuple[list[list[Any]], list[Tensor | None], list[list[Tensor | None]]]:
-        """One leaf per group and lifted tensor, shared by all layers, and the full-size
-        buffers their gradients accumulate into (with chunk views for chunked arguments)."""
-        c = self.num_groups
-        leaves: list[list[Any]] = [[] for _ in range(c)]
-        arg_grads: list[Tensor | None] = []
-        arg_grad_views: list[list[Tensor | None]] = [[] for _ in range(c)]
-        for t, chunked, need in zip(self.args.tensors, self.args.chunked, needs_arg_grad):
-            t = t.detach()
-            grad = torch.zeros_like(t) if (with_grad and need) else None
-            arg_grads.append(grad)
-            parts = t.chunk(c, dim=-1) if chunked else [t] * c
-            gparts = grad.chunk(c, dim=-1) if (chunked and grad is not None) else [grad] * c
-            shared = t.requires_grad_(True) if (grad is not None and not chunked) else None
-            for i in range(c):
-                if grad is None:
-                    leaves[i].append(parts[i])
-                elif chunked:
-                    leaves[i].append(parts[i].detach().requires_grad_(True))
-                else:
-                    leaves[i].append(shared)
-                arg_grad_views[i].append(gparts[i])
-        return leaves, arg_grads, arg_grad_views
 
     def _vjp(
         self,

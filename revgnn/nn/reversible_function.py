@@ -1,7 +1,7 @@
 r"""The reversible stack as one autograd node, and the calls that run a stack.
 
 :class:`ReversibleFunction` runs a :class:`~revgnn.nn.rev_stack.RevStack` keeping only its
-output (plus the random-number states of the groups that drew random numbers); its backward
+output (plus one seed for the random numbers of every group call); its backward
 pass walks the blocks in reverse, rebuilding each input while it back-propagates (see
 :mod:`revgnn.nn.rev_stack`). :func:`run_stack` applies a stack reversibly or with plain
 autograd, :func:`inverse_stack` rebuilds a stack's input from its output, and
@@ -17,7 +17,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from revgnn.nn.rev_stack import GroupedBlock, Recorded, RevStack
+from revgnn.nn.damped_scales import on_grid
+from revgnn.nn.recorded import Recorded
+from revgnn.nn.rev_stack import GroupedBlock, RevStack
 from revgnn.utils.autocast import AutocastState
 from revgnn.utils.checks import boundary, check_finite, check_graph
 from revgnn.utils.modules import restore_buffers
@@ -34,7 +36,7 @@ __all__ = [
 
 class ReversibleFunction(torch.autograd.Function):
     """The autograd node of a reversible stack: keeps its output (or its wider stream), the
-    lifted tensor arguments, the edge index, and what the forward pass recorded (RNG states,
+    lifted tensor arguments, the edge index, and what the forward pass recorded (the seed,
     kept graphs, snapshots)."""
 
     @staticmethod
@@ -47,9 +49,9 @@ class ReversibleFunction(torch.autograd.Function):
         ctx.x_dtype = x.dtype
         ctx.param_versions = [p._version for p in stack.params]
         kept_tensors, ctx.kept_layout = kept.pack()
-        # When the stream is wider than the output, the stream itself is kept (the rounded
-        # output would not invert as exactly); otherwise the output is, and nothing else.
-        ctx.keeps_stream = stack.stream_dtype != stack.compute_dtype
+        # When the stream is wider than the output, or the output is the stream scaled (a
+        # damped stack), the stream itself is kept: the output would not invert exactly.
+        ctx.keeps_stream = stack.stream_dtype != stack.compute_dtype or stack.end_scale != 1.0
         # Everything this node keeps goes through save_for_backward: autograd checks that the
         # caller did not modify it in place, and saved_tensors_hooks (the memory counters built
         # on them) see every byte. The stack drops its own references until backward.
@@ -92,7 +94,7 @@ class ReversibleFunction(torch.autograd.Function):
         ybuf = end.clone() if ctx.keeps_stream else stack.stream_of(end)
         gbuf = stack.stream_of(grad_out, grad=True)
         needs = ctx.needs_input_grad[2 : 2 + num_args]
-        outer_rng = get_rng_state(stack.device) if kept.rng else None
+        outer_rng = get_rng_state(stack.device) if kept.seed is not None else None
         try:
             arg_grads, param_grads = stack.backward(ybuf, gbuf, kept, ctx.autocast, needs)
         finally:
@@ -185,7 +187,9 @@ def reconstruction_error(
     damping: float = 0.0,
 ) -> float:
     r"""Relative error :math:`\|\hat{X} - X\| / \|X\|` of the input the backward pass
-    rebuilds, run as in training (dropout replayed), leaving buffers and RNG unchanged."""
+    rebuilds, run as in training (dropout replayed), leaving buffers and RNG unchanged.
+    :math:`X` is the input as the first block reads it: a damped fp64 stream's input is
+    rounded to the stream's grid (:mod:`revgnn.nn.damped_scales`)."""
     stack = RevStack(layers, x, edge_index, args, kwargs, stream_dtype, snapshot_every, damping)
     unique = list({id(layer): layer for layer in stack.layers}.values())
     outer_rng = get_rng_state(stack.device)
@@ -198,5 +202,5 @@ def reconstruction_error(
         )
         set_rng_state(stack.device, outer_rng)
         rebuilt = stack.from_groups(ybuf, stack.stream_dtype)
-        ref = x.to(stack.stream_dtype)
+        ref = on_grid(x.to(stack.stream_dtype), kept.grids.get(0))
         return ((rebuilt - ref).norm() / ref.norm().clamp_min(1e-30)).item()

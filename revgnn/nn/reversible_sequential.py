@@ -45,10 +45,13 @@ class ReversibleSequential(nn.Module):
     :math:`L` increments: GCNII's initial residual then converges to its personalised-PageRank
     limit as the stack deepens. The stream is kept scaled by :math:`(1 - d)^{-l}` (rescaled by
     exact powers of two in a deep stack), so the coupling stays an addition. The inverse of a
-    contraction expands roundings, so a damped stack keeps an exact stream snapshot every
-    :func:`~revgnn.nn.damped_scales.exact_span` blocks (28 at :math:`d = 0.25`): the rebuild
-    and the gradients then equal the plain run's, at the cost of :math:`L /` span stream
-    copies (see :mod:`revgnn.nn.damped_scales`).
+    contraction expands roundings, so an fp64 stream is kept on a fixed-point grid, on which
+    every sum is exact: the rebuild and the gradients then equal the plain run's. The grid
+    holds a stack's whole growth :math:`(1 - d)^{-L}` up to about :math:`2^{29}` (the default
+    ``damping="auto"`` at any depth from 45 blocks on); beyond it, or where the activations
+    grow, the stack keeps one stream copy where it moves to a coarser grid (see
+    :mod:`revgnn.nn.damped_scales`). :meth:`inverse` of a damped stack, which has no record of
+    the grid, is exact to about the grid step (below fp32's rounding in a short stack).
 
     Args:
         blocks (sequence of GroupAddRev): The blocks, applied in order.
@@ -58,8 +61,7 @@ class ReversibleSequential(nn.Module):
         stream_dtype (torch.dtype, optional): The dtype of the residual stream and of its
             gradient. (default: ``torch.float64``)
         snapshot_every (int, optional): Keep an exact copy of the stream every this many
-            blocks (see above); ``None`` keeps none, or for a damped stack one every
-            ``exact_span(1 - d)`` blocks, the longest interval it accepts. (default: ``None``)
+            blocks (see above); ``None`` keeps none. (default: ``None``)
         damping (float, optional): The damping :math:`d \in [0, 1)` of the coupling (see
             above); ``0`` is RevGNN's additive coupling. (default: ``0.0``)
 
@@ -85,7 +87,7 @@ class ReversibleSequential(nn.Module):
         for i, block in enumerate(blocks):
             if not isinstance(block, GroupAddRev):
                 raise TypeError(f"blocks[{i}] is a {type(block).__name__}, not a GroupAddRev")
-        snapshot_interval(snapshot_every, damping)  # refuse an interval too long to be exact
+        snapshot_interval(snapshot_every)
         self.blocks = nn.ModuleList(blocks)
         self.tied_layers: int | None = None
         self.reversible = reversible

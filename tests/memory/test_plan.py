@@ -34,16 +34,17 @@ def test_static_terms_are_exact():
 
 
 def test_exact_terms_of_the_default_model():
-    # A damped stack's snapshots: one N x D float64 stream copy per exact span (none below 32
-    # layers, additive); the input dropout's fp32 output and 1-byte mask over dense features.
+    # A damped stack's snapshots: one N x D float64 stream copy where its stream moves to a
+    # coarser grid (none below 32 layers, additive, and none from 33 on); the input dropout's
+    # fp32 output over dense features (its mask is recomputed, not kept).
     base = Config(kind="revgnn-gcnii", hidden_channels=16, num_nodes=40, num_edges=160,
                   in_channels=12, out_channels=3, edge_dim=None)  # fmt: skip
     counts = {n: plan.snapshot_bytes(base.with_(num_layers=n)) / (40 * 16 * 8)
               for n in (16, 31, 32, 64, 256)}  # fmt: skip
-    assert counts == {16: 0, 31: 0, 32: 2, 64: 2, 256: 1}
-    assert plan.input_dropout_bytes(base) == 5 * 40 * 12
+    assert counts == {16: 0, 31: 0, 32: 1, 64: 0, 256: 0}
+    assert plan.input_dropout_bytes(base) == 4 * 40 * 12
     sparse = base.with_(feature_density=0.01)
-    assert plan.input_dropout_bytes(sparse) == pytest.approx(5 * 0.01 * 40 * 12)
+    assert plan.input_dropout_bytes(sparse) == pytest.approx(4 * 0.01 * 40 * 12)
     # Kinds whose recipe has no input dropout, and the PyG peers: neither term.
     assert plan.input_dropout_bytes(Config(kind="revgnn")) == 0.0
     assert plan.snapshot_bytes(Config(kind="pyg-groupaddrev", num_layers=64)) == 0.0

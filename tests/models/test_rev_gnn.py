@@ -72,9 +72,10 @@ def test_saved_activations_do_not_grow_with_depth():
     assert saved(64, reversible=False) > 10 * saved(4, reversible=False)
 
 
-def test_the_default_damped_stack_keeps_at_most_two_snapshots_at_any_depth():
-    # The default model from 32 layers on is damped (damping="auto"); its exact rebuild keeps
-    # stream snapshots, a bounded number of them, so its saved bytes do not grow with depth.
+def test_the_default_damped_stack_keeps_no_stream_copy():
+    # The default model from 32 layers on is damped (damping="auto"); its stream's grid holds
+    # the stack's growth, so the exact rebuild saves what the additive stack saves, at any
+    # depth (at 32 layers, d = 0.5, the planner allows one copy; these activations need none).
     x, edge_index, _ = _data(None)
 
     def saved(layers, damping="auto"):
@@ -87,9 +88,11 @@ def test_the_default_damped_stack_keeps_at_most_two_snapshots_at_any_depth():
 
     snapshot = N * 16 * 8  # one float64 copy of the stream
     additive = saved(32, damping=0.0)[1]
-    assert saved(32) == (0.5, additive + 2 * snapshot)
-    assert saved(64) == (0.25, additive + 2 * snapshot)
-    assert saved(256) == (0.0625, additive + snapshot)
+    damping, total = saved(32)
+    assert damping == 0.5 and total in (additive, additive + snapshot)
+    assert saved(64) == (0.25, additive)
+    assert saved(256) == (0.0625, additive)
+    assert saved(64, damping=0.75)[1] >= additive + snapshot  # 2^128 of growth: regrids
 
 
 def test_weight_tied_parameter_count_is_independent_of_depth():

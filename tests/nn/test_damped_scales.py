@@ -1,11 +1,22 @@
+import itertools
 import math
 
 import pytest
+import torch
 
 from revgnn.nn.damped_scales import (
+    COARSEST_GRID_BITS,
+    HEADROOM_BITS,
     RESCALE_BELOW,
+    SIGNIFICAND_BITS,
     damped_scales,
-    exact_span,
+    grid_step,
+    grid_steps,
+    largest_magnitude,
+    needs_regrid,
+    on_grid,
+    overflowed,
+    planned_regrids,
     snapshot_interval,
     snapshot_layers,
 )
@@ -44,18 +55,83 @@ def test_errors_name_the_argument(layers, keep, message):
         damped_scales(layers, keep)
 
 
-def test_exact_span_and_the_snapshot_interval_it_sets():
-    assert [exact_span(1 - d) for d in (0.1, 0.25, 0.5, 0.75)] == [78, 28, 12, 6]
-    assert exact_span(1.0) is None and exact_span(1e-9) == 1
-    assert snapshot_interval(None, 0.0) is None  # additive coupling: no snapshots needed
-    assert snapshot_interval(None, 0.25) == 28 and snapshot_interval(10, 0.25) == 10
-    assert snapshot_interval(500, 0.0) == 500
-    with pytest.raises(ValueError, match=r"snapshot_every=29 is longer than the 28 blocks"):
-        snapshot_interval(29, 0.25)
+@pytest.mark.parametrize(("layers", "keep"), [(1, 0.75), (24, 0.7), (40, 0.75), (1000, 0.984)])
+def test_grid_step_holds_the_stacks_growth_and_its_headroom(layers, keep):
+    amax = 3.7
+    step = grid_step(amax, keep, layers)
+    assert math.frexp(step)[0] == 0.5  # a power of two
+    growth = layers * -math.log2(keep)
+    # The stream's largest value, grown by the stack and the headroom, stays on the grid...
+    end = amax * 2 ** (growth + HEADROOM_BITS)
+    assert not needs_regrid(end, step, keep)
+    # ...and the grid is never coarser than COARSEST_GRID_BITS below the stream's maximum.
+    assert step <= amax * 2.0**-COARSEST_GRID_BITS
+    assert step < amax * 2.0**-SIGNIFICAND_BITS * 2 ** (growth + HEADROOM_BITS + 8)
+
+
+def test_grid_step_of_a_stream_too_long_for_one_grid_is_the_coarsest():
+    step = grid_step(1.0, 0.5, 100)  # 100 bits of growth
+    assert step == 2.0 ** (1 - COARSEST_GRID_BITS)
+    assert grid_step(0.0, 0.5, 4) == grid_step(1.0, 0.5, 4) / 2  # all zeros: any grid
+    assert grid_step(float("nan"), 0.5, 4) > 0
+
+
+def test_regrid_and_overflow_thresholds():
+    step = 2.0**-30
+    assert not needs_regrid(2.0**19, step, 0.75) and needs_regrid(2.0**20, step, 0.75)
+    assert not overflowed(2.0**20, step) and overflowed(2.0**21, step)
+    assert not needs_regrid(float("inf"), step, 0.75) and not overflowed(float("nan"), step)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("step", [2.0**-20, 2.0**-120, 2.0**3])
+def test_on_grid_rounds_exactly_with_the_identity_gradient(dtype, step):
+    torch.manual_seed(0)
+    t = (torch.randn(1000, dtype=torch.float64) * 2.0 ** torch.randint(-40, 40, (1000,))).to(dtype)
+    r = on_grid(t, step)
+    k = r.double() / step
+    assert torch.equal(k, k.round())  # multiples of the step...
+    assert torch.equal(r.double(), (t.double() / step).round() * step)  # ...the nearest ones
+    leaf = t.clone().requires_grad_()
+    on_grid(leaf, step).mul(torch.arange(1000, dtype=dtype)).sum().backward()
+    assert torch.equal(leaf.grad, torch.arange(1000, dtype=dtype))
+    assert on_grid(t, None) is t
+
+
+@pytest.mark.parametrize("layers", [45, 64, 100, 256, 1000, 5000])
+def test_the_default_damping_needs_no_regrid_from_45_blocks(layers):
+    from revgnn.config.model import DAMPED_TIME
+
+    assert planned_regrids(layers, 1.0 - DAMPED_TIME / layers) == []
+
+
+def test_planned_regrids_of_streams_that_outgrow_one_grid():
+    assert planned_regrids(100, 0.5) == [31, 62, 93]  # 100 bits of growth, 30 per grid
+    # d = 0.25 over 1000 blocks: 415 bits, a grid every 30 bits (74-75 blocks).
+    layers = [0, *planned_regrids(1000, 0.75)]
+    assert len(layers) == 14 and {b - a for a, b in itertools.pairwise(layers)} == {74, 75}
+    assert planned_regrids(1001, 1.0) == [] and planned_regrids(16, 0.75) == []
+
+
+def test_snapshot_interval_checks_its_argument():
+    assert snapshot_interval(None) is None and snapshot_interval(10) == 10
     with pytest.raises(ValueError, match=r"snapshot_every=0 must be at least 1"):
-        snapshot_interval(0, 0.25)
+        snapshot_interval(0)
 
 
 def test_snapshot_layers():
     assert snapshot_layers(64, 28) == [28, 56] and snapshot_layers(56, 28) == [28]
     assert snapshot_layers(28, 28) == [] and snapshot_layers(64, None) == []
+
+
+def test_grid_steps_follow_the_shifts_and_the_recorded_grids():
+    shifts = [1.0, 1.0, 0.5**16, 1.0, 1.0]
+    assert grid_steps(shifts, {}) == [None] * 5
+    steps = grid_steps(shifts, {0: 2.0**-10, 3: 2.0**-20})
+    assert steps == [2.0**-10, 2.0**-10, 2.0**-26, 2.0**-20, 2.0**-20]
+
+
+def test_largest_magnitude():
+    assert largest_magnitude(torch.tensor([[-3.0, 2.0], [1.0, 0.5]])) == 3.0
+    assert largest_magnitude(torch.tensor([0.25, 2.5])) == 2.5
+    assert largest_magnitude(torch.empty(0, 4)) == 0.0

@@ -54,6 +54,7 @@ def test_seeded_calls_repeat_and_large_tensors_are_drawn_in_chunks(monkeypatch):
     torch.manual_seed(3)
     assert torch.equal(dropout(x, 0.4), a)  # what the reversible backward's replay needs
     monkeypatch.setattr(dropout_module, "_CHUNK", 256)
+    monkeypatch.setattr(dropout_module, "_EAGER_CHUNK", 256)
     big = torch.ones(300, 200)
     torch.manual_seed(3)
     chunked = dropout(big, 0.4)
@@ -63,9 +64,14 @@ def test_seeded_calls_repeat_and_large_tensors_are_drawn_in_chunks(monkeypatch):
     torch.testing.assert_close(chunked.unique(), torch.tensor([0.0, 1 / 0.6]))
     n = big.numel()
     assert abs((chunked == 0).sum().item() - 0.4 * n) < 5 * math.sqrt(n * 0.24)
-    # Every chunk drew its own uniforms (not one chunk's mask repeated).
+    # Every chunk hashes its own indices (not one chunk's mask repeated), and the chunked
+    # mask is the unchunked one.
     rows = chunked.flatten()[: 256 * 2].view(2, 256)
     assert not torch.equal(rows[0], rows[1])
+    monkeypatch.setattr(dropout_module, "_CHUNK", 1 << 20)
+    monkeypatch.setattr(dropout_module, "_EAGER_CHUNK", 1 << 20)
+    torch.manual_seed(3)
+    assert torch.equal(dropout(big, 0.4), chunked)
 
 
 def test_mask_applies_like_dropout():
@@ -86,19 +92,27 @@ def test_module_and_function_validate_p():
 
 
 @pytest.mark.parametrize("shape", [(50, 8), (300, 200)])  # one draw, and chunks
-def test_compiled_equals_eager_bit_for_bit(compiled, monkeypatch, shape):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, "autocast"])
+def test_compiled_equals_eager_bit_for_bit(compiled, monkeypatch, shape, dtype):
+    # Compiled and eager chunks differ in size (4096 and 1000 elements here): the mask
+    # hashes the element's index in the whole tensor, so the bits agree anyway. Half
+    # precision and autocast take the compiled kernel too, in fp32.
     monkeypatch.setattr(dropout_module, "_CHUNK", 4096)
-    x = torch.randn(*shape, requires_grad=True)
+    monkeypatch.setattr(dropout_module, "_EAGER_CHUNK", 1000)
+    x = torch.randn(*shape, dtype=torch.float32 if dtype == "autocast" else dtype)
+    x.requires_grad_()
     outs, grads = [], []
     for on in (True, False):
         set_compile(on)
         torch.manual_seed(7)
-        out = dropout(x, 0.3)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "autocast"):
+            out = dropout(x, 0.3)
         (grad,) = torch.autograd.grad(out, x, torch.ones_like(out))
         outs.append(out)
         grads.append(grad)
     assert torch.equal(outs[0], outs[1]) and torch.equal(grads[0], grads[1])
-    assert dropout_module._SCALED._compiled is not None and not dropout_module._SCALED.failed
+    assert outs[0].dtype == x.dtype
+    assert dropout_module._MASKED._compiled is not None and not dropout_module._MASKED.failed
 
 
 def test_compiled_kernel_survives_views_of_another_rank(compiled, monkeypatch):
@@ -108,7 +122,7 @@ def test_compiled_kernel_survives_views_of_another_rank(compiled, monkeypatch):
 
     torch._dynamo.reset()
     monkeypatch.setattr(dropout_module, "_CHUNK", 4096)
-    monkeypatch.setattr(dropout_module, "_SCALED", CompiledKernel(dropout_module._scaled))
+    monkeypatch.setattr(dropout_module, "_MASKED", CompiledKernel(dropout_module._masked))
     dropout(torch.randn(300, 8), 0.3)
     values = (torch.rand(200, 100) < 0.3).float().to_sparse_csr().values()
     torch.manual_seed(7)
@@ -116,15 +130,37 @@ def test_compiled_kernel_survives_views_of_another_rank(compiled, monkeypatch):
     set_compile(False)
     torch.manual_seed(7)
     assert torch.equal(got, dropout(values, 0.3))
-    assert not dropout_module._SCALED.failed
+    assert not dropout_module._MASKED.failed
 
 
-def test_second_derivative_and_saved_mask_is_one_byte_an_element():
+def test_second_derivative_and_only_the_keys_are_saved():
     x = torch.randn(40, 5, dtype=torch.float64, requires_grad=True)
     torch.manual_seed(2)
     out = dropout(x, 0.5)
-    assert [t.dtype for t in out.grad_fn.saved_tensors] == [torch.bool]
+    # The backward pass hashes the indices again: 16 bytes kept, not a mask an element.
+    assert [(t.dtype, t.numel()) for t in out.grad_fn.saved_tensors] == [(torch.int64, 2)]
     (grad,) = torch.autograd.grad((out**2).sum(), x, create_graph=True)
     (second,) = torch.autograd.grad(grad.sum(), x)
     # sum((2 x)^2) over the kept entries: 8 where kept, 0 where dropped.
     torch.testing.assert_close(second, 8 * (out != 0).double())
+
+
+def test_masks_of_different_calls_and_neighbouring_elements_are_uncorrelated():
+    # The hash must not tie the masks of successive calls (e.g. one a shifted copy of
+    # another) nor neighbouring elements of one mask: a keyed hash with weak mixing does.
+    torch.manual_seed(0)
+    n, p = 200_000, 0.5
+    masks = torch.stack([dropout(torch.ones(n), p) != 0 for _ in range(8)]).double()
+    centred = masks - masks.mean(dim=1, keepdim=True)
+    corr = (centred @ centred.T) / (centred.norm(dim=1)[:, None] * centred.norm(dim=1)[None])
+    off_diagonal = corr[~torch.eye(8, dtype=torch.bool)]
+    bound = 5 / n**0.5  # five standard errors of a correlation of independent masks
+    assert off_diagonal.abs().max() < bound
+    for shift in (1, 2, 31, 32, 256):
+        lagged = (centred[0, :-shift] * centred[0, shift:]).mean() / centred[0].var()
+        assert abs(lagged) < bound
+    # Each bit of the kept indices is balanced (no stripes along the index).
+    kept = masks[0].nonzero().squeeze(1)
+    for bit in range(12):
+        share = ((kept >> bit) & 1).double().mean()
+        assert abs(share - 0.5) < 5 * 0.5 / kept.numel() ** 0.5
