@@ -17,6 +17,21 @@ def test_counts_single_class_evaluations_in_a_row_after_the_warm_up():
     assert not CollapseMonitor(0).update(20, 1) and not CollapseMonitor(2).update(20, None)
     with pytest.raises(ValueError, match="lr_factor=0 must lie in"):
         CollapseMonitor(3, lr_factor=0)
+    with pytest.raises(ValueError, match=r"min_progress=1\.0 must lie in"):
+        CollapseMonitor(3, min_progress=1.0)
+
+
+def test_a_model_still_learning_out_of_the_majority_class_is_not_a_collapse():
+    # Coauthor CS: one class predicted for 15 epochs while the loss falls 2-3% an epoch.
+    learning = CollapseMonitor(3, after=0)
+    losses = [2.6, 2.5, 2.4, 2.3, 2.2, 2.1]
+    assert not any(learning.update(e, 1, loss) for e, loss in enumerate(losses, 1))
+    stuck = CollapseMonitor(3, after=0)
+    assert [stuck.update(e, 1, 1.9) for e in (1, 2, 3)] == [False, False, True]
+    slow = CollapseMonitor(3, after=0)  # 1% an epoch: below min_progress over the run
+    assert [slow.update(e, 1, 2.0 * 0.99**e) for e in (1, 2, 3)] == [False, False, True]
+    nan = CollapseMonitor(2, after=0)  # no loss known: the count alone decides
+    assert [nan.update(e, 1) for e in (1, 2)] == [False, True]
 
 
 class Biased(nn.Module):
@@ -72,7 +87,7 @@ def test_a_collapsed_run_is_restored_slowed_and_finally_stopped(tiny_graph):
 
 def test_its_count_is_state():
     monitor = CollapseMonitor(5)
-    monitor.run, monitor.responses = [11, 12], 2
+    monitor.run, monitor.responses, monitor.run_loss = [11, 12], 2, 1.5
     again = CollapseMonitor(5)
     again.load_state_dict(monitor.state_dict())
-    assert again.run == [11, 12] and again.responses == 2
+    assert again.run == [11, 12] and again.responses == 2 and again.run_loss == 1.5
