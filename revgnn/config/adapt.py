@@ -12,12 +12,12 @@ dataset's name:
   (32) layers on, ``damping="auto"`` is ``DAMPED_TIME / num_layers`` (0.25 at 64 layers, 0.016
   at 1000) and ``branch_scale="auto"`` the same: each block steps that far towards the
   branch's fixed point (GCNII's personalised-PageRank limit), for the same total time at every
-  depth, and the stream contracts by the same :math:`e^{-16}` whatever the depth, so a damped
-  stack keeps at most two exact snapshots (:mod:`revgnn.nn.damped_scales`) and its memory
-  stays flat. Shallower stacks keep RevGNN's additive coupling with ``branch_scale="auto"`` =
-  ``DIFFUSION_TIME / num_layers`` (capped at 1): 16 damped blocks (steps of 0.25, 4 units of
-  time) trained worse on Cora than 16 additive ones (0.802 against 0.828, 3 seeds). Other
-  convs: additive, unscaled;
+  depth, and the stream grows by the same :math:`e^{16}` whatever the depth, which its
+  fixed-point grid holds (:mod:`revgnn.nn.damped_scales`): no stream copy from 33 layers on,
+  so its memory stays flat. Shallower stacks keep RevGNN's additive coupling with
+  ``branch_scale="auto"`` = ``DIFFUSION_TIME / num_layers`` (capped at 1): 16 damped blocks
+  (steps of 0.25, 4 units of time) trained worse on Cora than 16 additive ones (0.802 against
+  0.828, 3 seeds). Other convs: additive, unscaled;
 * the graph (:class:`GraphStats`);
 * the machine: ``run.device`` is CUDA when torch sees a GPU.
 

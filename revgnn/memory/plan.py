@@ -204,7 +204,7 @@ def snapshot_bytes(cfg: Config) -> float:
     backward passes: one ``N x D`` copy of the stream every ``snapshot_every`` blocks, and for
     a damped stack one where its stream moves to a coarser grid
     (:func:`~revgnn.nn.damped_scales.planned_regrids`: none for the default model's
-    ``damping="auto"`` from 45 blocks on); 0 for kinds that are not revgnn's."""
+    ``damping="auto"`` from 33 blocks on); 0 for kinds that are not revgnn's."""
     if cfg.kind not in RECIPES:
         return 0.0
     model = _model(cfg)

@@ -43,11 +43,13 @@ __all__ = [
     "RESCALE_BELOW",
     "SIGNIFICAND_BITS",
     "damped_scales",
+    "grid_before",
     "grid_step",
     "grid_steps",
     "largest_magnitude",
     "needs_regrid",
     "on_grid",
+    "on_grid_",
     "overflowed",
     "planned_regrids",
     "snapshot_interval",
@@ -111,6 +113,17 @@ def grid_steps(shifts: list[float], grids: dict[int, float]) -> list[float | Non
     return out
 
 
+def grid_before(
+    step: float | None, amax: float, keep: float, blocks_left: int
+) -> tuple[float, bool]:
+    """The grid step of the next block's sums, and whether the stream moves to it first (is
+    rounded to it): the current ``step`` while the stream of largest magnitude ``amax`` fits
+    it, else a new :func:`grid_step` for the ``blocks_left`` blocks (``step=None``: none yet)."""
+    if step is not None and not needs_regrid(amax, step, keep):
+        return step, False
+    return grid_step(amax, keep, blocks_left), True
+
+
 def needs_regrid(amax: float, step: float, keep: float) -> bool:
     """Whether a stream of largest magnitude ``amax`` on grid ``step`` must move to a coarser
     grid before the next block of coupling factor ``keep``."""
@@ -123,13 +136,13 @@ def overflowed(amax: float, step: float) -> bool:
     return math.isfinite(amax) and amax >= math.ldexp(step, SIGNIFICAND_BITS - 2)
 
 
-def _rounded(t: Tensor, step: float) -> Tensor:
+def _rounded(t: Tensor, step: float, inplace: bool = False) -> Tensor:
     # Exact in t's dtype: the products are by powers of two, and a quotient too large for
     # its integer part to be rounded is an integer already. Outside fp32's normal range the
-    # step is applied in fp64.
+    # step is applied in fp64 (a copy, so only for out-of-place calls).
     if t.dtype != torch.float64 and not 2.0**-100 < step < 2.0**100:
-        t = t.double()
-    return (t * (1.0 / step)).round_().mul_(step)
+        t, inplace = t.double(), True
+    return (t.mul_(1.0 / step) if inplace else t * (1.0 / step)).round_().mul_(step)
 
 
 class _OnGrid(torch.autograd.Function):
@@ -154,6 +167,13 @@ def on_grid(t: Tensor, step: float | None) -> Tensor:
     return _rounded(t, step)
 
 
+def on_grid_(stream: Tensor, step: float) -> Tensor:
+    """:func:`on_grid` in place, for a float64 stream outside autograd."""
+    if stream.dtype != torch.float64:
+        raise TypeError(f"on_grid_ rounds float64 streams in place, got {stream.dtype}")
+    return _rounded(stream, step, inplace=True)
+
+
 def planned_regrids(num_layers: int, keep: float) -> list[int]:
     """The blocks before which a stack regrids (one stream copy each), when its activations'
     largest magnitude stays constant: none for ``keep=1``. Growth beyond
@@ -161,13 +181,14 @@ def planned_regrids(num_layers: int, keep: float) -> list[int]:
     if keep == 1.0:
         return []
     shifts, scales_in, _ = damped_scales(num_layers, keep)
-    out, step = [], grid_step(1.0, keep, num_layers)
+    out: list[int] = []
+    step = None
     for li in range(num_layers):
-        step *= shifts[li]
+        step = None if step is None else step * shifts[li]
         amax = 1.0 / scales_in[li]  # the stream of activations of magnitude 1
-        if needs_regrid(amax, step, keep):
+        step, moved = grid_before(step, amax, keep, num_layers - li)
+        if moved and li > 0:  # block 0's grid is the stack's input rounding, not a copy
             out.append(li)
-            step = grid_step(amax, keep, num_layers - li)
     return out
 
 

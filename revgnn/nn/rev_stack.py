@@ -54,11 +54,11 @@ from torch import Tensor, nn
 
 from revgnn.nn.damped_scales import (
     damped_scales,
-    grid_step,
+    grid_before,
     grid_steps,
     largest_magnitude,
-    needs_regrid,
     on_grid,
+    on_grid_,
     overflowed,
     snapshot_interval,
     snapshot_layers,
@@ -69,7 +69,7 @@ from revgnn.nn.rev_args import RevArgs
 from revgnn.utils.autocast import AutocastState
 from revgnn.utils.checks import boundary, check_probability
 from revgnn.utils.modules import restore_buffers
-from revgnn.utils.rng import SeededCalls, derive_seed, seed_generators
+from revgnn.utils.rng import SeededCalls
 
 __all__ = ["RevStack", "check_channels"]
 
@@ -236,9 +236,7 @@ class RevStack:
         """The grid step of block ``li``'s sums, and whether the stream moves to it there."""
         if not self.gridded:
             return None, False
-        if step is not None and not needs_regrid(amax, step, self.keep):
-            return step, False
-        return grid_step(amax, self.keep, len(self.layers) - li), True
+        return grid_before(step, amax, self.keep, len(self.layers) - li)
 
     @contextlib.contextmanager
     def _seeded(self) -> Iterator[SeededCalls]:
@@ -308,7 +306,7 @@ class RevStack:
             if record and (li in keep or (moved and li > 0)):
                 kept.snapshots[li] = cur.clone()
             if moved:
-                cur.mul_(1.0 / step).round_().mul_(step)
+                on_grid_(cur, step)
                 if record:
                     kept.grids[li] = step
             prev, scale, out_scale = self.first_input(cur), self.scales_in[li], self.scales_out[li]
@@ -380,7 +378,7 @@ class RevStack:
                     inp = self._input(src, scale)
                     inp = (inp.clone() if inp is src else inp).requires_grad_(with_grad)
                     if kept.seed is not None:
-                        seed_generators(self.device, derive_seed(kept.seed, li * c + i))
+                        SeededCalls.replay(self.device, kept.seed, li * c + i)
                     graphs = kept.graphs.get(li * c + i)
                     # Buffers restored after the VJP: BatchNorm's backward reads saved stats.
                     with restore_buffers(conv):

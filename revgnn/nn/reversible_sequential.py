@@ -48,7 +48,7 @@ class ReversibleSequential(nn.Module):
     contraction expands roundings, so an fp64 stream is kept on a fixed-point grid, on which
     every sum is exact: the rebuild and the gradients then equal the plain run's. The grid
     holds a stack's whole growth :math:`(1 - d)^{-L}` up to about :math:`2^{29}` (the default
-    ``damping="auto"`` at any depth from 45 blocks on); beyond it, or where the activations
+    ``damping="auto"`` at any depth from 33 blocks on); beyond it, or where the activations
     grow, the stack keeps one stream copy where it moves to a coarser grid (see
     :mod:`revgnn.nn.damped_scales`). :meth:`inverse` of a damped stack, which has no record of
     the grid, is exact to about the grid step (below fp32's rounding in a short stack).

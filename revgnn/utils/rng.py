@@ -108,8 +108,14 @@ class SeededCalls:
     def seed(self) -> int | None:
         return self._base if self.drew else None
 
+    @staticmethod
+    def replay(device: torch.device, seed: int, key: int) -> None:
+        """Seed the generators as :meth:`enter` did for call ``key`` of the calls whose
+        :attr:`seed` was ``seed`` (the backward pass's replay)."""
+        seed_generators(device, derive_seed(seed, key))
+
     def enter(self, key: int) -> RngState | None:
-        seed_generators(self.device, derive_seed(self._base, key))
+        self.replay(self.device, self._base, key)
         return None if self.drew else get_rng_state(self.device)
 
     def exit(self, fresh: RngState | None) -> None:

@@ -10,11 +10,13 @@ from revgnn.nn.damped_scales import (
     RESCALE_BELOW,
     SIGNIFICAND_BITS,
     damped_scales,
+    grid_before,
     grid_step,
     grid_steps,
     largest_magnitude,
     needs_regrid,
     on_grid,
+    on_grid_,
     overflowed,
     planned_regrids,
     snapshot_interval,
@@ -135,3 +137,21 @@ def test_largest_magnitude():
     assert largest_magnitude(torch.tensor([[-3.0, 2.0], [1.0, 0.5]])) == 3.0
     assert largest_magnitude(torch.tensor([0.25, 2.5])) == 2.5
     assert largest_magnitude(torch.empty(0, 4)) == 0.0
+
+
+def test_grid_before_keeps_a_grid_that_fits_and_moves_otherwise():
+    step, moved = grid_before(None, 3.0, 0.75, 10)  # no grid yet: one is set
+    assert moved and step == grid_step(3.0, 0.75, 10)
+    assert grid_before(step, 3.0 * 2**5, 0.75, 9) == (step, False)  # headroom: still fits
+    big = math.ldexp(step, 51)
+    new, moved = grid_before(step, big, 0.75, 9)
+    assert moved and new == grid_step(big, 0.75, 9) and new > step
+
+
+def test_on_grid_in_place_equals_on_grid_and_refuses_other_dtypes():
+    torch.manual_seed(0)
+    stream = torch.randn(300, dtype=torch.float64) * 1e3
+    expected = on_grid(stream, 2.0**-7)
+    assert on_grid_(stream, 2.0**-7) is stream and torch.equal(stream, expected)
+    with pytest.raises(TypeError, match="float64 streams"):
+        on_grid_(torch.ones(3), 2.0**-7)
