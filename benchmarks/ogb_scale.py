@@ -83,7 +83,7 @@ def _graph_bytes(data) -> int:
     return _tensor_bytes(*(data.get(k) for k in ("x", "edge_index", "edge_attr", "y")))
 
 
-def plan(rec: dict, model) -> None:
+def plan(rec: dict, model, device) -> None:
     """Put the planner's prediction for the measured step of ``rec`` into it."""
     from revgnn.memory.from_recipe import plan_config
     from revgnn.memory.kinds import num_parameters
@@ -97,7 +97,7 @@ def plan(rec: dict, model) -> None:
     except ValueError as e:
         rec["planned_peak_bytes"], rec["planner_note"] = None, str(e)
         return
-    estimate = predict(cfg)
+    estimate = predict(cfg, device=device)
     rec["planned_peak_bytes"] = estimate.total
     rec["planned_terms"] = estimate.terms
     rec["planner_constants"] = estimate.constants
@@ -114,7 +114,8 @@ def replan(path: str) -> list[dict]:
     for rec in records["records"]:
         if "peak_bytes" in rec:
             model = load_recipe(f"{rec['dataset']}/{rec['preset']}").model
-            plan(rec, dataclasses.replace(model, num_layers=rec.get("layers", model.num_layers)))
+            model = dataclasses.replace(model, num_layers=rec.get("layers", model.num_layers))
+            plan(rec, model, rec.get("device", "cpu"))
     Path(path).write_text(json.dumps(records, indent=1) + "\n")
     return records["records"]
 
@@ -169,6 +170,7 @@ def rehearse(
     model = exp.build()
     loop = Loop(model, exp.task, cfg)
     rec["num_params"] = loop.num_params
+    rec["device"] = str(loop.device)
     start = time.perf_counter()
     batches = exp.task.train_batches(1)
     rec["partition_seconds"] = time.perf_counter() - start
@@ -210,7 +212,7 @@ def rehearse(
     rec.update(in_channels=exp.in_channels, out_channels=exp.out_channels,
                edge_dim=exp.edge_dim, multilabel=exp.dataset.task == "multilabel",
                amp=cfg.amp)  # fmt: skip
-    plan(rec, exp.recipe.model)
+    plan(rec, exp.recipe.model, loop.device)
     del batches, batch
 
     # Evaluation: the task's own, or its first part and an extrapolation.
@@ -336,6 +338,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--root", help="folder of the full-size OGB folders")
     p.add_argument("--write", action="store_true", help="write the folders that are missing")
+    p.add_argument(
+        "--write-only",
+        action="store_true",
+        help="write the missing folders of --presets and stop (gpu_suite.sh overlaps this)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the written graphs")
     p.add_argument("--presets", nargs="*", help="dataset/preset names (default: every one)")
     p.add_argument(
@@ -382,7 +389,9 @@ def main() -> None:
     if unknown:
         p.error(f"--presets {' '.join(unknown)}: not OGB presets ({', '.join(presets())})")
     needed = [d for d in DATASETS if any(c.startswith(f"{d}/") for c in chosen)]
-    written = write_folders(args.root, args.seed, needed) if args.write else []
+    written = write_folders(args.root, args.seed, needed) if args.write or args.write_only else []
+    if args.write_only:
+        return
     records, loaded = [], set()
     for preset in chosen:
         dataset = preset.split("/")[0]

@@ -168,3 +168,24 @@ def test_ogb_scale_rehearses_a_preset_and_replans_its_records(tmp_path):
     assert json.loads(out.read_text())["records"][0]["planned_peak_bytes"] == pytest.approx(
         rec["planned_peak_bytes"]
     )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a bash script")
+def test_gpu_suite_checks_its_steps_and_needs_cuda(tmp_path):
+    import torch
+
+    script = str(ROOT / "benchmarks" / "gpu_suite.sh")
+    env = {"PATH": "/usr/bin:/bin", "REVGNN_PYTHON": sys.executable}
+
+    def suite(steps: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["bash", script, str(tmp_path)], env={**env, "STEPS": steps},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    bad = suite("cuda_tests speed")
+    assert bad.returncode == 2
+    assert "unknown step speed (steps: cuda_tests aggregation_speed" in bad.stderr
+    if not torch.cuda.is_available():
+        none = suite("cuda_tests")
+        assert none.returncode == 2 and "no CUDA device visible to torch" in none.stderr

@@ -97,7 +97,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="plan_check",
         help="--check output path without extension (default: ./plan_check)",
     )
-    parser.add_argument("--device", default="cpu", help="--check device (default: cpu)")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="the device planned for and measured by --check; cuda adds cuBLAS's workspaces "
+        "(default: cpu)",
+    )
     parser.add_argument(
         "--memory-limit",
         help="--check: skip configurations predicted above this, stop any whose RSS passes "
@@ -143,10 +148,10 @@ def plan(args: argparse.Namespace) -> dict[str, Any]:
             if MODEL_KINDS[kind].grouped and w % base.num_groups:
                 deepest[w] = "n/a"
                 continue
-            deepest[w] = max_depth(base.with_(hidden_channels=w), budget)
+            deepest[w] = max_depth(base.with_(hidden_channels=w), budget, device=args.device)
         at = base.with_(num_layers=args.depth)
-        widest = max_width(at, budget)
-        pred = predict(at.with_(hidden_channels=widest)) if widest else None
+        widest = max_width(at, budget, device=args.device)
+        pred = predict(at.with_(hidden_channels=widest), device=args.device) if widest else None
         rows.append(
             {
                 "kind": kind,
@@ -165,8 +170,9 @@ def plan(args: argparse.Namespace) -> dict[str, Any]:
 def print_plan(result: dict[str, Any], args: argparse.Namespace) -> None:
     cfg = _base(args, "revgnn", defaults=False)
     print(
-        f"budget {format_bytes(result['budget_bytes'])} for one training step with Adam "
-        f"(live tensors; add the framework: ~350 MB on CPU, the CUDA context on a GPU)"
+        f"budget {format_bytes(result['budget_bytes'])} for one training step with Adam on "
+        f"{args.device} (live tensors{', cuBLAS workspaces' if 'cuda' in args.device else ''}; "
+        "add the framework: ~350 MB on CPU, the CUDA context on a GPU)"
     )
     print(
         f"graph N={cfg.num_nodes:,} E={cfg.num_edges:,} F={cfg.in_channels} "

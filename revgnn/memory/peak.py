@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 from torch._subclasses.fake_tensor import FakeTensor
 
+from revgnn.memory.cuda_workspace import clear_workspaces
 from revgnn.memory.saved import storage_key
 from revgnn.utils.malloc import release_freed_memory
 
@@ -116,11 +117,14 @@ def measure_peak(
     """Run ``fn()`` and measure the peak of live tensor bytes on ``device``.
 
     On CPU this runs ``fn`` under ``torch.profiler`` with memory profiling (about 1.5x slower);
-    measure one representative step, not a whole training run.
+    measure one representative step, not a whole training run. On CUDA, PyTorch's cuBLAS
+    workspaces are freed first (:func:`~revgnn.memory.cuda_workspace.clear_workspaces`), so
+    the peak counts those the step makes, the first step of a process or a later one alike.
     """
     device = torch.device(device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+        clear_workspaces()  # the step's own, made again inside it, whichever step it is
         baseline = torch.cuda.memory_allocated(device)
         torch.cuda.reset_peak_memory_stats(device)
         out = fn()

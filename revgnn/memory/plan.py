@@ -42,9 +42,11 @@ feature: its memory depends on depth only through :math:`P`. ``revgnn plan --che
 measures configurations in fresh processes and prints predicted versus measured.
 
 The peak is the CPU peak of live tensor bytes (:func:`revgnn.memory.measure_peak`), which
-matches the CUDA allocator's ``max_memory_allocated`` up to the allocator's rounding; the
-constants were measured on CPU. A process needs more than that: the framework itself (about
-350 MB of RSS for torch and PyG on CPU; the CUDA context on a GPU) and what the allocator keeps.
+matches the CUDA allocator's ``max_memory_allocated`` up to the allocator's rounding, plus on
+CUDA the cuBLAS workspaces a step allocates (:mod:`revgnn.memory.cuda_workspace`: 65 MiB on an
+H100 or H200, which the allocator counts like tensors); the constants were measured on CPU.
+A process needs more than that: the framework itself (about 350 MB of RSS for torch and PyG on
+CPU; the CUDA context on a GPU) and what the allocator keeps.
 
 What is modelled is the peak of live tensors: what the allocator of a GPU reports. A peer whose
 process memory grows beyond its tensors (PyG's ``GroupAddRev``: glibc keeps every block's
@@ -60,8 +62,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from revgnn.config.adapt import adapt_model
 from revgnn.config.model import ModelConfig
+from revgnn.memory.cuda_workspace import step_workspace_bytes
 from revgnn.memory.kinds import (
     AGGR_FAMILIES,
     MODEL_KINDS,
@@ -246,10 +251,18 @@ def static_bytes(cfg: Config) -> dict[str, float]:
     }
 
 
-def predict(cfg: Config, calibration: dict[str, dict[str, float]] | None = None) -> MemoryEstimate:
+def predict(
+    cfg: Config,
+    calibration: dict[str, dict[str, float]] | None = None,
+    device: torch.device | str = "cpu",
+) -> MemoryEstimate:
     """Predicted peak bytes of one training step of ``cfg`` (Adam, after the first step),
-    with the constants of :data:`CALIBRATION` or of ``calibration``."""
+    with the constants of :data:`CALIBRATION` or of ``calibration``, on ``device`` (on CUDA
+    with cuBLAS's workspaces, :func:`~revgnn.memory.cuda_workspace.step_workspace_bytes`)."""
     terms = static_bytes(cfg)
+    workspaces = step_workspace_bytes(device)
+    if workspaces:
+        terms["cuBLAS workspaces"] = float(workspaces)
     constants, calibrated, key = _constants(
         cfg, CALIBRATION if calibration is None else calibration
     )
@@ -258,15 +271,18 @@ def predict(cfg: Config, calibration: dict[str, dict[str, float]] | None = None)
     return MemoryEstimate(sum(terms.values()), terms, calibrated, key)
 
 
-def max_depth(cfg: Config, budget: float, limit: int = 1_000_000) -> int | None:
-    """The largest ``num_layers`` for which ``cfg`` is predicted to fit in ``budget`` bytes.
+def max_depth(
+    cfg: Config, budget: float, limit: int = 1_000_000, device: torch.device | str = "cpu"
+) -> int | None:
+    """The largest ``num_layers`` for which ``cfg`` is predicted to fit in ``budget`` bytes
+    on ``device``.
 
     Returns ``0`` if not even one layer fits, ``None`` if the kind's memory does not depend on
     depth and it fits (any depth), and at most ``limit``.
     """
 
     def fits(layers: int) -> bool:
-        return predict(cfg.with_(num_layers=layers)).total <= budget
+        return predict(cfg.with_(num_layers=layers), device=device).total <= budget
 
     if not fits(1):
         return 0
@@ -290,13 +306,16 @@ def width_multiple(cfg: Config) -> int:
     return math.lcm(8, c)
 
 
-def max_width(cfg: Config, budget: float, limit: int = 1 << 16) -> int:
+def max_width(
+    cfg: Config, budget: float, limit: int = 1 << 16, device: torch.device | str = "cpu"
+) -> int:
     """The widest ``hidden_channels`` (a multiple of :func:`width_multiple`) for which
-    ``cfg`` (at its depth) is predicted to fit in ``budget`` bytes; ``0`` if none does."""
+    ``cfg`` (at its depth) is predicted to fit in ``budget`` bytes on ``device``; ``0`` if
+    none does."""
     step = width_multiple(cfg)
 
     def fits(k: int) -> bool:
-        return predict(cfg.with_(hidden_channels=k * step)).total <= budget
+        return predict(cfg.with_(hidden_channels=k * step), device=device).total <= budget
 
     if not fits(1):
         return 0

@@ -359,7 +359,7 @@ def sweep(
     bar = tqdm(configs, desc="profile", unit="config", disable=not progress, file=sys.stderr)
     for cfg in bar:
         bar.set_postfix_str(f"{cfg.kind} L={cfg.num_layers} D={cfg.hidden_channels}")
-        predicted = predict(cfg).total
+        predicted = predict(cfg, device=device).total
         if memory_limit and predicted > memory_limit:
             record = {
                 "config": cfg.as_dict(),

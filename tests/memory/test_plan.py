@@ -93,8 +93,20 @@ def test_cuda_prediction_is_within_15_percent_of_max_memory_allocated(kind):
     cfg = Config(kind=kind, num_layers=28, hidden_channels=64, num_nodes=2000, num_edges=40000)
     (record,) = sweep([cfg], device="cuda", timed_steps=0, progress=False)
     assert "peak_bytes" in record, record
-    assert record["predicted_bytes"] == pytest.approx(predict(cfg).total)
+    assert record["predicted_bytes"] == pytest.approx(predict(cfg, device="cuda").total)
     assert abs(record["predicted_bytes"] / record["peak_bytes"] - 1) <= 0.15
+
+
+def test_a_cuda_plan_adds_the_cublas_workspaces_and_nothing_else():
+    from revgnn.memory.cuda_workspace import step_workspace_bytes
+
+    cfg = Config(kind="revgnn", num_layers=28, hidden_channels=64)
+    cpu, cuda = predict(cfg), predict(cfg, device="cuda")
+    assert "cuBLAS workspaces" not in cpu.terms
+    assert cuda.terms["cuBLAS workspaces"] == step_workspace_bytes("cuda") > 0
+    assert cuda.total - cpu.total == step_workspace_bytes("cuda")
+    budget = cpu.total + step_workspace_bytes("cuda") / 2
+    assert max_width(cfg, budget) >= 64 > max_width(cfg, budget, device="cuda")
 
 
 def test_message_block_feature_is_capped_at_one_block():
