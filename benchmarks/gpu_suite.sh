@@ -22,7 +22,7 @@
 #
 # Environment:
 #   REVGNN_PYTHON   an interpreter that already has a CUDA build of torch and the package's
-#                   dependencies (revgnn itself on PYTHONPATH or installed): no ./setup.sh.
+#                   dependencies: no ./setup.sh; this checkout goes first on PYTHONPATH.
 #                   Without it, the README's setup runs (./setup.sh; with a CUDA build of
 #                   torch already in .venv, or TORCH_SPEC naming one).
 #   STEPS           the steps to run, by name (default: all of them, in the order above).
@@ -41,6 +41,7 @@ OUT=${1:-benchmarks/results/gpu}
 mkdir -p "$OUT"
 if [ -n "${REVGNN_PYTHON:-}" ]; then
   PY=$REVGNN_PYTHON
+  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's revgnn, not installed
 else
   ./setup.sh || exit 1
   PY=.venv/bin/python
