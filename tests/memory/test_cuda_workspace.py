@@ -44,8 +44,16 @@ def test_a_step_makes_two_cublas_workspaces_and_one_cublaslt_workspace(monkeypat
     assert step_workspace_bytes(torch.device("cuda")) == 4 * MiB
 
 
-def test_clearing_without_a_gpu_does_nothing():
+def test_workspaces_are_cleared_only_where_cuda_runs(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch._C, "_cuda_clearCublasWorkspaces", lambda: calls.append(1),
+                        raising=False)  # fmt: skip
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     clear_workspaces()
+    assert calls == []  # a CPU build or a machine without a GPU: nothing to free
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    clear_workspaces()
+    assert calls == [1]
 
 
 @pytest.mark.cuda
