@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from revgnn.memory.cuda_workspace import step_workspace_bytes
 from revgnn.memory.kinds import MODEL_KINDS, Config
 from revgnn.memory.plan import CALIBRATION_FILE, calibration_key, features, predict, static_bytes
 
@@ -93,13 +94,15 @@ def _nnls(rows: Sequence[Sequence[float]], targets: Sequence[float]) -> list[flo
 def fit_calibration(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Fit the activation constants to measured records (:func:`revgnn.profile.profile_config`
     output): per calibration key, non-negative least squares of the relative error of
-    ``peak_bytes - static_bytes`` against the features."""
+    ``peak_bytes - static_bytes`` (and, for a record measured on CUDA, cuBLAS's workspaces)
+    against the features."""
     groups: dict[str, list[tuple[dict[str, float], float, float]]] = {}
     for r in records:
         if "peak_bytes" not in r:
             continue
         cfg = Config.from_dict(r["config"])
         target = r["peak_bytes"] - sum(static_bytes(cfg).values())
+        target -= step_workspace_bytes(r.get("device", "cpu"))
         groups.setdefault(calibration_key(cfg), []).append(
             (features(cfg), target, float(r["peak_bytes"]))
         )
@@ -159,7 +162,8 @@ def fit_errors(
         if "peak_bytes" not in r:
             continue
         cfg = Config.from_dict(r["config"])
-        err = abs(predict(cfg, calibration).total / r["peak_bytes"] - 1)
+        predicted = predict(cfg, calibration, device=r.get("device", "cpu")).total
+        err = abs(predicted / r["peak_bytes"] - 1)
         key = calibration_key(cfg)
         worst[key] = max(worst.get(key, 0.0), err)
     return worst

@@ -1,8 +1,9 @@
 import pytest
 
 from revgnn.memory import plan
+from revgnn.memory.cuda_workspace import step_workspace_bytes
 from revgnn.memory.plan import predict
-from revgnn.profiling.calibration import calibration_configs, fit_calibration
+from revgnn.profiling.calibration import calibration_configs, fit_calibration, fit_errors
 
 
 def test_fit_calibration_recovers_known_constants(monkeypatch):
@@ -17,6 +18,20 @@ def test_fit_calibration_recovers_known_constants(monkeypatch):
     for name, value in truth.items():
         assert fitted[name] == pytest.approx(value, rel=0.05)
     assert all(v >= 0 for v in fitted.values())
+    # The same step measured on CUDA: its cuBLAS workspaces are not activations.
+    on_cuda = [
+        {**r, "device": "cuda", "peak_bytes": r["peak_bytes"] + step_workspace_bytes("cuda")}
+        for r in records
+    ]
+    fitted_cuda = fit_calibration(on_cuda)["revgnn/max/fp32"]
+    for name, value in truth.items():
+        assert fitted_cuda[name] == pytest.approx(value, rel=0.05)
+    exact = [
+        {"config": c.as_dict(), "device": "cuda",
+         "peak_bytes": predict(c).total + step_workspace_bytes("cuda")}
+        for c in configs
+    ]  # fmt: skip
+    assert fit_errors(exact, {"revgnn/max/fp32": truth})["revgnn/max/fp32"] < 1e-9
 
 
 def test_configs_of_kinds_with_their_own_conv_are_buildable():
