@@ -27,9 +27,15 @@ class CollapseMonitor(Callback):
     After ``after`` epochs (a deep model that starts as the identity may predict one class
     for a few epochs), ``patience`` evaluations in a row predicting one class for every
     validation node count as a collapse, unless the training loss fell by ``min_progress``
-    (relative) or more over them: a model still learning its way out of the majority class
-    (Coauthor CS: 15 epochs of it, its loss falling 2-3% an epoch) is left alone, since
-    loading its earlier weights again would only undo that progress. The response: the best
+    (relative) or more over them, or lies below the task's prior loss
+    (:meth:`~revgnn.training.Task.prior_loss`: the loss of the best prediction shared by
+    every node, the entropy of the training labels' class frequencies). Such a model is still
+    learning its way out of the majority class: its loss falls fast (Coauthor CS at 16
+    layers: 15 epochs of one class, the loss falling 2-3% an epoch), or it already predicts
+    from its inputs, which no input-independent prediction's loss can be below (Coauthor CS at
+    64 layers: one class until epoch 40, the loss falling about 1% an epoch, below the prior
+    from epoch 14). It is left alone, since loading its earlier weights again would only undo
+    that progress. The response: the best
     weights so far are loaded again, every learning rate is multiplied by ``lr_factor`` and
     the optimiser's state (the moments that led there) is cleared, and the run goes on. After
     ``max_responses`` responses the run stops, keeping its best weights. Each response is one
@@ -66,15 +72,20 @@ class CollapseMonitor(Callback):
         self.min_progress = min_progress
         self.run: list[int] = []
         self.run_loss = math.nan
+        self.prior = math.nan
         self.responses = 0
         self.pending: str | None = None
 
-    def update(self, epoch: int, classes: int | None, loss: float = math.nan) -> bool:
-        """Record one evaluation and the training loss before it; whether it completes a
-        collapse."""
+    def update(
+        self, epoch: int, classes: int | None, loss: float = math.nan, prior: float = math.nan
+    ) -> bool:
+        """Record one evaluation and the training loss before it (and the task's prior loss,
+        if known); whether it completes a collapse."""
         if classes is None or self.patience == 0 or epoch <= self.after:
             return False
-        if classes != 1 or loss < self.run_loss * (1.0 - self.min_progress):
+        # Below the prior by more than rounding: the predictions depend on the inputs.
+        predicts = loss < prior * (1.0 - 1e-6)
+        if classes != 1 or predicts or loss < self.run_loss * (1.0 - self.min_progress):
             self.run = []  # varied predictions, or a model still learning: count anew
         if classes != 1:
             return False
@@ -83,8 +94,12 @@ class CollapseMonitor(Callback):
         self.run = [*self.run, epoch]
         return len(self.run) >= self.patience
 
+    def on_fit_start(self, loop: Loop) -> None:
+        prior = loop.task.prior_loss(loop.cfg.label_smoothing)
+        self.prior = math.nan if prior is None else prior
+
     def on_evaluate(self, loop: Loop, epoch: int, evaluation: Evaluation) -> None:
-        if not self.update(epoch, evaluation.valid_classes, loop.final_loss):
+        if not self.update(epoch, evaluation.valid_classes, loop.final_loss, self.prior):
             return
         first, last = self.run[0], self.run[-1]
         self.run = []

@@ -129,6 +129,20 @@ class NodeTask(Task):
             return out.float().sum() * 0.0, 0
         return prediction_loss(out[mask], batch.y[mask], self.dataset.task, label_smoothing), n
 
+    def prior_loss(self, label_smoothing: float = 0.0) -> float | None:
+        r"""For single-label classes, the entropy of the training labels' class frequencies
+        :math:`\bar{p}` (smoothed as the loss smooths them: :math:`(1 - \varepsilon) p +
+        \varepsilon / C`): the cross-entropy :math:`-\sum_c \bar{p}_c \log q_c` of any
+        prediction :math:`q` shared by every node is at least :math:`H(\bar{p})`."""
+        if self.dataset.task != "multiclass":
+            return None
+        y = self.dataset.data.y.view(-1)[self.dataset.split["train"]].long()
+        counts = torch.bincount(y, minlength=self.dataset.num_classes).double()
+        p = counts / counts.sum()
+        p = (1.0 - label_smoothing) * p + label_smoothing / p.numel()
+        p = p[p > 0]
+        return float(-(p * p.log()).sum())
+
     @torch.no_grad()
     def predict(self, model: nn.Module, device: torch.device, amp: str | None) -> Tensor:
         """Logits of every node (CPU), full-graph or averaged over random views."""

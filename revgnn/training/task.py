@@ -97,6 +97,12 @@ class Task(ABC):
         edges are all decided)."""
         return False
 
+    def prior_loss(self, label_smoothing: float = 0.0) -> float | None:
+        """The training loss of the best prediction that ignores the input, when the task
+        knows it (default: ``None``): a model whose loss is below it predicts from its inputs
+        (see :class:`~revgnn.training.CollapseMonitor`)."""
+        return None
+
     def state_dict(self) -> dict[str, Any] | None:
         """What a resumed run needs of the task itself (tensors and plain data)."""
         return None

@@ -34,6 +34,24 @@ def test_a_model_still_learning_out_of_the_majority_class_is_not_a_collapse():
     assert [nan.update(e, 1) for e in (1, 2)] == [False, True]
 
 
+def test_a_loss_below_the_prior_loss_is_not_a_collapse():
+    # Coauthor CS at 64 layers: one class predicted until epoch 40 while the loss falls about
+    # 1% an epoch, below the entropy of the class frequencies (2.4035) from epoch 14.
+    losses = [2.4177, 2.3994, 2.3851, 2.3732, 2.3630, 2.3554]
+    below = CollapseMonitor(3, after=0)
+    assert not any(below.update(e, 1, loss, 2.4035) for e, loss in enumerate(losses, 1))
+    # The same slow fall above the prior is a model learning only the class frequencies.
+    above = CollapseMonitor(3, after=0)
+    assert [above.update(e, 1, loss, 2.30) for e, loss in enumerate(losses[:3], 1)] == [
+        False,
+        False,
+        True,
+    ]
+    # At the prior (the best input-independent prediction, up to rounding): a collapse.
+    at = CollapseMonitor(2, after=0)
+    assert [at.update(e, 1, 2.4035 * (1 - 1e-9), 2.4035) for e in (1, 2)] == [False, True]
+
+
 class Biased(nn.Module):
     """Predicts from a per-class bias only: after a few steps, one class for every node."""
 

@@ -40,3 +40,26 @@ def test_bad_settings_and_bad_data_are_refused():
     ds.data.x[0, 0] = float("inf")
     with pytest.raises(ValueError, match="node features x contain 1 NaN/inf values"):
         NodeTask(ds)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_the_prior_loss_is_the_least_loss_of_a_prediction_shared_by_every_node(smoothing):
+    ds = synthetic_dataset("arxiv", 120, 6.0, seed=0)
+    task = NodeTask(ds)
+    task.setup(torch.device("cpu"), 0)
+    prior = task.prior_loss(smoothing)
+    y = ds.data.y.view(-1)[ds.split["train"]]
+    freq = torch.bincount(y, minlength=ds.num_classes).double() / y.numel()
+    (batch,) = task.train_batches(1)
+
+    def shared_loss(logits):  # one prediction for every node, through the task's own loss
+        out = logits.float().expand(batch.num_nodes, -1)
+        return task.loss(out, batch, smoothing)[0].item()
+
+    target = (1 - smoothing) * freq + smoothing / ds.num_classes
+    assert shared_loss(target.log()) == pytest.approx(prior, rel=1e-5)
+    for seed in range(5):  # any other shared prediction does worse
+        logits = torch.randn(ds.num_classes, generator=torch.Generator().manual_seed(seed))
+        assert shared_loss(logits) > prior
+    multilabel = synthetic_dataset("proteins", 60, 4.0, seed=0)
+    assert NodeTask(multilabel).prior_loss() is None
