@@ -29,9 +29,10 @@ class DataConfig:
     split_seed: int = setting(0, "seed of random splits, sampling and held-out sets")
     features: str = setting(
         "auto",
-        "node features: raw, row (row-normalised), standard (z-scored columns); auto: by "
-        "the features (see revgnn.config.adapt)",
-        choices=("auto", "raw", "row", "standard"),
+        "node features: raw, row (row-normalised), row_scaled (row-normalised, times the mean "
+        "row sum), standard (z-scored columns); auto: by the features and the labels (see "
+        "revgnn.config.adapt)",
+        choices=("auto", "raw", "row", "row_scaled", "standard"),
     )
     partition: str = setting("full", "node tasks: full, random or metis", choices=PARTITIONS)
     num_parts: int = setting(1, "node tasks: training parts per epoch", flag="parts", low=1)

@@ -26,4 +26,5 @@ def graph_stats(dataset: Any) -> GraphStats | None:
         binary_features=bool(((sample == 0) | (sample == 1)).all()),
         nonnegative_features=bool((sample >= 0).all()),
         feature_density=float((sample != 0).double().mean()) if sample.numel() else 0.0,
+        num_train=int(dataset.split["train"].numel()),
     )

@@ -22,7 +22,7 @@ from revgnn.training.partition import (
     make_partitioner,
     multiview_predict,
 )
-from revgnn.training.task import Evaluation, Task, register_task
+from revgnn.training.task import Evaluation, Task, class_prior_loss, register_task
 
 __all__ = ["NodeTask", "node_forward"]
 
@@ -130,18 +130,12 @@ class NodeTask(Task):
         return prediction_loss(out[mask], batch.y[mask], self.dataset.task, label_smoothing), n
 
     def prior_loss(self, label_smoothing: float = 0.0) -> float | None:
-        r"""For single-label classes, the entropy of the training labels' class frequencies
-        :math:`\bar{p}` (smoothed as the loss smooths them: :math:`(1 - \varepsilon) p +
-        \varepsilon / C`): the cross-entropy :math:`-\sum_c \bar{p}_c \log q_c` of any
-        prediction :math:`q` shared by every node is at least :math:`H(\bar{p})`."""
+        """For single-label classes, the entropy of the training labels' class frequencies
+        (:func:`~revgnn.training.task.class_prior_loss`)."""
         if self.dataset.task != "multiclass":
             return None
-        y = self.dataset.data.y.view(-1)[self.dataset.split["train"]].long()
-        counts = torch.bincount(y, minlength=self.dataset.num_classes).double()
-        p = counts / counts.sum()
-        p = (1.0 - label_smoothing) * p + label_smoothing / p.numel()
-        p = p[p > 0]
-        return float(-(p * p.log()).sum())
+        y = self.dataset.data.y.view(-1)[self.dataset.split["train"]]
+        return class_prior_loss(y, self.dataset.num_classes, label_smoothing)
 
     @torch.no_grad()
     def predict(self, model: nn.Module, device: torch.device, amp: str | None) -> Tensor:

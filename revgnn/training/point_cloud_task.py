@@ -14,7 +14,7 @@ from revgnn.datasets.point_metrics import ConfusionMatrix, ShapeIoU
 from revgnn.training.amp import autocast
 from revgnn.training.distributed import whole_rounds
 from revgnn.training.partition import epoch_generator
-from revgnn.training.task import Evaluation, Task, register_task
+from revgnn.training.task import Evaluation, Task, class_prior_loss, register_task
 
 __all__ = ["PointBatch", "PointCloudTask", "augment_clouds"]
 
@@ -138,6 +138,13 @@ class PointCloudTask(Task):
             label_smoothing=label_smoothing,
         )
         return loss, int(batch.y.size(0))
+
+    def prior_loss(self, label_smoothing: float = 0.0) -> float:
+        """The entropy of the training clouds' (or points') class frequencies
+        (:func:`~revgnn.training.task.class_prior_loss`): the loss is the cross-entropy over
+        every cloud (or point) of a batch."""
+        y = self.dataset.y[self.dataset.split["train"]]
+        return class_prior_loss(y, self.dataset.num_classes, label_smoothing)
 
     @torch.no_grad()
     def score(

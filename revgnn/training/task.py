@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from revgnn.training.loop import Loop
     from revgnn.training.optimizers import Optimizers
 
-__all__ = ["TASKS", "Evaluation", "Task", "build_task", "register_task"]
+__all__ = ["TASKS", "Evaluation", "Task", "build_task", "class_prior_loss", "register_task"]
 
 
 @dataclass
@@ -39,6 +39,24 @@ class Evaluation:
     scores: dict[str, float]
     valid_classes: int | None = None
     extra: dict[str, float] = field(default_factory=dict)
+
+
+def class_prior_loss(y: Tensor, num_classes: int, label_smoothing: float = 0.0) -> float:
+    r"""The least cross-entropy of a prediction shared by every example of labels ``y``: the
+    entropy :math:`H(\bar{p})` of their class frequencies, smoothed as the loss smooths them
+    (:math:`\bar{p} = (1 - \varepsilon) p + \varepsilon / C`), since
+    :math:`-\sum_c \bar{p}_c \log q_c \ge H(\bar{p})` for every prediction :math:`q`.
+
+    Args:
+        y (Tensor): Class labels, any shape.
+        num_classes (int): :math:`C`.
+        label_smoothing (float): :math:`\varepsilon`, the loss's.
+    """
+    counts = torch.bincount(y.reshape(-1).long(), minlength=num_classes).double()
+    p = counts / counts.sum()
+    p = (1.0 - label_smoothing) * p + label_smoothing / p.numel()
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
 
 
 class Task(ABC):

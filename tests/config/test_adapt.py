@@ -68,15 +68,16 @@ def test_adapt_fills_every_auto_value():
 
 
 def _stats(**kw):
-    base = dict(num_nodes=100, num_edges=400, num_features=500, binary_features=True,
-                nonnegative_features=True, feature_density=0.01)  # fmt: skip
+    base = dict(num_nodes=1000, num_edges=4000, num_features=500, binary_features=True,
+                nonnegative_features=True, feature_density=0.01, num_train=100)  # fmt: skip
     return GraphStats(**{**base, **kw})
 
 
 @pytest.mark.parametrize(
     ("kind", "stats", "rule"),
     [
-        ("bag of words", _stats(), "row"),
+        ("bag of words, scarce labels", _stats(), "row"),
+        ("bag of words, a label per column", _stats(num_train=500), "row_scaled"),
         ("dense binary attributes", _stats(feature_density=0.35), "standard"),
         ("counts", _stats(binary_features=False, feature_density=0.5), "standard"),
         (

@@ -4,6 +4,7 @@ import torch
 from revgnn.datasets import load_dataset
 from revgnn.datasets.features import (
     row_normalize,
+    row_scale,
     standardize,
     with_features,
 )
@@ -14,6 +15,15 @@ def test_row_normalised_rows_sum_to_one_and_empty_rows_stay_zero():
     out = row_normalize(x)
     torch.testing.assert_close(out.sum(1), torch.tensor([1.0, 0.0, 1.0]))
     torch.testing.assert_close(out[2], torch.tensor([0.0, 0.75, 0.25]))
+
+
+def test_scaled_rows_are_the_normalised_rows_times_the_mean_row_sum():
+    x = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 3.0, 1.0], [1.0, 1.0, 1.0]])
+    out = row_scale(x)
+    torch.testing.assert_close(out.sum(1), torch.tensor([2.25, 0.0, 2.25, 2.25]))  # mean 9/4
+    torch.testing.assert_close(out[2], torch.tensor([0.0, 0.75, 0.25]) * 2.25)
+    # Inputs whose rows sum to less than 1 on average are not scaled down.
+    torch.testing.assert_close(row_scale(x / 100), row_normalize(x / 100))
 
 
 def test_standardised_columns_have_zero_mean_unit_std_and_constants_become_zero():
@@ -32,5 +42,8 @@ def test_with_features_preprocesses_a_copy_and_notes_it():
     assert torch.equal(cora.data.x, raw)  # the loaded dataset is untouched
     assert "features row-normalised" in row.describe()
     assert with_features(cora, "raw") is cora
-    with pytest.raises(ValueError, match="features='auto' must be one of raw, row, standard"):
+    scaled = with_features(cora, "row_scaled")
+    torch.testing.assert_close(scaled.data.x.sum(1), torch.full((cora.num_nodes,), 49216 / 2708))
+    assert "scaled by the mean row sum" in scaled.describe()
+    with pytest.raises(ValueError, match="features='auto' must be one of raw, row, row_scaled, s"):
         with_features(cora, "auto")

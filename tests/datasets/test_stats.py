@@ -10,16 +10,21 @@ from revgnn.datasets.stats import graph_stats
 def test_stats_of_the_bundled_cora():
     stats = graph_stats(load_dataset("cora"))
     assert (stats.num_nodes, stats.num_edges, stats.num_features) == (2708, 10556, 1433)
-    assert stats.binary_features and stats.nonnegative_features
+    assert stats.binary_features and stats.nonnegative_features and stats.num_train == 140
     assert abs(stats.feature_density - 49216 / (2708 * 1433)) < 1e-9
     assert graph_stats(object()) is None
 
 
-def _with_features(x):
+def _with_features(x, num_train=10):
     n = x.size(0)
     ring = torch.stack([torch.arange(n), (torch.arange(n) + 1) % n])
     data = Data(x=x, edge_index=torch.cat([ring, ring.flip(0)], 1), y=torch.arange(n) % 3)
-    split = {"train": torch.arange(10), "valid": torch.arange(10, 20), "test": torch.arange(20, n)}
+    valid = num_train + 10
+    split = {
+        "train": torch.arange(num_train),
+        "valid": torch.arange(num_train, valid),
+        "test": torch.arange(valid, n),
+    }
     return NodeDataset("g", data, split, 3, "multiclass", "acc")
 
 
@@ -36,5 +41,11 @@ def test_the_feature_rule_on_small_graphs_of_each_kind():
     for kind, (x, rule) in kinds.items():
         stats = graph_stats(_with_features(x))
         assert feature_rule(stats) == rule, (kind, stats)
+    # The same bag of words with more labelled nodes than columns keeps its scale.
+    words = kinds["bag of words"][0][:, :40]
+    stats = graph_stats(_with_features(words, num_train=40))
+    assert stats.num_train == 40 and stats.feature_density < SPARSE_FEATURES
+    assert feature_rule(stats) == "row_scaled"
+    assert feature_rule(graph_stats(_with_features(words, num_train=39))) == "row"
     cora = graph_stats(load_dataset("cora"))
     assert cora.feature_density < SPARSE_FEATURES and feature_rule(cora) == "row"

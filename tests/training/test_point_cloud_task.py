@@ -115,3 +115,23 @@ def test_part_segmentation_with_categories_selects_on_the_per_shape_iou(parts):
     record = result.history[-1]
     assert record["test_instance_miou"] == result.test_metric
     assert 0.0 < record["test_class_miou"] <= 1.0 and "test_miou" in record
+
+
+@pytest.mark.parametrize("fixture", ["textures", "parts"])
+def test_the_prior_loss_is_the_least_loss_of_a_prediction_shared_by_every_cloud(fixture, request):
+    ds = request.getfixturevalue(fixture)
+    task = PointCloudTask(ds, batch_size=len(ds.split["train"]))
+    task.setup(torch.device("cpu"), 0)
+    (batch,) = task.train_batches(1)
+    y = ds.y[ds.split["train"]]
+    freq = torch.bincount(y.reshape(-1), minlength=ds.num_classes).double() / y.numel()
+
+    def shared_loss(logits):  # one prediction for every cloud (point), through the task's loss
+        out = logits.float().expand(*batch.y.shape, -1)
+        return task.loss(out, batch, 0.1)[0].item()
+
+    prior = task.prior_loss(0.1)
+    assert shared_loss((0.9 * freq + 0.1 / ds.num_classes).log()) == pytest.approx(prior, rel=1e-5)
+    for seed in range(3):
+        logits = torch.randn(ds.num_classes, generator=torch.Generator().manual_seed(seed))
+        assert shared_loss(logits) > prior

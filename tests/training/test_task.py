@@ -1,10 +1,13 @@
 """The loop is parameterised by the task: a task written here trains through it unchanged."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
 
 from revgnn.training import Evaluation, Task, TrainConfig, train
+from revgnn.training.task import class_prior_loss
 
 
 class Regression(Task):
@@ -45,3 +48,12 @@ def test_a_custom_task_trains_with_checkpoints_and_log(tmp_path):
     assert model.weight.item() == pytest.approx(3.0, abs=0.05)
     with pytest.raises(TypeError, match="abstract"):
         Task()
+
+
+def test_the_class_prior_loss_is_the_entropy_of_the_smoothed_label_frequencies():
+    assert class_prior_loss(torch.tensor([0, 1, 2, 3]), 4) == pytest.approx(math.log(4))
+    assert class_prior_loss(torch.full((2, 5), 2), 3) == 0.0  # one class: a perfect guess
+    assert class_prior_loss(torch.full((7,), 2), 3, 1.0) == pytest.approx(math.log(3))
+    p = torch.tensor([0.75, 0.25]) * 0.9 + 0.05  # [0, 0, 0, 1] smoothed by 0.1
+    expected = -(p * p.log()).sum().item()
+    assert class_prior_loss(torch.tensor([[0, 0], [0, 1]]), 2, 0.1) == pytest.approx(expected)
