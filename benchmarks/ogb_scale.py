@@ -20,6 +20,11 @@ task's evaluation; the checkpointer), it measures:
 * a checkpoint of the run (save and load, seconds and bytes);
 * the epoch and full-run time extrapolated from these on this machine.
 
+A worker saves its record after the training steps and again when the evaluation starts: a
+preset stopped or killed during an hours-long evaluation keeps its measured steps in
+``--json``, with ``incomplete`` and ``error`` saying where it stopped (Ctrl-C stops the whole
+run after saving).
+
 The graphs are the library's synthetic OGB folders
 (:func:`revgnn.datasets.synthetic.write_ogb_layout` with :data:`OGB_SIZES`), written by
 ``--write`` when missing. Example, the whole rehearsal on one machine::
@@ -41,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 #: The datasets and what their folders are called.
@@ -121,9 +127,17 @@ def replan(path: str) -> list[dict]:
 
 
 def rehearse(
-    preset: str, root: str, steps: int, eval_budget: float, cold: bool, layers: int | None = None
+    preset: str,
+    root: str,
+    steps: int,
+    eval_budget: float,
+    cold: bool,
+    layers: int | None = None,
+    save: Callable[[dict], None] | None = None,
 ) -> dict:
-    """Everything the module docstring lists, for one preset, in this process."""
+    """Everything the module docstring lists, for one preset, in this process. ``save`` gets
+    the record so far after the training steps and after the evaluation's first part, so that
+    a stopped or failed evaluation (hours at full depth) does not lose the steps."""
     import torch
 
     from revgnn.config.recipe import load_recipe
@@ -214,6 +228,8 @@ def rehearse(
                amp=cfg.amp)  # fmt: skip
     plan(rec, exp.recipe.model, loop.device)
     del batches, batch
+    if save is not None:
+        save({**rec, "incomplete": "evaluation not reached"})
 
     # Evaluation: the task's own, or its first part and an extrapolation.
     task = exp.task
@@ -234,6 +250,9 @@ def rehearse(
     rec["eval_part_peak_bytes"] = eval_peak.peak_bytes
     estimate = first_seconds * total_parts
     rec["eval_parts_total"] = total_parts
+    if save is not None:
+        save({**rec, "eval_seconds": estimate, "eval_parts_run": 1,
+              "eval_seconds_extrapolated": True, "incomplete": "evaluation running"})  # fmt: skip
     if estimate <= eval_budget:
         start = time.perf_counter()
         evaluation = task.evaluate(model, loop.device, cfg.amp)
@@ -277,16 +296,23 @@ def run_one(preset: str, args: argparse.Namespace, cold: bool) -> dict:
                *(["--layers", str(args.layers)] if args.layers else []),
                "--out", out] + (["--cold"] if cold else [])  # fmt: skip
         start = time.perf_counter()
-        proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+        try:
+            proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+        except KeyboardInterrupt:  # the worker got the same Ctrl-C: keep what it measured
+            proc = subprocess.CompletedProcess(cmd, -2, stderr="interrupted (Ctrl-C)")
         if proc.returncode == 0:
             record = json.loads(Path(out).read_text())
         else:
             tail = proc.stderr.strip().splitlines()[-3:]
             print("\n".join(tail), flush=True)
             dataset, name = preset.split("/")
-            why = (f"killed by signal {-proc.returncode} (out of memory?)" if proc.returncode < 0
-                   else f"exit status {proc.returncode}: {' '.join(tail[-1:])}")  # fmt: skip
-            record = {"dataset": dataset, "preset": name, "error": why}
+            code = proc.returncode
+            why = ("interrupted" if code == -2
+                   else f"killed by signal {-code} (out of memory?)" if code < 0
+                   else f"exit status {code}: {' '.join(tail[-1:])}")  # fmt: skip
+            # What the worker measured before it stopped (its steps), marked incomplete.
+            partial = json.loads(Path(out).read_text()) if osp.exists(out) else {}
+            record = {**partial, "dataset": dataset, "preset": name, "error": why}
         record["process_seconds"] = time.perf_counter() - start
         return record
 
@@ -311,7 +337,11 @@ def markdown(records: list[dict]) -> str:
     ]
     for r in records:
         if "error" in r:
-            lines.append(f"| {r['dataset']} | {r['preset']} | failed: {r['error']} |")
+            measured = ""
+            if "step_seconds" in r:  # stopped after its steps: what they measured
+                measured = (f"; {r['incomplete']}: step {sec(r['step_seconds'])}, peak "
+                            f"{gib(r['peak_bytes'])} GiB")  # fmt: skip
+            lines.append(f"| {r['dataset']} | {r['preset']} | failed: {r['error']}{measured} |")
             continue
         planned = "-"
         if r.get("planned_peak_bytes") is not None:
@@ -379,10 +409,14 @@ def main() -> None:
     if args.steps < 0:
         p.error(f"--steps {args.steps} must be at least 0")
     if args.worker:
-        record = rehearse(
-            args.worker, args.root, args.steps, args.eval_budget, args.cold, args.layers
-        )
-        Path(args.out).write_text(json.dumps(record, indent=1))
+
+        def save(record: dict) -> None:  # atomically: a kill mid-write leaves the last one
+            Path(args.out + ".tmp").write_text(json.dumps(record, indent=1))
+            os.replace(args.out + ".tmp", args.out)
+
+        save(rehearse(
+            args.worker, args.root, args.steps, args.eval_budget, args.cold, args.layers, save
+        ))  # fmt: skip
         return
     chosen = args.presets or presets()
     unknown = sorted(set(chosen) - set(presets()))
@@ -400,6 +434,8 @@ def main() -> None:
         if args.json:  # after every preset: a later failure loses nothing
             Path(args.json).write_text(json.dumps({"written": written, "records": records},
                                                   indent=1) + "\n")  # fmt: skip
+        if records[-1].get("error") == "interrupted":
+            sys.exit(130)
     table = markdown(records)
     print(table)
     if args.markdown:

@@ -170,6 +170,56 @@ def test_ogb_scale_rehearses_a_preset_and_replans_its_records(tmp_path):
     )
 
 
+# A worker whose evaluation is stopped: ``save`` raises once the evaluation has started. It runs
+# in its own process, as the script's workers do (they set threads and the allocator's policy).
+STOPPED_WORKER = """
+import json, runpy, sys
+scale = runpy.run_path(sys.argv[1])
+saved = []
+def save(record):
+    saved.append(record)
+    if record["incomplete"] == "evaluation running":
+        raise KeyboardInterrupt
+try:
+    scale["rehearse"]("ogbn-products/deeper-gcn", sys.argv[2], 1, 600.0, True, 2, save)
+except KeyboardInterrupt:
+    print(json.dumps(saved))
+"""
+
+
+def test_ogb_scale_keeps_the_steps_of_a_worker_stopped_during_its_evaluation(tmp_path, monkeypatch):
+    import argparse
+    import runpy
+
+    from revgnn.datasets import write_ogb_layout
+
+    write_ogb_layout("products", str(tmp_path), num_nodes=200, avg_degree=6.0, seed=3)
+    script = str(ROOT / "benchmarks" / "ogb_scale.py")
+    proc = subprocess.run([sys.executable, "-c", STOPPED_WORKER, script, str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before, during = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert before["incomplete"] == "evaluation not reached" and "eval_seconds" not in before
+    assert before["step_seconds"] > 0 and before["peak_bytes"] > 0
+    assert during["incomplete"] == "evaluation running" and during["eval_parts_run"] == 1
+    assert during["eval_seconds"] > 0 and during["step_seconds"] == before["step_seconds"]
+
+    # The parent keeps what a killed worker saved, marked with the error.
+    def killed(cmd, **kwargs):
+        Path(cmd[cmd.index("--out") + 1]).write_text(json.dumps(during))
+        return subprocess.CompletedProcess(cmd, -9, stderr="")
+
+    scale = runpy.run_path(script)
+    monkeypatch.setattr(subprocess, "run", killed)
+    args = argparse.Namespace(root=str(tmp_path), steps=1, eval_budget=600.0, layers=2)
+    rec = scale["run_one"]("ogbn-products/deeper-gcn", args, cold=False)
+    assert rec["error"] == "killed by signal 9 (out of memory?)"
+    assert rec["step_seconds"] == before["step_seconds"] and rec["incomplete"]
+    assert "failed: killed by signal 9 (out of memory?); evaluation running: step" in scale[
+        "markdown"
+    ]([rec])
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a bash script")
 def test_gpu_suite_checks_its_steps_and_needs_cuda(tmp_path):
     import torch

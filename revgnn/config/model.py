@@ -109,6 +109,13 @@ class ModelConfig:
         "through the convs' initial residual only); auto: zero for initial-residual convs",
         choices=(AUTO, "input", "zero"),
     )
+    head_bias: str = setting(
+        AUTO,
+        "the output layer's bias at the start: prior (the training labels' log-odds or log "
+        "class frequencies) or init (the layer's own initialisation); auto: prior for "
+        "multi-label and binary node tasks, init otherwise",
+        choices=(AUTO, "prior", "init"),
+    )
     block: str = setting("res+", "DeeperGCN's layer kind: res+, res, dense, plain")
     deq_cell: str = setting("rev", "DEQ-GNN's cell: rev (grouped reversible) or res+")
     stream_dtype: str = setting(
@@ -183,7 +190,11 @@ class ModelConfig:
         entry = MODELS.entry(self.model)
         out = {}
         for f in fields(self):
-            if f.name not in ("model", "conv_options") and not entry.accepts(f.name, 3):
+            # head_bias is applied to the built model's head by the experiment, which knows
+            # the labels (revgnn.training.experiment), not by the builder.
+            if f.name in ("model", "conv_options", "head_bias"):
+                continue
+            if not entry.accepts(f.name, 3):
                 users = [n for n in MODELS.names() if _family(n) == "node"
                          and MODELS.entry(n).accepts(f.name, 3)]  # fmt: skip
                 out[f.name] = f"--model {self.model} (only --model {', '.join(users)} use it)"

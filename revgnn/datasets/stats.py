@@ -27,4 +27,5 @@ def graph_stats(dataset: Any) -> GraphStats | None:
         nonnegative_features=bool((sample >= 0).all()),
         feature_density=float((sample != 0).double().mean()) if sample.numel() else 0.0,
         num_train=int(dataset.split["train"].numel()),
+        multilabel=dataset.task == "multilabel",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -52,6 +53,17 @@ class Head(nn.Module):
         if self.norm is not None:
             reset_module(self.norm)
         self.lin.reset_parameters()
+
+    def init_bias(self, bias: Tensor) -> None:
+        """Start the linear layer's bias at ``bias``: the training labels' prior
+        (:meth:`revgnn.training.Task.prior_logits`) under ``head_bias="prior"``."""
+        if bias.shape != self.lin.bias.shape:
+            raise ValueError(
+                f"bias of shape {tuple(bias.shape)} does not fit the head's "
+                f"out_channels={self.out_channels}"
+            )
+        with torch.no_grad():
+            self.lin.bias.copy_(bias)
 
     def forward(self, h: Tensor) -> Tensor:
         if self.pre_activation:

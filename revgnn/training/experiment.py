@@ -24,6 +24,7 @@ from revgnn.datasets.features import with_features
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.registry import dataset_kind, load_dataset
 from revgnn.datasets.stats import graph_stats
+from revgnn.models.head import Head
 from revgnn.nn.knn import DilatedKnnGraph
 from revgnn.training.optimizers import decay_targets
 from revgnn.training.task import Task, build_task
@@ -62,7 +63,17 @@ class Experiment:
         if self.kind == "graphs":
             from revgnn.models.graph_predictor import GraphPredictor
 
-            return GraphPredictor(model, self.recipe.model.hidden_channels)
+            model = GraphPredictor(model, self.recipe.model.hidden_channels)
+        if getattr(self.recipe.model, "head_bias", None) == "prior":
+            prior = self.task.prior_logits()
+            head = getattr(model, "head", None)
+            if prior is None or not isinstance(head, Head):
+                raise ValueError(
+                    f"head_bias='prior' needs a node task and a model with an output head "
+                    f"(--dataset {self.recipe.data.dataset} --model {self.recipe.model.model} "
+                    "has none): use --head-bias init"
+                )
+            head.init_bias(prior.to(head.lin.bias.dtype))
         return model
 
     def describe(self) -> str:

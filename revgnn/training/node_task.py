@@ -22,7 +22,13 @@ from revgnn.training.partition import (
     make_partitioner,
     multiview_predict,
 )
-from revgnn.training.task import Evaluation, Task, class_prior_loss, register_task
+from revgnn.training.task import (
+    Evaluation,
+    Task,
+    class_prior_loss,
+    label_prior_logits,
+    register_task,
+)
 
 __all__ = ["NodeTask", "node_forward"]
 
@@ -136,6 +142,15 @@ class NodeTask(Task):
             return None
         y = self.dataset.data.y.view(-1)[self.dataset.split["train"]]
         return class_prior_loss(y, self.dataset.num_classes, label_smoothing)
+
+    def prior_logits(self) -> Tensor:
+        """The training labels' prior as logits (:func:`~revgnn.training.task.label_prior_logits`):
+        log-odds per task, or log class frequencies."""
+        split = self.dataset.split["train"]
+        y = self.dataset.data.y
+        multilabel = self.dataset.task == "multilabel"
+        return label_prior_logits(y[split] if multilabel else y.view(-1)[split],
+                                  self.dataset.num_classes, multilabel)  # fmt: skip
 
     @torch.no_grad()
     def predict(self, model: nn.Module, device: torch.device, amp: str | None) -> Tensor:

@@ -27,7 +27,15 @@ if TYPE_CHECKING:
     from revgnn.training.loop import Loop
     from revgnn.training.optimizers import Optimizers
 
-__all__ = ["TASKS", "Evaluation", "Task", "build_task", "class_prior_loss", "register_task"]
+__all__ = [
+    "TASKS",
+    "Evaluation",
+    "Task",
+    "build_task",
+    "class_prior_loss",
+    "label_prior_logits",
+    "register_task",
+]
 
 
 @dataclass
@@ -57,6 +65,38 @@ def class_prior_loss(y: Tensor, num_classes: int, label_smoothing: float = 0.0) 
     p = (1.0 - label_smoothing) * p + label_smoothing / p.numel()
     p = p[p > 0]
     return float(-(p * p.log()).sum())
+
+
+def label_prior_logits(y: Tensor, num_classes: int, multilabel: bool) -> Tensor:
+    r"""The logits of the best prediction that ignores the input: an output layer's bias that
+    starts the model at the training labels' prior instead of at :math:`p = 0.5` per task.
+
+    * ``multilabel``: ``y`` is :math:`(n, T)` 0/1 targets; the log-odds
+      :math:`\log(p_t / (1 - p_t))` of each task's positive rate, clamped to
+      :math:`[\frac{1}{2n}, 1 - \frac{1}{2n}]` so that a task without positives (or
+      negatives) stays finite;
+    * otherwise ``y`` holds class indices; the log class frequencies, each count plus one
+      (a class absent from ``y`` stays finite).
+
+    Args:
+        y (Tensor): The training labels.
+        num_classes (int): Classes (multi-class) or tasks (multi-label).
+        multilabel (bool): Which of the two ``y`` is.
+
+    Shapes:
+        - **output:** :math:`(C,)` or :math:`(T,)`.
+    """
+    if multilabel:
+        y = y.reshape(len(y), -1).double()
+        if y.size(1) != num_classes:
+            raise ValueError(f"y has {y.size(1)} tasks, but num_classes={num_classes}")
+        half = 0.5 / max(len(y), 1)
+        p = y.mean(dim=0).clamp(half, 1.0 - half)
+        return (p / (1.0 - p)).log().float()
+    counts = torch.bincount(y.reshape(-1).long(), minlength=num_classes).double() + 1.0
+    if counts.numel() != num_classes:
+        raise ValueError(f"y has class {counts.numel() - 1}, but num_classes={num_classes}")
+    return (counts / counts.sum()).log().float()
 
 
 class Task(ABC):
@@ -119,6 +159,12 @@ class Task(ABC):
         """The training loss of the best prediction that ignores the input, when the task
         knows it (default: ``None``): a model whose loss is below it predicts from its inputs
         (see :class:`~revgnn.training.CollapseMonitor`)."""
+        return None
+
+    def prior_logits(self) -> Tensor | None:
+        """The outputs of the best prediction that ignores the input
+        (:func:`label_prior_logits`), when the task knows it (default: ``None``): the start of
+        the model's output bias under ``head_bias="prior"``."""
         return None
 
     def state_dict(self) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from revgnn.config.adapt import (
     adapt_to_model,
     auto_damping,
     feature_rule,
+    head_bias_rule,
     weight_decay_targets,
 )
 from revgnn.config.model import DAMPED_TIME, DIFFUSION_TIME, MAX_AUTO_DAMPING
@@ -94,3 +95,13 @@ def test_the_feature_rule(kind, stats, rule):
     recipe = adapt(Recipe(), stats)
     assert recipe.data.features == rule
     assert adapt(Recipe().with_values({"data.features": "raw"}), stats).data.features == "raw"
+
+
+def test_the_head_bias_rule_starts_multilabel_outputs_at_the_prior():
+    assert head_bias_rule(_stats(multilabel=True)) == "prior"
+    assert head_bias_rule(_stats()) == "init"  # one class per node: softmax outputs
+    assert head_bias_rule(None) == "init"  # graph and point-cloud tasks
+    assert adapt(Recipe(), _stats(multilabel=True)).model.head_bias == "prior"
+    assert adapt(Recipe(), _stats()).model.head_bias == "init"
+    pinned = Recipe().with_values({"model.head_bias": "init"})
+    assert adapt(pinned, _stats(multilabel=True)).model.head_bias == "init"

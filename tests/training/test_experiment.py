@@ -24,3 +24,23 @@ def test_a_model_of_the_wrong_family_or_a_bad_setting_fails_before_training():
         prepare(Recipe().with_values({"data.dataset": "synthetic-textures"}))
     with pytest.raises(ValueError, match="heads=3 must divide"):
         prepare(Recipe().with_values({"model.conv": "gat", "model.conv_options.heads": 3}))
+
+
+def test_head_bias_prior_starts_the_model_at_the_training_labels_prior():
+    import torch
+
+    small = {"data.dataset": "synthetic-proteins", "data.num_nodes": 300, "model.num_layers": 2,
+             "model.conv": "gen"}  # fmt: skip
+    exp = prepare(Recipe().with_values(small))
+    assert exp.recipe.model.head_bias == "prior"  # multi-label: auto's choice
+    prior = exp.task.prior_logits()
+    assert prior.shape == (112,) and torch.equal(exp.build().head.lin.bias.detach(), prior)
+    init = prepare(Recipe().with_values({**small, "model.head_bias": "init"})).build()
+    assert not torch.equal(init.head.lin.bias.detach(), prior)
+    cora = prepare(Recipe().with_values({"model.num_layers": 2}))
+    assert cora.recipe.model.head_bias == "init"  # one class per node
+    explicit = prepare(Recipe().with_values({"model.num_layers": 2, "model.head_bias": "prior"}))
+    assert torch.equal(explicit.build().head.lin.bias.detach(), explicit.task.prior_logits())
+    explicit.task.prior_logits = lambda: None  # as a task without labels per node has it
+    with pytest.raises(ValueError, match="head_bias='prior' needs a node task"):
+        explicit.build()

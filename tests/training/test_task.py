@@ -4,10 +4,11 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from revgnn.training import Evaluation, Task, TrainConfig, train
-from revgnn.training.task import class_prior_loss
+from revgnn.training.task import class_prior_loss, label_prior_logits
 
 
 class Regression(Task):
@@ -57,3 +58,20 @@ def test_the_class_prior_loss_is_the_entropy_of_the_smoothed_label_frequencies()
     p = torch.tensor([0.75, 0.25]) * 0.9 + 0.05  # [0, 0, 0, 1] smoothed by 0.1
     expected = -(p * p.log()).sum().item()
     assert class_prior_loss(torch.tensor([[0, 0], [0, 1]]), 2, 0.1) == pytest.approx(expected)
+
+
+def test_the_label_prior_logits_are_the_best_constant_prediction():
+    y = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    logits = label_prior_logits(y, 3, multilabel=True)
+    p = torch.tensor([0.75, 0.25, 0.125])  # a task without positives: 1 / (2n)
+    assert torch.allclose(logits, (p / (1 - p)).log())
+    # Where a task has positives and negatives, the constant logits minimise the loss.
+    bias = logits[:2].clone().requires_grad_()
+    F.binary_cross_entropy_with_logits(bias.expand(4, 2), y[:, :2]).backward()
+    assert bias.grad.abs().max() < 1e-6
+    classes = label_prior_logits(torch.tensor([0, 0, 2]), 4, multilabel=False)
+    assert torch.allclose(classes, torch.tensor([3.0, 1.0, 2.0, 1.0]).div(7).log())
+    with pytest.raises(ValueError, match="y has 3 tasks, but num_classes=2"):
+        label_prior_logits(y, 2, multilabel=True)
+    with pytest.raises(ValueError, match="y has class 5, but num_classes=4"):
+        label_prior_logits(torch.tensor([5]), 4, multilabel=False)
