@@ -34,6 +34,13 @@ class DataConfig:
         "revgnn.config.adapt)",
         choices=("auto", "raw", "row", "row_scaled", "standard"),
     )
+    positional: str = setting(
+        "auto",
+        "positional node features appended to the features: walk (random projections "
+        "propagated 1, 2, 3, 4, 6 and 8 times, revgnn.datasets.positional_features), none; "
+        "auto: walk for graphs with at most one feature column (see revgnn.config.adapt)",
+        choices=("auto", "none", "walk"),
+    )
     partition: str = setting("full", "node tasks: full, random or metis", choices=PARTITIONS)
     num_parts: int = setting(1, "node tasks: training parts per epoch", flag="parts", low=1)
     eval_parts: int = setting(1, "node tasks: parts per evaluation view (1: full graph)", low=1)

@@ -15,7 +15,6 @@ from torch_geometric.data import Data
 from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, with_random_split
 from revgnn.datasets.registry import register_dataset
-from revgnn.datasets.structural_features import structural_features
 from revgnn.utils.sparse import undirected_edges
 
 __all__ = ["FILE", "load_blogcatalog"]
@@ -35,7 +34,7 @@ def load_blogcatalog(name: str, root: str | None, cfg: DataConfig) -> NodeDatase
     n = adj.shape[0]
     edge_index = undirected_edges(torch.from_numpy(np.stack([adj.row, adj.col])).long(), n)
     y = torch.from_numpy(np.asarray(mat["group"].todense())).float()
-    data = Data(x=structural_features(edge_index, n), edge_index=edge_index, y=y)
+    data = Data(edge_index=edge_index, y=y, num_nodes=n)  # no features: NodeDataset adds them
     return with_random_split(
         name,
         data,
@@ -43,5 +42,4 @@ def load_blogcatalog(name: str, root: str | None, cfg: DataConfig) -> NodeDatase
         "multilabel",
         "rocauc",
         cfg.split_seed,
-        "x = log(1 + degree)",
     )

@@ -16,7 +16,6 @@ from torch_geometric.data import Data
 from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, with_random_split
 from revgnn.datasets.registry import register_dataset
-from revgnn.datasets.structural_features import structural_features
 from revgnn.utils.sparse import undirected_edges
 
 __all__ = ["PREFIXES", "load_deezer"]
@@ -41,7 +40,5 @@ def load_deezer(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
     for node, gs in genres.items():
         y[node, [col[g] for g in gs]] = 1.0
     edge_index = undirected_edges(torch.from_numpy(edges).long(), n)
-    data = Data(x=structural_features(edge_index, n), edge_index=edge_index, y=y)
-    return with_random_split(
-        name, data, len(names), "multilabel", "rocauc", cfg.split_seed, "x = log(1 + degree)"
-    )
+    data = Data(edge_index=edge_index, y=y, num_nodes=n)  # no features: NodeDataset adds them
+    return with_random_split(name, data, len(names), "multilabel", "rocauc", cfg.split_seed)

@@ -8,6 +8,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
+from revgnn.datasets.structural_features import structural_features
+
 __all__ = ["NodeDataset", "random_split", "with_random_split"]
 
 TASKS = ("multiclass", "multilabel")
@@ -16,11 +18,13 @@ METRICS = ("acc", "rocauc")
 
 @dataclass
 class NodeDataset:
-    """A node-level prediction task on one graph, in the form every trainer path takes.
+    r"""A node-level prediction task on one graph, in the form every trainer path takes.
 
     Args:
         name (str): Dataset name, used in messages and reports.
-        data (torch_geometric.data.Data): ``x`` float :math:`(N, F)`, ``edge_index``
+        data (torch_geometric.data.Data): ``x`` float :math:`(N, F)` (``None`` for a graph
+            without node features: one structural column is made, :math:`\log(1 + \deg)`,
+            and noted), ``edge_index``
             :math:`(2, E)`, optional ``edge_attr`` :math:`(E, F_{edge})`, and ``y``: long
             :math:`(N,)` class indices (``task="multiclass"``) or float :math:`(N, T)` 0/1
             targets (``task="multilabel"``, also for a single binary task).
@@ -50,6 +54,9 @@ class NodeDataset:
             raise ValueError(f"{self.name}: task={self.task!r} must be one of {TASKS}")
         if self.metric not in METRICS:
             raise ValueError(f"{self.name}: metric={self.metric!r} must be one of {METRICS}")
+        if self.data.x is None:
+            self.data.x = structural_features(self.data.edge_index, self.num_nodes)
+            self.notes = "; ".join(n for n in ("x = log(1 + degree)", self.notes) if n)
 
     @property
     def num_nodes(self) -> int:

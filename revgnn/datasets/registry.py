@@ -79,7 +79,7 @@ COMMON = ("dataset", "root", "download", "split_seed", "train_subset")
 #: Settings read after loading (how batches are drawn, the node features' preprocessing),
 #: by the experiment rather than the loader.
 BATCHING = {
-    "node": ("partition", "num_parts", "eval_parts", "eval_views", "features"),
+    "node": ("partition", "num_parts", "eval_parts", "eval_views", "features", "positional"),
     "points": ("batch_size",),
     "graphs": ("batch_size",),
     "inductive": ("batch_size",),

@@ -22,6 +22,7 @@ from revgnn.config.recipe import Recipe
 from revgnn.config.train import TrainConfig
 from revgnn.datasets.features import with_features
 from revgnn.datasets.node_dataset import NodeDataset
+from revgnn.datasets.positional_features import with_positional
 from revgnn.datasets.registry import dataset_kind, load_dataset
 from revgnn.datasets.stats import graph_stats
 from revgnn.models.head import Head
@@ -129,6 +130,8 @@ def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
     recipe = adapt(recipe, graph_stats(dataset))
     if isinstance(dataset, NodeDataset):
         dataset = with_features(dataset, recipe.data.features)
+        if recipe.data.positional == "walk":
+            dataset = with_positional(dataset, seed=recipe.data.split_seed)
     if kind == "points" and (dataset.task == "classification") != (
         recipe.model.task == "classification"
     ):

@@ -8,6 +8,7 @@ from revgnn.config.adapt import (
     auto_damping,
     feature_rule,
     head_bias_rule,
+    positional_rule,
     weight_decay_targets,
 )
 from revgnn.config.model import DAMPED_TIME, DIFFUSION_TIME, MAX_AUTO_DAMPING
@@ -95,6 +96,17 @@ def test_the_feature_rule(kind, stats, rule):
     recipe = adapt(Recipe(), stats)
     assert recipe.data.features == rule
     assert adapt(Recipe().with_values({"data.features": "raw"}), stats).data.features == "raw"
+
+
+def test_the_positional_rule_adds_positions_to_graphs_without_features():
+    assert positional_rule(_stats(num_features=1, feature_density=1.0)) == "walk"  # log-degree
+    assert positional_rule(_stats(num_features=2)) == "none"
+    assert positional_rule(_stats()) == "none"
+    assert positional_rule(None) == "none"  # graph and point-cloud tasks
+    featureless = _stats(num_features=1, feature_density=1.0)
+    assert adapt(Recipe(), featureless).data.positional == "walk"
+    kept = adapt(Recipe().with_values({"data.positional": "none"}), featureless)
+    assert kept.data.positional == "none"
 
 
 def test_the_head_bias_rule_starts_multilabel_outputs_at_the_prior():

@@ -1,7 +1,7 @@
 import torch
 
 from revgnn.datasets import load_dataset
-from tests.datasets.conftest import N
+from tests.datasets.node_fakes import N
 
 
 def test_random_split_is_seeded(root):

@@ -24,3 +24,13 @@ def test_sizes_and_description():
     assert ds.describe().startswith("tiny: 4 nodes, 2 edges, 3 features, 2 classes")
     with pytest.raises(ValueError, match="tiny: task='regression' must be one of"):
         NodeDataset("tiny", data, {}, 2, "regression", "acc")
+
+
+def test_a_graph_without_features_gets_its_log_degree_noted():
+    data = Data(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=4)
+    idx = torch.tensor([0])
+    ds = NodeDataset("bare", data, {"train": idx, "valid": idx, "test": idx}, 2, "multiclass",
+                     "acc", notes="relabelled")  # fmt: skip
+    expected = torch.log1p(torch.tensor([1.0, 2.0, 1.0, 0.0])).view(-1, 1)
+    assert ds.num_features == 1 and torch.allclose(ds.data.x, expected)
+    assert ds.describe().endswith("x = log(1 + degree); relabelled")

@@ -1,16 +1,14 @@
-"""Every registered dataset by name, on the tiny copies of tests/datasets/conftest.py."""
+"""Every registered dataset by name, on the tiny copies of tests/datasets/node_fakes.py."""
 
 import os
 
 import pytest
 
 from revgnn.config import DataConfig
-from revgnn.datasets import DATASETS, amazon_coauthor, deezer, load_dataset
+from revgnn.datasets import DATASETS, load_dataset
 from revgnn.datasets.registry import CorruptDataset
 from revgnn.datasets.tolokers import load_tolokers
-from tests.datasets.conftest import N
-
-REAL = ["cora", *amazon_coauthor.FILES, "tolokers", *deezer.PREFIXES, "blogcatalog"]
+from tests.datasets.node_fakes import REAL, N
 
 
 # CiteSeer goes through the same Planetoid path as Cora (no tiny copy of it is written).

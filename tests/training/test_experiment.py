@@ -1,9 +1,12 @@
 import pytest
+import torch
 
 from revgnn.config import Recipe
+from revgnn.datasets.positional_features import HOPS, PROJECTIONS, random_walk_projections
 from revgnn.datasets.stats import graph_stats
 from revgnn.training import NodeTask
 from revgnn.training.experiment import prepare
+from tests.datasets.node_fakes import write_node_datasets
 
 
 def test_prepare_loads_adapts_and_builds_the_task():
@@ -27,8 +30,6 @@ def test_a_model_of_the_wrong_family_or_a_bad_setting_fails_before_training():
 
 
 def test_head_bias_prior_starts_the_model_at_the_training_labels_prior():
-    import torch
-
     small = {"data.dataset": "synthetic-proteins", "data.num_nodes": 300, "model.num_layers": 2,
              "model.conv": "gen"}  # fmt: skip
     exp = prepare(Recipe().with_values(small))
@@ -44,3 +45,20 @@ def test_head_bias_prior_starts_the_model_at_the_training_labels_prior():
     explicit.task.prior_logits = lambda: None  # as a task without labels per node has it
     with pytest.raises(ValueError, match="head_bias='prior' needs a node task"):
         explicit.build()
+
+
+def test_positional_features_reach_the_model_of_a_graph_without_features(tmp_path):
+    root = write_node_datasets(tmp_path)
+    deezer = {"data.dataset": "deezer-hu", "data.root": root, "model.num_layers": 2}
+    exp = prepare(Recipe().with_values({**deezer, "data.split_seed": 4}))
+    assert exp.recipe.data.positional == "walk" and exp.in_channels == 1 + PROJECTIONS * len(HOPS)
+    data = exp.dataset.data
+    expected = random_walk_projections(data.edge_index, data.num_nodes, seed=4)
+    assert torch.equal(data.x[:, 1:], expected)  # seeded by the data's seed
+    assert exp.build().encoder.node.in_features == exp.in_channels
+    off = prepare(Recipe().with_values({**deezer, "data.positional": "none"}))
+    assert off.in_channels == 1
+    cora = prepare(Recipe().with_values({"model.num_layers": 2}))
+    assert cora.recipe.data.positional == "none" and cora.in_channels == 1433
+    asked = prepare(Recipe().with_values({"model.num_layers": 2, "data.positional": "walk"}))
+    assert asked.in_channels == 1433 + PROJECTIONS * len(HOPS)
