@@ -40,6 +40,7 @@ from revgnn.nas.latency import LatencyTable, measure_cells
 from revgnn.nas.search import search, split_for_search
 from revgnn.nas.search_network import SearchNetwork
 from revgnn.nn.knn import dilated_knn, neighbors_to_edge_index
+from revgnn.training.experiment import adapt_to_data
 from revgnn.training.loop import resolve_device
 from revgnn.training.node_task import NodeTask
 from revgnn.training.point_cloud_task import PointCloudTask
@@ -98,7 +99,7 @@ def _data(recipe: Recipe) -> dict[str, Any]:
     if kind not in ("points", "node"):
         raise ValueError(f"--dataset {data.dataset}: a search runs on point clouds or one graph")
     explicit = {k.split(".", 1)[1] for k in recipe.explicit if k.startswith("data.")}
-    ds = load_dataset(data, explicit=explicit)
+    ds, _ = adapt_to_data(load_dataset(data, explicit=explicit), recipe)
     w, a = split_for_search(ds, recipe.run.seed)
     if kind == "points":
         if ds.task != "classification":

@@ -30,7 +30,7 @@ from revgnn.nn.knn import DilatedKnnGraph
 from revgnn.training.optimizers import decay_targets
 from revgnn.training.task import Task, build_task
 
-__all__ = ["Experiment", "prepare"]
+__all__ = ["Experiment", "adapt_to_data", "prepare"]
 
 #: OGB's molecule encoders' input sizes (atom and bond features).
 ATOM_FEATURES, BOND_FEATURES = 9, 3
@@ -120,6 +120,18 @@ def _check_neighbourhoods(model: nn.Module, num_points: int, dataset: str) -> No
     )
 
 
+def adapt_to_data(dataset: Any, recipe: Recipe) -> tuple[Any, Recipe]:
+    """``recipe`` with its ``"auto"`` settings resolved for the loaded ``dataset``, and a node
+    dataset with the recipe's feature preprocessing and positional columns applied: what every
+    command that trains on a loaded dataset does first."""
+    recipe = adapt(recipe, graph_stats(dataset))
+    if isinstance(dataset, NodeDataset):
+        dataset = with_features(dataset, recipe.data.features)
+        if recipe.data.positional == "walk":
+            dataset = with_positional(dataset, seed=recipe.data.split_seed)
+    return dataset, recipe
+
+
 def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
     """Load ``recipe``'s dataset, adapt the recipe to it, build its task and (``build``)
     check that its model builds: a wrong setting fails here, before any training."""
@@ -127,11 +139,7 @@ def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
     _check_family(recipe, kind)
     explicit = {k.split(".", 1)[1] for k in recipe.explicit if k.startswith("data.")}
     dataset = load_dataset(recipe.data, explicit=explicit)
-    recipe = adapt(recipe, graph_stats(dataset))
-    if isinstance(dataset, NodeDataset):
-        dataset = with_features(dataset, recipe.data.features)
-        if recipe.data.positional == "walk":
-            dataset = with_positional(dataset, seed=recipe.data.split_seed)
+    dataset, recipe = adapt_to_data(dataset, recipe)
     if kind == "points" and (dataset.task == "classification") != (
         recipe.model.task == "classification"
     ):

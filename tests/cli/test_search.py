@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from revgnn.cli import main
 
@@ -111,3 +112,14 @@ def test_the_search_has_the_loops_run_flags(capsys):
     text = capsys.readouterr().out
     for flag in ("--resume", "--amp", "--checkpoint", "--log", "--device", "--seed"):
         assert f"{flag} " in text or f"{flag}\n" in text, flag
+
+
+def test_a_graph_search_trains_on_the_recipes_preprocessed_features():
+    from revgnn.cli.search import _data
+    from revgnn.config import Recipe
+
+    cora = _data(Recipe().with_values({"data.dataset": "cora"}))["dataset"]
+    sums = cora.data.x.sum(1)
+    assert torch.allclose(sums[sums > 0], torch.ones(int((sums > 0).sum())))  # auto -> row
+    walk = Recipe().with_values({"data.dataset": "cora", "data.positional": "walk"})
+    assert _data(walk)["features"] == 1433 + 384
