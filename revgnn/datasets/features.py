@@ -14,8 +14,6 @@ return them); the recipe says what is done to them before training:
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import torch
 from torch import Tensor
 
@@ -65,5 +63,4 @@ def with_features(dataset: NodeDataset, mode: str) -> NodeDataset:
         )
     data = dataset.data.clone()
     data.x = TRANSFORMS[mode](data.x.float())
-    notes = "; ".join(n for n in (dataset.notes, NOTES[mode]) if n)
-    return replace(dataset, data=data, notes=notes)
+    return dataset.preprocessed(data, NOTES[mode])

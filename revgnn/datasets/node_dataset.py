@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -74,6 +74,12 @@ class NodeDataset:
     def edge_dim(self) -> int | None:
         attr = self.data.get("edge_attr")
         return None if attr is None else int(attr.size(-1))
+
+    def preprocessed(self, data: Data, note: str) -> NodeDataset:
+        """A copy holding ``data`` instead, with ``note`` (the step that made it) appended to
+        the notes."""
+        notes = "; ".join(n for n in (self.notes, note) if n)
+        return replace(self, data=data, notes=notes)
 
     def describe(self) -> str:
         """One line: size, task, metric, split provenance and preprocessing."""

@@ -24,7 +24,6 @@ It costs ``max(hops)`` sparse products of an :math:`N \times d` matrix and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import torch
 from torch import Tensor
@@ -88,5 +87,4 @@ def with_positional(dataset: NodeDataset, seed: int = 0) -> NodeDataset:
     data.x = torch.cat([data.x.float(), positions], dim=1)
     powers = ", ".join(map(str, HOPS))
     note = f"{positions.size(1)} positional columns (random projections, propagated {powers} times)"
-    notes = "; ".join(n for n in (dataset.notes, note) if n)
-    return replace(dataset, data=data, notes=notes)
+    return dataset.preprocessed(data, note)

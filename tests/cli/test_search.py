@@ -4,6 +4,8 @@ import pytest
 import torch
 
 from revgnn.cli import main
+from revgnn.cli.search import _data
+from revgnn.config import Recipe
 
 SMALL = [
     "--channels",
@@ -115,9 +117,6 @@ def test_the_search_has_the_loops_run_flags(capsys):
 
 
 def test_a_graph_search_trains_on_the_recipes_preprocessed_features():
-    from revgnn.cli.search import _data
-    from revgnn.config import Recipe
-
     cora = _data(Recipe().with_values({"data.dataset": "cora"}))["dataset"]
     sums = cora.data.x.sum(1)
     assert torch.allclose(sums[sums > 0], torch.ones(int((sums > 0).sum())))  # auto -> row

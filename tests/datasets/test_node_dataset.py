@@ -34,3 +34,14 @@ def test_a_graph_without_features_gets_its_log_degree_noted():
     expected = torch.log1p(torch.tensor([1.0, 2.0, 1.0, 0.0])).view(-1, 1)
     assert ds.num_features == 1 and torch.allclose(ds.data.x, expected)
     assert ds.describe().endswith("x = log(1 + degree); relabelled")
+
+
+def test_preprocessed_is_a_copy_with_the_step_noted():
+    data = Data(x=torch.ones(3, 2), edge_index=torch.tensor([[0], [1]]), y=torch.zeros(3))
+    idx = torch.tensor([0])
+    ds = NodeDataset("tiny", data, {"train": idx, "valid": idx, "test": idx}, 2, "multiclass",
+                     "acc")  # fmt: skip
+    once = ds.preprocessed(Data(x=torch.zeros(3, 5), edge_index=data.edge_index), "step one")
+    twice = once.preprocessed(once.data, "step two")
+    assert once.num_features == 5 and ds.num_features == 2 and ds.notes == ""
+    assert once.notes == "step one" and twice.notes == "step one; step two"
