@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from revgnn.training.checkpoint import CheckpointError
 
-__all__ = ["USER_ERRORS", "ArgumentParser", "report_user_errors"]
+__all__ = ["INTERRUPTED", "USER_ERRORS", "ArgumentParser", "report_user_errors"]
 
 #: What a user's input can raise: a wrong value, a missing or unusable file, a training run
 #: that lost its weights. Set REVGNN_TRACEBACK=1 to see the traceback as well.
@@ -50,10 +50,21 @@ def _internal(e: BaseException) -> bool:
     return last is not None and not osp.abspath(last).startswith(_PACKAGE + os.sep)
 
 
+#: The exit status of a command stopped by Ctrl-C (128 + SIGINT, as the shell reports it).
+INTERRUPTED = 130
+
+
 def report_user_errors(prog: str, run: Callable[[], int]) -> int:
-    """``run()``, with a user error printed as one line naming ``prog`` and exit status 2."""
+    """``run()``, with a user error printed as one line naming ``prog`` and exit status 2, and
+    Ctrl-C as one line (a training run's says where it stopped and how to resume) and exit
+    status :data:`INTERRUPTED`."""
     try:
         return run()
+    except KeyboardInterrupt as e:
+        if os.environ.get("REVGNN_TRACEBACK"):
+            raise
+        print(f"\n{prog}: {' '.join(str(e).split()) or 'interrupted'}", file=sys.stderr)
+        return INTERRUPTED
     except USER_ERRORS as e:
         if os.environ.get("REVGNN_TRACEBACK") or _internal(e):
             raise

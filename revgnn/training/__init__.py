@@ -17,6 +17,7 @@ from revgnn.training.evaluate import evaluate
 from revgnn.training.experiment import Experiment, prepare
 from revgnn.training.graph_task import GraphTask
 from revgnn.training.inductive_node_task import InductiveNodeTask
+from revgnn.training.interrupted import TrainingInterrupted
 from revgnn.training.leaderboard import leaderboard, leaderboard_markdown
 from revgnn.training.log import JsonlLog, iter_records
 from revgnn.training.loop import Loop, default_callbacks, train
@@ -70,6 +71,7 @@ __all__ = [
     "Task",
     "TrainConfig",
     "TrainResult",
+    "TrainingInterrupted",
     "build_task",
     "default_callbacks",
     "evaluate",

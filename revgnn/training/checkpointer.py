@@ -68,6 +68,8 @@ class Checkpointer(Callback):
     def __init__(self, path: str, every: int = 10) -> None:
         self.path = path
         self.every = every
+        #: The epoch the file holds for this run (``None``: none written or resumed yet).
+        self.saved_epoch: int | None = None
 
     def on_fit_start(self, loop: Loop) -> None:
         cfg = loop.cfg
@@ -127,7 +129,7 @@ class Checkpointer(Callback):
         loop.best, loop.elapsed = ckpt["best"], ckpt["seconds"]
         loop.peak_bytes, loop.final_loss = ckpt["peak_bytes"], ckpt["final_loss"]
         loop.start, loop.resumed_from = ckpt["epoch"] + 1, ckpt["epoch"]
-        loop.epochs_run = ckpt["epoch"]
+        loop.epochs_run = self.saved_epoch = ckpt["epoch"]
         left = "nothing left to train" if loop.start > loop.cfg.epochs else "continuing"
         loop.say(
             f"checkpoint {self.path}: resumed at epoch {ckpt['epoch']} of {loop.cfg.epochs} "
@@ -138,6 +140,7 @@ class Checkpointer(Callback):
         last = epoch == loop.cfg.epochs or loop.should_stop
         if loop.main and (epoch % self.every == 0 or last):
             save_checkpoint(self.state(loop, epoch), self.path)
+            self.saved_epoch = epoch
 
     def state(self, loop: Loop, epoch: int) -> dict[str, Any]:
         """Everything :meth:`restore` needs."""

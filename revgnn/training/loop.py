@@ -38,6 +38,7 @@ from revgnn.training.distributed import (
     rank_seed,
     shard_batches,
 )
+from revgnn.training.interrupted import TrainingInterrupted, interrupted
 from revgnn.training.node_task import NodeTask
 from revgnn.training.result import TrainResult
 from revgnn.training.step import train_step
@@ -233,23 +234,32 @@ class Loop:
     def fit(self) -> TrainResult:
         for cb in self.callbacks:
             cb.on_fit_start(self)
-        for epoch in range(self.start, self.cfg.epochs + 1):
-            record = self._epoch(epoch)
-            self.epochs_run = epoch
-            if self.task.finished() and not self.should_stop:
-                self.stop("the task finished")
-            for cb in self.callbacks:
-                cb.on_epoch_end(self, epoch, record)
-            self.history.append(record)
-            for cb in self.callbacks:
-                cb.on_checkpoint(self, epoch)
-            if self.distributed:
-                dist.barrier()
-            if self.should_stop:
-                break
+        epoch = self.start
+        try:
+            for epoch in range(self.start, self.cfg.epochs + 1):
+                self._fit_epoch(epoch)
+                if self.should_stop:
+                    break
+        except TrainingInterrupted:
+            raise
+        except KeyboardInterrupt:
+            raise interrupted(self, epoch) from None
         for cb in self.callbacks:
             cb.on_fit_end(self)
         return self.result()
+
+    def _fit_epoch(self, epoch: int) -> None:
+        record = self._epoch(epoch)
+        self.epochs_run = epoch
+        if self.task.finished() and not self.should_stop:
+            self.stop("the task finished")
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch, record)
+        self.history.append(record)
+        for cb in self.callbacks:
+            cb.on_checkpoint(self, epoch)
+        if self.distributed:
+            dist.barrier()
 
     def result(self) -> TrainResult:
         best = self.best

@@ -93,3 +93,51 @@ def test_an_error_raised_outside_revgnn_is_a_bug_with_its_traceback(capsys):
 
     assert report_user_errors("revgnn train", mistake) == 2
     assert "revgnn train: error: num_layers=0 must be at least 1" in capsys.readouterr().err
+
+
+def test_ctrl_c_is_one_line_and_exit_status_130(capsys):
+    from revgnn.cli.errors import INTERRUPTED, report_user_errors
+
+    def pressed() -> int:
+        raise KeyboardInterrupt
+
+    assert report_user_errors("revgnn plan", pressed) == INTERRUPTED == 130
+    assert capsys.readouterr().err == "\nrevgnn plan: interrupted\n"
+
+
+def test_ctrl_c_in_revgnn_train_says_how_to_resume(tmp_path):
+    import signal
+    import time
+
+    ckpt = tmp_path / "run.pt"
+    args = [
+        "train",
+        "--layers",
+        "2",
+        "--hidden",
+        "16",
+        "--epochs",
+        "100000",
+        "--patience",
+        "none",
+        "--checkpoint-every",
+        "1",
+        "--checkpoint",
+        str(ckpt),
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "revgnn.cli", *args], stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+        # A child of a background job inherits an ignored SIGINT; a user's terminal does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().count("\n") == 0, err
+    assert err.strip().startswith("revgnn train: interrupted in epoch ")
+    assert f"{ckpt} holds epoch " in err and "add --resume to the same command" in err

@@ -1,0 +1,69 @@
+import pytest
+
+from revgnn.datasets import synthetic_dataset
+from revgnn.training import Callback, TrainConfig, TrainingInterrupted, seed_everything, train
+from tests.helpers import rev_gnn
+
+
+class CtrlC(Callback):
+    """Presses Ctrl-C in the middle of ``epoch`` (after its first batch's step is taken)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def wrap_steps(self, loop, epoch, run, batches):
+        if epoch == self.epoch:
+            run(batches[:1])
+            raise KeyboardInterrupt
+        return run(batches)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return synthetic_dataset("arxiv", 200, 6.0, seed=0)
+
+
+def fit(ds, callbacks=(), **settings):
+    seed_everything(3)
+    model = rev_gnn(ds.num_features, 16, ds.num_classes, 2, norm="layer", dropout=0.2)
+    cfg = TrainConfig(epochs=9, lr=0.01, seed=3, progress=False, **settings)
+    return model, train(model, ds, cfg, callbacks)
+
+
+def test_ctrl_c_names_the_checkpoint_and_resuming_ends_as_an_uninterrupted_run(tiny, tmp_path):
+    _, full = fit(tiny)
+    ckpt = str(tmp_path / "run.ckpt")
+    with pytest.raises(TrainingInterrupted) as info:
+        fit(tiny, [CtrlC(7)], checkpoint=ckpt, checkpoint_every=3)
+    e = info.value
+    assert isinstance(e, KeyboardInterrupt)
+    assert (e.epoch, e.checkpoint, e.checkpoint_epoch) == (7, ckpt, 6)
+    assert str(e).startswith("interrupted in epoch 7 (best valid acc ")
+    assert str(e).endswith(
+        f"{ckpt} holds epoch 6: add --resume to the same command (resume=True "
+        "in Python) to continue from it"
+    )
+
+    # The half-trained epoch 7 is not in the checkpoint: resuming retrains it.
+    _, resumed = fit(tiny, checkpoint=ckpt, checkpoint_every=3, resume=True)
+    assert resumed.resumed_from == 6
+    for key in ("best_epoch", "valid_metric", "test_metric", "final_loss"):
+        assert getattr(resumed, key) == getattr(full, key), key
+
+
+def test_ctrl_c_without_a_checkpoint_or_before_the_first_says_so(tiny, tmp_path):
+    with pytest.raises(
+        TrainingInterrupted,
+        match=r"interrupted in epoch 2 .*no checkpoint was "
+        "kept: pass --checkpoint FILE to be able to resume a run",
+    ) as info:
+        fit(tiny, [CtrlC(2)])
+    assert (info.value.checkpoint, info.value.checkpoint_epoch) == (None, None)
+
+    ckpt = str(tmp_path / "late.ckpt")
+    with pytest.raises(
+        TrainingInterrupted,
+        match="interrupted in epoch 1; .*late.ckpt holds no "
+        r"epoch of this run yet \(written every 5 epochs\)",
+    ):
+        fit(tiny, [CtrlC(1)], checkpoint=ckpt, checkpoint_every=5)
