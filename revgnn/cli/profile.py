@@ -74,7 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     graph = parser.add_argument_group("model and graph (synthetic unless --dataset)")
     add_section_flags(graph, "config", Config)
-    graph.add_argument("--dataset", help="'cora' (bundled) or a torch.save'd PyG Data file")
+    graph.add_argument(
+        "--dataset", help="'cora' (bundled) or a graph file (.pt / .pth / .npz, as revgnn train)"
+    )
     graph.add_argument(
         "--degree", type=float, help="average degree K: E = N*K (instead of --edges)"
     )

@@ -23,7 +23,11 @@ class DataConfig:
     ``eval_parts`` parts. Point-cloud and graph tasks draw ``batch_size`` examples per step.
     """
 
-    dataset: str = setting("cora", "dataset name (cora without --root: the bundled copy)")
+    dataset: str = setting(
+        "cora",
+        "dataset name (cora without --root: the bundled copy), or a graph file: "
+        ".pt / .pth / .npz (revgnn.datasets.graph_file)",
+    )
     root: str | None = setting(None, "data folder (real and OGB datasets)")
     download: bool = setting(False, "let OGB / PyG download a missing dataset")
     split_seed: int = setting(0, "seed of random splits, sampling and held-out sets")

@@ -9,6 +9,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from revgnn.datasets.structural_features import structural_features
+from revgnn.datasets.validate import check_edge_range
 
 __all__ = ["NodeDataset", "random_split", "with_random_split"]
 
@@ -55,6 +56,7 @@ class NodeDataset:
         if self.metric not in METRICS:
             raise ValueError(f"{self.name}: metric={self.metric!r} must be one of {METRICS}")
         if self.data.x is None:
+            check_edge_range(self.name, self.data.edge_index, self.num_nodes)
             self.data.x = structural_features(self.data.edge_index, self.num_nodes)
             self.notes = "; ".join(n for n in ("x = log(1 + degree)", self.notes) if n)
 

@@ -4,10 +4,11 @@ A loader is ``loader(name, root, cfg) -> dataset`` with ``cfg`` the
 :class:`~revgnn.config.DataConfig`; its registration says what it returns (``kind``: node
 prediction on one graph, point clouds, graphs, or inductive node prediction over several
 graphs), whether it needs a data folder, where in it the data lives, and which settings of
-the data recipe it reads (``reads``), so that setting one it does not read is an error.
-:func:`load_dataset` validates what a loader returns. Adding a dataset is adding one file to
-:mod:`revgnn.datasets` that calls :func:`register_dataset` (every module of the package is
-imported).
+the data recipe it reads (``reads``), so that setting one it does not read is an error,
+and which file endings it reads when the dataset is given as a path (``suffixes``: a user's
+own graph, :mod:`revgnn.datasets.graph_file`). :func:`load_dataset` validates what a loader
+returns. Adding a dataset is adding one file to :mod:`revgnn.datasets` that calls
+:func:`register_dataset` (every module of the package is imported).
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ import torch
 from revgnn.config.data import DataConfig
 from revgnn.config.fields import settings_of
 from revgnn.datasets.validate import validate
-from revgnn.utils.registry import Registry
+from revgnn.utils.registry import Entry, Registry
 
 __all__ = [
     "DATASETS",
     "KINDS",
     "CorruptDataset",
     "NoDataRoot",
+    "dataset_entry",
     "dataset_kind",
     "load_dataset",
     "register_dataset",
@@ -97,8 +99,11 @@ def register_dataset(
     needs_root: bool = True,
     where: str = "",
     reads: Iterable[str] = (),
+    suffixes: Iterable[str] = (),
 ) -> Callable[[Loader], Loader]:
-    """Decorator registering a loader under ``names`` (see the module docstring)."""
+    """Decorator registering a loader under ``names`` (see the module docstring); a dataset
+    name that is a path ending in one of ``suffixes`` (``".pt"``) is read by this loader too,
+    the path as its ``name`` (a user's own file)."""
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r} must be one of {', '.join(KINDS)}")
     known = {f.name for f in fields(DataConfig)}
@@ -106,18 +111,38 @@ def register_dataset(
     if bad:
         raise ValueError(f"reads={bad} are not DataConfig fields")
     return DATASETS.register(
-        *names, kind=kind, needs_root=needs_root, where=where, reads=tuple(reads)
+        *names,
+        kind=kind,
+        needs_root=needs_root,
+        where=where,
+        reads=tuple(reads),
+        suffixes=tuple(s.lower() for s in suffixes),
     )
+
+
+def dataset_entry(name: str) -> Entry[Loader]:
+    """The registered loader of ``name``: a dataset's name, or a path to a file whose ending
+    a loader reads. Anything else is a ``ValueError`` listing both."""
+    if isinstance(name, str) and name not in DATASETS:
+        for entry in DATASETS.entries():
+            if entry.info["suffixes"] and name.lower().endswith(entry.info["suffixes"]):
+                return entry
+        files = sorted({s for e in DATASETS.entries() for s in e.info["suffixes"]})
+        raise ValueError(
+            f"dataset={name!r} is not one of {', '.join(DATASETS.names())}, nor a graph "
+            f"file ({', '.join(files)})"
+        )
+    return DATASETS.entry(name)
 
 
 def dataset_kind(name: str) -> str:
     """``"node"``, ``"points"``, ``"graphs"`` or ``"inductive"``."""
-    return DATASETS.entry(name).info["kind"]
+    return dataset_entry(name).info["kind"]
 
 
 def unused_data_settings(cfg: DataConfig) -> dict[str, str]:
     """The data settings that ``cfg.dataset`` and its task do not read, and why."""
-    info = DATASETS.entry(cfg.dataset).info
+    info = dataset_entry(cfg.dataset).info
     used = {*COMMON, *info["reads"], *BATCHING[info["kind"]]}
     out = {f.name: f"--dataset {cfg.dataset}" for f in fields(cfg) if f.name not in used}
     if info["kind"] == "node":
@@ -146,7 +171,7 @@ def load_dataset(
         cfg = DataConfig(dataset=cfg, root=root, **options)
     elif root is not None or options:
         cfg = replace(cfg, **({"root": root} if root is not None else {}), **options)
-    entry = DATASETS.entry(cfg.dataset)
+    entry = dataset_entry(cfg.dataset)
     unused = unused_data_settings(cfg)
     flags = {s.name: s.flag for s in settings_of(DataConfig)}
     for name in explicit:
@@ -161,7 +186,7 @@ def load_dataset(
         if not _unreadable(e):
             raise
         where = osp.join(cfg.root or "<bundled>", entry.info["where"] or "")
-        name = getattr(e, "filename", None)
+        name = getattr(e, "filename", None) or (cfg.dataset if entry.info["suffixes"] else None)
         raise CorruptDataset(
             f"dataset {cfg.dataset!r}: {'file ' + str(name) if name else 'a file under ' + where}"
             f" could not be read ({type(e).__name__}: {e}): it is truncated or corrupt. Replace "

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor
 
-from revgnn.datasets.node_dataset import NodeDataset
+if TYPE_CHECKING:
+    from revgnn.datasets.node_dataset import NodeDataset
 
-__all__ = ["all_finite", "validate"]
+__all__ = ["all_finite", "check_edge_range", "validate"]
+
+
+def check_edge_range(name: str, edge_index: Tensor, n: int) -> None:
+    """Raise a :class:`ValueError` naming dataset ``name`` unless ``edge_index`` is
+    :math:`(2, E)` with every node in ``[0, n)``."""
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(
+            f"{name}: edge_index must have shape (2, E), got {tuple(edge_index.shape)}"
+        )
+    if edge_index.numel() > 0:
+        lo, hi = int(edge_index.min()), int(edge_index.max())
+        if lo < 0 or hi >= n:
+            raise ValueError(
+                f"{name}: edge_index refers to node {lo if lo < 0 else hi}, outside "
+                f"[0, {n}) for num_nodes={n}"
+            )
 
 
 def validate(dataset: NodeDataset) -> NodeDataset:
@@ -21,17 +40,7 @@ def validate(dataset: NodeDataset) -> NodeDataset:
     n = dataset.num_nodes
 
     edge_index = data.edge_index
-    if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(
-            f"{name}: edge_index must have shape (2, E), got {tuple(edge_index.shape)}"
-        )
-    if edge_index.numel() > 0:
-        lo, hi = int(edge_index.min()), int(edge_index.max())
-        if lo < 0 or hi >= n:
-            raise ValueError(
-                f"{name}: edge_index refers to node {lo if lo < 0 else hi}, outside "
-                f"[0, {n}) for num_nodes={n}"
-            )
+    check_edge_range(name, edge_index, n)
 
     _check_finite(name, "node features x", data.x)
     if data.x.size(0) != n:

@@ -110,25 +110,23 @@ _BUNDLED = ("cora",)
 
 def load_graph(dataset: str) -> Graph:
     """A real graph: ``"cora"`` (bundled with revgnn, :func:`revgnn.datasets.load_cora`) or
-    the path of a file holding a :class:`torch_geometric.data.Data` saved with ``torch.save``
-    (``x``, ``edge_index``, ``y``, optional ``edge_attr``), read with ``weights_only=True``."""
-    if dataset.lower() in _BUNDLED:
-        from revgnn.datasets import load_cora
+    the path of a graph file as ``revgnn train`` reads it (:mod:`revgnn.datasets.graph_file`:
+    a ``torch.save``'d PyG ``Data`` or dict of tensors, or an ``.npz``; read with
+    ``weights_only=True``)."""
+    from revgnn.datasets import load_cora, load_dataset
 
+    if dataset.lower() in _BUNDLED:
         data = load_cora().data
     elif Path(dataset).is_file():
-        from revgnn.datasets.ogb_guard import pyg_safe_globals
-
-        with pyg_safe_globals():
-            data = torch.load(dataset, weights_only=True)
+        data = load_dataset(dataset).data
     else:
         raise ValueError(
-            f"dataset={dataset!r} is neither a bundled dataset ({list(_BUNDLED)}) nor a file "
-            "holding a torch_geometric Data saved with torch.save"
+            f"dataset={dataset!r} is neither a bundled dataset ({list(_BUNDLED)}) nor a graph "
+            "file (.pt / .pth / .npz: revgnn.datasets.graph_file)"
         )
     y = data.y if data.y.dim() == 1 or data.y.size(-1) > 1 else data.y.view(-1)
-    if y.dim() == 2:
-        y = y.float()
+    # Time and memory, not accuracy, are measured: an unlabelled node (-1) counts as class 0.
+    y = y.float() if y.dim() == 2 else y.clamp_min(0)
     return Graph(data.x.float(), data.edge_index, getattr(data, "edge_attr", None), y)
 
 

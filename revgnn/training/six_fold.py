@@ -9,7 +9,7 @@ from typing import Any
 
 from revgnn.config.recipe import Recipe
 from revgnn.datasets.point_metrics import ConfusionMatrix
-from revgnn.datasets.registry import DATASETS
+from revgnn.datasets.registry import dataset_entry
 from revgnn.training.experiment import prepare
 from revgnn.training.loop import train
 from revgnn.training.point_cloud_task import PointCloudTask
@@ -49,7 +49,7 @@ def six_fold(
     """
     if not areas or any(a not in AREAS for a in areas):
         raise ValueError(f"areas={list(areas)} must be a non-empty subset of {list(AREAS)}")
-    if "test_area" not in DATASETS.entry(recipe.data.dataset).info["reads"]:
+    if "test_area" not in dataset_entry(recipe.data.dataset).info["reads"]:
         raise ValueError(
             f"--dataset {recipe.data.dataset} has no areas: the 6-fold protocol is S3DIS's"
         )

@@ -34,6 +34,11 @@ def test_a_graph_without_features_gets_its_log_degree_noted():
     expected = torch.log1p(torch.tensor([1.0, 2.0, 1.0, 0.0])).view(-1, 1)
     assert ds.num_features == 1 and torch.allclose(ds.data.x, expected)
     assert ds.describe().endswith("x = log(1 + degree); relabelled")
+    # Its degrees are counted before validation: an edge outside the graph is named first.
+    data = Data(edge_index=torch.tensor([[0, 4], [4, 0]]), num_nodes=4)
+    with pytest.raises(ValueError, match=r"bare: edge_index refers to node 4, outside \[0, 4\)"):
+        NodeDataset("bare", data, {"train": idx, "valid": idx, "test": idx}, 2, "multiclass",
+                    "acc")  # fmt: skip
 
 
 def test_preprocessed_is_a_copy_with_the_step_noted():

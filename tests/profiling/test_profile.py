@@ -1,4 +1,6 @@
+import numpy as np
 import pytest
+import torch
 
 from revgnn.memory.kinds import Config, num_parameters
 from revgnn.profiling.profile import graph_config, load_graph, profile_config, profile_in_subprocess
@@ -39,6 +41,15 @@ def test_bundled_dataset_sets_the_graph_sizes():
         7,
     )
     assert cfg.edge_dim is None and not cfg.multilabel
+
+
+def test_a_graph_file_is_read_as_revgnn_train_reads_it(tmp_path):
+    edge_index = torch.stack([torch.arange(10), (torch.arange(10) + 1) % 10])
+    y = np.array([0, 2, -1, 1, 0, 1, 2, 0, 1, 2])
+    np.savez(tmp_path / "g.npz", edge_index=edge_index.numpy(), y=y)
+    graph = load_graph(str(tmp_path / "g.npz"))
+    assert torch.equal(graph.edge_index, edge_index) and graph.x.shape == (10, 1)
+    assert graph.y.tolist() == [0, 2, 0, 1, 0, 1, 2, 0, 1, 2]  # unlabelled: class 0
 
 
 def test_unknown_dataset_is_rejected():

@@ -1,0 +1,182 @@
+"""A user's own graph from one file: ``revgnn train --dataset my_graph.pt``.
+
+The file is a ``torch.save`` of a PyG :class:`~torch_geometric.data.Data` or of a dict of
+tensors (``.pt`` / ``.pth``), or a NumPy ``.npz`` of arrays, holding
+
+* ``edge_index``: :math:`(2, E)` integers, required; the edges are used as given (store both
+  directions of an undirected graph, as PyG does);
+* ``y``: :math:`(N,)` integer class labels (multi-class, scored by accuracy; a label below 0
+  marks an unlabelled node) or :math:`(N, T)` 0/1 targets (multi-label, mean ROC-AUC over the
+  :math:`T` tasks; :math:`T = 1` is a binary task);
+* ``x``: :math:`(N, F)` node features, optional (without them the recipe's rules for a graph
+  without features apply: the log-degree column and positional columns);
+* ``edge_attr``: :math:`(E, D)` edge features, optional;
+* a split, optional: PyG's boolean ``train_mask`` / ``val_mask`` / ``test_mask`` (a 2-D mask
+  :math:`(N, S)` holds :math:`S` splits: ``split_seed`` picks one), or index tensors
+  ``train_idx`` / ``valid_idx`` / ``test_idx``. Without one, a seeded random 60/20/20 split of
+  the labelled nodes is drawn (``split_seed``).
+
+A relative path is read from the working folder, or from ``root`` when one is given. A
+``.pt`` file is read with ``weights_only=True`` (no code from the file runs), PyG's ``Data``
+classes allowed. The graph is then validated as every dataset is
+(:func:`~revgnn.datasets.validate.validate`).
+"""
+
+from __future__ import annotations
+
+import os.path as osp
+import pickle
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
+from revgnn.config.data import DataConfig
+from revgnn.datasets.node_dataset import NodeDataset, random_split
+from revgnn.datasets.ogb_guard import pyg_safe_globals
+from revgnn.datasets.registry import CorruptDataset, register_dataset
+
+__all__ = ["SUFFIXES", "graph_fields", "load_graph_file"]
+
+#: The file endings read as a user's graph.
+SUFFIXES = (".pt", ".pth", ".npz")
+
+_MASKS = (("train", ("train_mask",)), ("valid", ("val_mask", "valid_mask")),
+          ("test", ("test_mask",)))  # fmt: skip
+_INDICES = (("train", ("train_idx",)), ("valid", ("valid_idx", "val_idx")),
+            ("test", ("test_idx",)))  # fmt: skip
+
+
+def _load(path: str) -> Any:
+    if path.lower().endswith(".npz"):
+        with np.load(path, allow_pickle=False) as raw:
+            return {k: torch.from_numpy(raw[k]) for k in raw.files}
+    with pyg_safe_globals():
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _read(path: str) -> dict[str, Any]:
+    try:
+        obj = _load(path)
+    except pickle.UnpicklingError as e:
+        if "Weights only load failed" not in str(e):
+            raise CorruptDataset(f"graph file {path} could not be read ({e})") from None
+        raise ValueError(
+            f"{path} holds objects other than tensors and PyG's Data, which are not read (no "
+            "code from a file runs): save a torch_geometric.data.Data or a dict of tensors"
+        ) from None
+    except Exception as e:  # whatever a foreign or damaged file makes the readers raise
+        raise CorruptDataset(
+            f"graph file {path} could not be read ({type(e).__name__}: {e}): it is truncated, "
+            "or not written by torch.save (.pt, .pth) or numpy.savez (.npz)"
+        ) from None
+    if isinstance(obj, Data):
+        return obj.to_dict()
+    if isinstance(obj, dict):
+        return obj
+    raise ValueError(
+        f"{path} holds a {type(obj).__name__}; save a torch_geometric.data.Data or a dict of "
+        "tensors (edge_index, y, and optionally x, edge_attr, train_mask / val_mask / test_mask)"
+    )
+
+
+def _tensor(fields: dict[str, Any], key: str, path: str) -> Tensor | None:
+    value = fields.get(key)
+    if value is None or isinstance(value, Tensor):
+        return value
+    raise ValueError(f"{path}: {key} is a {type(value).__name__}, expected a tensor")
+
+
+def _given_split(fields: dict[str, Any], path: str, seed: int) -> tuple[dict, str] | None:
+    for kind, parts in (("mask", _MASKS), ("idx", _INDICES)):
+        found = {p: next((k for k in keys if k in fields), None) for p, keys in parts}
+        if not any(found.values()):
+            continue
+        missing = [keys[0] for (p, keys) in parts if found[p] is None]
+        if missing:
+            raise ValueError(f"{path}: a split needs {', '.join(missing)} as well")
+        if kind == "idx":
+            split = {p: _tensor(fields, k, path).long().view(-1) for p, k in found.items()}
+            return split, "given split (train_idx / valid_idx / test_idx)"
+        masks = {p: _tensor(fields, k, path) for p, k in found.items()}
+        columns = {m.size(1) for m in masks.values() if m.dim() == 2}
+        info = "given split (train_mask / val_mask / test_mask)"
+        if columns:
+            count = columns.pop()
+            if not 0 <= seed < count:
+                raise ValueError(f"split_seed={seed} must lie in [0, {count}): {path} holds "
+                                 f"{count} splits as mask columns")  # fmt: skip
+            masks = {p: m[:, seed] if m.dim() == 2 else m for p, m in masks.items()}
+            info = f"given split {seed} of {count} (mask columns)"
+        return {p: m.bool().nonzero().view(-1) for p, m in masks.items()}, info
+    return None
+
+
+def _labels(y: Tensor | None, path: str) -> tuple[Tensor, int, str, str, Tensor]:
+    """The labels as NodeDataset takes them, the output width, task, metric, and which nodes
+    are labelled."""
+    if y is None:
+        raise ValueError(f"{path} has no y: save the node labels as y")
+    if y.dim() == 2:
+        labelled = ~torch.isnan(y.float()).any(1)
+        return y.float(), int(y.size(1)), "multilabel", "rocauc", labelled
+    if y.dim() != 1:
+        raise ValueError(f"{path}: y must be (N,) class labels or (N, T) 0/1 targets, got "
+                         f"shape {tuple(y.shape)}")  # fmt: skip
+    if y.is_floating_point():
+        if not torch.equal(y, y.round()):
+            raise ValueError(
+                f"{path}: y holds fractional values; class labels must be "
+                "integers (or save (N, T) 0/1 targets for a multi-label task)"
+            )
+        y = y.long()
+    labelled = y >= 0
+    if not labelled.any():
+        raise ValueError(f"{path}: no node has a label (y >= 0)")
+    return y, int(y.max()) + 1, "multiclass", "acc", labelled
+
+
+def graph_fields(path: str) -> dict[str, Any]:
+    """The tensors a graph file holds, by name (a ``Data``'s attributes)."""
+    if not osp.exists(path):
+        raise FileNotFoundError(f"graph file {path} does not exist")
+    return _read(path)
+
+
+# Registered under a name that reads as what to give, in the lists of datasets.
+@register_dataset(
+    "FILE.pt", needs_root=False, reads=("split_seed",), where="the file", suffixes=SUFFIXES
+)
+def load_graph_file(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
+    """The graph in the file ``name`` (see the module docstring), as a node dataset."""
+    path = name if root is None or osp.isabs(name) else osp.join(root, name)
+    fields = graph_fields(path)
+    edge_index = _tensor(fields, "edge_index", path)
+    if edge_index is None:
+        raise ValueError(f"{path} has no edge_index: save the edges as a (2, E) tensor")
+    y, width, task, metric, labelled = _labels(_tensor(fields, "y", path), path)
+    x = _tensor(fields, "x", path)
+    num_nodes = int(y.size(0))
+    if x is not None and x.size(0) != num_nodes:
+        raise ValueError(f"{path}: x has {x.size(0)} rows but y has {num_nodes}")
+    data = Data(
+        x=None if x is None else x.float(),
+        edge_index=edge_index.long(),
+        y=y,
+        num_nodes=num_nodes,
+    )
+    edge_attr = _tensor(fields, "edge_attr", path)
+    if edge_attr is not None:
+        data.edge_attr = edge_attr.float().view(edge_attr.size(0), -1)
+    given = _given_split(fields, path, cfg.split_seed)
+    if given is None:
+        nodes = labelled.nonzero().view(-1)
+        split = {
+            k: nodes[v] for k, v in random_split(nodes.numel(), 0.6, 0.2, cfg.split_seed).items()
+        }
+        info = f"random 60/20/20 split of the labelled nodes, seed={cfg.split_seed}"
+    else:
+        split, info = given
+    return NodeDataset(osp.basename(path), data, split, width, task, metric, split_info=info)

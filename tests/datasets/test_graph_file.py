@@ -1,0 +1,135 @@
+"""A user's own graph from one file (.pt of a Data or a dict, .npz), through load_dataset."""
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from revgnn.config import Recipe
+from revgnn.datasets import load_dataset
+from revgnn.datasets.registry import CorruptDataset, dataset_kind
+from revgnn.training.experiment import prepare
+
+N = 40
+
+
+def ring(n=N):
+    src = torch.arange(n)
+    dst = (src + 1) % n
+    return torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
+
+
+def masks(train, valid, test):
+    return [torch.zeros(N, dtype=torch.bool).index_fill_(0, torch.tensor(i), True)
+            for i in (train, valid, test)]  # fmt: skip
+
+
+def test_a_saved_data_with_masks_keeps_its_split_features_and_edge_features(tmp_path):
+    x, ea, y = torch.randn(N, 5), torch.randn(2 * N, 3), torch.arange(N) % 4
+    train, val, test = masks([0, 1, 2, 3], [4, 5], [6, 7, 8])
+    data = Data(x=x, edge_index=ring(), edge_attr=ea, y=y, train_mask=train, val_mask=val,
+                test_mask=test)  # fmt: skip
+    torch.save(data, tmp_path / "g.pt")
+    ds = load_dataset(str(tmp_path / "g.pt"))
+    assert (ds.name, ds.task, ds.metric, ds.num_classes) == ("g.pt", "multiclass", "acc", 4)
+    assert torch.equal(ds.data.x, x) and torch.equal(ds.data.edge_attr, ea)
+    assert torch.equal(ds.data.edge_index, ring()) and torch.equal(ds.data.y, y)
+    assert {k: v.tolist() for k, v in ds.split.items()} == {
+        "train": [0, 1, 2, 3], "valid": [4, 5], "test": [6, 7, 8]}  # fmt: skip
+    assert ds.split_info == "given split (train_mask / val_mask / test_mask)"
+    assert dataset_kind(str(tmp_path / "g.pt")) == "node"
+
+
+def test_without_a_split_the_labelled_nodes_get_a_seeded_random_one(tmp_path):
+    y = torch.arange(N) % 3
+    y[30:] = -1  # unlabelled
+    torch.save({"x": torch.randn(N, 2), "edge_index": ring(), "y": y}, tmp_path / "d.pth")
+    splits = [load_dataset(str(tmp_path / "d.pth"), split_seed=s).split for s in (0, 0, 1)]
+    assert all(torch.equal(splits[0][k], splits[1][k]) for k in splits[0])
+    assert not torch.equal(splits[0]["train"], splits[2]["train"])
+    parts = torch.cat(list(splits[0].values()))
+    assert sorted(parts.tolist()) == list(range(30))
+    assert [splits[0][k].numel() for k in ("train", "valid", "test")] == [18, 6, 6]
+
+
+def test_an_npz_without_features_with_multilabel_targets_and_relative_to_root(tmp_path):
+    y = (torch.arange(N * 2).view(N, 2) % 3 == 0).float()
+    np.savez(tmp_path / "m.npz", edge_index=ring().numpy(), y=y.numpy())
+    ds = load_dataset("m.npz", str(tmp_path))
+    assert (ds.task, ds.metric, ds.num_classes) == ("multilabel", "rocauc", 2)
+    assert ds.num_features == 1 and "x = log(1 + degree)" in ds.notes
+    assert torch.allclose(ds.data.x, torch.full((N, 1), np.log(3.0)))
+
+
+def test_mask_columns_are_splits_chosen_by_the_split_seed(tmp_path):
+    train = torch.zeros(N, 2, dtype=torch.bool)
+    train[0, 0] = train[1, 1] = True
+    val, test = train.roll(2, 0), train.roll(4, 0)
+    torch.save({"edge_index": ring(), "y": torch.zeros(N, dtype=torch.long), "train_mask": train,
+                "val_mask": val, "test_mask": test}, tmp_path / "s.pt")  # fmt: skip
+    ds = load_dataset(str(tmp_path / "s.pt"), split_seed=1)
+    assert [ds.split[k].tolist() for k in ("train", "valid", "test")] == [[1], [3], [5]]
+    assert ds.split_info == "given split 1 of 2 (mask columns)"
+    with pytest.raises(ValueError, match=r"split_seed=2 must lie in \[0, 2\)"):
+        load_dataset(str(tmp_path / "s.pt"), split_seed=2)
+
+
+def test_index_tensors_are_a_split_too(tmp_path):
+    torch.save({"edge_index": ring(), "y": torch.ones(N, 1), "train_idx": torch.arange(5),
+                "val_idx": torch.arange(5, 8), "test_idx": torch.arange(8, 12)},
+               tmp_path / "i.pt")  # fmt: skip
+    ds = load_dataset(str(tmp_path / "i.pt"))
+    assert ds.split["valid"].tolist() == [5, 6, 7] and ds.task == "multilabel"
+
+
+def save(tmp_path, **fields):
+    torch.save(fields, tmp_path / "bad.pt")
+    return str(tmp_path / "bad.pt")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"y": torch.zeros(N, dtype=torch.long)}, "has no edge_index: save the edges as a"),
+        ({"edge_index": ring()}, "has no y: save the node labels as y"),
+        ({"edge_index": ring(), "y": torch.rand(N)}, "y holds fractional values"),
+        ({"edge_index": ring(), "y": -torch.ones(N)}, r"no node has a label \(y >= 0\)"),
+        ({"edge_index": ring(), "y": torch.zeros(N, 2, 2)}, r"y must be \(N,\) class labels"),
+        ({"edge_index": ring(), "y": torch.zeros(N), "x": torch.zeros(N + 1, 2)},
+         "x has 41 rows but y has 40"),
+        ({"edge_index": ring(), "y": torch.zeros(N), "train_mask": torch.ones(N).bool()},
+         "a split needs val_mask, test_mask as well"),
+        ({"edge_index": ring() + 1, "y": torch.zeros(N)}, "edge_index refers to node 40"),
+    ],
+)  # fmt: skip
+def test_malformed_graphs_are_refused_with_their_reason(tmp_path, fields, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset(save(tmp_path, **fields))
+
+
+def test_unreadable_files_and_unknown_names_say_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"graph file .*nothere\.pt does not exist"):
+        load_dataset(str(tmp_path / "nothere.pt"))
+    (tmp_path / "junk.pt").write_text("junk")
+    with pytest.raises(CorruptDataset, match=r"junk\.pt could not be read .*not written by"):
+        load_dataset(str(tmp_path / "junk.pt"))
+    torch.save({"edge_index": ring(), "y": object()}, tmp_path / "obj.pt")
+    with pytest.raises(ValueError, match="holds objects other than tensors and PyG's Data"):
+        load_dataset(str(tmp_path / "obj.pt"))
+    with pytest.raises(
+        ValueError,
+        match=r"dataset='coraa' is not one of .*cora, .*nor a graph "
+        r"file \(\.npz, \.pt, \.pth\)",
+    ):
+        load_dataset("coraa")
+
+
+def test_a_graph_file_reaches_the_model_through_the_recipe(tmp_path):
+    torch.save({"x": torch.randn(N, 6), "edge_index": ring(), "y": torch.arange(N) % 3},
+               tmp_path / "g.pt")  # fmt: skip
+    exp = prepare(Recipe().with_values({"data.dataset": str(tmp_path / "g.pt")}))
+    assert (exp.kind, exp.out_channels) == ("node", 3)
+    assert exp.in_channels == exp.dataset.num_features
+    with pytest.raises(ValueError, match="--species is not used by --dataset "):
+        prepare(Recipe().with_values({"data.dataset": str(tmp_path / "g.pt"),
+                                      "data.species": True}), build=False)  # fmt: skip
