@@ -18,7 +18,8 @@ dataset's name:
   ``branch_scale="auto"`` = ``DIFFUSION_TIME / num_layers`` (capped at 1): 16 damped blocks
   (steps of 0.25, 4 units of time) trained worse on Cora than 16 additive ones (0.802 against
   0.828, 3 seeds). Other convs: additive, unscaled;
-* the graph (:class:`GraphStats`): the features' preprocessing (:func:`feature_rule`),
+* the graph (:class:`GraphStats`): the conv of a graph with edge features
+  (:func:`conv_rule`), the features' preprocessing (:func:`feature_rule`),
   positional features for a graph without features (:func:`positional_rule`), the output
   layer's starting bias (:func:`head_bias_rule`);
 * the machine: ``run.device`` is CUDA when torch sees a GPU.
@@ -44,6 +45,7 @@ from revgnn.config.model import (
 )
 from revgnn.config.recipe import Recipe
 from revgnn.models.registry import MODELS
+from revgnn.nn.conv.registry import conv_resolver
 
 __all__ = [
     "GraphStats",
@@ -51,6 +53,7 @@ __all__ = [
     "adapt_model",
     "adapt_to_model",
     "auto_damping",
+    "conv_rule",
     "feature_rule",
     "head_bias_rule",
     "positional_rule",
@@ -74,6 +77,7 @@ class GraphStats:
         num_train: Labelled training nodes.
         multilabel: Whether the labels are 0/1 targets of one or more tasks (scored by
             ROC-AUC) rather than one class per node.
+        edge_dim: Edge feature size (``None``: the graph has no edge features).
     """
 
     num_nodes: int
@@ -84,6 +88,7 @@ class GraphStats:
     feature_density: float = 0.0
     num_train: int = 0
     multilabel: bool = False
+    edge_dim: int | None = None
 
 
 #: Binary features sparser than this are bag-of-words-like and get row normalisation.
@@ -124,6 +129,22 @@ def positional_rule(stats: GraphStats | None) -> str:
     ``walk``; docs/config.md gives the panel): BlogCatalog 0.531 -> 0.562 and Deezer HU 0.524
     -> 0.543 at 16 layers, 0.534 -> 0.543 and 0.512 -> 0.505 at 64."""
     return "walk" if stats is not None and stats.num_features <= FEATURELESS else "none"
+
+
+#: The conv of ``conv="auto"`` on a graph with edge features when the model's own takes none:
+#: DeeperGCN's GENConv, the conv of the papers' edge-featured graphs (ogbn-proteins).
+EDGE_CONV = "gen"
+
+
+def conv_rule(cfg: ModelConfig, stats: GraphStats | None) -> ModelConfig:
+    """``model.conv="auto"`` on a graph with edge features: the model's default conv when it
+    takes them, otherwise :data:`EDGE_CONV`. A graph's edge features are never silently
+    dropped, and the default recipe never refuses a graph for having them."""
+    if not isinstance(cfg, ModelConfig) or cfg.conv != AUTO or stats is None:
+        return cfg
+    if stats.edge_dim is None or conv_resolver(cfg.resolved_conv).edge_features:
+        return cfg
+    return replace(cfg, conv=EDGE_CONV)
 
 
 def head_bias_rule(stats: GraphStats | None) -> str:
@@ -185,7 +206,7 @@ def weight_decay_targets(num_layers: int | None, has_input_encoder: bool) -> str
 
 def adapt(recipe: Recipe, stats: GraphStats | None = None) -> Recipe:
     """``recipe`` with every ``"auto"`` setting filled in (see the module docstring)."""
-    model = adapt_model(recipe.model)
+    model = adapt_model(conv_rule(recipe.model, stats))
     optim = recipe.optim
     run = recipe.run
     data = recipe.data
