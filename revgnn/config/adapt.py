@@ -18,8 +18,8 @@ dataset's name:
   ``branch_scale="auto"`` = ``DIFFUSION_TIME / num_layers`` (capped at 1): 16 damped blocks
   (steps of 0.25, 4 units of time) trained worse on Cora than 16 additive ones (0.802 against
   0.828, 3 seeds). Other convs: additive, unscaled;
-* the graph (:class:`GraphStats`): the conv of a graph with edge features
-  (:func:`conv_rule`), the features' preprocessing (:func:`feature_rule`),
+* the data: the conv of data with edge features (:func:`conv_rule`); for a node graph
+  (:class:`GraphStats`) the features' preprocessing (:func:`feature_rule`),
   positional features for a graph without features (:func:`positional_rule`), the output
   layer's starting bias (:func:`head_bias_rule`);
 * the machine: ``run.device`` is CUDA when torch sees a GPU.
@@ -77,7 +77,6 @@ class GraphStats:
         num_train: Labelled training nodes.
         multilabel: Whether the labels are 0/1 targets of one or more tasks (scored by
             ROC-AUC) rather than one class per node.
-        edge_dim: Edge feature size (``None``: the graph has no edge features).
     """
 
     num_nodes: int
@@ -88,7 +87,6 @@ class GraphStats:
     feature_density: float = 0.0
     num_train: int = 0
     multilabel: bool = False
-    edge_dim: int | None = None
 
 
 #: Binary features sparser than this are bag-of-words-like and get row normalisation.
@@ -136,13 +134,14 @@ def positional_rule(stats: GraphStats | None) -> str:
 EDGE_CONV = "gen"
 
 
-def conv_rule(cfg: ModelConfig, stats: GraphStats | None) -> ModelConfig:
-    """``model.conv="auto"`` on a graph with edge features: the model's default conv when it
-    takes them, otherwise :data:`EDGE_CONV`. A graph's edge features are never silently
-    dropped, and the default recipe never refuses a graph for having them."""
-    if not isinstance(cfg, ModelConfig) or cfg.conv != AUTO or stats is None:
+def conv_rule(cfg: ModelConfig, edge_dim: int | None) -> ModelConfig:
+    """``model.conv="auto"`` for data with edge features of size ``edge_dim`` (a node graph's,
+    a molecule's bonds): the model's default conv when it takes them, otherwise
+    :data:`EDGE_CONV`. Edge features are never silently dropped, and the default recipe never
+    refuses data for having them."""
+    if not isinstance(cfg, ModelConfig) or cfg.conv != AUTO or edge_dim is None:
         return cfg
-    if stats.edge_dim is None or conv_resolver(cfg.resolved_conv).edge_features:
+    if conv_resolver(cfg.resolved_conv).edge_features:
         return cfg
     return replace(cfg, conv=EDGE_CONV)
 
@@ -204,9 +203,10 @@ def weight_decay_targets(num_layers: int | None, has_input_encoder: bool) -> str
     return INPUT_ENCODER if shallow and has_input_encoder else ""
 
 
-def adapt(recipe: Recipe, stats: GraphStats | None = None) -> Recipe:
-    """``recipe`` with every ``"auto"`` setting filled in (see the module docstring)."""
-    model = adapt_model(conv_rule(recipe.model, stats))
+def adapt(recipe: Recipe, stats: GraphStats | None = None, edge_dim: int | None = None) -> Recipe:
+    """``recipe`` with every ``"auto"`` setting filled in (see the module docstring), for a
+    node graph described by ``stats`` and data with edge features of size ``edge_dim``."""
+    model = adapt_model(conv_rule(recipe.model, edge_dim))
     optim = recipe.optim
     run = recipe.run
     data = recipe.data

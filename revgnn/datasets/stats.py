@@ -28,5 +28,4 @@ def graph_stats(dataset: Any) -> GraphStats | None:
         feature_density=float((sample != 0).double().mean()) if sample.numel() else 0.0,
         num_train=int(dataset.split["train"].numel()),
         multilabel=dataset.task == "multilabel",
-        edge_dim=dataset.edge_dim,
     )

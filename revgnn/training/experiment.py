@@ -81,16 +81,23 @@ class Experiment:
         return self.task.describe()
 
 
-def _sizes(dataset: Any, kind: str, recipe: Recipe) -> tuple[int, int, int | None]:
+def _edge_dim(dataset: Any) -> int | None:
+    """The edge feature size the model is built for: a node graph's, a molecule's bonds."""
+    if isinstance(dataset, NodeDataset):
+        return dataset.edge_dim
+    return BOND_FEATURES if isinstance(dataset, tuple) else None
+
+
+def _sizes(dataset: Any, kind: str) -> tuple[int, int, int | None]:
     if kind == "node":
-        return dataset.num_features, dataset.num_classes, dataset.edge_dim
+        return dataset.num_features, dataset.num_classes, _edge_dim(dataset)
     if kind == "points":
         return dataset.num_features, dataset.num_classes, None
     if kind == "inductive":
         graph = dataset["train"][0]
         return int(graph.x.size(-1)), int(graph.y.size(-1)), None
     graphs, _ = dataset
-    return ATOM_FEATURES, int(graphs.num_tasks), BOND_FEATURES
+    return ATOM_FEATURES, int(graphs.num_tasks), _edge_dim(dataset)
 
 
 def _check_family(recipe: Recipe, kind: str) -> None:
@@ -124,7 +131,7 @@ def adapt_to_data(dataset: Any, recipe: Recipe) -> tuple[Any, Recipe]:
     """``recipe`` with its ``"auto"`` settings resolved for the loaded ``dataset``, and a node
     dataset with the recipe's feature preprocessing and positional columns applied: what every
     command that trains on a loaded dataset does first."""
-    recipe = adapt(recipe, graph_stats(dataset))
+    recipe = adapt(recipe, graph_stats(dataset), _edge_dim(dataset))
     if isinstance(dataset, NodeDataset):
         dataset = with_features(dataset, recipe.data.features)
         if recipe.data.positional == "walk":
@@ -147,7 +154,7 @@ def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
             f"--dataset {recipe.data.dataset} is {dataset.task}, but the recipe's model has the "
             f"{recipe.model.task} head: use the dataset's recipe (--config deepgcn/<dataset>)"
         )
-    in_channels, out_channels, edge_dim = _sizes(dataset, kind, recipe)
+    in_channels, out_channels, edge_dim = _sizes(dataset, kind)
     task = build_task(dataset, recipe.data, kind)
     exp = Experiment(recipe, dataset, task, kind, in_channels, out_channels, edge_dim)
     if build:

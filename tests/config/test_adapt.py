@@ -121,15 +121,14 @@ def test_the_head_bias_rule_starts_multilabel_outputs_at_the_prior():
     assert adapt(pinned, _stats(multilabel=True)).model.head_bias == "init"
 
 
-def test_the_conv_rule_keeps_a_graphs_edge_features():
-    edges = _stats(edge_dim=8)
-    recipe = adapt(Recipe(), edges)  # RevGNN's own conv (GCNII) takes no edge features
+def test_the_conv_rule_keeps_the_edge_features():
+    recipe = adapt(Recipe(), _stats(), edge_dim=8)  # RevGNN's GCNII takes no edge features
     assert recipe.model.conv == EDGE_CONV == "gen"
     assert recipe.model.damping == 0.0 and recipe.model.stream_init == "input"  # GEN's rules
     assert adapt(Recipe(), _stats()).model.conv == "gcnii"  # no edge features: unchanged
-    explicit = Recipe().with_values({"model.conv": "gcnii"})
-    assert conv_rule(explicit.model, edges).conv == "gcnii"  # a user's conv is kept (and
-    # refused at build time, naming the convs that take edge features)
-    deeper = Recipe().with_values({"model.model": "deeper-gcn"})
-    assert conv_rule(deeper.model, edges) is deeper.model  # its GEN takes them already
-    assert conv_rule(Recipe().model, None).conv == "auto"  # graph and point-cloud tasks
+    assert adapt(Recipe(), None, edge_dim=3).model.conv == "gen"  # molecules' bonds
+    explicit = Recipe().with_values({"model.conv": "gcnii"}).model
+    assert conv_rule(explicit, 8).conv == "gcnii"  # a user's conv is kept (and refused at
+    # build time, naming the convs that take edge features)
+    deeper = Recipe().with_values({"model.model": "deeper-gcn"}).model
+    assert conv_rule(deeper, 8) is deeper  # its GEN takes them already

@@ -7,6 +7,7 @@ from revgnn.datasets.stats import graph_stats
 from revgnn.training import NodeTask
 from revgnn.training.experiment import prepare
 from tests.datasets.node_fakes import REAL, write_node_datasets
+from tests.ogb_layouts import write_ogbg_layout
 
 
 def test_prepare_loads_adapts_and_builds_the_task():
@@ -82,3 +83,11 @@ def test_the_default_recipe_builds_and_runs_on_every_node_dataset(name, tmp_path
     args = (data.x, data.edge_index) + ((data.edge_attr,) if exp.edge_dim is not None else ())
     with torch.no_grad():
         assert model(*args).shape == (exp.dataset.num_nodes, exp.out_channels)
+
+
+def test_the_default_recipe_takes_a_molecules_bond_features(tmp_path):
+    write_ogbg_layout(str(tmp_path), num_graphs=24)
+    exp = prepare(Recipe().with_values({"data.dataset": "ogbg-molhiv", "data.root": str(tmp_path),
+                                        "model.num_layers": 2}))  # fmt: skip
+    assert exp.edge_dim == 3 and exp.recipe.model.conv == "gen"
+    assert exp.build().model.encoder.edge is not None
