@@ -1,7 +1,8 @@
-"""Datasets of every kind, by name: the bundled Cora, real graphs from a data folder, OGB node
-and graph datasets, synthetic OGB-shaped graphs, point clouds (S3DIS, ModelNet, ShapeNet,
-PartNet, synthetic sets) and PPI; node datasets as :class:`NodeDataset`, point clouds as
-:class:`PointClouds`, validated before training.
+"""Datasets of every kind, by name: the bundled Cora, real graphs from a data folder, a user's
+graph from one file (``--dataset my_graph.pt``), OGB node and graph datasets, synthetic
+OGB-shaped graphs, point clouds (S3DIS, ModelNet, ShapeNet, PartNet, synthetic sets) and PPI;
+node datasets as :class:`NodeDataset`, point clouds as :class:`PointClouds`, validated before
+training.
 
 Each dataset family is one file that registers its loaders in the one registry
 (:func:`register_dataset`); every module of this package is imported, so adding a dataset is
@@ -11,6 +12,7 @@ adding one file.
 import importlib
 import pkgutil
 
+from revgnn.datasets.graph_file import load_graph_file
 from revgnn.datasets.metrics import Scorer
 from revgnn.datasets.node_dataset import NodeDataset, random_split
 from revgnn.datasets.ogbg import load_ogbg
@@ -46,6 +48,7 @@ __all__ = [
     "download_ogb",
     "load_cora",
     "load_dataset",
+    "load_graph_file",
     "load_ogb",
     "load_ogbg",
     "prepare_proteins",
