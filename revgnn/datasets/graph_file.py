@@ -38,7 +38,7 @@ from revgnn.datasets.node_dataset import NodeDataset, random_split
 from revgnn.datasets.ogb_guard import pyg_safe_globals
 from revgnn.datasets.registry import CorruptDataset, register_dataset
 
-__all__ = ["SUFFIXES", "graph_fields", "load_graph_file"]
+__all__ = ["SUFFIXES", "load_graph_file"]
 
 #: The file endings read as a user's graph.
 SUFFIXES = (".pt", ".pth", ".npz")
@@ -138,13 +138,6 @@ def _labels(y: Tensor | None, path: str) -> tuple[Tensor, int, str, str, Tensor]
     return y, int(y.max()) + 1, "multiclass", "acc", labelled
 
 
-def graph_fields(path: str) -> dict[str, Any]:
-    """The tensors a graph file holds, by name (a ``Data``'s attributes)."""
-    if not osp.exists(path):
-        raise FileNotFoundError(f"graph file {path} does not exist")
-    return _read(path)
-
-
 # Registered under a name that reads as what to give, in the lists of datasets.
 @register_dataset(
     "FILE.pt", needs_root=False, reads=("split_seed",), where="the file", suffixes=SUFFIXES
@@ -152,7 +145,9 @@ def graph_fields(path: str) -> dict[str, Any]:
 def load_graph_file(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
     """The graph in the file ``name`` (see the module docstring), as a node dataset."""
     path = name if root is None or osp.isabs(name) else osp.join(root, name)
-    fields = graph_fields(path)
+    if not osp.exists(path):
+        raise FileNotFoundError(f"graph file {path} does not exist")
+    fields = _read(path)
     edge_index = _tensor(fields, "edge_index", path)
     if edge_index is None:
         raise ValueError(f"{path} has no edge_index: save the edges as a (2, E) tensor")

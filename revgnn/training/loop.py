@@ -38,7 +38,7 @@ from revgnn.training.distributed import (
     rank_seed,
     shard_batches,
 )
-from revgnn.training.interrupted import TrainingInterrupted, interrupted
+from revgnn.training.interrupted import interrupted
 from revgnn.training.node_task import NodeTask
 from revgnn.training.result import TrainResult
 from revgnn.training.step import train_step
@@ -240,8 +240,6 @@ class Loop:
                 self._fit_epoch(epoch)
                 if self.should_stop:
                     break
-        except TrainingInterrupted:
-            raise
         except KeyboardInterrupt:
             raise interrupted(self, epoch) from None
         for cb in self.callbacks:
