@@ -5,17 +5,27 @@ optimiser step, so nothing is saved at that moment; the run's checkpoint (writte
 ``checkpoint_every`` epochs) is what a resumed run continues from. :class:`TrainingInterrupted`
 says which epoch that is, or that the run has no checkpoint, and the command line prints it as
 one line with exit status 130 (the shell's status for Ctrl-C).
+
+Python raises Ctrl-C's ``KeyboardInterrupt`` wherever the interpreter happens to be, and one
+raised inside a weakref callback or a ``__del__`` (``torch.compile`` runs many) is printed as
+"Exception ignored" and lost: the run would go on training. :class:`SigintLatch` records the
+press as well, keeps the lost exception's traceback off the screen, and the loop raises it at
+the next batch boundary.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from revgnn.training.loop import Loop
 
-__all__ = ["TrainingInterrupted", "interrupted"]
+__all__ = ["SigintLatch", "TrainingInterrupted", "interrupted"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -31,6 +41,49 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.epoch = epoch
         self.checkpoint = checkpoint
         self.checkpoint_epoch = checkpoint_epoch
+
+
+class SigintLatch:
+    """While entered, Ctrl-C raises ``KeyboardInterrupt`` as Python's own handler does and
+    also sets :attr:`pressed`, so a press that Python swallowed is not lost: :meth:`check`
+    raises it again. The swallowed one is not reported through ``sys.unraisablehook`` (it is
+    not lost). A no-op outside the main thread, or where someone else (a user, a launcher) has
+    installed their own SIGINT handler, which is left alone."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: Any = None
+        self._hook: Any = None
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.pressed = True
+        raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable: Any) -> None:
+        if not (self.pressed and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            self._hook(unraisable)
+
+    def __enter__(self) -> SigintLatch:
+        self.pressed = False
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._hook
+            self._previous = self._hook = None
+
+    def check(self) -> None:
+        """Raise the ``KeyboardInterrupt`` of a press that has not stopped the run."""
+        if self.pressed:
+            self.pressed = False
+            raise KeyboardInterrupt
 
 
 def interrupted(loop: Loop, epoch: int) -> TrainingInterrupted:

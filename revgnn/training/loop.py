@@ -38,7 +38,7 @@ from revgnn.training.distributed import (
     rank_seed,
     shard_batches,
 )
-from revgnn.training.interrupted import interrupted
+from revgnn.training.interrupted import SigintLatch, interrupted
 from revgnn.training.node_task import NodeTask
 from revgnn.training.result import TrainResult
 from revgnn.training.step import train_step
@@ -111,6 +111,7 @@ class Loop:
         self.peak_rss_bytes: int | None = None
         self.history: list[dict[str, Any]] = []
         self.should_stop, self.stop_reason = False, ""
+        self.sigint = SigintLatch()
         self.epochs_run = 0
 
     def find(self, kind: type) -> Any:
@@ -174,6 +175,7 @@ class Loop:
                     )
                 total += value * n
                 count += n
+            self.sigint.check()
         return total, count
 
     def train_epoch(self, epoch: int) -> float:
@@ -236,10 +238,12 @@ class Loop:
             cb.on_fit_start(self)
         epoch = self.start
         try:
-            for epoch in range(self.start, self.cfg.epochs + 1):
-                self._fit_epoch(epoch)
-                if self.should_stop:
-                    break
+            with self.sigint:
+                for epoch in range(self.start, self.cfg.epochs + 1):
+                    self._fit_epoch(epoch)
+                    self.sigint.check()
+                    if self.should_stop:
+                        break
         except KeyboardInterrupt:
             raise interrupted(self, epoch) from None
         for cb in self.callbacks:

@@ -1,3 +1,6 @@
+import signal
+import sys
+
 import pytest
 
 from revgnn.datasets import synthetic_dataset
@@ -67,3 +70,44 @@ def test_ctrl_c_without_a_checkpoint_or_before_the_first_says_so(tiny, tmp_path)
         r"epoch of this run yet \(written every 5 epochs\)",
     ):
         fit(tiny, [CtrlC(1)], checkpoint=ckpt, checkpoint_every=5)
+
+
+class SwallowedCtrlC(Callback):
+    """Ctrl-C arrives while Python runs a ``__del__`` in the first batch of ``epoch``, where its
+    ``KeyboardInterrupt`` is printed as "Exception ignored" and lost (as inside
+    ``torch.compile``'s weakref callbacks)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def wrap_steps(self, loop, epoch, run, batches):
+        if epoch == self.epoch:
+
+            class Finalised:
+                def __del__(self):
+                    signal.raise_signal(signal.SIGINT)
+
+            Finalised()
+        return run(batches)
+
+
+def test_a_ctrl_c_python_swallowed_still_stops_the_run_without_its_traceback(tiny, monkeypatch):
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    previous = signal.getsignal(signal.SIGINT)
+    with pytest.raises(TrainingInterrupted, match="interrupted in epoch 4 "):
+        fit(tiny, [SwallowedCtrlC(4)])
+    assert reported == []
+    assert signal.getsignal(signal.SIGINT) is previous
+    assert sys.unraisablehook == reported.append
+
+
+def test_a_ctrl_c_handler_of_the_users_own_is_left_alone(tiny):
+    presses = []
+    previous = signal.signal(signal.SIGINT, lambda *_: presses.append(1))
+    try:
+        _, result = fit(tiny, [SwallowedCtrlC(4)])
+        assert presses == [1] and result.epochs_run == 9
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
