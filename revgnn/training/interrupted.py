@@ -10,15 +10,18 @@ Python raises Ctrl-C's ``KeyboardInterrupt`` wherever the interpreter happens to
 raised inside a weakref callback or a ``__del__`` (``torch.compile`` runs many) is printed as
 "Exception ignored" and lost: the run would go on training. :class:`SigintLatch` records the
 press as well, keeps the lost exception's traceback off the screen, and the loop raises it at
-the next batch boundary.
+the next batch boundary. A press while a checkpoint is being written waits for the write to
+end (:meth:`SigintLatch.deferred`), so the newest checkpoint is kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -52,12 +55,23 @@ class SigintLatch:
 
     def __init__(self) -> None:
         self.pressed = False
+        self._defer = False
         self._previous: Any = None
         self._hook: Any = None
 
     def _handler(self, signum: int, frame: FrameType | None) -> None:
         self.pressed = True
-        raise KeyboardInterrupt
+        if not self._defer:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A press inside only sets :attr:`pressed`; :meth:`check` raises it afterwards."""
+        self._defer = True
+        try:
+            yield
+        finally:
+            self._defer = False
 
     def _unraisable(self, unraisable: Any) -> None:
         if not (self.pressed and isinstance(unraisable.exc_value, KeyboardInterrupt)):

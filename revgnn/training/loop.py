@@ -258,8 +258,9 @@ class Loop:
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, record)
         self.history.append(record)
-        for cb in self.callbacks:
-            cb.on_checkpoint(self, epoch)
+        with self.sigint.deferred():
+            for cb in self.callbacks:
+                cb.on_checkpoint(self, epoch)
         if self.distributed:
             dist.barrier()
 

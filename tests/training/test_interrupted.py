@@ -111,3 +111,21 @@ def test_a_ctrl_c_handler_of_the_users_own_is_left_alone(tiny):
         assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_ctrl_c_during_a_checkpoint_write_keeps_the_new_checkpoint(tiny, tmp_path, monkeypatch):
+    from revgnn.training import checkpointer
+    from revgnn.training.checkpoint import load_checkpoint
+
+    write = checkpointer.save_checkpoint
+
+    def pressed_while_writing(state, path):
+        if state["epoch"] == 4:
+            signal.raise_signal(signal.SIGINT)
+        write(state, path)
+
+    monkeypatch.setattr(checkpointer, "save_checkpoint", pressed_while_writing)
+    ckpt = str(tmp_path / "run.ckpt")
+    with pytest.raises(TrainingInterrupted, match=f"interrupted in epoch 4 .*{ckpt} holds epoch 4"):
+        fit(tiny, checkpoint=ckpt, checkpoint_every=2)
+    assert load_checkpoint(ckpt)["epoch"] == 4
