@@ -1,7 +1,23 @@
 from __future__ import annotations
 
+import contextlib
+import subprocess
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor
+
+
+@contextlib.contextmanager
+def reaped(proc: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """``proc``, killed and reaped on the way out if it still runs (a timed-out wait leaves it
+    running): a child left training would slow every later test down."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def rel_err(a: Tensor, b: Tensor) -> float:

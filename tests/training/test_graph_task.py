@@ -14,7 +14,7 @@ import torch
 from revgnn.datasets import load_ogbg
 from revgnn.models import GraphPredictor
 from revgnn.training import GraphTask, TrainConfig, iter_records, load_checkpoint, train
-from tests.helpers import deeper_gcn
+from tests.helpers import deeper_gcn, reaped
 from tests.ogb_layouts import write_ogbg_layout
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "ogb_examples" / "ogbg_molhiv.py"
@@ -59,7 +59,8 @@ def _run(root, tag, *extra, wait=True):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if wait:
-        out, _ = proc.communicate(timeout=300)
+        with reaped(proc):
+            out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, out.decode()[-3000:]
         return out.decode()
     return proc
@@ -69,13 +70,14 @@ def test_molhiv_example_killed_and_resumed_equals_an_uninterrupted_run(root):
     _run(root, "full")
     proc = _run(root, "cut", wait=False)
     log = root / "cut.jsonl"
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        if log.exists() and len(log.read_text().splitlines()) >= 4:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.05)
-    proc.wait(timeout=60)
+    with reaped(proc):
+        deadline = time.time() + 240
+        while time.time() < deadline and proc.poll() is None:
+            if log.exists() and len(log.read_text().splitlines()) >= 4:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     killed_at = load_checkpoint(str(root / "cut.pt"))["epoch"]
     assert 3 <= killed_at < 12

@@ -21,7 +21,7 @@ from revgnn.training import (
     seed_everything,
     train,
 )
-from tests.helpers import rev_gnn
+from tests.helpers import reaped, rev_gnn
 
 CHILD = textwrap.dedent(
     """
@@ -78,7 +78,8 @@ def run_child(script, mode, tmp_path, tag, wait=True):
     ]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if wait:
-        out, _ = proc.communicate(timeout=300)
+        with reaped(proc):
+            out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, out.decode()[-3000:]
     return proc
 
@@ -91,13 +92,14 @@ def test_resume_after_kill_equals_uninterrupted_run(tmp_path):
     # A real kill: SIGKILL once at least 5 epochs are logged (checkpoints every epoch).
     proc = run_child(script, "kill", tmp_path, "cut", wait=False)
     log = tmp_path / "cut.jsonl"
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        if log.exists() and len(log.read_text().splitlines()) >= 5:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.05)
-    proc.wait(timeout=60)
+    with reaped(proc):
+        deadline = time.time() + 240
+        while time.time() < deadline and proc.poll() is None:
+            if log.exists() and len(log.read_text().splitlines()) >= 5:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     killed_at = load_checkpoint(str(tmp_path / "cut.ckpt"))["epoch"]
     assert 4 <= killed_at < 12
