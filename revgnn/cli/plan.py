@@ -121,7 +121,8 @@ def _base(args: argparse.Namespace, kind: str, defaults: bool) -> Config:
     if missing and not defaults:
         names = {s.name: f"--{s.flag}" for s in settings_of(Config)}
         flags = ", ".join(names[k] for k in missing)
-        raise ValueError(f"planning needs the graph's sizes: give {flags}")
+        hint = " (--edge-dim none: a graph without edge features)" if "edge_dim" in missing else ""
+        raise ValueError(f"planning needs the graph's sizes: give {flags}{hint}")
     return Config(
         kind=kind,
         num_layers=1,

@@ -21,7 +21,12 @@ def test_plan_command_prints_and_writes_json(tmp_path, capsys):
 
 def test_plan_command_needs_the_graph(capsys):
     assert main(["plan", "--memory", "2GB", "--nodes", "100"]) == 2
-    assert "give --edges, --in-channels, --out-channels" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "give --edges, --in-channels, --out-channels, --edge-dim" in err
+    assert "--edge-dim none: a graph without edge features" in err
+    graph = ["--edges", "4000", "--in-channels", "8", "--out-channels", "4", "--edge-dim", "8"]
+    assert main(["plan", "--memory", "2GB", "--nodes", "100", *graph[2:]]) == 2
+    assert capsys.readouterr().err.endswith("give --edges\n")
 
 
 def test_a_budget_needs_a_unit_and_the_peers_rss_growth_is_flagged(capsys):
