@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -18,6 +19,24 @@ def reaped(proc: subprocess.Popen) -> Iterator[subprocess.Popen]:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def signal_when(
+    proc: subprocess.Popen, ready: Callable[[], bool], sig: int, timeout: float = 240.0
+) -> None:
+    """Send ``sig`` to ``proc`` as soon as ``ready()`` holds (polled every 50 ms); nothing
+    if the child ends or ``timeout`` seconds pass first (the caller's assertions then fail)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if ready():
+            proc.send_signal(sig)
+            return
+        time.sleep(0.05)
+
+
+def lines_in(path) -> int:
+    """The number of lines of a file (0 while it does not exist yet)."""
+    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 def rel_err(a: Tensor, b: Tensor) -> float:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from revgnn.cli import main
-from tests.helpers import reaped
+from tests.helpers import reaped, signal_when
 
 TINY = ["--epochs", "1", "--layers", "2", "--hidden", "16", "--no-progress"]
 
@@ -108,7 +108,6 @@ def test_ctrl_c_is_one_line_and_exit_status_130(capsys):
 
 def test_ctrl_c_in_revgnn_train_says_how_to_resume(tmp_path):
     import signal
-    import time
 
     ckpt = tmp_path / "run.pt"
     args = [
@@ -134,10 +133,7 @@ def test_ctrl_c_in_revgnn_train_says_how_to_resume(tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     with reaped(proc):
-        deadline = time.time() + 120
-        while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        signal_when(proc, ckpt.exists, signal.SIGINT, timeout=120)
         _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().count("\n") == 0, err

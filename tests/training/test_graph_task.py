@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import torch
 from revgnn.datasets import load_ogbg
 from revgnn.models import GraphPredictor
 from revgnn.training import GraphTask, TrainConfig, iter_records, load_checkpoint, train
-from tests.helpers import deeper_gcn, reaped
+from tests.helpers import deeper_gcn, lines_in, reaped, signal_when
 from tests.ogb_layouts import write_ogbg_layout
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "ogb_examples" / "ogbg_molhiv.py"
@@ -71,12 +70,7 @@ def test_molhiv_example_killed_and_resumed_equals_an_uninterrupted_run(root):
     proc = _run(root, "cut", wait=False)
     log = root / "cut.jsonl"
     with reaped(proc):
-        deadline = time.time() + 240
-        while time.time() < deadline and proc.poll() is None:
-            if log.exists() and len(log.read_text().splitlines()) >= 4:
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.05)
+        signal_when(proc, lambda: lines_in(log) >= 4, signal.SIGKILL)
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     killed_at = load_checkpoint(str(root / "cut.pt"))["epoch"]

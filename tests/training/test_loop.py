@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 import torch
@@ -21,7 +20,7 @@ from revgnn.training import (
     seed_everything,
     train,
 )
-from tests.helpers import reaped, rev_gnn
+from tests.helpers import lines_in, reaped, rev_gnn, signal_when
 
 CHILD = textwrap.dedent(
     """
@@ -93,12 +92,7 @@ def test_resume_after_kill_equals_uninterrupted_run(tmp_path):
     proc = run_child(script, "kill", tmp_path, "cut", wait=False)
     log = tmp_path / "cut.jsonl"
     with reaped(proc):
-        deadline = time.time() + 240
-        while time.time() < deadline and proc.poll() is None:
-            if log.exists() and len(log.read_text().splitlines()) >= 5:
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.05)
+        signal_when(proc, lambda: lines_in(log) >= 5, signal.SIGKILL)
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     killed_at = load_checkpoint(str(tmp_path / "cut.ckpt"))["epoch"]
