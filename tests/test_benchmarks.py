@@ -94,6 +94,23 @@ def test_aggregation_speed_alternates_implementations_and_reports_ratios_and_bou
     }
 
 
+def test_main_job_speed_times_the_main_job_against_pyg_gcnii(tmp_path):
+    out = tmp_path / "mj.json"
+    proc = _run("main_job_speed.py", [
+        "--layers", "2", "--threads", "1", "--rounds", "2", "--epochs", "1", "--warmup", "0",
+        "--stop-epoch", "100", "--target-seconds", "30", "--json", str(out),
+    ])  # fmt: skip
+    run = json.loads(out.read_text())["threads"]["1"]
+    epochs = run["epoch_seconds"]
+    assert set(epochs) == {"revgnn", "revgnn-plain", "pyg-gcnii"}
+    assert all(0 < e["min"] <= e["median"] <= e["max"] for e in epochs.values())
+    assert set(run["ratios"]) == {"revgnn/pyg-gcnii", "revgnn-plain/pyg-gcnii"}
+    assert run["main_job_seconds"] == pytest.approx(100 * epochs["revgnn"]["median"])
+    assert run["target_epoch_seconds"] == pytest.approx(0.3)
+    assert run["target_over_pyg_epoch"] == pytest.approx(0.3 / epochs["pyg-gcnii"]["median"])
+    assert "the main job's 100 epochs take" in proc.stdout
+
+
 def test_search_correlation_reports_kendall_tau_per_method(tmp_path):
     out = tmp_path / "sc.json"
     _run("search_correlation.py", [
