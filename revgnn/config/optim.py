@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from revgnn.config.fields import AUTO, setting, validate
 
-__all__ = ["OPTIMIZERS", "SCHEDULERS", "OptimConfig"]
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "SELECT_ON", "OptimConfig"]
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULERS = ("cosine", "step")
+#: What selects a run's weights and stops it early: the validation metric or loss.
+SELECT_ON = ("metric", "loss")
 _PROB = {"low": 0.0, "high": 1.0, "high_open": True}
 
 
@@ -53,6 +55,10 @@ class OptimConfig:
     )
     patience: int | None = setting(100, "early stopping: evaluations without a better "
                                    "validation score (none: never)", low=1)  # fmt: skip
+    select_on: str = setting(
+        "metric", "the validation figure that selects the weights and stops early: the metric, "
+        "or the loss (GCNII's protocol; node and graph tasks)", choices=SELECT_ON,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if isinstance(self.weight_decay_on, (list, tuple)):  # a list of submodule names

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from revgnn.config.optim import SELECT_ON
 from revgnn.training.callback import Callback
 
 if TYPE_CHECKING:
@@ -20,17 +22,41 @@ __all__ = ["BestWeights"]
 class BestWeights(Callback):
     """Keeps a copy of the weights of the evaluation with the best validation score (ties
     keep the earlier one) and loads them at the end of the run; ``loop.best`` holds that
-    evaluation's scores and epoch. Under DDP every rank ends with rank 0's best weights."""
+    evaluation's scores and epoch. Under DDP every rank ends with rank 0's best weights.
+
+    Args:
+        select_on (str, optional): ``"metric"``: the highest validation metric is best;
+            ``"loss"``: the lowest validation loss (GCNII's protocol), for tasks that report
+            it (:attr:`~revgnn.training.task.Task.reports_valid_loss`); ``loop.best`` then
+            holds it as ``valid_loss``. (default: ``"metric"``)
+    """
 
     order = 40
 
-    def __init__(self) -> None:
+    def __init__(self, select_on: str = "metric") -> None:
+        if select_on not in SELECT_ON:
+            raise ValueError(f"select_on={select_on!r} must be one of {', '.join(SELECT_ON)}")
+        self.select_on = select_on
         self.state: dict[str, Tensor] | None = None
 
+    def on_fit_start(self, loop: Loop) -> None:
+        if self.select_on == "loss" and not loop.task.reports_valid_loss:
+            task = type(loop.task).__name__
+            raise ValueError(
+                f"select_on='loss' needs the validation loss, which the {task} does not report "
+                "(node and graph tasks do): select on the metric (--select-on metric)"
+            )
+
+    def _better(self, loop: Loop, evaluation: Evaluation) -> bool:
+        if self.select_on == "metric":
+            return evaluation.scores["valid"] > loop.best["valid"]
+        return evaluation.extra["valid_loss"] < loop.best.get("valid_loss", math.inf)
+
     def on_evaluate(self, loop: Loop, epoch: int, evaluation: Evaluation) -> None:
-        scores = evaluation.scores
-        if scores["valid"] > loop.best["valid"]:
-            loop.best = {"epoch": epoch, **scores}
+        if self._better(loop, evaluation):
+            loop.best = {"epoch": epoch, **evaluation.scores}
+            if self.select_on == "loss":
+                loop.best["valid_loss"] = evaluation.extra["valid_loss"]
             self.state = {k: v.detach().clone() for k, v in loop.model.state_dict().items()}
 
     def on_fit_end(self, loop: Loop) -> None:
@@ -48,6 +74,9 @@ class BestWeights(Callback):
             return False
         loop.model.load_state_dict(self.state)
         return True
+
+    def __repr__(self) -> str:
+        return f"BestWeights(select_on={self.select_on!r})"
 
     def state_dict(self) -> dict[str, Any]:
         return {"state": self.state}

@@ -16,18 +16,23 @@ __all__ = ["EarlyStopping"]
 class EarlyStopping(Callback):
     """Stops the run after ``patience`` evaluations in a row without a better validation
     score than the best so far (the best weights are still the ones loaded at the end).
+    "Better" is what :class:`~revgnn.training.best_weights.BestWeights` selects on: the run's
+    best epoch moves only when it finds one.
 
     Args:
         patience (int): Evaluations without improvement. With ``eval_every=k`` that is
             ``patience * k`` epochs.
+        select_on (str, optional): What the best epoch is chosen on, ``"metric"`` or
+            ``"loss"``, for the stop's message. (default: ``"metric"``)
     """
 
     order = 45
 
-    def __init__(self, patience: int) -> None:
+    def __init__(self, patience: int, select_on: str = "metric") -> None:
         if patience < 1:
             raise ValueError(f"patience={patience} must be at least 1")
         self.patience = patience
+        self.select_on = select_on
         self.waited = 0
 
     def on_evaluate(self, loop: Loop, epoch: int, evaluation: Evaluation) -> None:
@@ -36,9 +41,13 @@ class EarlyStopping(Callback):
             return
         self.waited += 1
         if self.waited >= self.patience:
+            if self.select_on == "loss":
+                what, best = "lower validation loss", loop.best["valid_loss"]
+            else:
+                what, best = f"better validation {loop.task.metric}", loop.best["valid"]
             loop.stop(
-                f"early stop: no better validation {loop.task.metric} in {self.patience} "
-                f"evaluations (best {loop.best['valid']:.4f} at epoch {loop.best['epoch']})"
+                f"early stop: no {what} in {self.patience} evaluations (best {best:.4f} at "
+                f"epoch {loop.best['epoch']})"
             )
 
     def state_dict(self) -> dict[str, Any]:
@@ -48,4 +57,4 @@ class EarlyStopping(Callback):
         self.waited = int(state["waited"])
 
     def __repr__(self) -> str:
-        return f"EarlyStopping(patience={self.patience})"
+        return f"EarlyStopping(patience={self.patience}, select_on={self.select_on!r})"

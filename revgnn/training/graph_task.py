@@ -37,6 +37,8 @@ class GraphTask(Task):
         eval_batch_size (int): Graphs per evaluation batch. (default: ``256``)
     """
 
+    reports_valid_loss = True
+
     def __init__(
         self,
         dataset: Any,
@@ -102,7 +104,7 @@ class GraphTask(Task):
     @torch.no_grad()
     def evaluate(self, model: nn.Module, device: torch.device, amp: str | None) -> Evaluation:
         model.eval()
-        scores = {}
+        scores, extra = {}, {}
         for part in ("train", "valid", "test"):
             preds, ys = [], []
             for batch in self._loader(part, self.eval_batch_size):
@@ -111,9 +113,12 @@ class GraphTask(Task):
                     out = self.forward(model, batch).float()
                 preds.append(out.cpu())
                 ys.append(batch.y.view(out.shape).cpu())
-            result = self.evaluator.eval({"y_true": torch.cat(ys), "y_pred": torch.cat(preds)})
+            y_true, y_pred = torch.cat(ys), torch.cat(preds)
+            result = self.evaluator.eval({"y_true": y_true, "y_pred": y_pred})
             scores[part] = float(result[self.metric])
-        return Evaluation(scores)
+            if part == "valid":
+                extra["valid_loss"] = float(prediction_loss(y_pred, y_true, "multilabel"))
+        return Evaluation(scores, extra=extra)
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.split[k])) for k in ("train", "valid", "test"))

@@ -315,7 +315,7 @@ def default_callbacks(cfg: TrainConfig) -> list[Callback]:
     from revgnn.training.progress import Progress
 
     out: list[Callback] = [
-        BestWeights(),
+        BestWeights(cfg.select_on),
         MemoryMonitor(cfg.memory_every),
         CompileMonitor(),
         Progress(cfg.progress),
@@ -323,7 +323,7 @@ def default_callbacks(cfg: TrainConfig) -> list[Callback]:
     if cfg.checkpoint is not None:
         out.append(Checkpointer(cfg.checkpoint, cfg.checkpoint_every))
     if cfg.patience is not None:
-        out.append(EarlyStopping(cfg.patience))
+        out.append(EarlyStopping(cfg.patience, cfg.select_on))
     if cfg.collapse_patience > 0:
         out.append(CollapseMonitor(cfg.collapse_patience))
     if cfg.log_path is not None:

@@ -64,6 +64,8 @@ class NodeTask(Task):
             ``partition``; its seed becomes the run's).
     """
 
+    reports_valid_loss = True
+
     def __init__(
         self,
         dataset: NodeDataset,

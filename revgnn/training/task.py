@@ -113,6 +113,9 @@ class Task(ABC):
     #: Whether a run ends with the weights of its best validation score (an architecture
     #: search ends with its decisions instead).
     select_best: bool = True
+    #: Whether :meth:`evaluate` reports the validation loss (``extra["valid_loss"]``), which
+    #: selection on the loss needs.
+    reports_valid_loss: bool = False
 
     def setup(self, device: torch.device, seed: int) -> None:  # noqa: B027 (optional hook)
         """Called once per run before training (move static data, build partitions)."""

@@ -20,6 +20,20 @@ def test_a_run_stops_after_patience_evaluations_without_improvement(tiny_graph, 
     assert again.scores["test"] == result.test_metric
 
 
+def test_on_the_loss_it_stops_patience_evaluations_after_the_lowest_loss(tiny_graph):
+    seed_everything(0)
+    model = rev_gnn(tiny_graph.num_features, 8, tiny_graph.num_classes, 2)
+    cfg = TrainConfig(epochs=200, lr=0.05, patience=3, select_on="loss", progress=False)
+    result = train(model, tiny_graph, cfg)
+    lowest = min(result.history, key=lambda r: r["valid_loss"])
+    assert result.best_epoch == lowest["epoch"] and result.epochs_run == lowest["epoch"] + 3
+    assert result.stopped == (
+        f"early stop: no lower validation loss in 3 evaluations (best "
+        f"{lowest['valid_loss']:.4f} at epoch {lowest['epoch']})"
+    )
+    assert repr(EarlyStopping(3, "loss")) == "EarlyStopping(patience=3, select_on='loss')"
+
+
 def test_its_count_is_state():
     stop = EarlyStopping(4)
     stop.waited = 2

@@ -48,6 +48,29 @@ def test_batches_are_seeded_by_epoch_and_the_loss_skips_missing_labels(root):
         GraphTask(dataset, {**split, "valid": []})
 
 
+def test_selection_on_the_loss_keeps_the_lowest_validation_bce(root):
+    dataset, split = load_ogbg("ogbg-molhiv", str(root))
+    task = GraphTask(dataset, split, batch_size=8)
+    torch.manual_seed(0)
+    model = GraphPredictor(deeper_gcn(9, 8, 1, 2, edge_dim=3), 8)
+    cfg = TrainConfig(epochs=4, lr=0.05, select_on="loss", progress=False)
+    result = train(model, task, cfg)
+    lowest = min(result.history, key=lambda r: r["valid_loss"])
+    assert result.best_epoch == lowest["epoch"]
+    # The reported loss is the binary cross-entropy of the validation graphs' predictions.
+    model.eval()
+    with torch.no_grad():
+        batches = list(task._loader("valid", 256))
+        out = torch.cat([task.forward(model, b).float() for b in batches])
+        y = torch.cat([b.y.view(out.shape) for b in batches]).float()
+    labelled = ~torch.isnan(y)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(out[labelled], y[labelled])
+    assert task.evaluate(model, torch.device("cpu"), None).extra["valid_loss"] == pytest.approx(
+        bce.item(), rel=1e-6
+    )
+    assert bce.item() == pytest.approx(lowest["valid_loss"], rel=1e-6)
+
+
 def _run(root, tag, *extra, wait=True):
     argv = [
         sys.executable, str(EXAMPLE), "--root", str(root), "--epochs", "12", "--hidden", "32",
