@@ -5,7 +5,7 @@ import torch
 
 import revgnn.nn.dropout as dropout_module
 from revgnn.nn import Dropout
-from revgnn.nn.dropout import dropout, dropout_mask
+from revgnn.nn.dropout import dropout, dropout_mask, relu_dropout
 from revgnn.utils.compile import CompiledKernel, set_compile
 
 
@@ -164,3 +164,39 @@ def test_masks_of_different_calls_and_neighbouring_elements_are_uncorrelated():
     for bit in range(12):
         share = ((kept >> bit) & 1).double().mean()
         assert abs(share - 0.5) < 5 * 0.5 / kept.numel() ** 0.5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, "autocast"])
+def test_relu_dropout_equals_relu_then_dropout_bit_for_bit(dtype):
+    x = torch.randn(300, 16, dtype=torch.float32 if dtype == "autocast" else dtype)
+    x[:5] = 0.0  # ReLU's kink: no gradient through an exact zero either way
+    x.requires_grad_()
+    g = torch.randn(300, 16, dtype=x.dtype)
+    results = []
+    for fn in (lambda v: dropout(torch.relu(v), 0.3), lambda v: relu_dropout(v, 0.3)):
+        torch.manual_seed(5)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "autocast"):
+            out = fn(x)
+        (grad,) = torch.autograd.grad(out, x, g.to(out.dtype), retain_graph=True)
+        results.append((out, grad, torch.randint(0, 1 << 30, (1,))))  # the same draws
+    (out_a, grad_a, next_a), (out_b, grad_b, next_b) = results
+    assert torch.equal(out_a, out_b) and torch.equal(grad_a, grad_b)
+    assert torch.equal(next_a, next_b) and 0.2 < float((out_b == 0).float().mean()) < 0.8
+    # One node, which keeps the output (as ReLU would) and no mask or keys.
+    assert [t.data_ptr() for t in out_b.grad_fn.saved_tensors] == [out_b.data_ptr()]
+    assert torch.equal(relu_dropout(x, 0.3, training=False), torch.relu(x))
+    with pytest.raises(ValueError, match=r"p=1.0 must lie in \[0, 1\)"):
+        relu_dropout(x, 1.0)
+
+
+def test_relu_dropout_second_derivative_and_no_grad_path():
+    x = torch.randn(40, 5, dtype=torch.float64, requires_grad=True)
+    torch.manual_seed(2)
+    out = relu_dropout(x, 0.5)
+    (grad,) = torch.autograd.grad((out**2).sum(), x, create_graph=True)
+    (second,) = torch.autograd.grad(grad.sum(), x)
+    # sum(2 (2 relu(x))^2) where kept: 8 where the output is positive, 0 elsewhere.
+    torch.testing.assert_close(second, 8 * (out > 0).double())
+    torch.manual_seed(2)
+    with torch.no_grad():
+        assert torch.equal(relu_dropout(x, 0.5), out.detach())
