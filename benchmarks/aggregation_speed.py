@@ -42,14 +42,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import has_cuda, save_plot
+from common import has_cuda, json_worker, save_plot, spread
 
 IMPLS = (
     "revgnn",
@@ -240,7 +238,7 @@ def run(kind: str, impl: str, arg: str, threads: int, args) -> dict:
         str(args.edges),
     ]
     flags += ["--root", args.root] if args.root else []
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = {}
     if impl == "revgnn-unsorted":
         env["REVGNN_SORTED_SEGMENTS"] = "0"
     if impl in ("revgnn-eager", "revgnn-unsorted"):
@@ -256,14 +254,7 @@ def run(kind: str, impl: str, arg: str, threads: int, args) -> dict:
         impl,
         arg,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{kind} {impl} {arg}: {proc.stderr.strip()[-800:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def spread(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return json_worker(cmd, threads, f"{kind} {impl} {arg}", **env)
 
 
 def compare(kind: str, impls, arg: str, threads: int, args, reference: str) -> dict:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import time
@@ -119,6 +121,22 @@ def measure_step(build: Callable[[], object], args: argparse.Namespace) -> dict:
     _, peak = measure_peak(step, device)
     record["peak_bytes"] = peak.peak_bytes
     return record
+
+
+def spread(values: list[float]) -> dict:
+    """The median of repeated measurements, with their range."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def json_worker(cmd: list[str], threads: int, what: str, **env: str) -> dict:
+    """Run ``cmd`` in a fresh process on ``threads`` OpenMP threads (plus the variables of
+    ``env``) and return the JSON object of its last output line; a failure raises, naming
+    ``what``, with the end of its error output."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what}: {proc.stderr.strip()[-800:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 #: The figures of a record, None where a failed worker did not reach them.

@@ -23,13 +23,15 @@ and writes the medians, their ratios to PyG's epoch, and what they make of the m
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import json_worker, spread
 
 IMPLS = ("revgnn", "revgnn-plain", "pyg-gcnii")
 REFERENCE = "pyg-gcnii"
@@ -76,7 +78,7 @@ def revgnn_worker(impl: str, args) -> dict:
     if impl == "revgnn-plain":
         model.reversible = False
     loop = Loop(model, exp.task, exp.train_config, [])
-    counter = iter(range(1, 10**9))
+    counter = itertools.count(1)
 
     def epoch() -> None:
         e = next(counter)
@@ -137,16 +139,7 @@ def worker(args) -> dict:
 def run(impl: str, threads: int, args) -> dict:
     flags = ["--layers", str(args.layers), "--epochs", str(args.epochs),
              "--warmup", str(args.warmup), "--worker", impl]  # fmt: skip
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    proc = subprocess.run([sys.executable, __file__, *flags], capture_output=True, text=True,
-                          env=env)  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError(f"{impl} on {threads} threads: {proc.stderr.strip()[-800:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def spread(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return json_worker([sys.executable, __file__, *flags], threads, f"{impl} on {threads} threads")
 
 
 def measure(threads: int, args) -> dict:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from revgnn.nn.dropout import dropout
+from revgnn.nn.dropout import relu_dropout
 from revgnn.nn.norm import norm_layer
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
@@ -69,5 +68,5 @@ class Head(nn.Module):
         if self.pre_activation:
             if self.norm is not None:
                 h = self.norm(h)
-            h = dropout(F.relu(h), p=self.dropout, training=self.training)
+            h = relu_dropout(h, p=self.dropout, training=self.training)
         return self.lin(h)

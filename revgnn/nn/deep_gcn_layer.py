@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from revgnn.nn.deep_gcn_block import BLOCKS
-from revgnn.nn.dropout import dropout
+from revgnn.nn.dropout import act_dropout, dropout
 from revgnn.nn.norm import activation
 from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
@@ -89,7 +89,8 @@ class DeepGCNLayer(nn.Module):
 
     def forward(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if self.block == "res+":
-            h = dropout(self._norm_act(x), p=self.dropout, training=self.training)
+            h = self.norm(x) if self.norm is not None else x
+            h = act_dropout(h, self.act, self.dropout, self.training)
             return x + self._conv(h, *args, **kwargs)
         h = self._norm_act(self._conv(x, *args, **kwargs))
         if self.block == "res":

@@ -49,7 +49,7 @@ from revgnn.utils.autocast import autocast_disabled
 from revgnn.utils.checks import check_probability
 from revgnn.utils.compile import CompiledKernel, compile_supported
 
-__all__ = ["Dropout", "dropout", "dropout_mask", "relu_dropout"]
+__all__ = ["Dropout", "act_dropout", "dropout", "dropout_mask", "relu_dropout"]
 
 
 #: Elements per compiled kernel call (it fuses the index arithmetic: no temporaries).
@@ -189,6 +189,20 @@ def relu_dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if torch.is_grad_enabled() and x.requires_grad:
         return _ReluDropout.apply(x, keys, threshold, scale)
     return _apply(torch.relu(x), keys, threshold, scale)
+
+
+def act_dropout(x: Tensor, act: nn.Module | None, p: float, training: bool) -> Tensor:
+    """``dropout(act(x), p, training)`` (``act=None``: the identity), through
+    :func:`relu_dropout` when ``act`` is a :class:`torch.nn.ReLU`: what every pre-activation
+    block and head calls.
+
+    Shapes:
+        - **input:** any shape.
+        - **output:** ``act``'s output shape.
+    """
+    if type(act) is nn.ReLU:
+        return relu_dropout(x, p, training)
+    return dropout(act(x) if act is not None else x, p, training)
 
 
 def dropout_mask(like: Tensor, p: float) -> Tensor:

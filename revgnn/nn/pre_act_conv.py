@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.drop_edge import drop_edges
-from revgnn.nn.dropout import dropout, relu_dropout
+from revgnn.nn.dropout import act_dropout
 from revgnn.nn.norm import activation, norm_layer
 from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
@@ -103,16 +103,13 @@ class PreActConv(nn.Module):
     ) -> Tensor:
         if self.norm is not None:
             x = self.norm(x)
-        if dropout_mask is None and self.dropout > 0.0 and type(self.act) is nn.ReLU:
-            x = relu_dropout(x, p=self.dropout, training=self.training)
+        if dropout_mask is None:
+            x = act_dropout(x, self.act, self.dropout, self.training)
         else:
             if self.act is not None:
                 x = self.act(x)
-            if dropout_mask is not None:
-                if self.training:
-                    x = x * dropout_mask
-            elif self.dropout > 0.0:
-                x = dropout(x, p=self.dropout, training=self.training)
+            if self.training:
+                x = x * dropout_mask
         edge_index, kwargs = drop_edges(edge_index, kwargs, self.edge_dropout, self.training)
         if initial is not None:
             kwargs["x0"] = initial

@@ -5,7 +5,7 @@ import torch
 
 import revgnn.nn.dropout as dropout_module
 from revgnn.nn import Dropout
-from revgnn.nn.dropout import dropout, dropout_mask, relu_dropout
+from revgnn.nn.dropout import act_dropout, dropout, dropout_mask, relu_dropout
 from revgnn.utils.compile import CompiledKernel, set_compile
 
 
@@ -200,3 +200,18 @@ def test_relu_dropout_second_derivative_and_no_grad_path():
     torch.manual_seed(2)
     with torch.no_grad():
         assert torch.equal(relu_dropout(x, 0.5), out.detach())
+
+
+@pytest.mark.parametrize("act", [torch.nn.ReLU(), torch.nn.GELU(), None])
+def test_act_dropout_is_act_then_dropout_and_fuses_only_relu(act):
+    x = torch.randn(60, 8, requires_grad=True)
+    g = torch.randn(60, 8)
+    results = []
+    for fn in (lambda: act_dropout(x, act, 0.4, True),
+               lambda: dropout(act(x) if act is not None else x, 0.4)):  # fmt: skip
+        torch.manual_seed(3)
+        out = fn()
+        results.append((out, torch.autograd.grad(out, x, g)[0], type(out.grad_fn).__name__))
+    (out_a, grad_a, node_a), (out_b, grad_b, _) = results
+    assert torch.equal(out_a, out_b) and torch.equal(grad_a, grad_b)
+    assert (node_a == "_ReluDropoutBackward") == isinstance(act, torch.nn.ReLU)
