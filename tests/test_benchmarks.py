@@ -129,6 +129,43 @@ def test_search_correlation_reports_kendall_tau_per_method(tmp_path):
     assert summary[lcnas]["searches"] == 1 and "measured_latency_ms_mean" in summary[lcnas]
 
 
+def test_recipe_panel_resumes_its_json_and_takes_graphs_beyond_the_panel(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import recipe_panel
+
+    calls = []
+
+    def fake_revgnn(dataset, root, seed, flags):
+        calls.append((dataset, "revgnn", seed, tuple(flags)))
+        return {"test": 0.5 + seed / 10, "valid": 0.5, "seconds": 1.0, "peak_bytes": 10 + seed,
+                "single_class_evals": seed}  # fmt: skip
+
+    def fake_pyg(config, dataset, root, seed):
+        calls.append((dataset, config, seed))
+        return {"test": 0.4, "valid": 0.4, "seconds": 2.0}
+
+    monkeypatch.setattr(recipe_panel, "revgnn_run", fake_revgnn)
+    monkeypatch.setattr(recipe_panel, "pyg_run", fake_pyg)
+    out = tmp_path / "beyond.json"
+    argv = ["--root", "DATA", "--datasets", "computers", "cora", "--no-memory",
+            "--json", str(out), "--seeds", "0", "1"]  # fmt: skip
+    assert recipe_panel.main(argv) == 0
+    # GCNII's published recipe exists for Cora and CiteSeer only.
+    assert ("computers", "pyg-gcnii", 0) not in calls and ("cora", "pyg-gcnii", 1) in calls
+    assert ("computers", "revgnn", 1, ("--layers", "64")) in calls
+    assert len(calls) == 2 * (3 + 4)
+    summary = json.loads(out.read_text())["summary"]["computers"]["default"]
+    assert summary["seeds"] == 2 and summary["test_mean"] == pytest.approx(0.55)
+    assert summary["max_single_class_evals"] == 1 and summary["peak_bytes_max"] == 11
+
+    calls.clear()  # a second sitting adds seed 2 and repeats nothing
+    assert recipe_panel.main([*argv[:-3], "--seeds", "1", "2"]) == 0
+    assert {c[2] for c in calls} == {2}
+    assert json.loads(out.read_text())["summary"]["computers"]["default"]["seeds"] == 3
+    with pytest.raises(SystemExit):
+        recipe_panel.main(["--root", "DATA", "--datasets", "ogbn-arxiv", "--json", str(out)])
+
+
 def test_kendall_tau_matches_known_rankings():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
