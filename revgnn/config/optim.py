@@ -6,12 +6,20 @@ from dataclasses import dataclass
 
 from revgnn.config.fields import AUTO, setting, validate
 
-__all__ = ["OPTIMIZERS", "SCHEDULERS", "SELECT_ON", "OptimConfig"]
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "SELECT_ON", "OptimConfig", "check_select_on"]
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULERS = ("cosine", "step")
 #: What selects a run's weights and stops it early: the validation metric or loss.
 SELECT_ON = ("metric", "loss")
+
+
+def check_select_on(select_on: str) -> None:
+    """Refuse a ``select_on`` outside :data:`SELECT_ON` (the callbacks that read it)."""
+    if select_on not in SELECT_ON:
+        raise ValueError(f"select_on={select_on!r} must be one of {', '.join(SELECT_ON)}")
+
+
 _PROB = {"low": 0.0, "high": 1.0, "high_open": True}
 
 

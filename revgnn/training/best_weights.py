@@ -9,7 +9,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from revgnn.config.optim import SELECT_ON
+from revgnn.config.optim import check_select_on
 from revgnn.training.callback import Callback
 
 if TYPE_CHECKING:
@@ -34,8 +34,7 @@ class BestWeights(Callback):
     order = 40
 
     def __init__(self, select_on: str = "metric") -> None:
-        if select_on not in SELECT_ON:
-            raise ValueError(f"select_on={select_on!r} must be one of {', '.join(SELECT_ON)}")
+        check_select_on(select_on)
         self.select_on = select_on
         self.state: dict[str, Tensor] | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from revgnn.config.optim import check_select_on
 from revgnn.training.callback import Callback
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ class EarlyStopping(Callback):
     def __init__(self, patience: int, select_on: str = "metric") -> None:
         if patience < 1:
             raise ValueError(f"patience={patience} must be at least 1")
+        check_select_on(select_on)
         self.patience = patience
         self.select_on = select_on
         self.waited = 0

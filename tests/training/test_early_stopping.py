@@ -32,6 +32,8 @@ def test_on_the_loss_it_stops_patience_evaluations_after_the_lowest_loss(tiny_gr
         f"{lowest['valid_loss']:.4f} at epoch {lowest['epoch']})"
     )
     assert repr(EarlyStopping(3, "loss")) == "EarlyStopping(patience=3, select_on='loss')"
+    with pytest.raises(ValueError, match="select_on='lss' must be one of metric, loss"):
+        EarlyStopping(3, "lss")
 
 
 def test_its_count_is_state():
