@@ -72,7 +72,7 @@ def run_experiment(
         try:
             resolved = prepare(recipe).recipe
         except FileNotFoundError as e:  # a recipe may be written before its data is there
-            print(f"# {e}: the settings that adapt to the graph stay auto")
+            print(f"# {e}: settings that adapt to the graph take their no-graph values")
             resolved = adapt(recipe)
         print(resolved.to_yaml(), end="")
         return 0

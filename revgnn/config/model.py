@@ -28,6 +28,7 @@ __all__ = [
     "DIFFUSION_TIME",
     "MAX_AUTO_DAMPING",
     "MODEL_CONVS",
+    "SPARSE_LABELS",
     "ModelConfig",
     "PointModelConfig",
 ]
@@ -42,9 +43,13 @@ DIFFUSION_TIME = 4.0
 #: The convolution of ``conv="auto"``, by model (any other model: ``"gen"``).
 MODEL_CONVS = {"revgnn": "gcnii", "wt-revgnn": "gcnii"}
 
-#: ``damping="auto"`` of an initial-residual conv is this over the depth: each block steps
-#: ``DAMPED_TIME / num_layers`` towards the branch's fixed point (see :mod:`revgnn.config.adapt`).
+#: ``damping="auto"`` of an initial-residual conv is this over the depth on graphs with sparse
+#: labels: each block steps ``DAMPED_TIME / num_layers`` towards the branch's fixed point;
+#: :data:`DIFFUSION_TIME` over the depth on the others (see :mod:`revgnn.config.adapt`).
 DAMPED_TIME = 16.0
+
+#: A graph has sparse labels when fewer than this share of its nodes are training labels.
+SPARSE_LABELS = 0.25
 
 #: The largest ``damping="auto"``: shallower stacks, which would need longer steps to
 #: propagate for :data:`DAMPED_TIME`, keep the additive coupling.
@@ -128,8 +133,9 @@ class ModelConfig:
         AUTO,
         "damped reversible coupling X' = (1 - d) X + f; with branch_scale d (auto's choice) "
         "each block steps towards the branch's fixed point; 0: RevGNN's additive coupling; "
-        f"auto: {DAMPED_TIME:g} / layers for initial-residual convs from "
-        f"{DAMPED_TIME / MAX_AUTO_DAMPING:g} layers on, 0 otherwise",
+        f"auto: for initial-residual convs from {DAMPED_TIME / MAX_AUTO_DAMPING:g} layers on, "
+        f"{DAMPED_TIME:g} / layers where fewer than {SPARSE_LABELS:g} of the nodes are training "
+        f"labels, {DIFFUSION_TIME:g} / layers otherwise; 0 below and for other convs",
         **_PROB,
     )
     warmup_epochs: int = setting(0, "DEQ-GNN: epochs trained unrolled first", low=0)

@@ -8,12 +8,13 @@ from revgnn.config.adapt import (
     adapt_to_model,
     auto_damping,
     conv_rule,
+    damped_time_rule,
     feature_rule,
     head_bias_rule,
     positional_rule,
     weight_decay_targets,
 )
-from revgnn.config.model import DAMPED_TIME, DIFFUSION_TIME, MAX_AUTO_DAMPING
+from revgnn.config.model import DAMPED_TIME, DIFFUSION_TIME, MAX_AUTO_DAMPING, SPARSE_LABELS
 from revgnn.nn.damped_scales import planned_regrids
 
 
@@ -98,6 +99,27 @@ def test_the_feature_rule(kind, stats, rule):
     recipe = adapt(Recipe(), stats)
     assert recipe.data.features == rule
     assert adapt(Recipe().with_values({"data.features": "raw"}), stats).data.features == "raw"
+
+
+@pytest.mark.parametrize("layers", [8, 16, 31, 32, 64, 1000])
+def test_the_damped_time_follows_the_share_of_labelled_nodes(layers):
+    sparse, dense = _stats(num_train=100), _stats(num_train=600)  # 10% and 60% of 1,000
+    edge = int(SPARSE_LABELS * 1000)
+    assert damped_time_rule(_stats(num_train=edge - 1)) == DAMPED_TIME
+    assert damped_time_rule(_stats(num_train=edge)) == DIFFUSION_TIME
+    assert damped_time_rule(None) == damped_time_rule(_stats(num_train=0)) == DAMPED_TIME
+    for stats, time in ((sparse, DAMPED_TIME), (dense, DIFFUSION_TIME), (None, DAMPED_TIME)):
+        model = adapt(Recipe().with_values({"model.num_layers": layers}), stats).model
+        direct = adapt_model(ModelConfig(num_layers=layers), stats)
+        assert (model.damping, model.branch_scale) == (direct.damping, direct.branch_scale)
+        if layers * MAX_AUTO_DAMPING >= DAMPED_TIME:  # the depth alone decides the coupling
+            assert model.damping == model.branch_scale == time / layers
+        else:
+            assert model.damping == 0.0 and model.branch_scale == min(1.0, DIFFUSION_TIME / layers)
+    # A set damping is kept on any graph, and so is an unscaled branch.
+    pinned = ModelConfig(num_layers=layers, damping=0.25, branch_scale=None)
+    assert adapt_model(pinned, dense) == adapt_model(pinned, sparse)
+    assert adapt_model(pinned, dense).damping == 0.25
 
 
 def test_the_positional_rule_adds_positions_to_graphs_without_features():

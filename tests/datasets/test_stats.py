@@ -1,7 +1,9 @@
 import torch
 from torch_geometric.data import Data
 
-from revgnn.config.adapt import SPARSE_FEATURES, feature_rule
+from revgnn.config import ModelConfig
+from revgnn.config.adapt import SPARSE_FEATURES, adapt_model, feature_rule
+from revgnn.config.model import DAMPED_TIME, DIFFUSION_TIME
 from revgnn.datasets import load_dataset
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.stats import graph_stats
@@ -49,3 +51,13 @@ def test_the_feature_rule_on_small_graphs_of_each_kind():
     assert feature_rule(graph_stats(_with_features(words, num_train=39))) == "row"
     cora = graph_stats(load_dataset("cora"))
     assert cora.feature_density < SPARSE_FEATURES and feature_rule(cora) == "row"
+
+
+def test_the_damped_time_of_a_graph_follows_its_split():
+    x = (torch.rand(60, 40, generator=torch.Generator().manual_seed(0)) < 0.01).float()
+    deep = ModelConfig(num_layers=64)
+    few = graph_stats(_with_features(x, num_train=10))  # 1 node in 6 labelled
+    many = graph_stats(_with_features(x, num_train=36))  # 60/20/20
+    assert adapt_model(deep, few).damping == DAMPED_TIME / 64
+    assert adapt_model(deep, many).damping == DIFFUSION_TIME / 64
+    assert adapt_model(deep, graph_stats(load_dataset("cora"))).damping == DAMPED_TIME / 64

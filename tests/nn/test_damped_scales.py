@@ -102,9 +102,12 @@ def test_on_grid_rounds_exactly_with_the_identity_gradient(dtype, step):
 
 @pytest.mark.parametrize("layers", [45, 64, 100, 256, 1000, 5000])
 def test_the_default_damping_needs_no_regrid_from_45_blocks(layers):
-    from revgnn.config.model import DAMPED_TIME
+    from revgnn.config.model import DAMPED_TIME, DIFFUSION_TIME
 
     assert planned_regrids(layers, 1.0 - DAMPED_TIME / layers) == []
+    # The short time of graphs with many labels (damped_time_rule) grows the stream less.
+    assert planned_regrids(layers, 1.0 - DIFFUSION_TIME / layers) == []
+    assert planned_regrids(32, 1.0 - DIFFUSION_TIME / 32) == []
 
 
 def test_planned_regrids_of_streams_that_outgrow_one_grid():
