@@ -28,7 +28,8 @@ a stream copy only where a stream outgrows its grid.
 :class:`~revgnn.nn.reversible_function.ReversibleFunction` runs the whole stack as one autograd
 node that keeps only the stack's output (plus one seed from which every group call's random
 numbers derive). Its backward pass walks the blocks in reverse; for each group it recomputes
-:math:`f_i` once with autograd enabled, takes the vector-Jacobian product, and subtracts the
+:math:`f_i` once, with autograd enabled or through :math:`f_i`'s own backward pass where it has
+one (:mod:`revgnn.nn.group_vjp`), takes the vector-Jacobian product, and subtracts the
 recomputed :math:`f_i` to rebuild that group's input, so inverse and recomputation share one
 evaluation of :math:`f_i`. The rebuilt activations live in two buffers that are reused by every
 block, so activation memory is :math:`O(ND)` at any depth.
@@ -64,6 +65,12 @@ from revgnn.nn.damped_scales import (
     snapshot_layers,
 )
 from revgnn.nn.graph_tape import recording, replaying
+from revgnn.nn.group_vjp import (
+    ExplicitBackward,
+    accumulate_vjp,
+    add_input_grad,
+    explicit_call,
+)
 from revgnn.nn.recorded import Recorded
 from revgnn.nn.rev_args import RevArgs
 from revgnn.utils.autocast import AutocastState
@@ -207,12 +214,12 @@ class RevStack:
         # Scaled in the compute dtype: an fp16 z (autocast) would overflow at 1 / scale.
         return z if scale == 1.0 else z.to(self.compute_dtype) / scale
 
-    def _increment_grad(self, grad: Tensor, z: Tensor, scale: float) -> Tensor:
-        """The gradient of z from its increment's (the plain run's rounding order: cast to
-        the increment's dtype, scaled, cast to z's dtype)."""
+    def _increment_grad(self, grad: Tensor, dtype: torch.dtype, scale: float) -> Tensor:
+        """The gradient of z (of ``dtype``) from its increment's (the plain run's rounding
+        order: cast to the increment's dtype, scaled, cast to z's dtype)."""
         if scale == 1.0:
-            return grad.to(z.dtype)
-        return (grad.to(self.compute_dtype) / scale).to(z.dtype)
+            return grad.to(dtype)
+        return (grad.to(self.compute_dtype) / scale).to(dtype)
 
     def output(self, stream: Tensor) -> Tensor:
         """The stack's output (compute dtype) from its final stream."""
@@ -350,13 +357,7 @@ class RevStack:
         c = self.num_groups
         with_grad = gbuf is not None
         leaves, arg_grads, arg_grad_views = self.args.leaves(c, with_grad, needs_arg_grad)
-        # Allocated up front, not as each layer's gradients arrive: long-lived allocations
-        # made between the recompute's large temporaries fragment the heap, and glibc then
-        # grows the process by a block's working set per layer instead of reusing it.
-        param_grads: list[Tensor | None] = [
-            torch.zeros_like(p, memory_format=torch.contiguous_format) if with_grad else None
-            for p in self.params
-        ]
+        param_grads = self._param_grads(with_grad)
         touched = [False] * len(self.params)
 
         steps = grid_steps(self.shifts, kept.grids)
@@ -369,10 +370,8 @@ class RevStack:
                 exact = kept.inputs.get(li)
                 for i in range(c - 1, -1, -1):
                     conv = layer.convs[i]
-                    if i > 0:
-                        src = ybuf[i - 1]
-                    else:
-                        src = self.first_input(ybuf if exact is None else exact)
+                    first = ybuf if exact is None else exact
+                    src = ybuf[i - 1] if i > 0 else self.first_input(first)
                     scale = out_scale if i > 0 else self.scales_in[li]
                     # A fresh compute-dtype copy: f may save it, and ybuf changes in place.
                     inp = self._input(src, scale)
@@ -382,20 +381,30 @@ class RevStack:
                     graphs = kept.graphs.get(li * c + i)
                     # Buffers restored after the VJP: BatchNorm's backward reads saved stats.
                     with restore_buffers(conv):
-                        with (
-                            autocast.enter(),
-                            replaying(graphs) if graphs else contextlib.nullcontext(),
-                        ):
-                            z = self.call(conv, inp, leaves[i])
-                        if with_grad:
-                            reached = self._vjp(
-                                conv, inp, z, gbuf, i, leaves[i], arg_grad_views[i], param_grads,
-                                scales=(scale, out_scale),
+                        z, explicit = self._recompute(conv, inp, leaves[i], graphs, autocast,
+                                                      with_grad)  # fmt: skip
+                        dtype = z.dtype
+                        if explicit is not None:
+                            # Its backward pass does not read z: rebuild the input first and
+                            # free z before the gradients are made.
+                            ybuf[i].sub_(on_grid(self._increment(z, out_scale), steps[li]))
+                            z = None
+                        if with_grad:  # in the plain run's rounding order (both helpers)
+                            grad_z = self._increment_grad(gbuf[i], dtype, out_scale)
+                            g_in, reached = accumulate_vjp(
+                                z, inp, grad_z, explicit, params=self.params,
+                                pidx=self.param_index[id(conv)], param_grads=param_grads,
+                                leaves=leaves[i], arg_slots=self.args.arg_slots,
+                                arg_grad_views=arg_grad_views[i],
                             )  # fmt: skip
+                            del grad_z  # before the input's gradient is widened
+                            add_input_grad(gbuf, i, g_in, scale)
                             for j in reached:
                                 touched[j] = True
-                    ybuf[i].sub_(on_grid(self._increment(z.detach(), out_scale), steps[li]))
-                    del z, inp
+                    if z is not None:
+                        ybuf[i].sub_(on_grid(self._increment(z.detach(), out_scale), steps[li]))
+                    # Freed before the next group's: the explicit pass's saved tensors too.
+                    z = inp = explicit = g_in = None
                 for restart in (exact, kept.snapshots.get(li)):
                     if restart is not None:
                         ybuf.copy_(restart)
@@ -406,40 +415,30 @@ class RevStack:
                 _drop_autocast_cache()
         return arg_grads, [g if t else None for g, t in zip(param_grads, touched)]
 
-    def _vjp(
+    def _param_grads(self, with_grad: bool) -> list[Tensor | None]:
+        # Allocated up front, not as each layer's gradients arrive: long-lived allocations
+        # made between the recompute's large temporaries fragment the heap, and glibc then
+        # grows the process by a block's working set per layer instead of reusing it.
+        return [
+            torch.zeros_like(p, memory_format=torch.contiguous_format) if with_grad else None
+            for p in self.params
+        ]
+
+    def _recompute(
         self,
         conv: nn.Module,
         inp: Tensor,
-        z: Tensor,
-        gbuf: Tensor,
-        i: int,
-        leaves: list[Any],
-        arg_grad_views: list[Tensor | None],
-        param_grads: list[Tensor | None],
-        scales: tuple[float, float] = (1.0, 1.0),
-    ) -> list[int]:
-        """Accumulate one group's vector-Jacobian product; returns the parameters it reached.
-        ``scales``: the factors from the stream to ``inp`` and from ``z`` to the stream's
-        increment (:meth:`scale`)."""
-        pidx = self.param_index[id(conv)]
-        arg_idx = [k for k, g in enumerate(arg_grad_views) if g is not None]
-        wrt = [inp] + [self.params[j] for j in pidx] + [leaves[k] for k in arg_idx]
-        # The plain run's rounding order: the stream's gradient cast to z's dtype, then
-        # scaled; the input's gradient widened, then scaled.
-        grad_z = self._increment_grad(gbuf[i], z, scales[1])
-        grads = torch.autograd.grad(z, wrt, grad_z, allow_unused=True)
-        g_in = grads[0]
-        if g_in is not None:
-            if scales[0] != 1.0:
-                g_in = g_in.to(gbuf.dtype).mul_(scales[0])
-            for j in [i - 1] if i > 0 else range(1, self.num_groups):
-                gbuf[j].add_(g_in)
-        added = []
-        for j, g in zip(pidx, grads[1 : 1 + len(pidx)]):
-            if g is not None:
-                param_grads[j].add_(g)
-                added.append(j)
-        for k, g in zip(arg_idx, grads[1 + len(pidx) :]):
-            if g is not None:
-                arg_grad_views[k].add_(g)
-        return added
+        group_tensors: Sequence[Any],
+        graphs: Any,
+        autocast: AutocastState,
+        with_grad: bool,
+    ) -> tuple[Tensor, ExplicitBackward | None]:
+        """A group's output rebuilt on ``inp``, and its own backward pass where it has one
+        for this call (:func:`~revgnn.nn.group_vjp.explicit_call`; not under autocast, not
+        for replayed graphs); else ``None``, and autograd records the recomputation."""
+        if with_grad and not graphs and not any(autocast.enabled):
+            explicit = explicit_call(conv, inp, self.edge_index, self.args, group_tensors)
+            if explicit is not None:
+                return explicit
+        with autocast.enter(), replaying(graphs) if graphs else contextlib.nullcontext():
+            return self.call(conv, inp, group_tensors), None

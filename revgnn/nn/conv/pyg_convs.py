@@ -21,7 +21,7 @@ from torch_geometric.utils import to_torch_csr_tensor
 from revgnn.nn.conv.gat_conv import LeanGATConv
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
-from revgnn.nn.spmm import spmm
+from revgnn.nn.spmm import spmm, transposed
 from revgnn.utils.checks import check_probability, is_sparse_adjacency
 from revgnn.utils.sparse import edge_list
 
@@ -91,14 +91,47 @@ class GCN2Conv(_CachedTranspose, PyGGCN2Conv):
         if not self._direct(edge_index, edge_weight):
             return super().forward(x, x_0, edge_index, edge_weight)
         # PyG's arithmetic, operation for operation: the same bits.
+        if self.weight2 is None:
+            out = self._mixed(x, x_0, edge_index)
+            return torch.addmm(out, out, self.weight1, beta=1.0 - self.beta, alpha=self.beta)
         x = spmm(edge_index, x)
         x.mul_(1 - self.alpha)
         x_0 = self.alpha * x_0[: x.size(0)]
-        if self.weight2 is None:
-            out = x.add_(x_0)
-            return torch.addmm(out, out, self.weight1, beta=1.0 - self.beta, alpha=self.beta)
         out = torch.addmm(x, x, self.weight1, beta=1.0 - self.beta, alpha=self.beta)
         return out + torch.addmm(x_0, x_0, self.weight2, beta=1.0 - self.beta, alpha=self.beta)
+
+    def _mixed(self, x: Tensor, x_0: Tensor, adj_t: Tensor) -> Tensor:
+        r""":math:`(1 - \alpha) \hat{P} x + \alpha x_0`, PyG's operations in PyG's order."""
+        x = spmm(adj_t, x)
+        x.mul_(1 - self.alpha)
+        return x.add_(self.alpha * x_0[: x.size(0)])
+
+    def explicit_supported(self, x: Tensor, x_0: Tensor, adj_t: Any) -> bool:
+        """Whether :meth:`explicit_forward` serves this call: the direct path with shared
+        weights (``weight2 is None``) and one initial row per node."""
+        return self.weight2 is None and self._direct(adj_t, None) and x_0.size(0) == x.size(0)
+
+    def explicit_forward(self, x: Tensor, x_0: Tensor, adj_t: Tensor) -> tuple[Tensor, Tensor]:
+        """The forward pass without autograd, the same bits as :meth:`forward`, and what
+        :meth:`explicit_backward` needs: the mixed input :math:`u`."""
+        with torch.no_grad():
+            u = self._mixed(x, x_0, adj_t)
+            return torch.addmm(u, u, self.weight1, beta=1.0 - self.beta, alpha=self.beta), u
+
+    def explicit_backward(
+        self, u: Tensor, grad: Tensor, adj_t: Tensor, want_x_0: bool, scale: float = 1.0
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        r"""The gradients of ``x``, ``weight1`` and ``x_0`` from the gradient :math:`g` of
+        ``scale`` times the output, with :math:`o = (1 - \beta) u + \beta u W` and :math:`u =
+        (1 - \alpha) \hat{P} x + \alpha x_0`: :math:`g_u = s ((1 - \beta) g + \beta g
+        W^\top)`, :math:`g_W = s \beta u^\top g`, :math:`g_{x_0} = \alpha g_u`, :math:`g_x =
+        (1 - \alpha) \hat{P}^\top g_u`."""
+        w, beta = self.weight1, self.beta
+        g_w = torch.mm(u.t(), grad).mul_(beta * scale) if w.requires_grad else None
+        g_u = torch.addmm(grad, grad, w.detach().t(), beta=(1.0 - beta) * scale, alpha=beta * scale)
+        g_x0 = g_u * self.alpha if want_x_0 else None
+        g_x = torch.sparse.mm(transposed(adj_t), g_u.mul_(1 - self.alpha))
+        return g_x, g_w, g_x0
 
 
 @register_conv("gat")
@@ -202,6 +235,23 @@ class GCNIIConv(nn.Module):
         self, x: Tensor, edge_index: Any, x0: Tensor, edge_weight: Tensor | None = None
     ) -> Tensor:
         return self.conv(x, x0, edge_index, edge_weight)
+
+    def explicit_supported(self, x: Tensor, edge_index: Any, x0: Tensor | None) -> bool:
+        """Whether :meth:`explicit_forward` / :meth:`explicit_backward` serve this call (see
+        :meth:`revgnn.nn.PreActConv.explicit_vjp`)."""
+        return x0 is not None and self.conv.explicit_supported(x, x0, edge_index)
+
+    def explicit_forward(self, x: Tensor, edge_index: Any, x0: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`forward` without autograd (the same bits) and what the backward needs."""
+        return self.conv.explicit_forward(x, x0, edge_index)
+
+    def explicit_backward(
+        self, saved: Tensor, grad: Tensor, edge_index: Any, want_x0: bool, scale: float = 1.0
+    ) -> tuple[Tensor, list[Tensor | None], Tensor | None]:
+        """The gradients of ``x``, of the parameters (``parameters()``'s order) and of ``x0``
+        from the gradient of ``scale`` times the output."""
+        g_x, g_w, g_x0 = self.conv.explicit_backward(saved, grad, edge_index, want_x0, scale)
+        return g_x, [g_w], g_x0
 
     def __repr__(self) -> str:
         c = self.conv

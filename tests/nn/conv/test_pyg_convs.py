@@ -249,3 +249,31 @@ def test_gcn_convs_skip_propagate_over_a_prepared_csr_adjacency_unless_hooked(na
     conv.register_propagate_forward_hook(lambda module, inputs, out: seen.append(out.shape))
     assert torch.equal(run(adj_t), expected)
     assert calls == [1, 1] and seen == [(N, G)]
+
+
+def test_gcn2conv_explicit_pass_equals_its_autograd_pass():
+    # The pass reversible stacks call instead of recording GCNII's layer for autograd.
+    from revgnn.nn.conv import pyg_convs
+
+    torch.manual_seed(0)
+    conv = pyg_convs.GCN2Conv(G, 0.1, 0.5, 3, normalize=False)
+    adj_t, _ = pyg_convs.gcn_prepare(random_graph(N, E), N, torch.float32)
+    x, x0 = torch.randn(N, G, requires_grad=True), torch.randn(N, G, requires_grad=True)
+    assert conv.explicit_supported(x, x0, adj_t)
+    out = conv(x, x0, adj_t)
+    grad = torch.randn(N, G)
+    ref = torch.autograd.grad(out, [x, conv.weight1, x0], grad, retain_graph=True)
+    z, u = conv.explicit_forward(x.detach(), x0.detach(), adj_t)
+    assert torch.equal(z, out) and not z.requires_grad
+    got = conv.explicit_backward(u, grad, adj_t, want_x_0=True)
+    assert all(rel_err(a, b) < 1e-6 for a, b in zip(got, ref, strict=True))
+    assert conv.explicit_backward(u, grad, adj_t, want_x_0=False)[2] is None
+    # ``scale``: the gradients of scale * out (a block's branch scale, applied in the kernels).
+    ref = torch.autograd.grad(out * 0.3, [x, conv.weight1, x0], grad)
+    got = conv.explicit_backward(u, grad, adj_t, want_x_0=True, scale=0.3)
+    assert all(rel_err(a, b) < 1e-6 for a, b in zip(got, ref, strict=True))
+    # Separate weights for x0, more initial rows than nodes, or an edge index: autograd's.
+    assert not pyg_convs.GCN2Conv(G, 0.1, 0.5, 3, shared_weights=False, normalize=False) \
+        .explicit_supported(x, x0, adj_t)  # fmt: skip
+    assert not conv.explicit_supported(x, torch.randn(N + 1, G), adj_t)
+    assert not conv.explicit_supported(x, x0, random_graph(N, E))
