@@ -8,7 +8,6 @@ Paper: Li, Xiong, Thabet, Ghanem, "DeeperGCN: All You Need to Train Deeper GCNs"
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,16 +15,13 @@ from torch import Tensor, nn
 
 from revgnn.nn.drop_edge import drop_edges
 from revgnn.nn.dropout import act_dropout
+from revgnn.nn.group_vjp import ExplicitBackward
 from revgnn.nn.norm import activation, norm_layer
 from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
 
 __all__ = ["PreActConv"]
-
-#: The gradients of an explicit backward pass: of the input, of the trainable parameters
-#: and of the positional arguments.
-ExplicitGrads = tuple[Tensor, list[Tensor | None], list[Tensor | None]]
 
 
 class PreActConv(nn.Module):
@@ -130,7 +126,7 @@ class PreActConv(nn.Module):
         dropout_mask: Tensor | None = None,
         initial: Tensor | None = None,
         **kwargs: Any,
-    ) -> tuple[Tensor, Callable[[Tensor], ExplicitGrads]] | None:
+    ) -> tuple[Tensor, ExplicitBackward] | None:
         """:meth:`forward` without autograd (the same bits, the same dropout draws) and a
         function from the output's gradient to the gradients of ``x``, of the trainable
         parameters (``parameters()``'s order) and of ``(dropout_mask, initial)``; ``None``
@@ -171,7 +167,7 @@ class PreActConv(nn.Module):
             keep = 1.0 / (1.0 - self.dropout)
         trainable = [p.requires_grad for p in self.parameters()]
 
-        def backward(grad: Tensor) -> ExplicitGrads:
+        def backward(grad: Tensor) -> tuple[Tensor, list[Any], list[Any]]:
             # The operations autograd runs for forward(), in reverse: the conv with the branch
             # scale, the dropout's scale (or the shared mask), then ReLU's backward on the
             # dropped output: zero wherever it is zero, as relu_dropout's own backward.
