@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from torch_geometric.nn import SAGEConv
 
 from revgnn import GENConv, PreActConv
+from revgnn.nn.conv import pyg_convs
 from tests.helpers import rel_err
 from tests.nn.common import D, E, N, graph
 
@@ -52,15 +53,11 @@ def test_a_zero_gate_starts_the_block_at_the_identity_and_the_scale_is_fixed():
 
 
 def _gcnii_block(**settings):
-    from revgnn.nn.conv import pyg_convs
-
     conv = pyg_convs.gcnii(D, D, None, layer=3, normalize=False)
     return PreActConv(conv, D, **{"norm": None, "dropout": 0.5, "branch_scale": 0.25, **settings})
 
 
 def _gcnii_inputs():
-    from revgnn.nn.conv import pyg_convs
-
     x, edge_index = graph()
     adj_t, _ = pyg_convs.gcn_prepare(edge_index, N, torch.float32)
     initial = torch.randn(N, D, generator=torch.Generator().manual_seed(1)).requires_grad_()

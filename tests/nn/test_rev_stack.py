@@ -1,10 +1,14 @@
+import copy
+
 import pytest
 import torch
 from torch import nn
 
 from revgnn import GroupAddRev
+from revgnn.nn import PreActConv
 from revgnn.nn.rev_stack import RevStack, check_channels
 from revgnn.nn.reversible_function import reconstruction_error
+from tests.helpers import random_graph, rel_err, rev_gnn
 
 
 class Lin(nn.Module):
@@ -45,11 +49,6 @@ def test_gcnii_blocks_take_their_explicit_backward(weight_tied, damping, shared_
                                                    monkeypatch):  # fmt: skip
     # The default recipe's blocks are rebuilt without autograd recording them: the same
     # gradients as autograd's path and as the plain run, every group call explicit.
-    import copy
-
-    from revgnn.nn import PreActConv
-    from tests.helpers import random_graph, rel_err, rev_gnn
-
     torch.manual_seed(0)
     rev = rev_gnn(12, 16, 3, num_layers=6, conv="gcnii", norm=None, stream_init="zero",
                   branch_scale=0.25, damping=damping, dropout=0.3, weight_tied=weight_tied,
