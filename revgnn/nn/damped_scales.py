@@ -31,6 +31,7 @@ restarts from it.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "grid_before",
     "grid_step",
     "grid_steps",
+    "increment_units",
     "largest_magnitude",
     "needs_regrid",
     "on_grid",
@@ -165,6 +167,35 @@ def on_grid(t: Tensor, step: float | None) -> Tensor:
     if torch.is_grad_enabled() and t.requires_grad:
         return _OnGrid.apply(t, step)
     return _rounded(t, step)
+
+
+def increment_units(
+    z: Tensor, scale: float, step: float | None, dtype: torch.dtype
+) -> tuple[Tensor, float]:
+    r"""A block's increment :math:`z / c` (``scale`` :math:`= c`; divided in ``dtype`` unless
+    :math:`c = 1`) on the grid of ``step``, outside autograd, as ``(units, unit)``: the
+    increment is exactly ``units * unit``, so a stream adds it as ``add(units, alpha=unit)``.
+
+    The same bits as ``on_grid(z.to(dtype) / scale, step)`` in two passes fewer: a product
+    by a power of two is exact (in range), so :math:`\mathrm{round}(\mathrm{fl}(z / c) /
+    q) = \mathrm{round}(\mathrm{fl}(z / (\mathrm{fl}(c)\,q)))`, and ``units * unit``, a
+    product by a power of two as well, adds with a single rounding either way. Where the
+    step or the divisor leaves that range, the increment itself (``unit = 1``)."""
+    direct = step is not None and 2.0**-100 < step < 2.0**100
+    if direct and scale == 1.0:
+        return (z * (1.0 / step)).round_(), step
+    divisor = _grid_divisor(scale, step, dtype) if direct else None
+    if divisor is None:
+        return on_grid(z if scale == 1.0 else z.to(dtype) / scale, step), 1.0
+    return (z.to(dtype) / divisor).round_(), step
+
+
+@functools.lru_cache(maxsize=4096)
+def _grid_divisor(scale: float, step: float, dtype: torch.dtype) -> float | None:
+    # fl(c) * q: the scale as the division rounds it (to dtype), times the power of two.
+    divisor = torch.tensor(scale, dtype=dtype).item() * step
+    info = torch.finfo(dtype)
+    return divisor if info.tiny <= divisor <= info.max else None
 
 
 def on_grid_(stream: Tensor, step: float) -> Tensor:

@@ -14,21 +14,26 @@ mask is a pure function of the keys and the element's index, so
 
 * one compiled kernel (:class:`~revgnn.utils.compile.CompiledKernel`; eager without
   compilation, the same bits) computes the output in one pass, with no uniforms drawn and
-  none stored: on one core, forward, 0.08 ms for Cora's 2,708 x 32 activations (0.26 ms when
-  its uniforms came from ``torch.rand``; torch's own dropout 1.2 ms) and 5.4 ms for its
-  2,708 x 1,433 features (19 ms; torch 51 ms). The eager path is slower (1.5 ms on the
-  activations: its integer temporaries);
+  none stored: on one core, forward, through :func:`dropout`, 0.13 ms for Cora's 2,708 x 32
+  activations (torch's own dropout 1.0 ms) and 4.2 ms for its 2,708 x 1,433 features (torch
+  46 ms). The eager path is slower (0.97 ms on the activations: its integer temporaries);
 * the backward pass recomputes the mask from the keys instead of keeping it (16 bytes saved
   per call instead of a 1-byte mask an element);
 * seeding the generator replays the keys, so the RNG replay of reversible blocks
   (:mod:`revgnn.nn.rev_stack`) works as with torch's dropout; the masks themselves differ
   from torch's for the same seed.
 
-The index arithmetic stays below :math:`2^{63}` (32-bit lanes in int64), so it is exact in
-every backend. Large tensors run a chunk at a time, so the eager path's integer temporaries
-stay bounded. Under autocast and for fp16 / bf16 inputs the kernel runs in fp32 (the same
-bits as the half-precision product). On devices other than CPU this is torch's own dropout
-(one fused kernel on CUDA).
+The hash runs on 32-bit words in int32 tensors: the multiplications wrap modulo :math:`2^{32}`
+(two's complement, in torch's kernels and in the compiled C++ alike) and the shifts are made
+logical by a mask, so the words are those of the same hash in 64-bit lanes (a test checks
+both kernels against it, past :math:`2^{31}` and :math:`2^{32}` elements), with half the
+temporaries and vectorised multiplies: in 64-bit lanes the figures above were 0.16-0.19 ms,
+5.3-5.5 ms and 1.2 ms. An element's index enters as its low 32 bits and, added to the second
+key, its high bits. Large tensors run a chunk at a time, never across a multiple of
+:math:`2^{32}` elements (the high bits are one word per chunk), so the eager path's integer
+temporaries stay bounded. ReLU runs inside the kernel for :func:`relu_dropout`. Under autocast and for fp16 / bf16 inputs the
+kernel runs in fp32 (the same bits as the half-precision product). On devices other than CPU
+this is torch's own dropout (one fused kernel on CUDA).
 
 :func:`relu_dropout` is :math:`\mathrm{dropout}(\mathrm{ReLU}(\mathbf{x}))` as one autograd
 node: it keeps its output, as ReLU alone would, and its gradient is the incoming one times
@@ -54,32 +59,38 @@ __all__ = ["Dropout", "act_dropout", "dropout", "dropout_mask", "relu_dropout"]
 
 #: Elements per compiled kernel call (it fuses the index arithmetic: no temporaries).
 _CHUNK = 1 << 20
-#: Elements per eager call: its int64 temporaries (three of 8 bytes an element) stay small
+#: Elements per eager call: its int32 temporaries (two of 4 bytes an element) stay small
 #: next to the activations around them.
-_EAGER_CHUNK = 1 << 15
+_EAGER_CHUNK = 1 << 16
+#: Chunks never straddle a multiple of this: within one, an index's high 32 bits are constant.
+_SPAN = 1 << 32
 
 _M32 = 0xFFFFFFFF
-# Thomas Mueller's 32-bit hash multiplier: odd (so the round is a bijection) and below 2^31,
-# so the products of 32-bit lanes stay below 2^63.
+# Thomas Mueller's 32-bit hash multiplier: odd, so the round is a bijection of 32-bit words.
 _MIX = 0x45D9F3B
 
 
+def _shift16(h: Tensor) -> Tensor:
+    # A logical shift of the 32-bit word: int32's shift copies the sign bit.
+    return (h >> 16) & 0xFFFF
+
+
 def _mix(h: Tensor) -> Tensor:
-    # In place: the eager path then holds two int64 temporaries, not one per operation.
     for _ in range(2):
-        h.bitwise_xor_(h >> 16).mul_(_MIX).bitwise_and_(_M32)
-    return h.bitwise_xor_(h >> 16)
+        h = (h ^ _shift16(h)) * _MIX  # wraps modulo 2^32, as the word's multiply
+    return h ^ _shift16(h)
 
 
-def _masked(x: Tensor, keys: Tensor, offset: Tensor, threshold: int, scale: float) -> Tensor:
-    """``x`` with the elements whose hash falls below ``threshold`` zeroed and the rest
-    scaled; element ``j`` of ``x`` is element ``offset + j`` of the whole tensor."""
-    idx = torch.arange(x.numel(), device=x.device, dtype=torch.int64).view(x.shape).add_(offset)
-    high = (idx >> 32).add_(keys[1]).bitwise_and_(_M32)
-    h = _mix(idx.bitwise_and_(_M32).bitwise_xor_(keys[0]))
-    h = _mix(h.bitwise_xor_(high))
-    del high
-    return torch.where(h.bitwise_right_shift_(8) >= threshold, x * scale, torch.zeros_like(x))
+def _masked(x: Tensor, words: Tensor, threshold: int, scale: float, relu: bool) -> Tensor:
+    """``x`` (``relu(x)`` if ``relu``) with the elements whose hash falls below ``threshold``
+    zeroed and the rest scaled. ``words`` holds three 32-bit words (int32, wrapped): the low
+    bits of the first element's index in the whole tensor, the first key, and the second
+    key plus the indices' high bits (constant within a chunk)."""
+    idx = torch.arange(x.numel(), device=x.device, dtype=torch.int32).view(x.shape)
+    h = _mix((idx + words[0]) ^ words[1])
+    h = _mix(h ^ words[2])
+    kept = torch.relu(x) * scale if relu else x * scale
+    return torch.where(((h >> 8) & 0xFFFFFF) >= threshold, kept, torch.zeros_like(x))
 
 
 _MASKED = CompiledKernel(_masked)
@@ -93,12 +104,18 @@ def _threshold(p: float) -> int:
     return round(p * (1 << 24))
 
 
-def _apply(x: Tensor, keys: Tensor, threshold: int, scale: float) -> Tensor:
+def _words(keys: list[int], start: int) -> Tensor:
+    """:func:`_masked`'s words for the chunk that starts at element ``start``."""
+    values = [start & _M32, keys[0], ((start >> 32) + keys[1]) & _M32]
+    return torch.tensor([v - (1 << 32) if v >= 1 << 31 else v for v in values], dtype=torch.int32)
+
+
+def _apply(x: Tensor, keys: Tensor, threshold: int, scale: float, relu: bool = False) -> Tensor:
     # The kernel gets base-less tensors (detach): dynamo 2.13 fails on a view whose base has
     # another rank than the views it compiled for (IndexError in automatic dynamic strides;
     # a sparse matrix's values, or chunks of a large tensor, after 2-D activations).
     x = x.detach()
-    keys = keys.to(x.device)
+    key_values = keys.tolist()
     # Elementwise work needs no autocast, and half-precision inputs run in fp32: the
     # product rounds to the same half value as a half-precision multiply, so the compiled
     # kernel serves them too (mixed-precision runs would otherwise take the slow eager path).
@@ -106,14 +123,17 @@ def _apply(x: Tensor, keys: Tensor, threshold: int, scale: float) -> Tensor:
         work = x if x.dtype in (torch.float32, torch.float64) else x.float()
         kernel, chunk = (_MASKED, _CHUNK) if compile_supported(work) else (_masked, _EAGER_CHUNK)
         if work.numel() <= chunk:
-            out = kernel(work, keys, torch.tensor(0, device=x.device), threshold, scale)
+            out = kernel(work, _words(key_values, 0).to(x.device), threshold, scale, relu)
             return out.to(x.dtype)
         flat = work.reshape(-1)
         out = torch.empty_like(flat, dtype=x.dtype)
-        for start in range(0, flat.numel(), chunk):
-            offset = torch.tensor(start, device=x.device)
-            part = flat[start : start + chunk].detach()
-            out[start : start + chunk] = kernel(part, keys, offset, threshold, scale)
+        start = 0
+        while start < flat.numel():
+            end = min(start + chunk, flat.numel(), (start // _SPAN + 1) * _SPAN)
+            words = _words(key_values, start).to(x.device)
+            part = flat[start:end].detach()
+            out[start:end] = kernel(part, words, threshold, scale, relu)
+            start = end
     return out.view(x.shape)
 
 
@@ -163,7 +183,7 @@ class _ReluDropout(torch.autograd.Function):
     # ReLU's own backward on the output, the incoming gradient scaled first as dropout's is.
     @staticmethod
     def forward(ctx: Any, x: Tensor, keys: Tensor, threshold: int, scale: float) -> Tensor:
-        out = _apply(torch.relu(x), keys, threshold, scale)
+        out = _apply(x, keys, threshold, scale, relu=True)
         ctx.save_for_backward(out)
         ctx.scale = scale
         return out
@@ -188,7 +208,7 @@ def relu_dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     keys, threshold, scale = _draw_keys(), _threshold(p), 1.0 / (1.0 - p)
     if torch.is_grad_enabled() and x.requires_grad:
         return _ReluDropout.apply(x, keys, threshold, scale)
-    return _apply(torch.relu(x), keys, threshold, scale)
+    return _apply(x, keys, threshold, scale, relu=True)
 
 
 def act_dropout(x: Tensor, act: nn.Module | None, p: float, training: bool) -> Tensor:

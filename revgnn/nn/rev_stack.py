@@ -57,6 +57,7 @@ from revgnn.nn.damped_scales import (
     damped_scales,
     grid_before,
     grid_steps,
+    increment_units,
     largest_magnitude,
     on_grid,
     on_grid_,
@@ -65,12 +66,7 @@ from revgnn.nn.damped_scales import (
     snapshot_layers,
 )
 from revgnn.nn.graph_tape import recording, replaying
-from revgnn.nn.group_vjp import (
-    ExplicitBackward,
-    accumulate_vjp,
-    add_input_grad,
-    explicit_call,
-)
+from revgnn.nn.group_vjp import ExplicitBackward, accumulate_vjp, add_input_grad, explicit_call
 from revgnn.nn.recorded import Recorded
 from revgnn.nn.rev_args import RevArgs
 from revgnn.utils.autocast import AutocastState
@@ -214,6 +210,15 @@ class RevStack:
         # Scaled in the compute dtype: an fp16 z (autocast) would overflow at 1 / scale.
         return z if scale == 1.0 else z.to(self.compute_dtype) / scale
 
+    def _add_increment(
+        self, out: Tensor, base: Tensor, z: Tensor, scale: float, step: float | None,
+        sign: float = 1.0,
+    ) -> None:  # fmt: skip
+        """``out = base + sign * on_grid(increment)`` outside autograd, rounded as the plain
+        run's sum (:func:`~revgnn.nn.damped_scales.increment_units`)."""
+        units, unit = increment_units(z.detach(), scale, step, self.compute_dtype)
+        torch.add(base, units, alpha=sign * unit, out=out)
+
     def _increment_grad(self, grad: Tensor, dtype: torch.dtype, scale: float) -> Tensor:
         """The gradient of z (of ``dtype``) from its increment's (the plain run's rounding
         order: cast to the increment's dtype, scaled, cast to z's dtype)."""
@@ -325,7 +330,7 @@ class RevStack:
                 seeds.exit(fresh)
                 if graphs:
                     kept.graphs[key] = graphs
-                torch.add(cur[i], on_grid(self._increment(z, out_scale), step), out=nxt[i])
+                self._add_increment(nxt[i], cur[i], z, out_scale, step)
                 prev, scale = nxt[i], out_scale
             del z, prev
             amax = self._amax(nxt)
@@ -387,7 +392,7 @@ class RevStack:
                         if explicit is not None:
                             # Its backward pass does not read z: rebuild the input first and
                             # free z before the gradients are made.
-                            ybuf[i].sub_(on_grid(self._increment(z, out_scale), steps[li]))
+                            self._add_increment(ybuf[i], ybuf[i], z, out_scale, steps[li], -1.0)
                             z = None
                         if with_grad:  # in the plain run's rounding order (both helpers)
                             grad_z = self._increment_grad(gbuf[i], dtype, out_scale)
@@ -402,7 +407,7 @@ class RevStack:
                             for j in reached:
                                 touched[j] = True
                     if z is not None:
-                        ybuf[i].sub_(on_grid(self._increment(z.detach(), out_scale), steps[li]))
+                        self._add_increment(ybuf[i], ybuf[i], z, out_scale, steps[li], -1.0)
                     # Freed before the next group's: the explicit pass's saved tensors too.
                     z = inp = explicit = g_in = None
                 for restart in (exact, kept.snapshots.get(li)):

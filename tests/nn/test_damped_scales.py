@@ -13,6 +13,7 @@ from revgnn.nn.damped_scales import (
     grid_before,
     grid_step,
     grid_steps,
+    increment_units,
     largest_magnitude,
     needs_regrid,
     on_grid,
@@ -158,3 +159,33 @@ def test_on_grid_in_place_equals_on_grid_and_refuses_other_dtypes():
     assert on_grid_(stream, 2.0**-7) is stream and torch.equal(stream, expected)
     with pytest.raises(TypeError, match="float64 streams"):
         on_grid_(torch.ones(3), 2.0**-7)
+
+
+@pytest.mark.parametrize(
+    ("z_dtype", "dtype"),
+    [
+        (torch.float32, torch.float32),
+        (torch.float64, torch.float64),
+        (torch.float16, torch.float32),
+    ],
+)
+@pytest.mark.parametrize("scale", [1.0, 0.3, 0.75**7 * 0.93, 2.0**-17 * 0.7])
+@pytest.mark.parametrize("step", [2.0**-30, 2.0**3, 2.0**-99, 2.0**-120, None])
+def test_increment_units_add_the_plain_runs_increment_bit_for_bit(z_dtype, dtype, scale, step):
+    torch.manual_seed(0)
+    z = torch.randn(4000, dtype=torch.float64) * 2.0 ** torch.randint(-30, 12, (4000,))
+    z = z.clamp(-6e4, 6e4).to(z_dtype)
+    base = torch.randn(4000, dtype=torch.float64) * 1e3
+    base = on_grid(base, step)
+    # The plain run's sum: the increment in the compute dtype, rounded to the grid, widened.
+    increment = on_grid(z if scale == 1.0 else z.to(dtype) / scale, step)
+    units, unit = increment_units(z, scale, step, dtype)
+    assert torch.equal(torch.add(base, units, alpha=unit), base + increment)
+    assert torch.equal(torch.add(base, units, alpha=-unit), base - increment)  # the rebuild's
+    # The two-pass-shorter form wherever the step and the divisor lie in range: the units
+    # are then whole numbers of steps.
+    in_range = step is not None and 2.0**-100 < step < 2.0**100
+    divisor_ok = scale == 1.0 or torch.finfo(dtype).tiny <= scale * (step or 1.0)
+    assert unit == (step if in_range and divisor_ok else 1.0)
+    if unit != 1.0:
+        assert torch.equal(units, units.round())

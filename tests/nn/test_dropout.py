@@ -215,3 +215,57 @@ def test_act_dropout_is_act_then_dropout_and_fuses_only_relu(act):
     (out_a, grad_a, node_a), (out_b, grad_b, _) = results
     assert torch.equal(out_a, out_b) and torch.equal(grad_a, grad_b)
     assert (node_a == "_ReluDropoutBackward") == isinstance(act, torch.nn.ReLU)
+
+
+def _reference_keep(n, keys, start, threshold):
+    # The hash in 64-bit lanes, as the module docstring defines it, for elements start...
+    m32, mix = 0xFFFFFFFF, 0x45D9F3B
+
+    def rounds(h):
+        for _ in range(2):
+            h = ((h ^ (h >> 16)) * mix) & m32
+        return h ^ (h >> 16)
+
+    idx = torch.arange(n, dtype=torch.int64) + start
+    h = rounds((idx & m32) ^ keys[0])
+    h = rounds(h ^ (((idx >> 32) + keys[1]) & m32))
+    return (h >> 8) >= threshold
+
+
+@pytest.mark.parametrize("start", [0, 12_345, 2**32 - 67, 2**32, 3 * 2**32 + 2**31 + 7])
+def test_the_32_bit_kernel_is_the_64_bit_hash(compiled, start):
+    # Wrapping int32 arithmetic gives the 64-bit lanes' low words, past 2^31 (negative
+    # words) and past 2^32 (the high word), in the compiled kernel and the eager one.
+    keys = [0xFFFFFFFF, 0x80000001]
+    threshold = dropout_module._threshold(0.4)
+    n = 67  # not a multiple of any vector width: the kernels' scalar tails run too
+    expected = _reference_keep(n, keys, start, threshold)
+    words = dropout_module._words(keys, start)
+    x = torch.linspace(-1.0, 1.0, n)
+    for kernel in (dropout_module._masked, dropout_module._MASKED):
+        assert torch.equal(kernel(torch.ones(n), words, threshold, 1.0, False) != 0, expected)
+        fused = kernel(x, words, threshold, 2.0, True)  # ReLU inside the kernel
+        assert torch.equal(fused, torch.where(expected, torch.relu(x) * 2.0, 0.0))
+    assert not dropout_module._MASKED.failed
+
+
+def test_chunks_never_straddle_a_span_of_2_32_elements(monkeypatch):
+    # Within a chunk the index's high word is one constant: _apply splits at its multiples
+    # (shrunk to 1000 here), and the split changes no bit.
+    x = torch.randn(300, 200)
+    torch.manual_seed(4)
+    whole = dropout(x, 0.3)
+    calls = []
+    masked = dropout_module._masked
+
+    def spy(part, words, *args):
+        calls.append((int(words[0]), part.numel()))
+        return masked(part, words, *args)
+
+    monkeypatch.setattr(dropout_module, "_SPAN", 1000)
+    monkeypatch.setattr(dropout_module, "_EAGER_CHUNK", 4096)
+    monkeypatch.setattr(dropout_module, "_masked", spy)
+    torch.manual_seed(4)
+    assert torch.equal(dropout(x, 0.3), whole)
+    assert sum(n for _, n in calls) == x.numel() and len(calls) == 60
+    assert all(start // 1000 == (start + n - 1) // 1000 for start, n in calls)
