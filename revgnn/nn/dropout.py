@@ -31,9 +31,10 @@ temporaries and vectorised multiplies: in 64-bit lanes the figures above were 0.
 5.3-5.5 ms and 1.2 ms. An element's index enters as its low 32 bits and, added to the second
 key, its high bits. Large tensors run a chunk at a time, never across a multiple of
 :math:`2^{32}` elements (the high bits are one word per chunk), so the eager path's integer
-temporaries stay bounded. ReLU runs inside the kernel for :func:`relu_dropout`. Under autocast and for fp16 / bf16 inputs the
-kernel runs in fp32 (the same bits as the half-precision product). On devices other than CPU
-this is torch's own dropout (one fused kernel on CUDA).
+temporaries stay bounded. ReLU runs inside the kernel for :func:`relu_dropout`. Under
+autocast and for fp16 / bf16 inputs the kernel runs in fp32 (the same bits as the
+half-precision product). On devices other than CPU this is torch's own dropout (one fused
+kernel on CUDA).
 
 :func:`relu_dropout` is :math:`\mathrm{dropout}(\mathrm{ReLU}(\mathbf{x}))` as one autograd
 node: it keeps its output, as ReLU alone would, and its gradient is the incoming one times
