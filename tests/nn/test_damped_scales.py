@@ -169,7 +169,8 @@ def test_on_grid_in_place_equals_on_grid_and_refuses_other_dtypes():
         (torch.float16, torch.float32),
     ],
 )
-@pytest.mark.parametrize("scale", [1.0, 0.3, 0.75**7 * 0.93, 2.0**-17 * 0.7])
+# 0.9 * 2^-40 with the step 2^-99: a divisor below fp32's smallest normal, the fallback.
+@pytest.mark.parametrize("scale", [1.0, 0.3, 0.75**7 * 0.93, 2.0**-17 * 0.7, 2.0**-40 * 0.9])
 @pytest.mark.parametrize("step", [2.0**-30, 2.0**3, 2.0**-99, 2.0**-120, None])
 def test_increment_units_add_the_plain_runs_increment_bit_for_bit(z_dtype, dtype, scale, step):
     torch.manual_seed(0)
