@@ -47,6 +47,7 @@ __all__ = [
     "grid_before",
     "grid_step",
     "grid_steps",
+    "increment",
     "increment_units",
     "largest_magnitude",
     "needs_regrid",
@@ -169,6 +170,13 @@ def on_grid(t: Tensor, step: float | None) -> Tensor:
     return _rounded(t, step)
 
 
+def increment(z: Tensor, scale: float, dtype: torch.dtype) -> Tensor:
+    """A block's increment :math:`z / c` (``scale`` :math:`= c`), divided in ``dtype``, the
+    compute dtype (an fp16 ``z`` from autocast would overflow at :math:`1 / c`); ``z`` itself
+    for :math:`c = 1`."""
+    return z if scale == 1.0 else z.to(dtype) / scale
+
+
 def increment_units(
     z: Tensor, scale: float, step: float | None, dtype: torch.dtype
 ) -> tuple[Tensor, float]:
@@ -176,7 +184,7 @@ def increment_units(
     :math:`c = 1`) on the grid of ``step``, outside autograd, as ``(units, unit)``: the
     increment is exactly ``units * unit``, so a stream adds it as ``add(units, alpha=unit)``.
 
-    The same bits as ``on_grid(z.to(dtype) / scale, step)`` in two passes fewer: a product
+    The same bits as ``on_grid(increment(z, scale, dtype), step)`` in two passes fewer: a product
     by a power of two is exact (in range), so :math:`\mathrm{round}(\mathrm{fl}(z / c) /
     q) = \mathrm{round}(\mathrm{fl}(z / (\mathrm{fl}(c)\,q)))`, and ``units * unit``, a
     product by a power of two as well, adds with a single rounding either way. Where the
@@ -186,7 +194,7 @@ def increment_units(
         return (z * (1.0 / step)).round_(), step
     divisor = _grid_divisor(scale, step, dtype) if direct else None
     if divisor is None:
-        return on_grid(z if scale == 1.0 else z.to(dtype) / scale, step), 1.0
+        return on_grid(increment(z, scale, dtype), step), 1.0
     return (z.to(dtype) / divisor).round_(), step
 
 

@@ -104,13 +104,7 @@ class PreActConv(nn.Module):
     ) -> Tensor:
         if self.norm is not None:
             x = self.norm(x)
-        if dropout_mask is None:
-            x = act_dropout(x, self.act, self.dropout, self.training)
-        else:
-            if self.act is not None:
-                x = self.act(x)
-            if self.training:
-                x = x * dropout_mask
+        x = self._act_dropout(x, dropout_mask)
         edge_index, kwargs = drop_edges(edge_index, kwargs, self.edge_dropout, self.training)
         if initial is not None:
             kwargs["x0"] = initial
@@ -118,6 +112,15 @@ class PreActConv(nn.Module):
         if self.branch_scale is not None:
             out = out * self.branch_scale
         return out if self.gate is None else out * self.gate.to(out.dtype)
+
+    def _act_dropout(self, x: Tensor, dropout_mask: Tensor | None) -> Tensor:
+        # One definition for forward() and explicit_vjp(): a rebuild is exact only if both
+        # draw and apply the same dropout.
+        if dropout_mask is None:
+            return act_dropout(x, self.act, self.dropout, self.training)
+        if self.act is not None:
+            x = self.act(x)
+        return x * dropout_mask if self.training else x
 
     def explicit_vjp(
         self,
@@ -155,10 +158,7 @@ class PreActConv(nn.Module):
             return None
         mask = dropout_mask if self.training else None
         with torch.no_grad():
-            if dropout_mask is None:
-                a = act_dropout(x, self.act, self.dropout, self.training)
-            else:
-                a = self.act(x) if mask is None else self.act(x) * mask
+            a = self._act_dropout(x, dropout_mask)
             out, saved = conv.explicit_forward(a, edge_index, initial)
             z = out if self.branch_scale is None else out * self.branch_scale
         want_initial = initial is not None and initial.requires_grad

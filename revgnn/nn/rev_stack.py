@@ -57,6 +57,7 @@ from revgnn.nn.damped_scales import (
     damped_scales,
     grid_before,
     grid_steps,
+    increment,
     increment_units,
     largest_magnitude,
     on_grid,
@@ -207,8 +208,7 @@ class RevStack:
         return (stream if scale == 1.0 else stream * scale).to(self.compute_dtype)
 
     def _increment(self, z: Tensor, scale: float) -> Tensor:
-        # Scaled in the compute dtype: an fp16 z (autocast) would overflow at 1 / scale.
-        return z if scale == 1.0 else z.to(self.compute_dtype) / scale
+        return increment(z, scale, self.compute_dtype)
 
     def _add_increment(
         self, out: Tensor, base: Tensor, z: Tensor, scale: float, step: float | None,

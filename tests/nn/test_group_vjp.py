@@ -4,7 +4,7 @@ from torch_geometric.nn import SAGEConv
 
 from revgnn.nn import PreActConv
 from revgnn.nn.conv import pyg_convs
-from revgnn.nn.group_vjp import accumulate_vjp, explicit_call
+from revgnn.nn.group_vjp import accumulate_vjp, add_input_grad, explicit_call
 from revgnn.nn.rev_args import RevArgs
 from tests.helpers import random_graph, rel_err
 
@@ -62,8 +62,6 @@ def test_explicit_call_is_declined_without_an_explicit_pass_or_with_lifted_keywo
 
 
 def test_the_input_gradient_goes_to_the_groups_that_fed_the_input():
-    from revgnn.nn.group_vjp import add_input_grad
-
     gbuf = torch.zeros(3, 4, 2, dtype=torch.float64)
     g = torch.full((4, 2), 0.1)  # fp32, as a group's compute dtype
     add_input_grad(gbuf, 2, g, 1.0)  # X'_2 reads X'_1
