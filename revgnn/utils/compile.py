@@ -126,9 +126,12 @@ class CompiledKernel:
     def __call__(self, *args: Any) -> Any:
         if self.failed:
             return self.fn(*args)
+        # From before torch.compile: its first use imports dynamo and inductor (about 2 s on
+        # the project's CPU), a cost of compiling the run pays once.
+        start = time.perf_counter()
         if self._compiled is None:
             self._compiled = torch.compile(self.fn, dynamic=True)
-        before, start = _graph_count(), time.perf_counter()
+        before = _graph_count()
         try:
             out = self._compiled(*args)
         except Exception as err:  # any compiler failure: eager from now on

@@ -1,3 +1,4 @@
+import time
 import warnings
 
 import pytest
@@ -32,6 +33,23 @@ def test_compiles_once_and_matches(compiled):
     kernel(torch.randn(11, 3), torch.randn(11, 3))
     kernel(torch.randn(13, 5), torch.randn(13, 5))
     assert compile_stats().compilations - after <= 1  # one dynamic recompilation at most
+
+
+def test_compile_seconds_count_torch_compiles_own_setup(compiled, monkeypatch):
+    # torch.compile's first use imports dynamo and inductor: seconds the run pays to compile.
+    real = torch.compile
+
+    def slow_setup(fn, **kwargs):
+        time.sleep(0.3)
+        return real(fn, **kwargs)
+
+    monkeypatch.setattr(torch, "compile", slow_setup)
+    kernel = CompiledKernel(lambda a: a * 3 - 1, name="setup")
+    stats = compile_stats()
+    compilations, seconds = stats.compilations, stats.seconds
+    torch.testing.assert_close(kernel(torch.ones(5)), torch.full((5,), 2.0))
+    assert stats.compilations > compilations
+    assert stats.seconds - seconds >= 0.3
 
 
 def test_failure_falls_back_to_eager_with_a_warning(compiled, monkeypatch):
