@@ -1,4 +1,5 @@
-"""Scoring predictions: OGB's own ``Evaluator`` for OGB datasets, sklearn otherwise."""
+"""Scoring predictions: OGB's own ``Evaluator`` for OGB datasets, an exact count or sklearn's
+ROC-AUC otherwise."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ class Scorer:
     ``"acc"`` is the fraction of nodes whose arg-max class equals the label; ``"rocauc"`` is
     the ROC-AUC averaged over the tasks that have both a positive and a negative label
     among the scored nodes (OGB's definition). OGB datasets go through
-    ``ogb.nodeproppred.Evaluator``; the others through the matching sklearn function.
+    ``ogb.nodeproppred.Evaluator``; the others count matches (the value of sklearn's
+    ``accuracy_score``, without its 0.4 ms of input checks a call and 1 s import) or call
+    sklearn's ``roc_auc_score``.
 
     Args:
         dataset (NodeDataset): The dataset whose task and metric apply.
@@ -47,15 +50,22 @@ class Scorer:
             y = y_true.view(-1, 1)
             if self._ogb is not None:
                 return float(self._ogb.eval({"y_true": y, "y_pred": pred})["acc"])
-            from sklearn.metrics import accuracy_score
-
-            return float(accuracy_score(y.numpy(), pred.numpy()))
+            if y.numel() == 0:
+                raise ValueError(f"{self.name}: no nodes to score (an empty split)")
+            # A whole count over a whole count: one rounding, as sklearn's mean of 0/1s.
+            return int((pred == y).sum()) / y.numel()
         if self._ogb is not None:
             return float(self._ogb.eval({"y_true": y_true, "y_pred": out})["rocauc"])
         return _mean_rocauc(self.name, y_true.numpy(), torch.sigmoid(out).numpy())
 
     def __repr__(self) -> str:
-        via = "ogb.Evaluator" if self._ogb is not None else "sklearn"
+        via = (
+            "ogb.Evaluator"
+            if self._ogb is not None
+            else "count"
+            if self.metric == "acc"
+            else "sklearn"
+        )
         return f"{self.__class__.__name__}({self.name!r}, metric={self.metric!r}, via={via})"
 
 

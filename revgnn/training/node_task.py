@@ -49,8 +49,8 @@ class NodeTask(Task):
     full graph, ``num_parts`` random parts redrawn every epoch, or METIS clusters; the loss is
     taken on the batch's training nodes. Evaluation is full-graph (``eval_parts=1``) or
     averaged over ``eval_views`` fixed random partitions into ``eval_parts`` parts
-    (:func:`~revgnn.training.partition.multiview_predict`), scored by OGB's ``Evaluator`` or the
-    matching sklearn metric (:class:`~revgnn.datasets.Scorer`).
+    (:func:`~revgnn.training.partition.multiview_predict`), scored by OGB's ``Evaluator``, an exact
+    accuracy count or sklearn's ROC-AUC (:class:`~revgnn.datasets.Scorer`).
 
     Args:
         dataset (NodeDataset): The dataset (validated here: non-finite features or an edge

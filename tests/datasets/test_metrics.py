@@ -21,3 +21,20 @@ def test_accuracy_and_mean_rocauc_over_the_tasks_that_have_both_labels():
     with pytest.raises(ValueError, match="no task has both positive and negative labels"):
         scorer(torch.ones(4, 2), torch.zeros(4, 2))
     assert "via=sklearn" in repr(scorer)
+
+
+def test_accuracy_is_sklearns_value_to_the_bit_and_refuses_an_empty_split():
+    from sklearn.metrics import accuracy_score
+
+    gen = torch.Generator().manual_seed(0)
+    for n in (1, 3, 500, 1000, 2485):
+        y = torch.randint(0, 7, (n,), generator=gen)
+        logits = torch.randn(n, 7, generator=gen)
+        logits[: n // 2, 0] += 10.0  # some right, some wrong
+        scorer = Scorer(dataset("multiclass", "acc", torch.zeros(4, dtype=torch.long)))
+        expected = accuracy_score(y.numpy(), logits.argmax(-1).numpy())
+        got = scorer(y, logits)
+        assert type(got) is float and got == expected
+    assert "via=count" in repr(scorer)
+    with pytest.raises(ValueError, match="d: no nodes to score"):
+        scorer(torch.zeros(0, dtype=torch.long), torch.zeros(0, 7))
