@@ -59,13 +59,10 @@ class Scorer:
         return _mean_rocauc(self.name, y_true.numpy(), torch.sigmoid(out).numpy())
 
     def __repr__(self) -> str:
-        via = (
-            "ogb.Evaluator"
-            if self._ogb is not None
-            else "count"
-            if self.metric == "acc"
-            else "sklearn"
-        )
+        if self._ogb is not None:
+            via = "ogb.Evaluator"
+        else:
+            via = "count" if self.metric == "acc" else "sklearn"
         return f"{self.__class__.__name__}({self.name!r}, metric={self.metric!r}, via={via})"
 
 

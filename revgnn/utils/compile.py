@@ -126,8 +126,8 @@ class CompiledKernel:
     def __call__(self, *args: Any) -> Any:
         if self.failed:
             return self.fn(*args)
-        # From before torch.compile: its first use imports dynamo and inductor (about 2 s on
-        # the project's CPU), a cost of compiling the run pays once.
+        # From before torch.compile: its first use imports dynamo and inductor (1 to 2 s on
+        # the project's CPU), a cost of compiling that the run pays once.
         start = time.perf_counter()
         if self._compiled is None:
             self._compiled = torch.compile(self.fn, dynamic=True)
