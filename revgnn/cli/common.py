@@ -25,6 +25,7 @@ from revgnn.training.leaderboard import leaderboard, leaderboard_markdown
 from revgnn.training.loop import train
 from revgnn.training.result import TrainResult
 from revgnn.training.seed import seed_everything
+from revgnn.utils.compile import kernels
 from revgnn.utils.paths import check_output, write_atomic
 from revgnn.utils.units import format_bytes
 
@@ -140,7 +141,7 @@ def _train_and_report(
             f"{format_bytes(result.peak_rss_bytes)} process RSS | {result.num_params:,} "
             f"parameters | {result.seconds:.1f} s"
             + (
-                f" (compiling {result.compilations} kernels: {result.compile_seconds:.1f} s)"
+                f" (compiling {kernels(result.compilations)}: {result.compile_seconds:.1f} s)"
                 if result.compilations
                 else ""
             )

@@ -82,15 +82,16 @@ def _mix(h: Tensor) -> Tensor:
     return h ^ _shift16(h)
 
 
-def _masked(x: Tensor, words: Tensor, threshold: int, scale: float, relu: bool) -> Tensor:
-    """``x`` (``relu(x)`` if ``relu``) with the elements whose hash falls below ``threshold``
-    zeroed and the rest scaled. ``words`` holds three 32-bit words (int32, wrapped): the low
-    bits of the first element's index in the whole tensor, the first key, and the second
-    key plus the indices' high bits (constant within a chunk)."""
+def _masked(x: Tensor, words: Tensor, threshold: int, scale: float) -> Tensor:
+    """``x`` (``relu(x)`` where ``words[3]`` is not 0) with the elements whose hash falls
+    below ``threshold`` zeroed and the rest scaled. ``words`` holds four 32-bit words (int32,
+    wrapped): the low bits of the first element's index in the whole tensor, the first key,
+    the second key plus the indices' high bits (constant within a chunk), and the ReLU flag,
+    a tensor so that one compiled graph serves both (a Python flag is a guard)."""
     idx = torch.arange(x.numel(), device=x.device, dtype=torch.int32).view(x.shape)
     h = _mix((idx + words[0]) ^ words[1])
     h = _mix(h ^ words[2])
-    kept = torch.relu(x) * scale if relu else x * scale
+    kept = torch.where(words[3] != 0, torch.relu(x), x) * scale
     return torch.where(((h >> 8) & 0xFFFFFF) >= threshold, kept, torch.zeros_like(x))
 
 
@@ -105,10 +106,11 @@ def _threshold(p: float) -> int:
     return round(p * (1 << 24))
 
 
-def _words(keys: list[int], start: int) -> Tensor:
+def _words(keys: list[int], start: int, relu: bool) -> Tensor:
     """:func:`_masked`'s words for the chunk that starts at element ``start``."""
     values = [start & _M32, keys[0], ((start >> 32) + keys[1]) & _M32]
-    return torch.tensor([v - (1 << 32) if v >= 1 << 31 else v for v in values], dtype=torch.int32)
+    values = [v - (1 << 32) if v >= 1 << 31 else v for v in values]
+    return torch.tensor([*values, int(relu)], dtype=torch.int32)
 
 
 def _apply(x: Tensor, keys: Tensor, threshold: int, scale: float, relu: bool = False) -> Tensor:
@@ -123,17 +125,19 @@ def _apply(x: Tensor, keys: Tensor, threshold: int, scale: float, relu: bool = F
     with autocast_disabled([x.device.type]):
         work = x if x.dtype in (torch.float32, torch.float64) else x.float()
         kernel, chunk = (_MASKED, _CHUNK) if compile_supported(work) else (_masked, _EAGER_CHUNK)
+        # Flat, base-less tensors in every call: a kernel sees one rank (dynamo compiles a
+        # graph per rank: the 1-D chunks of a large input, and 2-D activations).
+        flat = work.reshape(-1).detach()
         if work.numel() <= chunk:
-            out = kernel(work, _words(key_values, 0).to(x.device), threshold, scale, relu)
-            return out.to(x.dtype)
-        flat = work.reshape(-1)
+            out = kernel(flat, _words(key_values, 0, relu).to(x.device), threshold, scale)
+            return out.view(x.shape).to(x.dtype)
         out = torch.empty_like(flat, dtype=x.dtype)
         start = 0
         while start < flat.numel():
             end = min(start + chunk, flat.numel(), (start // _SPAN + 1) * _SPAN)
-            words = _words(key_values, start).to(x.device)
+            words = _words(key_values, start, relu).to(x.device)
             part = flat[start:end].detach()
-            out[start:end] = kernel(part, words, threshold, scale, relu)
+            out[start:end] = kernel(part, words, threshold, scale)
             start = end
     return out.view(x.shape)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from revgnn.training.callback import Callback
-from revgnn.utils.compile import compile_stats
+from revgnn.utils.compile import compile_stats, kernels
 
 if TYPE_CHECKING:
     from revgnn.training.loop import Loop
@@ -55,11 +55,11 @@ class CompileMonitor(Callback):
         self.seconds += spent
         if epoch == self._first:
             if added:
-                loop.say(f"compiled {added} kernels in {spent:.1f} s (first epoch)")
+                loop.say(f"compiled {kernels(added)} in {spent:.1f} s (first epoch)")
         elif added:
             self.recompilations += added
             loop.say(
-                f"epoch {epoch} compiled {added} more kernels ({spent:.1f} s): an input "
+                f"epoch {epoch} compiled {kernels(added)} more ({spent:.1f} s): an input "
                 "shape or dtype the first epoch did not have"
             )
 

@@ -20,6 +20,7 @@ folder), so a second run of the same model compiles much faster.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -38,6 +39,7 @@ __all__ = [
     "compile_enabled",
     "compile_stats",
     "compile_supported",
+    "kernels",
     "set_compile",
 ]
 
@@ -98,6 +100,11 @@ def compile_supported(*tensors: Tensor | None) -> bool:
     return True
 
 
+def kernels(n: int) -> str:
+    """``"1 kernel"``, ``"3 kernels"``: a count of compilations for messages."""
+    return f"{n} kernel{'' if n == 1 else 's'}"
+
+
 def _graph_count() -> int:
     from torch._dynamo.utils import counters
 
@@ -109,7 +116,9 @@ class CompiledKernel:
 
     Args:
         fn (Callable): The kernel in plain torch: tensors (or ``None``) and Python constants
-            in, tensors out; no autograd inside (callers run it under ``torch.no_grad``).
+            in, tensors out; no autograd inside. Where no argument requires a gradient it
+            runs under ``torch.no_grad`` whatever the caller's grad mode, which is part of
+            dynamo's guards: one compilation serves callers with and without it.
         name (str, optional): The name reported in warnings. (default: ``fn.__qualname__``)
     """
 
@@ -132,8 +141,10 @@ class CompiledKernel:
         if self._compiled is None:
             self._compiled = torch.compile(self.fn, dynamic=True)
         before = _graph_count()
+        grad = any(isinstance(a, Tensor) and a.requires_grad for a in args)
         try:
-            out = self._compiled(*args)
+            with contextlib.nullcontext() if grad else torch.no_grad():
+                out = self._compiled(*args)
         except Exception as err:  # any compiler failure: eager from now on
             out = self.fn(*args)  # an error of the inputs raises here, as it would eagerly
             self.failed = True

@@ -240,11 +240,12 @@ def test_the_32_bit_kernel_is_the_64_bit_hash(compiled, start):
     threshold = dropout_module._threshold(0.4)
     n = 67  # not a multiple of any vector width: the kernels' scalar tails run too
     expected = _reference_keep(n, keys, start, threshold)
-    words = dropout_module._words(keys, start)
+    words, relu_words = (dropout_module._words(keys, start, relu) for relu in (False, True))
     x = torch.linspace(-1.0, 1.0, n)
     for kernel in (dropout_module._masked, dropout_module._MASKED):
-        assert torch.equal(kernel(torch.ones(n), words, threshold, 1.0, False) != 0, expected)
-        fused = kernel(x, words, threshold, 2.0, True)  # ReLU inside the kernel
+        assert torch.equal(kernel(torch.ones(n), words, threshold, 1.0) != 0, expected)
+        assert torch.equal(kernel(x, words, threshold, 2.0), torch.where(expected, x * 2.0, 0.0))
+        fused = kernel(x, relu_words, threshold, 2.0)  # ReLU inside the kernel
         assert torch.equal(fused, torch.where(expected, torch.relu(x) * 2.0, 0.0))
     assert not dropout_module._MASKED.failed
 

@@ -34,7 +34,7 @@ def test_counts_each_epoch_and_reports_only_the_first_and_any_later_compilation(
     assert (monitor.compilations, monitor.seconds, monitor.recompilations) == (4, 6.0, 1)
     assert loop.said == [
         "compiled 3 kernels in 4.0 s (first epoch)",
-        "epoch 3 compiled 1 more kernels (2.0 s): an input shape or dtype the first epoch did "
+        "epoch 3 compiled 1 kernel more (2.0 s): an input shape or dtype the first epoch did "
         "not have",
     ]
 

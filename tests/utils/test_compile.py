@@ -71,3 +71,18 @@ def test_input_errors_are_raised_as_eagerly(compiled):
     kernel = CompiledKernel(lambda a, i: a.index_select(0, i), name="gather")
     with pytest.raises((IndexError, RuntimeError)):
         kernel(torch.ones(3), torch.tensor([5]))
+
+
+def test_one_compilation_serves_callers_with_and_without_grad_mode(compiled):
+    # Grad mode is part of dynamo's guards: kernels that take no gradient run without it.
+    kernel = CompiledKernel(lambda a: a * a + 2.0, name="square")
+    stats = compile_stats()
+    a = torch.randn(6, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(kernel(a), a * a + 2.0)
+    compilations = stats.compilations
+    with torch.enable_grad():
+        out = kernel(a)
+    torch.testing.assert_close(out, a * a + 2.0)
+    assert not out.requires_grad
+    assert stats.compilations == compilations
