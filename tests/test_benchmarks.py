@@ -98,17 +98,24 @@ def test_main_job_speed_times_the_main_job_against_pyg_gcnii(tmp_path):
     out = tmp_path / "mj.json"
     proc = _run("main_job_speed.py", [
         "--layers", "2", "--threads", "1", "--rounds", "2", "--epochs", "1", "--warmup", "0",
-        "--stop-epoch", "100", "--target-seconds", "30", "--json", str(out),
+        "--stop-epoch", "100", "--target-seconds", "30", "--main-job-runs", "1",
+        "--json", str(out),
     ])  # fmt: skip
     run = json.loads(out.read_text())["threads"]["1"]
     epochs = run["epoch_seconds"]
     assert set(epochs) == {"revgnn", "revgnn-plain", "pyg-gcnii"}
     assert all(0 < e["min"] <= e["median"] <= e["max"] for e in epochs.values())
     assert set(run["ratios"]) == {"revgnn/pyg-gcnii", "revgnn-plain/pyg-gcnii"}
-    assert run["main_job_seconds"] == pytest.approx(100 * epochs["revgnn"]["median"])
+    assert run["compile_seconds"] >= 0.0
+    estimate = 100 * epochs["revgnn"]["median"] + run["compile_seconds"]
+    assert run["main_job_seconds"] == pytest.approx(estimate)
+    (job,) = run["main_job_runs"]  # the command itself, at the same depth
+    assert job["seconds"] > 0 and job["epochs_run"] >= job["best_epoch"] >= 1
+    assert run["main_job_measured_seconds"]["median"] == job["seconds"]
     assert run["target_epoch_seconds"] == pytest.approx(0.3)
     assert run["target_over_pyg_epoch"] == pytest.approx(0.3 / epochs["pyg-gcnii"]["median"])
-    assert "the main job's 100 epochs take" in proc.stdout
+    assert "the main job's 100 epochs and its compilation" in proc.stdout
+    assert "revgnn train --layers 2: " in proc.stdout
 
 
 def test_search_correlation_reports_kendall_tau_per_method(tmp_path):
