@@ -16,7 +16,7 @@ mask is a pure function of the keys and the element's index, so
   compilation, the same bits) computes the output in one pass, with no uniforms drawn and
   none stored: on one core, forward, through :func:`dropout`, 0.13 ms for Cora's 2,708 x 32
   activations (torch's own dropout 1.0 ms) and 4.2 ms for its 2,708 x 1,433 features (torch
-  46 ms). The eager path is slower (0.97 ms on the activations: its integer temporaries);
+  46 ms). The eager path is slower (1.0 ms on the activations: its integer temporaries);
 * the backward pass recomputes the mask from the keys instead of keeping it (16 bytes saved
   per call instead of a 1-byte mask an element);
 * seeding the generator replays the keys, so the RNG replay of reversible blocks

@@ -51,15 +51,20 @@ def test_optimisers_and_schedules_round_trip_their_state():
         adam.load_state_dict(arch.state_dict())
 
 
-def test_adam_steps_as_torchs_per_parameter_loop_bit_for_bit():
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_optimizers_step_as_torchs_per_parameter_loop_bit_for_bit(name):
     # The optimiser runs foreach (one call over all parameters): the same bits as the loop
     # torch runs by default for CPU tensors, with weight-decay groups, and the same state.
     torch.manual_seed(0)
     models = [rev_gnn(5, 8, 2, 3, conv="gcnii") for _ in range(2)]
     models[1].load_state_dict(models[0].state_dict())
-    cfg = OptimConfig()
+    cfg = OptimConfig(optimizer=name, momentum=0.9)
     ours = make_optimizer(param_groups(models[0], 5e-4, "", 0.01), cfg)
-    loop = torch.optim.Adam(param_groups(models[1], 5e-4, "", 0.01), lr=cfg.lr, foreach=False)
+    groups = param_groups(models[1], 5e-4, "", 0.01)
+    if name == "sgd":
+        loop = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, foreach=False)
+    else:
+        loop = torch.optim.Adam(groups, lr=cfg.lr, foreach=False)
     for _ in range(5):
         grads = [torch.randn_like(p) for p in models[0].parameters()]
         for model, opt in zip(models, (ours, loop)):
