@@ -12,6 +12,7 @@ from revgnn.training.amp import autocast
 from revgnn.training.loss import prediction_loss
 from revgnn.training.partition import epoch_generator
 from revgnn.training.task import Evaluation, Task, register_task
+from revgnn.utils.modules import set_training
 
 __all__ = ["GraphTask"]
 
@@ -103,7 +104,7 @@ class GraphTask(Task):
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, device: torch.device, amp: str | None) -> Evaluation:
-        model.eval()
+        set_training(model, False)
         scores, extra = {}, {}
         for part in ("train", "valid", "test"):
             preds, ys = [], []

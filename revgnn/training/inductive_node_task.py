@@ -15,6 +15,7 @@ from revgnn.training.distributed import whole_rounds
 from revgnn.training.loss import prediction_loss
 from revgnn.training.partition import epoch_generator
 from revgnn.training.task import Evaluation, Task, register_task
+from revgnn.utils.modules import set_training
 
 __all__ = ["InductiveNodeTask"]
 
@@ -84,7 +85,7 @@ class InductiveNodeTask(Task):
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, device: torch.device, amp: str | None) -> Evaluation:
-        model.eval()
+        set_training(model, False)
         scores = {}
         for part in ("train", "valid", "test"):
             outs, ys = [], []

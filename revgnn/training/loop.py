@@ -43,6 +43,7 @@ from revgnn.training.node_task import NodeTask
 from revgnn.training.result import TrainResult
 from revgnn.training.step import train_step
 from revgnn.training.task import Evaluation, Task
+from revgnn.utils.modules import set_training
 
 __all__ = ["Loop", "default_callbacks", "resolve_device", "train"]
 
@@ -181,7 +182,7 @@ class Loop:
     def train_epoch(self, epoch: int) -> float:
         """The epoch's optimiser steps (through the callbacks' :meth:`Callback.wrap_steps`);
         returns the mean training loss over every rank's examples."""
-        self.model.train()
+        set_training(self.model, True)
         batches = self.task.train_batches(epoch)
         if self.distributed:
             if epoch == self.start:

@@ -29,6 +29,7 @@ from revgnn.training.task import (
     label_prior_logits,
     register_task,
 )
+from revgnn.utils.modules import set_training
 
 __all__ = ["NodeTask", "node_forward"]
 
@@ -157,7 +158,7 @@ class NodeTask(Task):
     @torch.no_grad()
     def predict(self, model: nn.Module, device: torch.device, amp: str | None) -> Tensor:
         """Logits of every node (CPU), full-graph or averaged over random views."""
-        model.eval()
+        set_training(model, False)
 
         def forward(batch: Data) -> Tensor:
             with autocast(device, amp):

@@ -15,6 +15,7 @@ from revgnn.training.amp import autocast
 from revgnn.training.distributed import whole_rounds
 from revgnn.training.partition import epoch_generator
 from revgnn.training.task import Evaluation, Task, class_prior_loss, register_task
+from revgnn.utils.modules import set_training
 
 __all__ = ["PointBatch", "PointCloudTask", "augment_clouds"]
 
@@ -152,7 +153,7 @@ class PointCloudTask(Task):
     ) -> tuple[ConfusionMatrix, ShapeIoU | None, set[int]]:
         """The confusion matrix of ``part``, its per-shape IoU (datasets with categories)
         and the classes predicted, in evaluation mode."""
-        model.eval()
+        set_training(model, False)
         d = self.dataset
         cm = ConfusionMatrix(d.num_classes, d.ignore_classes)
         shapes = ShapeIoU(d.category_parts) if d.category_parts is not None else None

@@ -4,7 +4,7 @@ checks, byte units, the C allocator's policy)."""
 from revgnn.utils.autocast import AutocastState, autocast_disabled
 from revgnn.utils.checks import check_edge_index, check_finite, check_probability
 from revgnn.utils.malloc import release_freed_memory, reuse_freed_memory
-from revgnn.utils.modules import reset_module, restore_buffers
+from revgnn.utils.modules import reset_module, restore_buffers, set_training
 from revgnn.utils.rng import (
     SeededCalls,
     derive_seed,
@@ -35,4 +35,5 @@ __all__ = [
     "rng_changed",
     "seed_generators",
     "set_rng_state",
+    "set_training",
 ]

@@ -15,7 +15,9 @@ function stays the reference and runs instead when
 
 Every compilation is counted with its wall time (:func:`compile_stats`); inductor caches
 compiled code on disk (``TORCHINDUCTOR_CACHE_DIR``, by default under the system's temporary
-folder), so a second run of the same model compiles much faster.
+folder), so a second run of the same model compiles much faster, and
+:mod:`~revgnn.utils.inductor_isa` keeps the outcome of inductor's per-process check of the
+CPU's instruction sets there too.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Any
 
 import torch
 from torch import Tensor
+
+from revgnn.utils import inductor_isa
 
 __all__ = [
     "CompileStats",
@@ -139,6 +143,7 @@ class CompiledKernel:
         # the project's CPU), a cost of compiling that the run pays once.
         start = time.perf_counter()
         if self._compiled is None:
+            inductor_isa.skip_known_probes()
             self._compiled = torch.compile(self.fn, dynamic=True)
         before = _graph_count()
         grad = any(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -160,4 +165,5 @@ class CompiledKernel:
         if added:
             _STATS.compilations += added
             _STATS.seconds += time.perf_counter() - start
+            inductor_isa.remember()
         return out

@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -21,3 +22,45 @@ def test_buffer_updates_are_undone_in_training_mode_only():
         assert not torch.equal(bn.running_mean, before)
     assert torch.equal(bn.running_mean, before)
     assert bn.num_batches_tracked.item() == 0
+
+
+class _KeepsNormFrozen(nn.Module):
+    """Overrides ``train``: its BatchNorm stays in evaluation mode (a frozen backbone)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(3)
+        self.lin = nn.Linear(3, 3)
+        self.calls = []
+
+    def train(self, mode: bool = True):
+        self.calls.append(mode)
+        super().train(mode)
+        self.norm.eval()
+        return self
+
+
+def _model():
+    shared = nn.Linear(3, 3)
+    model = nn.Sequential(
+        nn.Sequential(shared, nn.ReLU(), nn.Dropout(0.5)),
+        _KeepsNormFrozen(),
+        nn.ModuleList([shared, nn.Sequential(nn.Linear(3, 3))]),
+    )
+    model.register_module("absent", None)
+    return model
+
+
+@pytest.mark.parametrize("start", [True, False])
+def test_set_training_sets_the_flags_that_module_train_sets(start):
+    from revgnn.utils.modules import set_training
+
+    for mode in (True, False, True):
+        ours, theirs = _model().train(start), _model().train(start)
+        assert set_training(ours, mode) is ours
+        theirs.train(mode)
+        assert [m.training for m in ours.modules()] == [m.training for m in theirs.modules()]
+        assert ours[1].calls[-1] is mode  # the override ran, and kept its norm frozen
+        assert not ours[1].norm.training
+    with pytest.raises(ValueError, match="mode=1"):
+        set_training(_model(), 1)
