@@ -104,17 +104,19 @@ def skip_known_probes() -> bool:
 
 
 def remember() -> bool:
-    """After a process's first compilation: record what inductor's checks found, if they
-    ran in this process. Returns whether a record was written."""
+    """After a compilation: record what inductor's checks found, once they have run in this
+    process (a CUDA kernel does not run them; a later CPU one does). Returns whether a record
+    was written."""
     if _DONE["remember"]:
         return False
+    parts = _inductor()
+    if parts is not None and parts[0].valid_vec_isa_list.cache_info().currsize == 0:
+        return False  # not checked yet in this process (no CPU kernel so far): ask again
     _DONE["remember"] = True
-    parts, path = _inductor(), record_path()
+    path = record_path()
     if parts is None or path is None or _user_decided(parts[1]):
         return False
     cpu_vec_isa = parts[0]
-    if cpu_vec_isa.valid_vec_isa_list.cache_info().currsize == 0:
-        return False  # not checked in this process (no CPU kernel): nothing learnt
     record = {
         "valid": [str(isa) for isa in cpu_vec_isa.valid_vec_isa_list()],
         "listed": _listed(cpu_vec_isa),
