@@ -47,15 +47,18 @@ class GroupAddRev(nn.Module):
         conv (torch.nn.Module or sequence of torch.nn.Module): The function :math:`f` of one
             group, deep-copied and re-initialised for the other groups, or a sequence of
             ``C`` group functions.
+        split_dim (int, optional): The dimension split into groups: the node features' last,
+            ``-1`` (or ``1``), the only one supported; in PyG's argument order, so that
+            PyG's positional calls work. (default: ``-1``)
         num_groups (int, optional): The number of groups :math:`C \ge 2`; required when
             ``conv`` is a single module.
+        disable (bool, optional): PyG's name for ``reversible=False``. (default: ``False``)
+        num_bwd_passes (int, optional): Accepted for PyG compatibility and not needed: the
+            backward pass may run again with ``retain_graph=True``, as often as wanted.
         reversible (bool, optional): If ``False``, run the same computation with ordinary
             autograd (every intermediate saved), for reference checks. (default: ``True``)
         stream_dtype (torch.dtype, optional): The dtype the residual stream is accumulated in
             (see :class:`~revgnn.ReversibleSequential`). (default: ``torch.float64``)
-        disable (bool, optional): PyG's name for ``reversible=False``. (default: ``False``)
-        num_bwd_passes (int, optional): Accepted for PyG compatibility and not needed: the
-            backward pass may run again with ``retain_graph=True``, as often as wanted.
 
     Shapes:
         - **input:** node features :math:`(N, D)`, edge indices :math:`(2, E)`, extra
@@ -66,14 +69,20 @@ class GroupAddRev(nn.Module):
     def __init__(
         self,
         conv: nn.Module | Sequence[nn.Module],
+        split_dim: int = -1,
         num_groups: int | None = None,
-        reversible: bool = True,
-        stream_dtype: torch.dtype = torch.float64,
-        *,
         disable: bool = False,
         num_bwd_passes: int = 1,
+        *,
+        reversible: bool = True,
+        stream_dtype: torch.dtype = torch.float64,
     ) -> None:
         super().__init__()
+        if split_dim not in (-1, 1):
+            raise ValueError(
+                f"split_dim={split_dim} is not supported: the groups split the node features' "
+                f"last dimension (split_dim=-1, the default)"
+            )
         if num_bwd_passes < 1:
             raise ValueError(f"num_bwd_passes={num_bwd_passes} must be at least 1")
         if isinstance(conv, nn.Module) and not isinstance(conv, nn.ModuleList):

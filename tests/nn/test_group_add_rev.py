@@ -134,3 +134,21 @@ def test_caller_tensors_are_never_freed(impl):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "SAFE" in proc.stdout
+
+
+def test_pygs_positional_arguments_build_pygs_block():
+    """``GroupAddRev(conv, split_dim, num_groups)``, PyG's order: the same groups and outputs
+    as PyG's block built by the same call; other split dimensions are refused by name."""
+    x, edge_index = torch.randn(N, D), random_graph(N, E)
+    torch.manual_seed(0)
+    ours = GroupAddRev(pyg_nn.SAGEConv(D // 2, D // 2), -1, 2)
+    torch.manual_seed(0)
+    theirs = pyg_nn.GroupAddRev(pyg_nn.SAGEConv(D // 2, D // 2), -1, 2)
+    assert ours.num_groups == 2
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.equal(a, b)
+    with torch.no_grad():
+        assert rel_err(ours(x, edge_index), theirs(x.clone(), edge_index)) < 1e-6
+    assert GroupAddRev(pyg_nn.SAGEConv(6, 6), 1, 2).num_groups == 2
+    with pytest.raises(ValueError, match=r"split_dim=0 is not supported.*split_dim=-1"):
+        GroupAddRev(pyg_nn.SAGEConv(6, 6), 0, 2)
