@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from revgnn.training.checkpoint import CheckpointError
+from revgnn.training.interrupted import TrainingInterrupted
 
 __all__ = ["INTERRUPTED", "USER_ERRORS", "ArgumentParser", "report_user_errors"]
 
@@ -57,14 +58,15 @@ INTERRUPTED = 130
 def report_user_errors(prog: str, run: Callable[[], int]) -> int:
     """``run()``, with a user error printed as one line naming ``prog`` and exit status 2, and
     Ctrl-C as one line (a training run's says where it stopped and how to resume) and exit
-    status :data:`INTERRUPTED`."""
+    status :data:`INTERRUPTED`; a training run stopped by ``SIGTERM`` exits with 143 (128 +
+    the signal's number), as a process killed by it would."""
     try:
         return run()
     except KeyboardInterrupt as e:
         if os.environ.get("REVGNN_TRACEBACK"):
             raise
         print(f"\n{prog}: {' '.join(str(e).split()) or 'interrupted'}", file=sys.stderr)
-        return INTERRUPTED
+        return 128 + e.signum if isinstance(e, TrainingInterrupted) else INTERRUPTED
     except USER_ERRORS as e:
         if os.environ.get("REVGNN_TRACEBACK") or _internal(e):
             raise

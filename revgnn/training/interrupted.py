@@ -1,17 +1,23 @@
-"""Ctrl-C during training: where the run stopped and how to continue it.
+"""Ctrl-C or a termination signal during training: where the run stopped and how to continue.
 
 A ``KeyboardInterrupt`` in the middle of an epoch leaves the weights half-way through an
 optimiser step, so nothing is saved at that moment; the run's checkpoint (written every
 ``checkpoint_every`` epochs) is what a resumed run continues from. :class:`TrainingInterrupted`
 says which epoch that is, or that the run has no checkpoint, and the command line prints it as
-one line with exit status 130 (the shell's status for Ctrl-C).
+one line with exit status 128 + the signal's number (130 for Ctrl-C, as the shell reports it).
+
+``SIGTERM``, what ``kill``, ``timeout``, ``docker stop`` and batch schedulers send (SLURM
+before a preemption or at the time limit), is handled the same way where nobody else has
+installed a handler for it: without one, Python dies at once, with no line saying what the
+checkpoint holds, and a checkpoint being written is cut short (its atomic write keeps the
+previous one).
 
 Python raises Ctrl-C's ``KeyboardInterrupt`` wherever the interpreter happens to be, and one
 raised inside a weakref callback or a ``__del__`` (``torch.compile`` runs many) is printed as
-"Exception ignored" and lost: the run would go on training. :class:`SigintLatch` records the
-press as well, keeps the lost exception's traceback off the screen, and the loop raises it at
-the next batch boundary. A press while a checkpoint is being written waits for the write to
-end (:meth:`SigintLatch.deferred`), so the newest checkpoint is kept.
+"Exception ignored" and lost: the run would go on training. :class:`SignalLatch` records the
+signal as well, keeps the lost exception's traceback off the screen, and the loop raises it at
+the next batch boundary. A signal while a checkpoint is being written waits for the write to
+end (:meth:`SignalLatch.deferred`), so the newest checkpoint is kept.
 """
 
 from __future__ import annotations
@@ -28,45 +34,61 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from revgnn.training.loop import Loop
 
-__all__ = ["SigintLatch", "TrainingInterrupted", "interrupted"]
+__all__ = ["SignalLatch", "TrainingInterrupted", "interrupted"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
     """A ``KeyboardInterrupt`` raised by :func:`revgnn.train`, its message saying where the run
     stopped. ``epoch`` is the epoch it was in, ``checkpoint`` the checkpoint file (``None``:
-    the run writes none) and ``checkpoint_epoch`` the epoch that file holds (``None``: none
-    written yet)."""
+    the run writes none), ``checkpoint_epoch`` the epoch that file holds (``None``: none
+    written yet) and ``signum`` the signal that stopped it (``SIGINT``: Ctrl-C)."""
 
     def __init__(
-        self, message: str, epoch: int, checkpoint: str | None, checkpoint_epoch: int | None
+        self,
+        message: str,
+        epoch: int,
+        checkpoint: str | None,
+        checkpoint_epoch: int | None,
+        signum: int = signal.SIGINT,
     ) -> None:
         super().__init__(message)
         self.epoch = epoch
         self.checkpoint = checkpoint
         self.checkpoint_epoch = checkpoint_epoch
+        self.signum = int(signum)
 
 
-class SigintLatch:
-    """While entered, Ctrl-C raises ``KeyboardInterrupt`` as Python's own handler does and
-    also sets :attr:`pressed`, so a press that Python swallowed is not lost: :meth:`check`
-    raises it again. The swallowed one is not reported through ``sys.unraisablehook`` (it is
-    not lost). A no-op outside the main thread, or where someone else (a user, a launcher) has
-    installed their own SIGINT handler, which is left alone."""
+#: The signals a run stops on, and the default handler each must still have for the latch to
+#: take it over (a user's or a launcher's own handler is left alone).
+_SIGNALS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+
+
+class SignalLatch:
+    """While entered, Ctrl-C (and ``SIGTERM``) raise ``KeyboardInterrupt`` as Python's own
+    Ctrl-C handler does and also set :attr:`signum`, so a signal whose exception Python
+    swallowed is not lost: :meth:`check` raises it again. The swallowed exception is not
+    reported through ``sys.unraisablehook`` (it is not lost). Each signal is taken over only
+    in the main thread and where it still has its default handler: one that a user or a
+    launcher has installed is left alone."""
 
     def __init__(self) -> None:
-        self.pressed = False
+        self.signum: int | None = None
         self._defer = False
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
         self._hook: Any = None
 
+    @property
+    def pressed(self) -> bool:
+        return self.signum is not None
+
     def _handler(self, signum: int, frame: FrameType | None) -> None:
-        self.pressed = True
+        self.signum = signum
         if not self._defer:
             raise KeyboardInterrupt
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
-        """A press inside only sets :attr:`pressed`; :meth:`check` raises it afterwards."""
+        """A signal inside only sets :attr:`signum`; :meth:`check` raises it afterwards."""
         self._defer = True
         try:
             yield
@@ -77,35 +99,41 @@ class SigintLatch:
         if not (self.pressed and isinstance(unraisable.exc_value, KeyboardInterrupt)):
             self._hook(unraisable)
 
-    def __enter__(self) -> SigintLatch:
-        self.pressed = False
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+    def __enter__(self) -> SignalLatch:
+        self.signum = None
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for signum, default in _SIGNALS.items():
+            if signal.getsignal(signum) is default:
+                self._previous[signum] = signal.signal(signum, self._handler)
+        if self._previous:
             self._hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        if self._previous:
             sys.unraisablehook = self._hook
-            self._previous = self._hook = None
+            self._previous, self._hook = {}, None
 
     def check(self) -> None:
-        """Raise the ``KeyboardInterrupt`` of a press that has not stopped the run."""
+        """Raise the ``KeyboardInterrupt`` of a signal that has not stopped the run."""
         if self.pressed:
-            self.pressed = False
             raise KeyboardInterrupt
 
 
 def interrupted(loop: Loop, epoch: int) -> TrainingInterrupted:
-    """The :class:`TrainingInterrupted` of ``loop`` stopped by Ctrl-C in ``epoch``."""
+    """The :class:`TrainingInterrupted` of ``loop`` stopped in ``epoch`` by Ctrl-C or by the
+    signal its latch recorded."""
     from revgnn.training.checkpointer import Checkpointer
 
     best = loop.best
-    parts = [f"interrupted in epoch {epoch}"]
+    signum = loop.signals.signum or signal.SIGINT
+    stopped = (
+        "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    )
+    parts = [f"{stopped} in epoch {epoch}"]
     if best["epoch"] and math.isfinite(best["valid"]):
         metric = loop.task.metric
         parts.append(
@@ -127,4 +155,4 @@ def interrupted(loop: Loop, epoch: int) -> TrainingInterrupted:
             f"{path} holds epoch {saved}: add --resume to the same command (resume=True in "
             "Python) to continue from it"
         )
-    return TrainingInterrupted(f"{' '.join(parts)}; {tail}", epoch, path, saved)
+    return TrainingInterrupted(f"{' '.join(parts)}; {tail}", epoch, path, saved, signum)

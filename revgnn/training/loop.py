@@ -38,7 +38,7 @@ from revgnn.training.distributed import (
     rank_seed,
     shard_batches,
 )
-from revgnn.training.interrupted import SigintLatch, interrupted
+from revgnn.training.interrupted import SignalLatch, interrupted
 from revgnn.training.node_task import NodeTask
 from revgnn.training.result import TrainResult
 from revgnn.training.step import train_step
@@ -112,7 +112,7 @@ class Loop:
         self.peak_rss_bytes: int | None = None
         self.history: list[dict[str, Any]] = []
         self.should_stop, self.stop_reason = False, ""
-        self.sigint = SigintLatch()
+        self.signals = SignalLatch()
         self.epochs_run = 0
 
     def find(self, kind: type) -> Any:
@@ -176,7 +176,7 @@ class Loop:
                     )
                 total += value * n
                 count += n
-            self.sigint.check()
+            self.signals.check()
         return total, count
 
     def train_epoch(self, epoch: int) -> float:
@@ -239,10 +239,10 @@ class Loop:
             cb.on_fit_start(self)
         epoch = self.start
         try:
-            with self.sigint:
+            with self.signals:
                 for epoch in range(self.start, self.cfg.epochs + 1):
                     self._fit_epoch(epoch)
-                    self.sigint.check()
+                    self.signals.check()
                     if self.should_stop:
                         break
         except KeyboardInterrupt:
@@ -259,7 +259,7 @@ class Loop:
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, record)
         self.history.append(record)
-        with self.sigint.deferred():
+        with self.signals.deferred():
             for cb in self.callbacks:
                 cb.on_checkpoint(self, epoch)
         if self.distributed:

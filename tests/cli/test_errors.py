@@ -106,7 +106,14 @@ def test_ctrl_c_is_one_line_and_exit_status_130(capsys):
     assert capsys.readouterr().err == "\nrevgnn plan: interrupted\n"
 
 
-def test_ctrl_c_in_revgnn_train_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "status", "said"),
+    [(2, 130, "interrupted"), (15, 143, "stopped by SIGTERM")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_or_sigterm_in_revgnn_train_says_how_to_resume(tmp_path, signum, status, said):
+    """Ctrl-C, and the SIGTERM of ``kill``, ``timeout`` or a batch scheduler: one line saying
+    what the checkpoint holds, and 128 + the signal's number as the exit status."""
     import signal
 
     ckpt = tmp_path / "run.pt"
@@ -133,9 +140,9 @@ def test_ctrl_c_in_revgnn_train_says_how_to_resume(tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     with reaped(proc):
-        signal_when(proc, ckpt.exists, signal.SIGINT, timeout=120)
+        signal_when(proc, ckpt.exists, signum, timeout=120)
         _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert "Traceback" not in err and err.strip().count("\n") == 0, err
-    assert err.strip().startswith("revgnn train: interrupted in epoch ")
+    assert err.strip().startswith(f"revgnn train: {said} in epoch ")
     assert f"{ckpt} holds epoch " in err and "add --resume to the same command" in err

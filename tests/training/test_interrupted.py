@@ -133,3 +133,51 @@ def test_a_ctrl_c_during_a_checkpoint_write_keeps_the_new_checkpoint(tiny, tmp_p
     with pytest.raises(TrainingInterrupted, match=f"interrupted in epoch 4 .*{ckpt} holds epoch 4"):
         fit(tiny, checkpoint=ckpt, checkpoint_every=2)
     assert load_checkpoint(ckpt)["epoch"] == 4
+
+
+class Signalled(Callback):
+    """Sends this process ``signum`` in the middle of ``epoch`` (after its first batch)."""
+
+    def __init__(self, epoch, signum):
+        self.epoch, self.signum = epoch, signum
+
+    def wrap_steps(self, loop, epoch, run, batches):
+        out = run(batches[:1])
+        if epoch == self.epoch:
+            signal.raise_signal(self.signum)
+        return out if len(batches) == 1 else run(batches)
+
+
+def test_sigterm_stops_the_run_as_ctrl_c_does_and_resuming_ends_as_an_uninterrupted_run(
+    tiny, tmp_path
+):
+    _, full = fit(tiny)
+    ckpt = str(tmp_path / "run.ckpt")
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(TrainingInterrupted) as info:
+        fit(tiny, [Signalled(5, signal.SIGTERM)], checkpoint=ckpt, checkpoint_every=2)
+    e = info.value
+    assert (e.epoch, e.checkpoint_epoch, e.signum) == (5, 4, signal.SIGTERM)
+    assert str(e).startswith("stopped by SIGTERM in epoch 5 (best valid acc ")
+    assert f"{ckpt} holds epoch 4: add --resume" in str(e)
+    assert signal.getsignal(signal.SIGTERM) is previous  # handed back
+
+    _, resumed = fit(tiny, checkpoint=ckpt, checkpoint_every=2, resume=True)
+    assert resumed.resumed_from == 4
+    for key in ("best_epoch", "valid_metric", "test_metric", "final_loss"):
+        assert getattr(resumed, key) == getattr(full, key), key
+
+
+def test_a_sigterm_handler_of_the_users_own_is_left_alone(tiny):
+    received = []
+
+    def handler(*_):
+        received.append(1)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        _, result = fit(tiny, [Signalled(4, signal.SIGTERM)])
+        assert received == [1] and result.epochs_run == 9
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
