@@ -24,6 +24,16 @@ COMMANDS = {
 }
 
 
+def _version() -> str:
+    # The installed distribution's, without importing the package (and torch) for --help.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("revgnn")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def _module(name: str):
     return importlib.import_module(f"revgnn.cli.{name}")
 
@@ -31,6 +41,7 @@ def _module(name: str):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = ArgumentParser(prog="revgnn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"revgnn {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)

@@ -146,3 +146,19 @@ def test_ctrl_c_or_sigterm_in_revgnn_train_says_how_to_resume(tmp_path, signum, 
     assert "Traceback" not in err and err.strip().count("\n") == 0, err
     assert err.strip().startswith(f"revgnn train: {said} in epoch ")
     assert f"{ckpt} holds epoch " in err and "add --resume to the same command" in err
+
+
+def test_revgnn_version_is_the_packages(capsys):
+    import tomllib
+    from pathlib import Path
+
+    import revgnn
+    from revgnn.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    assert revgnn.__version__ == declared
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"revgnn {declared}\n"  # the installed metadata's
