@@ -26,7 +26,9 @@ class MemoryMonitor(Callback):
     slower) on the first :data:`PROFILE_STEPS` steps of the second epoch this process trains
     (the first when it trains one; after the first epoch's one-time allocations) and every
     ``memory_every`` epochs; the process's peak RSS is read just before the first profiled
-    epoch, since the profiler's own records become part of it (about 2 MiB a layer). Freed
+    epoch, since the profiler's own records become part of it (about 2 MiB a layer), or at
+    the end where that epoch was the first this process trained (the records then included,
+    an upper bound: before it, no step would count). Freed
     memory is kept in the heap for the next step (:func:`~revgnn.utils.malloc.
     reuse_freed_memory`: 3x faster aggregation steps), except during profiled epochs.
 
@@ -39,6 +41,7 @@ class MemoryMonitor(Callback):
     def __init__(self, memory_every: int = 0) -> None:
         self.memory_every = memory_every
         self.epoch_peak: int | None = None
+        self.rss_before_steps = False
 
     def profiled(self, loop: Loop, epoch: int) -> bool:
         first = min(loop.start + 1, loop.cfg.epochs)
@@ -57,6 +60,7 @@ class MemoryMonitor(Callback):
         if not cuda:
             if loop.peak_rss_bytes is None:  # from here on the profiler's records count
                 loop.peak_rss_bytes = peak_rss_bytes()
+                self.rss_before_steps = epoch == loop.start
             release_freed_memory()  # the profiler's records would pin it in a reusing heap
         # The profiler sees only the frees of what it saw allocated: drop the previous step's
         # gradients before it starts.
@@ -78,7 +82,9 @@ class MemoryMonitor(Callback):
         record["peak_rss_bytes"] = peak_rss_bytes()
 
     def on_fit_end(self, loop: Loop) -> None:
-        if loop.peak_rss_bytes is None:
+        # Read before this process's first step (a one-epoch run), the peak would leave
+        # training out: the end's, the profiler's records in it, bounds it from above instead.
+        if loop.peak_rss_bytes is None or self.rss_before_steps:
             loop.peak_rss_bytes = peak_rss_bytes()
 
     def __repr__(self) -> str:

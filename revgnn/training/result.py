@@ -15,11 +15,12 @@ class TrainResult:
     ``resumed_from`` is the epoch of the checkpoint the run continued from (``0``: it started
     fresh). ``peak_bytes`` is the peak of live tensors of a training step (on CPU measured in
     the profiled epochs), ``peak_rss_bytes`` the process's peak RSS before the first profiled
-    epoch. ``epochs_run`` is the last epoch trained (below ``epochs`` when the run stopped
-    early, ``stopped`` saying why). ``compilations`` / ``compile_seconds`` count the kernels
-    this run compiled (:mod:`revgnn.utils.compile`), ``recompilations`` those after its first
-    epoch (0 when every batch shape reused the first epoch's kernels). ``history`` holds the
-    epoch records of this process (the log file holds them all).
+    epoch (at the end, with the profiler's records, when that was the process's first).
+    ``epochs_run`` is the last epoch trained (below ``epochs`` when the run stopped early,
+    ``stopped`` saying why). ``compilations`` / ``compile_seconds`` count the kernels this run
+    compiled (:mod:`revgnn.utils.compile`), ``recompilations`` those after its first epoch (0
+    when every batch shape reused the first epoch's kernels). ``history`` holds the epoch
+    records of this process (the log file holds them all).
     """
 
     dataset: str
