@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="revgnn", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"revgnn {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = parser
     for name, help_text in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         if argv[:1] == [name]:
@@ -52,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                 action="store_true",
                 help="run every kernel eagerly instead of compiling it (as REVGNN_COMPILE=0)",
             )
-    args = parser.parse_args(argv)
+            chosen = cmd
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # named by the command's own parser, with its flags as suggestions
+        chosen.unknown(extras)
     if args.no_compile:
         from revgnn.utils.compile import set_compile
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import os.path as osp
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from revgnn.training.checkpoint import CheckpointError
 from revgnn.training.interrupted import TrainingInterrupted
@@ -30,10 +31,29 @@ USER_ERRORS = (
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with its errors on one line (``prog: error: ... (see prog --help)``)."""
+    """argparse, with its errors on one line (``prog: error: ... (see prog --help)``), and
+    for a flag it does not know, the closest one it does (``--layerz: did you mean
+    --layers?``)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.unknown(extras)
+        return parsed
+
+    def unknown(self, extras: list[str]) -> NoReturn:
+        """Refuse the arguments ``extras`` that parsing left over, suggesting flags."""
+        flags = [f for action in self._actions for f in action.option_strings]
+        hints = []
+        for arg in extras:
+            flag = arg.split("=", 1)[0]
+            close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.7)
+            if flag.startswith("-") and close:
+                hints.append(f"{flag}: did you mean {close[0]}?")
+        self.error(f"unrecognized arguments: {' '.join(extras)}" + "".join(f"; {h}" for h in hints))
 
 
 _PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -77,6 +77,27 @@ def test_argparse_errors_are_one_line_too():
     assert "argument --layers: 'many' is not an integer (see revgnn train --help)" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["train", "--layerz", "3"], "revgnn train: error: unrecognized arguments: --layerz 3; "
+         "--layerz: did you mean --layers? (see revgnn train --help)"),
+        (["train", "--dropot=0.2", "--hiden", "8"], "unrecognized arguments: --dropot=0.2 "
+         "--hiden 8; --dropot: did you mean --dropout?; --hiden: did you mean --hidden?"),
+        (["plan", "--zzz"], "revgnn plan: error: unrecognized arguments: --zzz (see revgnn plan "
+         "--help)"),
+    ],
+)  # fmt: skip
+def test_an_unknown_flag_is_named_by_its_command_with_the_closest_flag(argv, said, capsys):
+    from revgnn.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1
+
+
 def test_an_error_raised_outside_revgnn_is_a_bug_with_its_traceback(capsys):
     from revgnn.cli.errors import report_user_errors
 
