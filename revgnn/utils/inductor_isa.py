@@ -4,7 +4,7 @@ The first CPU compilation of every process makes inductor check, for each SIMD i
 the CPU reports (AVX2, AVX-512, ...), that the C++ compiler builds code for it and that the
 library loads: a Python subprocess per check, about 0.8 s in all on the project's 2-core
 machine, every run, although the compiled kernels themselves come from inductor's on-disk
-cache. Nothing else in a warm-cache run costs as much of the compilation time.
+cache: after inductor's own import (about 1 s), the largest part of a warm-cache compilation.
 
 :func:`skip_known_probes` reads what an earlier process on this machine found (a record in
 inductor's cache folder, keyed by the torch version, the C++ compiler and its version, and the
