@@ -40,12 +40,22 @@ class _KeepsNormFrozen(nn.Module):
         return self
 
 
+class _CountsFlagWrites(nn.Linear):
+    """Overrides ``__setattr__``: counts its ``training`` writes (a hook the fast path must
+    not skip)."""
+
+    def __setattr__(self, name, value):
+        if name == "training":
+            self.__dict__["writes"] = self.__dict__.get("writes", 0) + 1
+        super().__setattr__(name, value)
+
+
 def _model():
     shared = nn.Linear(3, 3)
     model = nn.Sequential(
         nn.Sequential(shared, nn.ReLU(), nn.Dropout(0.5)),
         _KeepsNormFrozen(),
-        nn.ModuleList([shared, nn.Sequential(nn.Linear(3, 3))]),
+        nn.ModuleList([shared, nn.Sequential(nn.Linear(3, 3), _CountsFlagWrites(3, 3))]),
     )
     model.register_module("absent", None)
     return model
@@ -62,5 +72,7 @@ def test_set_training_sets_the_flags_that_module_train_sets(start):
         assert [m.training for m in ours.modules()] == [m.training for m in theirs.modules()]
         assert ours[1].calls[-1] is mode  # the override ran, and kept its norm frozen
         assert not ours[1].norm.training
+        counted = ours[2][1][1]
+        assert counted.writes == 2  # by .train(start), then by set_training: both through it
     with pytest.raises(ValueError, match="mode=1"):
         set_training(_model(), 1)
