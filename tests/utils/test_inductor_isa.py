@@ -2,6 +2,8 @@ import functools
 import json
 import os
 import platform
+import subprocess
+import sys
 
 import pytest
 
@@ -109,21 +111,31 @@ def test_off_x86_linux_nothing_is_recorded_or_skipped(monkeypatch):
     assert not inductor_isa.remember()
 
 
-@x86
-def test_the_switch_gives_the_isas_that_inductors_checks_give(monkeypatch, tmp_path):
-    from torch._inductor import config, cpu_vec_isa
+_CHECKED_THEN_SWITCHED = """
+import json, sys
+from torch._inductor import cpu_vec_isa
+from revgnn.utils import inductor_isa
+inductor_isa.record_path = lambda: sys.argv[1]
+checked = [str(isa) for isa in cpu_vec_isa.valid_vec_isa_list()]  # inductor's real checks
+recorded = inductor_isa.remember()
+skipped = inductor_isa.skip_known_probes()
+# What the next process gets with the switch on (the checks are cached per process: uncached).
+unchecked = [str(isa) for isa in cpu_vec_isa.valid_vec_isa_list.__wrapped__()]
+print(json.dumps({"checked": checked, "recorded": recorded, "skipped": skipped,
+                  "listed": inductor_isa._listed(cpu_vec_isa), "unchecked": unchecked}))
+"""
 
-    monkeypatch.delenv("TORCHINDUCTOR_VEC_ISA_OK", raising=False)
-    monkeypatch.setattr(inductor_isa, "record_path", lambda: str(tmp_path / "record.json"))
-    monkeypatch.setattr(inductor_isa, "_DONE", {"skip": False, "remember": False})
-    before, config.cpp.vec_isa_ok = config.cpp.vec_isa_ok, None
-    try:
-        checked = [str(isa) for isa in cpu_vec_isa.valid_vec_isa_list()]  # the real checks
-        assert inductor_isa.remember()
-        skipped = inductor_isa.skip_known_probes()
-        assert skipped == (checked == inductor_isa._listed(cpu_vec_isa))
-        if skipped:  # what the next process gets, the checks switched off
-            unchecked = [str(isa) for isa in cpu_vec_isa.valid_vec_isa_list.__wrapped__()]
-            assert unchecked == checked
-    finally:
-        config.cpp.vec_isa_ok = before
+
+@x86
+def test_the_switch_gives_the_isas_that_inductors_checks_give(tmp_path):
+    # A fresh process: in this one the checks may already be cached with the switch on.
+    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_VEC_ISA_OK"}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHECKED_THEN_SWITCHED, str(tmp_path / "record.json")],
+        env=env, capture_output=True, text=True, check=True, timeout=600,
+    )  # fmt: skip
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["recorded"]
+    assert got["skipped"] == (got["checked"] == got["listed"])
+    if got["skipped"]:
+        assert got["unchecked"] == got["checked"]
