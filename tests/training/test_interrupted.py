@@ -102,19 +102,21 @@ def test_a_ctrl_c_python_swallowed_still_stops_the_run_without_its_traceback(tin
     assert sys.unraisablehook == reported.append
 
 
-def test_a_ctrl_c_handler_of_the_users_own_is_left_alone(tiny):
-    presses = []
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_handler_of_the_users_own_is_left_alone(tiny, signum):
+    received = []
 
     def handler(*_):
-        presses.append(1)
+        received.append(1)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    sent = SwallowedCtrlC(4) if signum == signal.SIGINT else Signalled(4, signum)
+    previous = signal.signal(signum, handler)
     try:
-        _, result = fit(tiny, [SwallowedCtrlC(4)])
-        assert presses == [1] and result.epochs_run == 9
-        assert signal.getsignal(signal.SIGINT) is handler
+        _, result = fit(tiny, [sent])
+        assert received == [1] and result.epochs_run == 9
+        assert signal.getsignal(signum) is handler
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, previous)
 
 
 def test_a_ctrl_c_during_a_checkpoint_write_keeps_the_new_checkpoint(tiny, tmp_path, monkeypatch):
@@ -166,18 +168,3 @@ def test_sigterm_stops_the_run_as_ctrl_c_does_and_resuming_ends_as_an_uninterrup
     assert resumed.resumed_from == 4
     for key in ("best_epoch", "valid_metric", "test_metric", "final_loss"):
         assert getattr(resumed, key) == getattr(full, key), key
-
-
-def test_a_sigterm_handler_of_the_users_own_is_left_alone(tiny):
-    received = []
-
-    def handler(*_):
-        received.append(1)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        _, result = fit(tiny, [Signalled(4, signal.SIGTERM)])
-        assert received == [1] and result.epochs_run == 9
-        assert signal.getsignal(signal.SIGTERM) is handler
-    finally:
-        signal.signal(signal.SIGTERM, previous)
