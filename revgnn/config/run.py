@@ -46,4 +46,6 @@ class RunConfig:
         if self.missing_ok and not self.resume:
             object.__setattr__(self, "resume", True)  # --resume-if-exists implies --resume
         if self.resume and self.checkpoint is None:
-            raise ValueError("resume=True needs checkpoint= (the file to resume from)")
+            raise ValueError(
+                "resume=True needs checkpoint= (--checkpoint), the file to resume from"
+            )

@@ -22,13 +22,14 @@ class MemoryMonitor(Callback):
     """The peak memory of the training steps, in ``loop.peak_bytes`` and the epochs' records.
 
     On CUDA every epoch's peak is read from the allocator at no cost. On CPU the peak of live
-    tensor bytes is measured by the profiler (:func:`~revgnn.memory.measure_peak`, about 1.5x
+    tensor bytes is measured by the profiler (:func:`~revgnn.memory.measure_peak`, about 1.3x
     slower) on the first :data:`PROFILE_STEPS` steps of the second epoch this process trains
     (the first when it trains one; after the first epoch's one-time allocations) and every
     ``memory_every`` epochs; the process's peak RSS is read just before the first profiled
-    epoch, since the profiler's own records become part of it (about 2 MiB a layer), or at
-    the end where that epoch was the first this process trained (the records then included,
-    an upper bound: before it, no step would count). Freed
+    epoch, since processing the profiler's records takes memory of its own (590 MiB after a
+    1000-layer step), or, where that epoch was the first this process trained, at the end of
+    its profiled steps, before their records are processed (the records themselves in it,
+    20 MiB after that step). Freed
     memory is kept in the heap for the next step (:func:`~revgnn.utils.malloc.
     reuse_freed_memory`: 3x faster aggregation steps), except during profiled epochs.
 
@@ -73,6 +74,9 @@ class MemoryMonitor(Callback):
                 reuse_freed_memory()
         rest_total, rest_count = steps(batches[k:]) if batches[k:] else (0.0, 0)
         self.epoch_peak = measured.peak_bytes
+        if self.rss_before_steps:  # read before any step: the profiled steps' peak instead
+            loop.peak_rss_bytes = max(loop.peak_rss_bytes, measured.peak_rss_bytes)
+            self.rss_before_steps = False
         loop.peak_bytes = max(loop.peak_bytes, measured.peak_bytes)
         return total + rest_total, count + rest_count
 
@@ -82,9 +86,7 @@ class MemoryMonitor(Callback):
         record["peak_rss_bytes"] = peak_rss_bytes()
 
     def on_fit_end(self, loop: Loop) -> None:
-        # Read before this process's first step (a one-epoch run), the peak would leave
-        # training out: the end's, the profiler's records in it, bounds it from above instead.
-        if loop.peak_rss_bytes is None or self.rss_before_steps:
+        if loop.peak_rss_bytes is None:  # no profiled epoch (CUDA, or a resumed finished run)
             loop.peak_rss_bytes = peak_rss_bytes()
 
     def __repr__(self) -> str:

@@ -15,7 +15,8 @@ class TrainResult:
     ``resumed_from`` is the epoch of the checkpoint the run continued from (``0``: it started
     fresh). ``peak_bytes`` is the peak of live tensors of a training step (on CPU measured in
     the profiled epochs), ``peak_rss_bytes`` the process's peak RSS before the first profiled
-    epoch (at the end, with the profiler's records, when that was the process's first).
+    epoch (after its profiled steps, before the profiler's records are processed, when that
+    was the first epoch the process trained).
     ``epochs_run`` is the last epoch trained (below ``epochs`` when the run stopped early,
     ``stopped`` saying why). ``compilations`` / ``compile_seconds`` count the kernels this run
     compiled (:mod:`revgnn.utils.compile`), ``recompilations`` those after its first epoch (0

@@ -20,6 +20,38 @@ def test_measure_peak_sees_a_transient_allocation_on_cpu():
     assert peak.peak_rss_bytes >= 16_000_000
 
 
+def test_the_rss_is_read_before_the_profilers_records_are_processed(monkeypatch):
+    from revgnn.memory import peak as module
+
+    # Processing them takes more memory than a deep step itself: they must not count.
+    monkeypatch.setattr(module, "peak_rss_bytes", lambda: int(torch.autograd._profiler_enabled()))
+    _, peak = measure_peak(lambda: torch.ones(1000).sum())
+    assert peak.peak_rss_bytes == 1
+
+
+def test_only_the_allocations_are_recorded_and_operator_events_come_back_after(monkeypatch):
+    made = []
+
+    class Kept(torch.profiler.profile):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(torch.profiler, "profile", Kept)
+
+    def step():
+        torch.ones(3).sum()
+        return torch.ones(4_000_000).sum()
+
+    out, peak = measure_peak(step)
+    assert out.item() == 4_000_000 and 16_000_000 <= peak.step_bytes < 17_000_000
+    names = {e.name() for e in made[0].profiler.kineto_results.events()}
+    assert names == {"[memory]"}
+    with torch.profiler.profile() as after:
+        torch.ones(3).sum()
+    assert any(e.name == "aten::sum" for e in after.events())
+
+
 def test_live_tensor_bytes_counts_a_new_tensor():
     before = live_tensor_bytes()
     keep = torch.zeros(1_000_000)
