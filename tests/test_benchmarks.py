@@ -97,7 +97,7 @@ def test_aggregation_speed_alternates_implementations_and_reports_ratios_and_bou
 def test_main_job_speed_times_the_main_job_against_pyg_gcnii(tmp_path):
     out = tmp_path / "mj.json"
     proc = _run("main_job_speed.py", [
-        "--layers", "2", "--threads", "1", "--rounds", "2", "--epochs", "1", "--warmup", "0",
+        "--layers", "2", "--threads", "1", "--rounds", "1", "--epochs", "1", "--warmup", "0",
         "--stop-epoch", "100", "--target-seconds", "30", "--main-job-runs", "1",
         "--json", str(out),
     ])  # fmt: skip
