@@ -48,10 +48,9 @@ class ArgumentParser(argparse.ArgumentParser):
         """Refuse the arguments ``extras`` that parsing left over, suggesting flags."""
         flags = [f for action in self._actions for f in action.option_strings]
         hints = []
-        for arg in extras:
-            flag = arg.split("=", 1)[0]
+        for flag in (arg.split("=", 1)[0] for arg in extras if arg.startswith("-")):
             close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.7)
-            if flag.startswith("-") and close:
+            if close:
                 hints.append(f"{flag}: did you mean {close[0]}?")
         self.error(f"unrecognized arguments: {' '.join(extras)}" + "".join(f"; {h}" for h in hints))
 

@@ -42,7 +42,6 @@ class MemoryMonitor(Callback):
     def __init__(self, memory_every: int = 0) -> None:
         self.memory_every = memory_every
         self.epoch_peak: int | None = None
-        self.rss_before_steps = False
 
     def profiled(self, loop: Loop, epoch: int) -> bool:
         first = min(loop.start + 1, loop.cfg.epochs)
@@ -58,10 +57,11 @@ class MemoryMonitor(Callback):
         cuda = loop.device.type == "cuda"
         if not (cuda or self.profiled(loop, epoch)):
             return steps(batches)
+        before_any_step = False
         if not cuda:
             if loop.peak_rss_bytes is None:  # from here on the profiler's records count
                 loop.peak_rss_bytes = peak_rss_bytes()
-                self.rss_before_steps = epoch == loop.start
+                before_any_step = epoch == loop.start
             release_freed_memory()  # the profiler's records would pin it in a reusing heap
         # The profiler sees only the frees of what it saw allocated: drop the previous step's
         # gradients before it starts.
@@ -74,9 +74,8 @@ class MemoryMonitor(Callback):
                 reuse_freed_memory()
         rest_total, rest_count = steps(batches[k:]) if batches[k:] else (0.0, 0)
         self.epoch_peak = measured.peak_bytes
-        if self.rss_before_steps:  # read before any step: the profiled steps' peak instead
+        if before_any_step:  # that read left training out: the profiled steps' peak instead
             loop.peak_rss_bytes = max(loop.peak_rss_bytes, measured.peak_rss_bytes)
-            self.rss_before_steps = False
         loop.peak_bytes = max(loop.peak_bytes, measured.peak_bytes)
         return total + rest_total, count + rest_count
 

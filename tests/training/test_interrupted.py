@@ -144,10 +144,12 @@ class Signalled(Callback):
         self.epoch, self.signum = epoch, signum
 
     def wrap_steps(self, loop, epoch, run, batches):
-        out = run(batches[:1])
-        if epoch == self.epoch:
-            signal.raise_signal(self.signum)
-        return out if len(batches) == 1 else run(batches)
+        if epoch != self.epoch:
+            return run(batches)
+        total, count = run(batches[:1])
+        signal.raise_signal(self.signum)  # raises here unless a handler of the user's takes it
+        rest_total, rest_count = run(batches[1:]) if batches[1:] else (0.0, 0)
+        return total + rest_total, count + rest_count
 
 
 def test_sigterm_stops_the_run_as_ctrl_c_does_and_resuming_ends_as_an_uninterrupted_run(
