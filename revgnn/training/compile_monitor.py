@@ -1,23 +1,27 @@
-"""Compilations per epoch: a run's compiled kernels are built in its first epoch, never again.
+"""Compilations per epoch: a run's compiled kernels are built in its first epoch and its first
+evaluation, never again.
 
 The compiled kernels (:mod:`revgnn.utils.compile`) use dynamic shapes, so the random parts of
 a partitioned run, whose node and edge counts change every batch, reuse the kernels the first
 batches compiled. This callback checks that it holds: each epoch's record gets the number of
 kernels compiled during the epoch (``compilations``) and their wall time
-(``compile_seconds``); the first epoch's are reported once, and a compilation in any later
-epoch is reported when it happens (each costs seconds, and one per epoch would mean a shape
-the kernels specialised on). The run's totals go to :class:`~revgnn.training.TrainResult`.
+(``compile_seconds``); the first epoch's are reported once, and so are those of the first
+evaluation (a run that evaluates every few epochs compiles its evaluation kernels then), and
+a compilation anywhere else is reported when it happens (each costs seconds, and one per
+epoch would mean a shape the kernels specialised on). The run's totals go to
+:class:`~revgnn.training.TrainResult`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from revgnn.training.callback import Callback
+from revgnn.training.callback import Callback, Steps
 from revgnn.utils.compile import compile_stats, kernels
 
 if TYPE_CHECKING:
     from revgnn.training.loop import Loop
+    from revgnn.training.task import Evaluation
 
 __all__ = ["CompileMonitor"]
 
@@ -28,7 +32,8 @@ class CompileMonitor(Callback):
     Attributes:
         compilations (int): Kernels compiled during this run.
         seconds (float): Their wall time.
-        recompilations (int): Those compiled after the run's first epoch.
+        recompilations (int): Those compiled after the run's first epoch, other than in its
+            first evaluation.
     """
 
     order = 40  # before the log and the progress bar read the record
@@ -36,6 +41,8 @@ class CompileMonitor(Callback):
     def __init__(self) -> None:
         self.compilations, self.seconds, self.recompilations = 0, 0.0, 0
         self._count, self._seconds, self._first = 0, 0.0, 0
+        self._after_steps = 0
+        self._first_eval: tuple[int, int] | None = None  # (epoch, kernels) of this process's
 
     def _now(self) -> tuple[int, float]:
         stats = compile_stats()
@@ -43,7 +50,17 @@ class CompileMonitor(Callback):
 
     def on_fit_start(self, loop: Loop) -> None:
         self._count, self._seconds = self._now()
-        self._first = loop.start
+        self._after_steps, self._first = self._count, loop.start
+        self._first_eval = None
+
+    def wrap_steps(self, loop: Loop, epoch: int, steps: Steps, batches: list[Any]) -> tuple:
+        out = steps(batches)
+        self._after_steps = self._now()[0]
+        return out
+
+    def on_evaluate(self, loop: Loop, epoch: int, evaluation: Evaluation) -> None:
+        if self._first_eval is None:
+            self._first_eval = (epoch, self._now()[0] - self._after_steps)
 
     def on_epoch_end(self, loop: Loop, epoch: int, record: dict[str, Any]) -> None:
         count, seconds = self._now()
@@ -53,14 +70,19 @@ class CompileMonitor(Callback):
         record["compile_seconds"] = round(spent, 3)
         self.compilations += added
         self.seconds += spent
+        expected = 0
         if epoch == self._first:
-            if added:
-                loop.say(f"compiled {kernels(added)} in {spent:.1f} s (first epoch)")
-        elif added:
-            self.recompilations += added
+            expected = added
+        elif self._first_eval is not None and self._first_eval[0] == epoch:
+            expected = min(added, self._first_eval[1])
+        if expected:
+            when = "first epoch" if epoch == self._first else f"first evaluation, epoch {epoch}"
+            loop.say(f"compiled {kernels(expected)} in {spent:.1f} s ({when})")
+        if added > expected:
+            self.recompilations += added - expected
             loop.say(
-                f"epoch {epoch} compiled {kernels(added)} more ({spent:.1f} s): an input "
-                "shape or dtype the first epoch did not have"
+                f"epoch {epoch} compiled {kernels(added - expected)} more ({spent:.1f} s): an "
+                "input shape or dtype the first epoch and the first evaluation did not have"
             )
 
     def __repr__(self) -> str:

@@ -19,9 +19,9 @@ class TrainResult:
     was the first epoch the process trained).
     ``epochs_run`` is the last epoch trained (below ``epochs`` when the run stopped early,
     ``stopped`` saying why). ``compilations`` / ``compile_seconds`` count the kernels this run
-    compiled (:mod:`revgnn.utils.compile`), ``recompilations`` those after its first epoch (0
-    when every batch shape reused the first epoch's kernels). ``history`` holds the epoch
-    records of this process (the log file holds them all).
+    compiled (:mod:`revgnn.utils.compile`), ``recompilations`` those after its first epoch
+    other than its first evaluation's (0 when every batch shape reused the first kernels).
+    ``history`` holds the epoch records of this process (the log file holds them all).
     """
 
     dataset: str

@@ -21,6 +21,18 @@ class CtrlC(Callback):
         return run(batches)
 
 
+@pytest.fixture(autouse=True)
+def interactive_signal_handlers():
+    """The handlers Python starts with in a terminal, for the signals these tests send: a
+    child of a background job (``cmd &`` in a script, as some CI runners start the suite)
+    inherits an ignored SIGINT, which the latch rightly leaves alone."""
+    wanted = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    previous = {s: signal.signal(s, h) for s, h in wanted.items()}
+    yield
+    for s, h in previous.items():
+        signal.signal(s, h)
+
+
 @pytest.fixture(scope="module")
 def tiny():
     return synthetic_dataset("arxiv", 200, 6.0, seed=0)
@@ -117,6 +129,14 @@ def test_a_signal_handler_of_the_users_own_is_left_alone(tiny, signum):
         assert signal.getsignal(signum) is handler
     finally:
         signal.signal(signum, previous)
+
+
+def test_an_ignored_ctrl_c_stays_ignored(tiny):
+    # A background job's SIGINT disposition: the run neither stops nor takes it over.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _, result = fit(tiny, [SwallowedCtrlC(4)])
+    assert result.epochs_run == 9 and result.stopped == ""
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_a_ctrl_c_during_a_checkpoint_write_keeps_the_new_checkpoint(tiny, tmp_path, monkeypatch):
