@@ -157,7 +157,7 @@ def validate(config: Any) -> None:
         if value is None:
             continue
         if s.choices is not None and value not in s.choices:
-            options = ", ".join(str(c) for c in s.choices)
+            options = ", ".join(str(c) for c in s.choices) + (" (or none)" if s.optional else "")
             raise ValueError(f"{s.name}={value!r} must be one of {options} ({owner}.{s.name})")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             _check_bounds(s, value, owner)

@@ -11,6 +11,7 @@ class Toy:
     rate: float = setting(0.5, "a probability", low=0.0, high=1.0, high_open=True)
     gate: float | str | None = setting(AUTO, "a gate or auto")
     name: str = setting("a", "a name", choices=("a", "b"), flag="the-name")
+    mode: str | None = setting(None, "a mode or none", choices=("x", "y"))
     extra: dict = setting({}, "options", cli=False)
 
     def __post_init__(self) -> None:
@@ -34,7 +35,8 @@ def test_settings_carry_help_flag_bounds_and_fresh_mutable_defaults():
         ({"rate": 1.0}, r"rate=1.0 must lie in \[0, 1\)"),
         ({"rate": float("nan")}, "rate=nan is not a number"),
         ({"gate": "open"}, "gate='open' must be float or 'auto' or None"),
-        ({"name": "c"}, "name='c' must be one of a, b"),
+        ({"name": "c"}, r"name='c' must be one of a, b \(Toy.name\)"),
+        ({"mode": "z"}, r"mode='z' must be one of x, y \(or none\) \(Toy.mode\)"),
     ],
 )
 def test_validation_names_the_setting(kwargs, message):
@@ -43,6 +45,6 @@ def test_validation_names_the_setting(kwargs, message):
 
 
 def test_valid_values_pass():
-    Toy(count=3, rate=0.0, gate=None, name="b")
+    Toy(count=3, rate=0.0, gate=None, name="b", mode="y")
     Toy(gate=0.25)
     Toy(rate=0)  # an int where a float is expected

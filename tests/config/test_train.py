@@ -6,7 +6,7 @@ from revgnn.config import OptimConfig, RunConfig, TrainConfig
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"amp": "fp8"}, "amp='fp8' must be one of bf16, fp16"),
+        ({"amp": "fp8"}, r"amp='fp8' must be one of bf16, fp16 \(or none\)"),
         ({"resume": True}, "resume=True needs checkpoint="),
         ({"missing_ok": True}, "resume=True needs checkpoint="),  # it implies resume
         ({"epochs": 0}, "epochs=0 must be at least 1"),
