@@ -41,8 +41,8 @@ class CompileMonitor(Callback):
     def __init__(self) -> None:
         self.compilations, self.seconds, self.recompilations = 0, 0.0, 0
         self._count, self._seconds, self._first = 0, 0.0, 0
-        self._after_steps = 0
-        self._first_eval: tuple[int, int] | None = None  # (epoch, kernels) of this process's
+        self._after_steps: tuple[int, float] = (0, 0.0)
+        self._evaluated, self._eval_cost = False, (0, 0.0)
 
     def _now(self) -> tuple[int, float]:
         stats = compile_stats()
@@ -50,17 +50,19 @@ class CompileMonitor(Callback):
 
     def on_fit_start(self, loop: Loop) -> None:
         self._count, self._seconds = self._now()
-        self._after_steps, self._first = self._count, loop.start
-        self._first_eval = None
+        self._after_steps, self._first = (self._count, self._seconds), loop.start
+        self._evaluated, self._eval_cost = False, (0, 0.0)
 
     def wrap_steps(self, loop: Loop, epoch: int, steps: Steps, batches: list[Any]) -> tuple:
         out = steps(batches)
-        self._after_steps = self._now()[0]
+        self._after_steps = self._now()
         return out
 
     def on_evaluate(self, loop: Loop, epoch: int, evaluation: Evaluation) -> None:
-        if self._first_eval is None:
-            self._first_eval = (epoch, self._now()[0] - self._after_steps)
+        if not self._evaluated:  # the evaluation's own kernels compile in this process's first
+            self._evaluated = True
+            count, seconds = self._now()
+            self._eval_cost = (count - self._after_steps[0], seconds - self._after_steps[1])
 
     def on_epoch_end(self, loop: Loop, epoch: int, record: dict[str, Any]) -> None:
         count, seconds = self._now()
@@ -70,19 +72,23 @@ class CompileMonitor(Callback):
         record["compile_seconds"] = round(spent, 3)
         self.compilations += added
         self.seconds += spent
-        expected = 0
+        eval_added, eval_spent = self._eval_cost
+        self._eval_cost = (0, 0.0)
         if epoch == self._first:
-            expected = added
-        elif self._first_eval is not None and self._first_eval[0] == epoch:
-            expected = min(added, self._first_eval[1])
-        if expected:
-            when = "first epoch" if epoch == self._first else f"first evaluation, epoch {epoch}"
-            loop.say(f"compiled {kernels(expected)} in {spent:.1f} s ({when})")
-        if added > expected:
-            self.recompilations += added - expected
+            if added:
+                loop.say(f"compiled {kernels(added)} in {spent:.1f} s (first epoch)")
+            return
+        if eval_added:
             loop.say(
-                f"epoch {epoch} compiled {kernels(added - expected)} more ({spent:.1f} s): an "
-                "input shape or dtype the first epoch and the first evaluation did not have"
+                f"compiled {kernels(eval_added)} in {eval_spent:.1f} s (first evaluation, "
+                f"epoch {epoch})"
+            )
+        if added > eval_added:
+            self.recompilations += added - eval_added
+            loop.say(
+                f"epoch {epoch} compiled {kernels(added - eval_added)} more "
+                f"({spent - eval_spent:.1f} s): an input shape or dtype the first epoch and the "
+                "first evaluation did not have"
             )
 
     def __repr__(self) -> str:

@@ -40,8 +40,8 @@ def test_counts_each_epoch_and_reports_only_the_first_and_any_later_compilation(
 
 
 def test_the_first_evaluation_compiles_its_kernels_without_a_report_of_recompilation(monkeypatch):
-    # Evaluating every other epoch: epoch 2 compiles the evaluation's kernels, epoch 4 a new
-    # shape in its steps (epoch 1 compiled the steps' kernels).
+    # Evaluating every other epoch: epoch 1 compiles the steps' kernels, epoch 2 the
+    # evaluation's and a new shape in its steps, epoch 4 another new shape in its steps.
     stats = CompileStats()
     monkeypatch.setattr(monitor_module, "compile_stats", lambda: stats)
     loop, monitor = FakeLoop(), CompileMonitor()
@@ -52,17 +52,19 @@ def test_the_first_evaluation_compiles_its_kernels_without_a_report_of_recompila
         stats.seconds += batches[0]
         return 0.0, 1
 
-    for epoch, (in_steps, in_eval) in enumerate([(2, 0), (0, 3), (0, 0), (1, 0)], start=1):
+    for epoch, (in_steps, in_eval) in enumerate([(2, 0), (1, 3), (0, 0), (1, 0)], start=1):
         monitor.wrap_steps(loop, epoch, steps, [in_steps])
         if epoch % 2 == 0:
             stats.compilations += in_eval
             stats.seconds += in_eval
             monitor.on_evaluate(loop, epoch, None)
         monitor.on_epoch_end(loop, epoch, {})
-    assert (monitor.compilations, monitor.recompilations) == (6, 1)
+    assert (monitor.compilations, monitor.recompilations) == (7, 2)
     assert loop.said == [
         "compiled 2 kernels in 2.0 s (first epoch)",
         "compiled 3 kernels in 3.0 s (first evaluation, epoch 2)",
+        "epoch 2 compiled 1 kernel more (1.0 s): an input shape or dtype the first epoch and "
+        "the first evaluation did not have",
         "epoch 4 compiled 1 kernel more (1.0 s): an input shape or dtype the first epoch and "
         "the first evaluation did not have",
     ]
