@@ -59,7 +59,8 @@ class CompileMonitor(Callback):
         return out
 
     def on_evaluate(self, loop: Loop, epoch: int, evaluation: Evaluation) -> None:
-        if not self._evaluated:  # the evaluation's own kernels compile in this process's first
+        # The evaluation's own kernels compile in this process's first evaluation only.
+        if not self._evaluated:
             self._evaluated = True
             count, seconds = self._now()
             self._eval_cost = (count - self._after_steps[0], seconds - self._after_steps[1])
