@@ -45,6 +45,7 @@ evaluation on one thread, took 0.94x the time of ReLU then dropout).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -82,12 +83,14 @@ def _mix(h: Tensor) -> Tensor:
     return h ^ _shift16(h)
 
 
-def _masked(x: Tensor, words: Tensor, threshold: int, scale: float) -> Tensor:
+def _masked(x: Tensor, words: Tensor, threshold: int, scale: Tensor) -> Tensor:
     """``x`` (``relu(x)`` where ``words[3]`` is not 0) with the elements whose hash falls
-    below ``threshold`` zeroed and the rest scaled. ``words`` holds four 32-bit words (int32,
-    wrapped): the low bits of the first element's index in the whole tensor, the first key,
-    the second key plus the indices' high bits (constant within a chunk), and the ReLU flag,
-    a tensor so that one compiled graph serves both (a Python flag is a guard)."""
+    below ``threshold`` zeroed and the rest multiplied by ``scale`` (0-dim, ``x``'s dtype: the
+    product of a Python float, whose conversion the compiled call would repeat every time).
+    ``words`` holds four 32-bit words (int32, wrapped): the low bits of the first element's
+    index in the whole tensor, the first key, the second key plus the indices' high bits
+    (constant within a chunk), and the ReLU flag, a tensor so that one compiled graph serves
+    both (a Python flag is a guard)."""
     idx = torch.arange(x.numel(), device=x.device, dtype=torch.int32).view(x.shape)
     h = _mix((idx + words[0]) ^ words[1])
     h = _mix(h ^ words[2])
@@ -96,6 +99,12 @@ def _masked(x: Tensor, words: Tensor, threshold: int, scale: float) -> Tensor:
 
 
 _MASKED = CompiledKernel(_masked)
+
+
+@functools.lru_cache(maxsize=64)
+def _scale_tensor(scale: float, dtype: torch.dtype, device: torch.device) -> Tensor:
+    with torch.inference_mode(False):  # usable outside inference mode too
+        return torch.tensor(scale, dtype=dtype, device=device)
 
 
 def _draw_keys() -> Tensor:
@@ -128,8 +137,9 @@ def _apply(x: Tensor, keys: Tensor, threshold: int, scale: float, relu: bool = F
         # Flat, base-less tensors in every call: a kernel sees one rank (dynamo compiles a
         # graph per rank: the 1-D chunks of a large input, and 2-D activations).
         flat = work.reshape(-1).detach()
+        factor = _scale_tensor(scale, work.dtype, x.device)
         if work.numel() <= chunk:
-            out = kernel(flat, _words(key_values, 0, relu).to(x.device), threshold, scale)
+            out = kernel(flat, _words(key_values, 0, relu).to(x.device), threshold, factor)
             return out.view(x.shape).to(x.dtype)
         out = torch.empty_like(flat, dtype=x.dtype)
         start = 0
@@ -137,7 +147,7 @@ def _apply(x: Tensor, keys: Tensor, threshold: int, scale: float, relu: bool = F
             end = min(start + chunk, flat.numel(), (start // _SPAN + 1) * _SPAN)
             words = _words(key_values, start, relu).to(x.device)
             part = flat[start:end].detach()
-            out[start:end] = kernel(part, words, threshold, scale)
+            out[start:end] = kernel(part, words, threshold, factor)
             start = end
     return out.view(x.shape)
 

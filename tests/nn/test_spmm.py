@@ -1,10 +1,11 @@
 import gc
 import warnings
 
+import pytest
 import torch
 
 import revgnn.nn.spmm as spmm_module
-from revgnn.nn.spmm import spmm, transposed
+from revgnn.nn.spmm import int32_csr, spmm, transposed
 
 
 def csr(n: int = 40, e: int = 200, seed: int = 0) -> torch.Tensor:
@@ -62,3 +63,26 @@ def test_other_layouts_and_learnable_weights_go_through_torch():
     weighted = adj.detach().clone().requires_grad_()
     out = spmm(weighted, x)
     assert out.grad_fn is not None and "Spmm" not in type(out.grad_fn).__name__
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_int32_indices_give_the_same_products_and_gradients_bit_for_bit(dtype):
+    adj = csr(seed=2).to(dtype)
+    assert adj.crow_indices().dtype == torch.int64
+    small = int32_csr(adj)
+    assert small.crow_indices().dtype == small.col_indices().dtype == torch.int32
+    assert torch.equal(small.to_dense(), adj.to_dense())
+    assert transposed(small).col_indices().dtype == torch.int32
+    assert int32_csr(small) is small
+    x, grad = torch.randn(40, 8, dtype=dtype, requires_grad=True), torch.randn(40, 8, dtype=dtype)
+    outs = [spmm(a, x) for a in (adj, small)]
+    grads = [torch.autograd.grad(out, x, grad)[0] for out in outs]
+    assert torch.equal(outs[0], outs[1]) and torch.equal(grads[0], grads[1])
+
+
+def test_int32_csr_keeps_int64_indices_that_do_not_fit(monkeypatch):
+    adj = csr(seed=3)
+    monkeypatch.setattr(spmm_module, "_INT32_LIMIT", adj._nnz())
+    assert int32_csr(adj) is adj
+    monkeypatch.setattr(spmm_module, "_INT32_LIMIT", adj._nnz() + 1)
+    assert int32_csr(adj).col_indices().dtype == torch.int32

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from revgnn.nn.spmm import int32_csr
+
 __all__ = ["Segments", "segments", "set_sorted_segments", "sorted_segments_enabled"]
 
 _CACHE: dict[tuple, Segments] = {}
@@ -95,7 +97,7 @@ class Segments:
             with warnings.catch_warnings():  # torch marks sparse CSR as beta, every time
                 warnings.simplefilter("ignore", UserWarning)
                 op = torch.sparse_csr_tensor(self.ptr, cols, ones, (self.num_nodes, e))
-            self._ops[dtype] = op
+            self._ops[dtype] = op = int32_csr(op)  # no index conversion in every product
         return op
 
     def segment_sum(self, values: Tensor, dst: Tensor) -> Tensor:

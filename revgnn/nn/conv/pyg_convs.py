@@ -21,7 +21,7 @@ from torch_geometric.utils import to_torch_csr_tensor
 from revgnn.nn.conv.gat_conv import LeanGATConv
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
-from revgnn.nn.spmm import spmm, transposed
+from revgnn.nn.spmm import int32_csr, spmm, transposed
 from revgnn.utils.checks import check_probability, is_sparse_adjacency
 from revgnn.utils.sparse import edge_list
 
@@ -167,9 +167,10 @@ def sage(in_channels: int, out_channels: int, edge_dim: int | None) -> SAGEConv:
 
 def gcn_prepare(edge_index: Any, num_nodes: int, dtype: torch.dtype) -> tuple[Any, dict]:
     r"""GCN's :math:`\hat{D}^{-1/2}(A + I)\hat{D}^{-1/2}`, computed once for every layer, as a
-    CSR ``adj_t`` (rows are targets): every layer then propagates by one sparse matrix product
-    instead of a gather and a scatter over the edges (2.7x faster forward and backward on
-    Amazon Photo, 32 channels, one CPU thread)."""
+    CSR ``adj_t`` (rows are targets; int32 indices where they fit, :func:`int32_csr`): every
+    layer then propagates by one sparse matrix product instead of a gather and a scatter over
+    the edges (2.7x faster forward and backward on Amazon Photo, 32 channels, one CPU
+    thread)."""
     weight = None
     if is_sparse_adjacency(edge_index):  # PyG's adj_t, its values (if any) as edge weights
         edge_index, weight = edge_list(edge_index)
@@ -177,7 +178,7 @@ def gcn_prepare(edge_index: Any, num_nodes: int, dtype: torch.dtype) -> tuple[An
     with warnings.catch_warnings():  # torch marks sparse CSR as beta, on every construction
         warnings.simplefilter("ignore", UserWarning)
         adj_t = to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
-    return adj_t, {}
+    return int32_csr(adj_t), {}
 
 
 @register_conv(

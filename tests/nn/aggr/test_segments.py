@@ -23,6 +23,8 @@ def test_sorted_sums_equal_the_scatter_over_the_given_order():
     values = torch.randn(90, 5, dtype=torch.float64)
     expected = torch.zeros(20, 5, dtype=torch.float64).index_add_(0, dst, values)
     assert torch.allclose(seg.segment_sum(values[seg.perm], seg.dst), expected)
+    summer = seg.summer(torch.float64)  # MKL's index type: no conversion in every product
+    assert summer.crow_indices().dtype == summer.col_indices().dtype == torch.int32
     ints = torch.randint(5, (90, 3))  # not a CSR dtype: the index_add_ path
     assert torch.equal(
         seg.segment_sum(ints[seg.perm], seg.dst),
