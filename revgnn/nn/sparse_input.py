@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.dropout import dropout
+from revgnn.nn.spmm import int32_csr
 from revgnn.utils.checks import tensor_key
 
 __all__ = ["SPARSE_INPUT", "sparse_linear", "sparse_rows"]
@@ -41,7 +42,7 @@ def _convert(x: Tensor) -> Tensor | None:
         return None
     with warnings.catch_warnings():  # torch marks sparse CSR as beta, on every construction
         warnings.simplefilter("ignore", UserWarning)
-        return x.detach().to_sparse_csr()
+        return int32_csr(x.detach().to_sparse_csr())
 
 
 def sparse_rows(x: Tensor) -> Tensor | None:

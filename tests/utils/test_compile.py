@@ -69,8 +69,10 @@ def test_failure_falls_back_to_eager_with_a_warning(compiled, monkeypatch):
 
 def test_input_errors_are_raised_as_eagerly(compiled):
     kernel = CompiledKernel(lambda a, i: a.index_select(0, i), name="gather")
-    with pytest.raises((IndexError, RuntimeError)):
-        kernel(torch.ones(3), torch.tensor([5]))
+    with torch.enable_grad():
+        with pytest.raises((IndexError, RuntimeError)):
+            kernel(torch.ones(3), torch.tensor([5]))
+        assert torch.is_grad_enabled()  # restored on the way out of a failed call too
 
 
 def test_one_compilation_serves_callers_with_and_without_grad_mode(compiled):
@@ -83,6 +85,7 @@ def test_one_compilation_serves_callers_with_and_without_grad_mode(compiled):
     compilations = stats.compilations
     with torch.enable_grad():
         out = kernel(a)
+        assert torch.is_grad_enabled()  # the caller's mode is back
     torch.testing.assert_close(out, a * a + 2.0)
     assert not out.requires_grad
     assert stats.compilations == compilations
