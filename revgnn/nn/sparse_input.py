@@ -25,7 +25,6 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.dropout import dropout
-from revgnn.nn.spmm import int32_csr
 from revgnn.utils.checks import tensor_key
 
 __all__ = ["SPARSE_INPUT", "sparse_linear", "sparse_rows"]
@@ -42,7 +41,7 @@ def _convert(x: Tensor) -> Tensor | None:
         return None
     with warnings.catch_warnings():  # torch marks sparse CSR as beta, on every construction
         warnings.simplefilter("ignore", UserWarning)
-        return int32_csr(x.detach().to_sparse_csr())
+        return x.detach().to_sparse_csr()
 
 
 def sparse_rows(x: Tensor) -> Tensor | None:
