@@ -18,7 +18,6 @@ stays zero either way), different random draws.
 
 from __future__ import annotations
 
-import warnings
 import weakref
 
 import torch
@@ -26,6 +25,7 @@ from torch import Tensor, nn
 
 from revgnn.nn.dropout import dropout
 from revgnn.utils.checks import tensor_key
+from revgnn.utils.sparse import quiet_csr
 
 __all__ = ["SPARSE_INPUT", "sparse_linear", "sparse_rows"]
 
@@ -39,8 +39,7 @@ _CACHE: dict[tuple, Tensor | None] = {}
 def _convert(x: Tensor) -> Tensor | None:
     if int(torch.count_nonzero(x)) >= SPARSE_INPUT * x.numel():
         return None
-    with warnings.catch_warnings():  # torch marks sparse CSR as beta, on every construction
-        warnings.simplefilter("ignore", UserWarning)
+    with quiet_csr():
         return x.detach().to_sparse_csr()
 
 
@@ -84,8 +83,7 @@ def sparse_linear(rows: Tensor, linear: nn.Linear, p: float, training: bool) -> 
     """
     if training and p > 0.0:
         values = dropout(rows.values(), p, training)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with quiet_csr():
             rows = torch.sparse_csr_tensor(
                 rows.crow_indices(), rows.col_indices(), values, rows.shape
             )

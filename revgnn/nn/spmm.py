@@ -15,12 +15,13 @@ the main job's 64 blocks make 512 products an epoch.
 
 from __future__ import annotations
 
-import warnings
 import weakref
 from typing import Any
 
 import torch
 from torch import Tensor
+
+from revgnn.utils.sparse import quiet_csr
 
 __all__ = ["int32_csr", "spmm", "transposed"]
 
@@ -36,8 +37,7 @@ def transposed(adj: Tensor) -> Tensor:
     key = id(adj)
     cached = _TRANSPOSED.get(key)
     if cached is None or cached[0] != adj._version:
-        with warnings.catch_warnings():  # torch marks sparse CSR as beta, on every construction
-            warnings.simplefilter("ignore", UserWarning)
+        with quiet_csr():
             cached = (adj._version, adj.detach().t().to_sparse_csr())
         if key not in _TRANSPOSED:
             weakref.finalize(adj, _TRANSPOSED.pop, key, None)
@@ -50,8 +50,7 @@ def int32_csr(adj: Tensor) -> Tensor:
     where its size and number of non-zeros fit them; ``adj`` itself otherwise."""
     if adj.crow_indices().dtype == torch.int32 or max(*adj.shape, adj._nnz()) >= _INT32_LIMIT:
         return adj
-    with warnings.catch_warnings():  # torch marks sparse CSR as beta, on every construction
-        warnings.simplefilter("ignore", UserWarning)
+    with quiet_csr():
         return torch.sparse_csr_tensor(
             adj.crow_indices().int(), adj.col_indices().int(), adj.values(), adj.shape
         )

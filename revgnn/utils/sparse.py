@@ -1,8 +1,12 @@
-"""Sparse adjacencies in the form the message-passing code reads (an edge list), and the
-symmetrised edge list of a large graph at a few int64 an edge."""
+"""Sparse adjacencies in the form the message-passing code reads (an edge list), the
+symmetrised edge list of a large graph at a few int64 an edge, and sparse CSR construction
+without torch's beta notices."""
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -10,10 +14,22 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import to_edge_index, to_undirected
 
-__all__ = ["edge_list", "symmetric_keys", "undirected_edges"]
+__all__ = ["edge_list", "quiet_csr", "symmetric_keys", "undirected_edges"]
 
 #: Above this many nodes ``row * N + col`` overflows int64.
 _MAX_KEYED_NODES = 3_037_000_499
+
+
+@contextlib.contextmanager
+def quiet_csr() -> Iterator[None]:
+    """Build sparse CSR tensors without torch's notices that CSR support is in beta and that
+    its invariant checks are off. Torch gives them once per process, from whichever
+    construction comes first: they are about torch, not about the caller's code, and under
+    ``-W error`` they would stop it. Other warnings pass."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        warnings.filterwarnings("ignore", "Sparse invariant checks are implicitly", UserWarning)
+        yield
 
 
 def edge_list(adj_t: Any) -> tuple[Tensor, Tensor | None]:

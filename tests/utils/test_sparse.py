@@ -1,9 +1,13 @@
+import subprocess
+import sys
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from torch_geometric.utils import to_torch_coo_tensor, to_torch_csr_tensor, to_undirected
 
-from revgnn.utils.sparse import edge_list, symmetric_keys, undirected_edges
+from revgnn.utils.sparse import edge_list, quiet_csr, symmetric_keys, undirected_edges
 
 
 def test_a_transposed_adjacency_gives_back_its_edges_sources_first():
@@ -36,3 +40,39 @@ def test_symmetric_keys_without_self_loops():
     assert [divmod(int(k), 3) for k in keys] == [(0, 1), (0, 2), (1, 0), (2, 0)]
     with pytest.raises(ValueError, match="num_nodes=4000000000 is too large for int64 keys"):
         symmetric_keys(ei, 4_000_000_000)
+
+
+# Torch gives its CSR notices once per process, so each check needs a fresh one.
+_BUILD_CSR = {
+    "torch": "torch.eye(2).to_sparse_csr()",
+    "revgnn": (
+        "from revgnn.nn.conv.pyg_convs import gcn_prepare\n"
+        "from revgnn.nn.aggr.segments import segments\n"
+        "from revgnn.nn.sparse_input import sparse_rows\n"
+        "ei = torch.tensor([[0, 1, 2, 0], [1, 2, 0, 2]])\n"
+        "gcn_prepare(ei, 3, torch.float32)\n"
+        "segments(ei[1], 3, ei[0]).summer(torch.float32)\n"
+        "sparse_rows(torch.eye(100))"
+    ),
+}
+
+
+@pytest.mark.parametrize("who", ["torch", "revgnn"])
+def test_revgnn_builds_sparse_csr_without_torchs_beta_notice(who):
+    code = f"import torch\n{_BUILD_CSR[who]}\n"
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", code], capture_output=True, text=True
+    )
+    if who == "torch":  # the notice the library silences is there to silence
+        assert proc.returncode != 0
+        assert "Sparse CSR tensor support is in beta" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_quiet_csr_lets_other_warnings_through():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with quiet_csr():
+            warnings.warn("something else", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["something else"]

@@ -17,7 +17,6 @@ counter too (an index modified in place is sorted again).
 from __future__ import annotations
 
 import os
-import warnings
 import weakref
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ import torch
 from torch import Tensor
 
 from revgnn.nn.spmm import int32_csr
+from revgnn.utils.sparse import quiet_csr
 
 __all__ = ["Segments", "segments", "set_sorted_segments", "sorted_segments_enabled"]
 
@@ -94,8 +94,7 @@ class Segments:
             device = self.ptr.device
             cols = torch.arange(e, device=device)
             ones = torch.ones(e, dtype=dtype, device=device)
-            with warnings.catch_warnings():  # torch marks sparse CSR as beta, every time
-                warnings.simplefilter("ignore", UserWarning)
+            with quiet_csr():
                 op = torch.sparse_csr_tensor(self.ptr, cols, ones, (self.num_nodes, e))
             self._ops[dtype] = op = int32_csr(op)  # no index conversion in every product
         return op

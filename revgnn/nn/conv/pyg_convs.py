@@ -7,7 +7,6 @@ ICLR 2020 for GINE).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Optional
 
 import torch
@@ -23,7 +22,7 @@ from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
 from revgnn.nn.spmm import int32_csr, spmm, transposed
 from revgnn.utils.checks import check_probability, is_sparse_adjacency
-from revgnn.utils.sparse import edge_list
+from revgnn.utils.sparse import edge_list, quiet_csr
 
 __all__ = ["GCN2Conv", "GCNConv", "GCNIIConv", "gat", "gcn", "gcn_prepare", "gcnii", "gin", "sage"]
 
@@ -175,8 +174,7 @@ def gcn_prepare(edge_index: Any, num_nodes: int, dtype: torch.dtype) -> tuple[An
     if is_sparse_adjacency(edge_index):  # PyG's adj_t, its values (if any) as edge weights
         edge_index, weight = edge_list(edge_index)
     edge_index, weight = gcn_norm(edge_index, weight, num_nodes, add_self_loops=True, dtype=dtype)
-    with warnings.catch_warnings():  # torch marks sparse CSR as beta, on every construction
-        warnings.simplefilter("ignore", UserWarning)
+    with quiet_csr():
         adj_t = to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
     return int32_csr(adj_t), {}
 
