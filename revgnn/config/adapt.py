@@ -20,6 +20,10 @@ dataset's name:
   ``branch_scale="auto"`` = ``DIFFUSION_TIME / num_layers`` (capped at 1): 16 damped blocks
   (steps of 0.25, 4 units of time) trained worse on Cora than 16 additive ones (0.802 against
   0.828, 3 seeds). Other convs: additive, unscaled;
+* the stream's start (:func:`stream_init_rule`): zero for an initial-residual conv, whose
+  blocks see the input through the initial residual, except where a damped stack fades its
+  start below :data:`~revgnn.config.model.FADED_START` at the head (16 units of time): there,
+  as for every other conv, the encoded input;
 * the data: the conv of data with edge features (:func:`conv_rule`); for a node graph
   (:class:`GraphStats`) the features' preprocessing (:func:`feature_rule`),
   positional features for a graph without features (:func:`positional_rule`), the output
@@ -42,6 +46,7 @@ from revgnn.config.model import (
     DAMPED_TIME,
     DEEP,
     DIFFUSION_TIME,
+    FADED_START,
     MAX_AUTO_DAMPING,
     SPARSE_LABELS,
     ModelConfig,
@@ -61,6 +66,7 @@ __all__ = [
     "feature_rule",
     "head_bias_rule",
     "positional_rule",
+    "stream_init_rule",
     "weight_decay_targets",
 ]
 
@@ -187,7 +193,8 @@ def adapt_model(cfg: ModelConfig, stats: GraphStats | None = None) -> ModelConfi
         diffusion = min(1.0, DIFFUSION_TIME / cfg.num_layers)
         changes["branch_scale"] = (damping or diffusion) if initial else None
     if cfg.stream_init == AUTO and entry.accepts("stream_init", 3):
-        changes["stream_init"] = "zero" if initial else "input"
+        d = damping if isinstance(damping, (int, float)) else 0.0
+        changes["stream_init"] = stream_init_rule(initial, cfg.num_layers, d)
     return replace(cfg, **changes) if changes else cfg
 
 
@@ -199,6 +206,28 @@ def auto_damping(num_layers: int, time: float = DAMPED_TIME) -> float:
     if DAMPED_TIME / num_layers > MAX_AUTO_DAMPING:
         return 0.0
     return time / num_layers
+
+
+def stream_init_rule(initial: bool, num_layers: int, damping: float) -> str:
+    """``stream_init="auto"``: where the reversible stream starts.
+
+    ``"zero"`` for an initial-residual conv (GCNII), whose blocks see the encoded input through
+    the initial residual: started at the input, an additive stack would carry it to the head
+    unchanged next to what the blocks add. A damped stack fades its start by
+    :math:`(1 - d)^L` (about :math:`e^{-T}` for a diffusion time :math:`T`: 1e-8 at 64 layers
+    and :data:`DAMPED_TIME`'s 16 units, 0.016 at :data:`DIFFUSION_TIME`'s 4); where that is
+    below :data:`FADED_START` the start reaches the head no more, and ``"input"`` gives the
+    first blocks the encoded features to propagate, as GCNII's first layer has them. Convs
+    without an initial residual see the input only through the stream: ``"input"``.
+
+    Measured at 64 layers (input against zero, seeds 0-2, test metric at the best validation
+    epoch; docs/config.md): with 16 units (the rule: input) Cora 0.846 against 0.843, CiteSeer
+    0.725 against 0.718, Amazon Photo with 160 training labels 0.925 against 0.924, Amazon
+    Computers with 200 0.835 against 0.833 (seed 0); with 4 (the rule: zero) Amazon Photo with
+    its 60% of labels 0.946 against 0.950."""
+    if not initial:
+        return "input"
+    return "input" if damping > 0.0 and (1.0 - damping) ** num_layers < FADED_START else "zero"
 
 
 def damped_time_rule(stats: GraphStats | None) -> float:

@@ -26,6 +26,7 @@ __all__ = [
     "DAMPED_TIME",
     "DEEP",
     "DIFFUSION_TIME",
+    "FADED_START",
     "MAX_AUTO_DAMPING",
     "MODEL_CONVS",
     "SPARSE_LABELS",
@@ -50,6 +51,11 @@ DAMPED_TIME = 16.0
 
 #: A graph has sparse labels when fewer than this share of its nodes are training labels.
 SPARSE_LABELS = 0.25
+
+#: ``stream_init="auto"`` of an initial-residual conv starts the stream at the encoded input
+#: where a damped stack fades its start below this at the head, ``(1 - damping) ** layers``;
+#: at zero otherwise (see :func:`revgnn.config.adapt.stream_init_rule`).
+FADED_START = 1e-3
 
 #: The largest ``damping="auto"``: shallower stacks, which would need longer steps to
 #: propagate for :data:`DAMPED_TIME`, keep the additive coupling.
@@ -111,7 +117,9 @@ class ModelConfig:
     stream_init: str = setting(
         AUTO,
         "the reversible stream's start: input (the encoded features) or zero (they enter "
-        "through the convs' initial residual only); auto: zero for initial-residual convs",
+        "through the convs' initial residual only); auto: zero for initial-residual convs, "
+        f"except in a damped stack that fades its start below {FADED_START:g} at the head; "
+        "input for other convs",
         choices=(AUTO, "input", "zero"),
     )
     head_bias: str = setting(

@@ -206,7 +206,8 @@ def rev_gnn(
     (``shared_dropout``) or drawn in every block (replayed exactly in the backward pass); a
     learnable gate on every branch starting at ``branch_gate`` (``0.0``: ReZero) and a fixed
     factor ``branch_scale``; the residual stream in ``stream_dtype``, starting at the encoded
-    input or at zero (``stream_init``, ``"zero"`` for initial-residual convs). Edge features pass
+    input or at zero (``stream_init``; ``"zero"`` needs an initial-residual conv, and the
+    recipe's ``"auto"`` is :func:`revgnn.config.adapt.stream_init_rule`). Edge features pass
     through one shared edge encoder and reach every group unsplit. ``weight_tied``: one
     block's weights at every layer (WT-RevGNN). ``damping``: the coupling's damping (see
     :class:`~revgnn.ReversibleSequential`)."""

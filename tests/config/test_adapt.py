@@ -12,9 +12,16 @@ from revgnn.config.adapt import (
     feature_rule,
     head_bias_rule,
     positional_rule,
+    stream_init_rule,
     weight_decay_targets,
 )
-from revgnn.config.model import DAMPED_TIME, DIFFUSION_TIME, MAX_AUTO_DAMPING, SPARSE_LABELS
+from revgnn.config.model import (
+    DAMPED_TIME,
+    DIFFUSION_TIME,
+    FADED_START,
+    MAX_AUTO_DAMPING,
+    SPARSE_LABELS,
+)
 from revgnn.nn.damped_scales import planned_regrids
 
 
@@ -34,11 +41,13 @@ def test_the_depth_rule_for_convs_without_an_initial_residual():
 @pytest.mark.parametrize("layers", [2, 4, 16, 31, 32, 64, 1000])
 def test_initial_residual_blocks_propagate_for_the_same_time_at_every_depth(layers):
     cfg = adapt_model(ModelConfig(num_layers=layers))
-    assert cfg.conv == "gcnii" and cfg.stream_init == "zero" and cfg.branch_gate is None
+    assert cfg.conv == "gcnii" and cfg.branch_gate is None
     if layers * MAX_AUTO_DAMPING >= DAMPED_TIME:  # damped steps, DAMPED_TIME in all
         assert cfg.damping == cfg.branch_scale == DAMPED_TIME / layers
+        assert cfg.stream_init == "input"  # the start fades to (1 - d)^L < 1e-7 at the head
     else:  # additive steps, DIFFUSION_TIME in all
         assert cfg.damping == 0.0 and cfg.branch_scale == min(1.0, DIFFUSION_TIME / layers)
+        assert cfg.stream_init == "zero"
     assert adapt_model(ModelConfig(num_layers=layers, branch_scale=None)).branch_scale is None
     # A set damping is kept, and the branch steps that far towards its fixed point.
     assert adapt_model(ModelConfig(num_layers=layers, damping=0.25)).branch_scale == 0.25
@@ -116,10 +125,27 @@ def test_the_damped_time_follows_the_share_of_labelled_nodes(layers):
             assert model.damping == model.branch_scale == time / layers
         else:
             assert model.damping == 0.0 and model.branch_scale == min(1.0, DIFFUSION_TIME / layers)
+        # The stream starts at the input where the damped start fades, which it does over
+        # DAMPED_TIME and not over DIFFUSION_TIME.
+        fades = model.damping > 0.0 and time == DAMPED_TIME
+        assert model.stream_init == direct.stream_init == ("input" if fades else "zero")
     # A set damping is kept on any graph, and so is an unscaled branch.
     pinned = ModelConfig(num_layers=layers, damping=0.25, branch_scale=None)
     assert adapt_model(pinned, dense) == adapt_model(pinned, sparse)
     assert adapt_model(pinned, dense).damping == 0.25
+
+
+def test_the_stream_starts_at_the_input_where_a_damped_stack_fades_its_start():
+    assert stream_init_rule(False, 8, 0.0) == stream_init_rule(False, 64, 0.25) == "input"
+    assert stream_init_rule(True, 16, 0.0) == "zero"  # additive: the start reaches the head
+    assert stream_init_rule(True, 64, DIFFUSION_TIME / 64) == "zero"  # 0.9375^64 = 0.016
+    assert stream_init_rule(True, 64, DAMPED_TIME / 64) == "input"  # 0.75^64 = 1e-8
+    assert stream_init_rule(True, 1000, DAMPED_TIME / 1000) == "input"  # about e^-16
+    # The threshold, from both sides: 0.5^L crosses FADED_START between 9 and 10 layers.
+    assert 0.5**9 > FADED_START > 0.5**10
+    assert stream_init_rule(True, 9, 0.5) == "zero" and stream_init_rule(True, 10, 0.5) == "input"
+    # A set stream_init is kept.
+    assert adapt_model(ModelConfig(num_layers=64, stream_init="zero")).stream_init == "zero"
 
 
 def test_the_positional_rule_adds_positions_to_graphs_without_features():
