@@ -223,8 +223,8 @@ def stream_init_rule(initial: bool, num_layers: int, damping: float) -> str:
     Measured at 64 layers (input against zero, seeds 0-2, test metric at the best validation
     epoch; docs/config.md): with 16 units (the rule: input) Cora 0.846 against 0.843, CiteSeer
     0.725 against 0.718, Amazon Photo with 160 training labels 0.925 against 0.924, Amazon
-    Computers with 200 0.835 against 0.833 (seed 0); with 4 (the rule: zero) Amazon Photo with
-    its 60% of labels 0.946 against 0.950."""
+    Computers with 200 0.8335 against 0.8343 (seeds 0-1); with 4 (the rule: zero) Amazon Photo
+    with its 60% of labels 0.946 against 0.950."""
     if not initial:
         return "input"
     return "input" if damping > 0.0 and (1.0 - damping) ** num_layers < FADED_START else "zero"
