@@ -15,7 +15,10 @@ set_compile(False)
 
 @pytest.fixture
 def compiled():
-    """Compilation on for one test (the compiled kernels' own tests)."""
+    """Compilation on for one test (the compiled kernels' own tests), from an empty dynamo
+    cache: what earlier tests of the same worker compiled would count against dynamo's
+    recompile limit (8 graphs a function), past which it runs the function eagerly."""
+    torch._dynamo.reset()
     set_compile(True)
     yield
     set_compile(False)
