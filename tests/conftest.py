@@ -16,8 +16,8 @@ set_compile(False)
 @pytest.fixture
 def compiled():
     """Compilation on for one test (the compiled kernels' own tests), from an empty dynamo
-    cache: what earlier tests of the same worker compiled would count against dynamo's
-    recompile limit (8 graphs a function), past which it runs the function eagerly."""
+    cache: a test that counts compilations then counts its own, not the graphs that earlier
+    tests of the same worker left for it to reuse."""
     torch._dynamo.reset()
     set_compile(True)
     yield

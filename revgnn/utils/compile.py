@@ -13,6 +13,13 @@ function stays the reference and runs instead when
 * compiling fails: the failure is reported once (a warning naming the kernel and the error) and
   that kernel runs eagerly from then on.
 
+A kernel compiles one graph per variant of its inputs (with or without gradients, the dtype,
+the device, which optional tensors are given, its option flags). A long-lived process that
+trains many configurations (a notebook, a sweep, a test session) meets more variants than
+dynamo's process-wide limit of 8 graphs a function, past which dynamo runs the function
+eagerly for every new variant, with one log line; each kernel therefore compiles with its own
+limit, :data:`RECOMPILE_LIMIT`, where ``torch.compile`` takes one.
+
 Every compilation is counted with its wall time (:func:`compile_stats`); inductor caches
 compiled code on disk (``TORCHINDUCTOR_CACHE_DIR``, by default under the system's temporary
 folder), so a second run of the same model compiles much faster, and
@@ -23,6 +30,7 @@ CPU's instruction sets there too.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import shutil
 import time
@@ -37,6 +45,7 @@ from torch import Tensor
 from revgnn.utils import inductor_isa
 
 __all__ = [
+    "RECOMPILE_LIMIT",
     "CompileStats",
     "CompiledKernel",
     "compile_enabled",
@@ -48,6 +57,9 @@ __all__ = [
 
 _ENABLED = [os.environ.get("REVGNN_COMPILE", "1") != "0"]
 _DTYPES = (torch.float32, torch.float64)
+
+RECOMPILE_LIMIT = 64
+"""Graphs one kernel may compile (its input variants) before dynamo runs it eagerly."""
 
 
 @dataclass
@@ -116,6 +128,15 @@ def _dynamo_counters() -> Any:
     return counters
 
 
+@functools.cache
+def _compile_options() -> dict[str, Any]:
+    # A per-region limit is a recent torch.compile argument; older releases only have the
+    # process-wide one, which a library should not raise for its users' own code.
+    if "recompile_limit" in inspect.signature(torch.compile).parameters:
+        return {"recompile_limit": RECOMPILE_LIMIT}
+    return {}
+
+
 def _graph_count() -> int:
     return int(_dynamo_counters()["stats"]["unique_graphs"])
 
@@ -149,7 +170,7 @@ class CompiledKernel:
         start = time.perf_counter()
         if self._compiled is None:
             inductor_isa.skip_known_probes()
-            self._compiled = torch.compile(self.fn, dynamic=True)
+            self._compiled = torch.compile(self.fn, dynamic=True, **_compile_options())
         before = _graph_count()
         try:
             out = self._run(args)

@@ -1,17 +1,17 @@
+import inspect
 import time
 import warnings
 
 import pytest
 import torch
 
-from revgnn.utils.compile import CompiledKernel, compile_stats, compile_supported, set_compile
-
-
-@pytest.fixture
-def compiled():
-    set_compile(True)
-    yield
-    set_compile(False)
+from revgnn.utils.compile import (
+    RECOMPILE_LIMIT,
+    CompiledKernel,
+    compile_stats,
+    compile_supported,
+    set_compile,
+)
 
 
 def test_supported_inputs(compiled):
@@ -89,3 +89,23 @@ def test_one_compilation_serves_callers_with_and_without_grad_mode(compiled):
     torch.testing.assert_close(out, a * a + 2.0)
     assert not out.requires_grad
     assert stats.compilations == compilations
+
+
+@pytest.mark.skipif(
+    "recompile_limit" not in inspect.signature(torch.compile).parameters,
+    reason="this torch.compile has no per-region recompile limit",
+)
+def test_a_kernel_keeps_compiling_past_dynamos_process_wide_limit(compiled):
+    # A sweep in one process meets more variants of a kernel than dynamo's limit of 8 graphs
+    # a function, past which dynamo would run every new variant eagerly, compiling nothing.
+    def shifted(a, mode):
+        return a.relu() + float(mode[1:])
+
+    kernel = CompiledKernel(shifted)
+    a = torch.randn(5, 3)
+    variants = 2 * torch._dynamo.config.recompile_limit
+    assert variants <= RECOMPILE_LIMIT
+    for i in range(variants):
+        before = compile_stats().compilations
+        torch.testing.assert_close(kernel(a, f"m{i}"), a.relu() + i)
+        assert compile_stats().compilations == before + 1, f"variant {i} was not compiled"
