@@ -169,6 +169,11 @@ def test_recipe_panel_resumes_its_json_and_takes_graphs_beyond_the_panel(tmp_pat
     assert recipe_panel.main([*argv[:-3], "--seeds", "1", "2"]) == 0
     assert {c[2] for c in calls} == {2}
     assert json.loads(out.read_text())["summary"]["computers"]["default"]["seeds"] == 3
+    calls.clear()  # GCNII's protocol runs only where named (the first sitting did not run it)
+    assert recipe_panel.main([*argv[:3], "cora", "--configs", "deep64-loss", *argv[5:]]) == 0
+    flags = ("--layers", "64", "--select-on", "loss")
+    assert calls == [("cora", "revgnn", seed, flags) for seed in (0, 1)]
+    assert json.loads(out.read_text())["summary"]["cora"]["deep64-loss"]["seeds"] == 2
     with pytest.raises(SystemExit):
         recipe_panel.main(["--root", "DATA", "--datasets", "ogbn-arxiv", "--json", str(out)])
 
