@@ -1,4 +1,5 @@
 import copy
+import math
 
 import pytest
 import torch
@@ -255,6 +256,18 @@ def test_gcnii_reads_the_initial_embedding():
     assert betas == sorted(betas, reverse=True)  # beta_l = log(theta / l + 1) shrinks with depth
     with pytest.raises(ValueError, match="reads the initial embedding in every block"):
         deeper_gcn(F_IN, 16, OUT, 3, conv="gcnii")
+
+
+@pytest.mark.parametrize("layers", [1, 4, 64])
+def test_a_weight_tied_gcnii_block_takes_the_identity_mapping_of_the_last_depth(layers):
+    # One block applied at every depth: with GCNII's beta_1 = 0.41 a 64-layer stack trained to
+    # 0.40 on Cora; the last depth's beta_L keeps its L applications' mixing about theta.
+    model = rev_gnn(F_IN, 16, OUT, layers, conv="gcnii", weight_tied=True)
+    (block,) = model.layers.blocks
+    conv = block.convs[0].conv.conv
+    assert conv.beta == pytest.approx(math.log(0.5 / layers + 1))
+    assert all(c.conv.conv.beta == conv.beta for c in block.convs)
+    assert layers * conv.beta == pytest.approx(0.5, rel=0.25)
 
 
 @pytest.mark.parametrize("stream_init", ["input", "zero"])
