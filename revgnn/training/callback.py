@@ -13,7 +13,7 @@ ends exactly where an uninterrupted one would.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Callback"]
 
-Steps = Callable[[list[Any]], tuple[float, int]]
+Steps = Callable[[Sequence[Any]], tuple[float, int]]
 
 
 class Callback:
@@ -41,7 +41,7 @@ class Callback:
     def on_epoch_start(self, loop: Loop, epoch: int) -> None:
         """Before epoch ``epoch`` (1-based) trains."""
 
-    def wrap_steps(self, loop: Loop, epoch: int, steps: Steps, batches: list[Any]) -> tuple:
+    def wrap_steps(self, loop: Loop, epoch: int, steps: Steps, batches: Sequence[Any]) -> tuple:
         """Run ``steps(batches)`` (the epoch's optimiser steps), e.g. inside a measurement;
         returns its ``(loss sum, example count)``."""
         return steps(batches)

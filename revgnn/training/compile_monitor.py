@@ -14,6 +14,7 @@ epoch would mean a shape the kernels specialised on). The run's totals go to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from revgnn.training.callback import Callback, Steps
@@ -53,7 +54,7 @@ class CompileMonitor(Callback):
         self._after_steps, self._first = (self._count, self._seconds), loop.start
         self._evaluated, self._eval_cost = False, (0, 0.0)
 
-    def wrap_steps(self, loop: Loop, epoch: int, steps: Steps, batches: list[Any]) -> tuple:
+    def wrap_steps(self, loop: Loop, epoch: int, steps: Steps, batches: Sequence[Any]) -> tuple:
         out = steps(batches)
         self._after_steps = self._now()
         return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,7 @@ def _digest(batch: Any) -> str:
     return h.hexdigest()
 
 
-def check_same_batches(batches: list[Any]) -> None:
+def check_same_batches(batches: Sequence[Any]) -> None:
     """Every rank draws the epoch's batches itself; fail when one drew others (e.g. a METIS
     build that differs between machines), which would silently train on the wrong data."""
     digest = [_digest(b) for b in batches]
@@ -78,7 +79,7 @@ def whole_rounds(batches: list[Any]) -> list[Any]:
     return batches[: len(batches) - len(batches) % world] or batches
 
 
-def shard_batches(batches: list[Any], rank: int, world_size: int) -> list[Any]:
+def shard_batches(batches: Sequence[Any], rank: int, world_size: int) -> Sequence[Any]:
     """The share of rank ``rank`` of one epoch's batches: ``rank, rank + P, rank + 2P, ...``.
 
     Every rank must take the same number of optimiser steps (each step is one gradient

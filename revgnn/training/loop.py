@@ -162,7 +162,7 @@ class Loop:
             extra_loss=extra_loss,
         )
 
-    def _steps(self, batches: list[Any]) -> tuple[float, int]:
+    def _steps(self, batches: Sequence[Any]) -> tuple[float, int]:
         total, count = 0.0, 0
         for batch in batches:
             loss, n = self.task.step(self, batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from revgnn.memory.peak import measure_peak, peak_rss_bytes
@@ -52,7 +53,7 @@ class MemoryMonitor(Callback):
         if loop.device.type == "cpu":
             reuse_freed_memory()  # no page faults for every step's large temporaries
 
-    def wrap_steps(self, loop: Loop, epoch: int, steps: Steps, batches: list[Any]) -> tuple:
+    def wrap_steps(self, loop: Loop, epoch: int, steps: Steps, batches: Sequence[Any]) -> tuple:
         self.epoch_peak = None
         cuda = loop.device.type == "cuda"
         if not (cuda or self.profiled(loop, epoch)):

@@ -14,7 +14,7 @@ import copy
 import hashlib
 import os
 import os.path as osp
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 
 import numpy as np
@@ -196,7 +196,7 @@ class MetisPartition(Partitioner):
             for group in perm.split(self.clusters_per_batch)
         ]
 
-    def batches(self, epoch: int) -> list[Data]:
+    def batches(self, epoch: int) -> Sequence[Data]:
         return induced_subgraphs(self.data, self.parts(epoch))
 
     def __repr__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os.path as osp
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -125,7 +126,7 @@ class NodeTask(Task):
         mask[self.dataset.split["train"].to(device)] = True
         self.train_mask = mask
 
-    def train_batches(self, epoch: int) -> list[Data]:
+    def train_batches(self, epoch: int) -> Sequence[Data]:
         return self.partitioner.batches(epoch)
 
     def forward(self, model: nn.Module, batch: Data) -> Tensor:

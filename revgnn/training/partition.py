@@ -16,7 +16,9 @@ over the views (the paper's multi-view evaluation for ogbn-proteins).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
+from typing import overload
 
 import numpy as np
 import torch
@@ -28,6 +30,7 @@ __all__ = [
     "FullBatch",
     "Partitioner",
     "RandomPartition",
+    "Subgraphs",
     "epoch_generator",
     "induced_subgraphs",
     "make_partitioner",
@@ -57,48 +60,87 @@ def random_parts(num_nodes: int, num_parts: int, seed: int, epoch: int = 0) -> l
     return [p.sort().values for p in perm.tensor_split(num_parts)]
 
 
-def induced_subgraphs(data: Data, parts: list[Tensor]) -> list[Data]:
-    """The subgraphs induced by disjoint node sets ``parts``, in one pass over the edges.
+class Subgraphs(Sequence[Data]):
+    """The subgraphs induced by disjoint node sets ``parts``, each built when it is read.
 
-    Each subgraph has the node attributes of its nodes (rows of ``x``, ``y``), the edges
-    with both ends inside the part (and their ``edge_attr``), and ``n_id``, the global ids.
+    The edges are grouped by part once, in one pass over the graph; a subgraph's node
+    attributes (rows of ``x``, ``y``), its edges (relabelled, with their ``edge_attr``) and
+    ``n_id`` (the global ids) are gathered when it is indexed, and freed with it. An epoch's
+    batches therefore hold one batch's copy of the features at a time, not a second copy of
+    the whole graph's. Indexing by a slice gives a :class:`Subgraphs` of those parts.
+
+    Args:
+        data (Data): The graph.
+        parts (list of Tensor): Disjoint sets of node ids, each sorted.
     """
-    n = int(data.num_nodes)
-    assign = torch.full((n,), -1, dtype=torch.long)
-    local = torch.empty(n, dtype=torch.long)
-    for k, idx in enumerate(parts):
-        assign[idx] = k
-        local[idx] = torch.arange(idx.numel())
-    row, col = data.edge_index
-    part_of_edge = assign[row]
-    keep = (part_of_edge == assign[col]) & (part_of_edge >= 0)
-    edge_ids = keep.nonzero().view(-1)
-    order = torch.sort(part_of_edge[edge_ids], stable=True)
-    edge_ids = edge_ids[order.indices]
-    counts = torch.bincount(order.values, minlength=len(parts)).tolist()
-    edge_attr = data.get("edge_attr")
-    out, start = [], 0
-    for idx, count in zip(parts, counts):
-        e = edge_ids[start : start + count]
-        start += count
+
+    def __init__(self, data: Data, parts: list[Tensor]) -> None:
+        n = int(data.num_nodes)
+        assign = torch.full((n,), -1, dtype=torch.long)
+        local = torch.empty(n, dtype=torch.long)
+        for k, idx in enumerate(parts):
+            assign[idx] = k
+            local[idx] = torch.arange(idx.numel())
+        row, col = data.edge_index
+        part_of_edge = assign[row]
+        keep = (part_of_edge == assign[col]) & (part_of_edge >= 0)
+        edge_ids = keep.nonzero().view(-1)
+        order = torch.sort(part_of_edge[edge_ids], stable=True)
+        counts = torch.bincount(order.values, minlength=len(parts)).tolist()
+        self._data, self._parts, self._local = data, list(parts), local
+        self._edge_ids = edge_ids[order.indices]
+        self._starts = [0, *itertools.accumulate(counts)]
+        self._which = range(len(self._parts))
+
+    def __len__(self) -> int:
+        return len(self._which)
+
+    @overload
+    def __getitem__(self, i: int) -> Data: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Subgraphs: ...
+
+    def __getitem__(self, i: int | slice) -> Data | Subgraphs:
+        if isinstance(i, slice):
+            out = copy.copy(self)
+            out._which = self._which[i]
+            return out
+        return self._build(self._which[i])
+
+    def _build(self, k: int) -> Data:
+        data, idx = self._data, self._parts[k]
+        e = self._edge_ids[self._starts[k] : self._starts[k + 1]]
+        row, col = data.edge_index
         sub = Data(
-            edge_index=torch.stack([local[row[e]], local[col[e]]]),
+            edge_index=torch.stack([self._local[row[e]], self._local[col[e]]]),
             n_id=idx,
             num_nodes=idx.numel(),
         )
         for key in ("x", "y"):
             if data.get(key) is not None:
                 sub[key] = data[key][idx]
-        if edge_attr is not None:
-            sub.edge_attr = edge_attr[e]
-        out.append(sub)
-    return out
+        if data.get("edge_attr") is not None:
+            sub.edge_attr = data.edge_attr[e]
+        return sub
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.__class__.__name__}({len(self)} of {len(self._parts)} parts of a "
+            f"{int(self._data.num_nodes)}-node graph)"
+        )
+
+
+def induced_subgraphs(data: Data, parts: list[Tensor]) -> Subgraphs:
+    """The subgraphs induced by disjoint node sets ``parts`` (:class:`Subgraphs`: each
+    built when it is read), with ``n_id``, the global ids of their nodes."""
+    return Subgraphs(data, parts)
 
 
 class Partitioner:
     """Gives the batches of each epoch. Subclasses define :meth:`batches`."""
 
-    def batches(self, epoch: int) -> list[Data]:
+    def batches(self, epoch: int) -> Sequence[Data]:
         """The batches of ``epoch`` (1-based), each with ``n_id`` (global node ids)."""
         raise NotImplementedError
 
@@ -110,7 +152,7 @@ class FullBatch(Partitioner):
         self.data = copy.copy(data)
         self.data.n_id = torch.arange(int(data.num_nodes))
 
-    def batches(self, epoch: int) -> list[Data]:
+    def batches(self, epoch: int) -> Sequence[Data]:
         return [self.data]
 
     def __repr__(self) -> str:
@@ -134,7 +176,7 @@ class RandomPartition(Partitioner):
     def parts(self, epoch: int) -> list[Tensor]:
         return random_parts(int(self.data.num_nodes), self.num_parts, self.seed, epoch)
 
-    def batches(self, epoch: int) -> list[Data]:
+    def batches(self, epoch: int) -> Sequence[Data]:
         return induced_subgraphs(self.data, self.parts(epoch))
 
     def __repr__(self) -> str:

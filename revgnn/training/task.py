@@ -12,7 +12,7 @@ optimises more than the model's weights (an architecture search) overrides
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -121,8 +121,9 @@ class Task(ABC):
         """Called once per run before training (move static data, build partitions)."""
 
     @abstractmethod
-    def train_batches(self, epoch: int) -> list[Any]:
-        """The training batches of ``epoch`` (1-based), on the CPU or the device."""
+    def train_batches(self, epoch: int) -> Sequence[Any]:
+        """The training batches of ``epoch`` (1-based), on the CPU or the device: a list, or
+        a sequence that builds each batch when it is read."""
 
     @abstractmethod
     def forward(self, model: nn.Module, batch: Any) -> Tensor:

@@ -1,6 +1,8 @@
 from types import SimpleNamespace
 
-from revgnn.training import TrainConfig, seed_everything, train
+from revgnn.datasets import synthetic_dataset
+from revgnn.memory import live_tensor_bytes
+from revgnn.training import NodeTask, TrainConfig, seed_everything, train
 from revgnn.training.memory_monitor import MemoryMonitor
 from tests.helpers import rev_gnn
 
@@ -39,3 +41,20 @@ def test_the_process_rss_counts_a_training_step_even_in_a_one_epoch_run(tiny_gra
             assert start + 1 < result.peak_rss_bytes < records[0], read_at
         else:  # before the profiled second epoch: the first epoch's steps are in it
             assert records[0] < result.peak_rss_bytes < records[1], read_at
+
+
+def test_a_partitioned_epoch_holds_one_batch_of_features_at_a_time():
+    # The measured step's peak counts every live tensor: the epoch's other batches too, if
+    # they are built before its first step (a second copy of the whole graph's features).
+    ds = synthetic_dataset("arxiv", 6000, 4.0, seed=0)
+    task = NodeTask(ds, partition="random", num_parts=16)
+    seed_everything(0)
+    model = rev_gnn(ds.num_features, 8, ds.num_classes, 2)
+    features = ds.data.x.numel() * ds.data.x.element_size()
+    before = live_tensor_bytes()
+    result = train(model, task, TrainConfig(epochs=1, progress=False))
+    extra = result.peak_bytes - before
+    # A batch's step holds about 3 copies of its 1/16 of the features (its rows, the input
+    # dropout's output, saved for the encoder's gradient): 0.2x the whole graph's. Building
+    # every batch first added a whole copy (1.2x).
+    assert 0 < extra < features / 2, f"the step's peak is {extra} bytes above the data's"

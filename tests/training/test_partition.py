@@ -1,3 +1,5 @@
+import weakref
+
 import pytest
 import torch
 from torch_geometric.utils import subgraph
@@ -6,6 +8,7 @@ from revgnn.datasets import load_cora, synthetic_dataset
 from revgnn.training.partition import (
     FullBatch,
     RandomPartition,
+    Subgraphs,
     induced_subgraphs,
     make_partitioner,
     multiview_predict,
@@ -50,6 +53,28 @@ def test_induced_subgraphs_match_pyg_subgraph():
         order_b = (sub.edge_index[0] * 1000 + sub.edge_index[1]).argsort(stable=True)
         assert torch.equal(ei[:, order_a], sub.edge_index[:, order_b])
         assert torch.equal(ea[order_a], sub.edge_attr[order_b])
+
+
+def test_subgraphs_are_built_when_read_and_not_kept():
+    ds = synthetic_dataset("arxiv", 120, 5.0)
+    parts = random_parts(ds.num_nodes, 4, seed=2)
+    subs = induced_subgraphs(ds.data, parts)
+    assert isinstance(subs, Subgraphs) and len(subs) == 4
+    assert repr(subs) == "Subgraphs(4 of 4 parts of a 120-node graph)"
+    first = subs[0]
+    features = weakref.ref(first.x)
+    again = subs[0]
+    assert torch.equal(first.x, again.x) and first.x is not again.x
+    del first
+    assert features() is None, "a read batch's features outlived it"
+    # Slices and negative indices select parts as a list's would, still unbuilt.
+    tail = subs[1:]
+    assert isinstance(tail, Subgraphs) and repr(tail).startswith("Subgraphs(3 of 4 parts")
+    assert all(torch.equal(b.n_id, p) for b, p in zip(tail, parts[1:], strict=True))
+    assert torch.equal(subs[-1].n_id, parts[3]) and torch.equal(subs[1::2][1].n_id, parts[3])
+    assert len(subs[4:]) == 0 and [b.num_nodes for b in subs] == [30, 30, 30, 30]
+    with pytest.raises(IndexError):
+        subs[4]
 
 
 def test_multiview_predict_averages_fixed_views():
