@@ -18,6 +18,7 @@ from revgnn.training.experiment import Experiment, prepare
 from revgnn.training.graph_task import GraphTask
 from revgnn.training.inductive_node_task import InductiveNodeTask
 from revgnn.training.interrupted import TrainingInterrupted
+from revgnn.training.lazy_batches import LazyBatches
 from revgnn.training.leaderboard import leaderboard, leaderboard_markdown
 from revgnn.training.log import JsonlLog, iter_records
 from revgnn.training.loop import Loop, default_callbacks, train
@@ -59,6 +60,7 @@ __all__ = [
     "GraphTask",
     "InductiveNodeTask",
     "JsonlLog",
+    "LazyBatches",
     "Loop",
     "MemoryMonitor",
     "MetisPartition",

@@ -69,7 +69,7 @@ def check_same_batches(batches: Sequence[Any]) -> None:
         )
 
 
-def whole_rounds(batches: list[Any]) -> list[Any]:
+def whole_rounds(batches: Sequence[Any]) -> Sequence[Any]:
     """``batches`` cut to a multiple of the process group's size (unchanged without one): the
     tasks whose batch count is not theirs to choose (clouds, graphs) drop the last few
     batches of a shuffled epoch so that every rank takes the same number of steps."""

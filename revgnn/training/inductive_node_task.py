@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -12,6 +13,7 @@ from revgnn.config.data import DataConfig
 from revgnn.datasets.point_metrics import micro_f1
 from revgnn.training.amp import autocast
 from revgnn.training.distributed import whole_rounds
+from revgnn.training.lazy_batches import LazyBatches
 from revgnn.training.loss import prediction_loss
 from revgnn.training.partition import epoch_generator
 from revgnn.training.task import Evaluation, Task, register_task
@@ -67,15 +69,12 @@ class InductiveNodeTask(Task):
     def setup(self, device: torch.device, seed: int) -> None:
         self.seed = seed
 
-    def train_batches(self, epoch: int) -> list[Batch]:
+    def train_batches(self, epoch: int) -> Sequence[Batch]:
+        """The epoch's batches of ``batch_size`` graphs, each collated when it is read."""
         train = self.graphs["train"]
         order = torch.randperm(len(train), generator=epoch_generator(self.seed, epoch)).tolist()
-        return whole_rounds(
-            [
-                Batch.from_data_list([train[i] for i in order[s : s + self.batch_size]])
-                for s in range(0, len(order), self.batch_size)
-            ]
-        )
+        groups = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        return whole_rounds(LazyBatches(len(groups), functools.partial(_batch, train, groups)))
 
     def forward(self, model: nn.Module, batch: Data) -> Tensor:
         return model(batch.x, batch.edge_index)
@@ -104,3 +103,7 @@ class InductiveNodeTask(Task):
             f"{self.name}: graphs {sizes}, {nodes:,} training nodes, {self.num_features} "
             f"features, {self.num_labels} labels, metric micro-F1"
         )
+
+
+def _batch(graphs: Sequence[Data], groups: list[list[int]], k: int) -> Batch:
+    return Batch.from_data_list([graphs[i] for i in groups[k]])

@@ -16,14 +16,16 @@ over the views (the paper's multi-view evaluation for ogbn-proteins).
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from collections.abc import Callable, Sequence
-from typing import overload
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
+
+from revgnn.training.lazy_batches import LazyBatches
 
 __all__ = [
     "PARTITIONS",
@@ -60,8 +62,9 @@ def random_parts(num_nodes: int, num_parts: int, seed: int, epoch: int = 0) -> l
     return [p.sort().values for p in perm.tensor_split(num_parts)]
 
 
-class Subgraphs(Sequence[Data]):
-    """The subgraphs induced by disjoint node sets ``parts``, each built when it is read.
+class Subgraphs(LazyBatches[Data]):
+    """The subgraphs induced by disjoint node sets ``parts``, each built when it is read
+    (:class:`~revgnn.training.lazy_batches.LazyBatches`).
 
     The edges are grouped by part once, in one pass over the graph; a subgraph's node
     attributes (rows of ``x``, ``y``), its edges (relabelled, with their ``edge_attr``) and
@@ -87,48 +90,35 @@ class Subgraphs(Sequence[Data]):
         edge_ids = keep.nonzero().view(-1)
         order = torch.sort(part_of_edge[edge_ids], stable=True)
         counts = torch.bincount(order.values, minlength=len(parts)).tolist()
-        self._data, self._parts, self._local = data, list(parts), local
-        self._edge_ids = edge_ids[order.indices]
-        self._starts = [0, *itertools.accumulate(counts)]
-        self._which = range(len(self._parts))
-
-    def __len__(self) -> int:
-        return len(self._which)
-
-    @overload
-    def __getitem__(self, i: int) -> Data: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> Subgraphs: ...
-
-    def __getitem__(self, i: int | slice) -> Data | Subgraphs:
-        if isinstance(i, slice):
-            out = copy.copy(self)
-            out._which = self._which[i]
-            return out
-        return self._build(self._which[i])
-
-    def _build(self, k: int) -> Data:
-        data, idx = self._data, self._parts[k]
-        e = self._edge_ids[self._starts[k] : self._starts[k + 1]]
-        row, col = data.edge_index
-        sub = Data(
-            edge_index=torch.stack([self._local[row[e]], self._local[col[e]]]),
-            n_id=idx,
-            num_nodes=idx.numel(),
-        )
-        for key in ("x", "y"):
-            if data.get(key) is not None:
-                sub[key] = data[key][idx]
-        if data.get("edge_attr") is not None:
-            sub.edge_attr = data.edge_attr[e]
-        return sub
+        edge_ids = edge_ids[order.indices]
+        starts = [0, *itertools.accumulate(counts)]
+        self._data, self._parts = data, list(parts)
+        # A function of its own arguments, not a bound method: no cycle keeps this alive.
+        build = functools.partial(_induced, data, self._parts, local, edge_ids, starts)
+        super().__init__(len(self._parts), build)
 
     def __repr__(self) -> str:
         return (
             f"{self.__class__.__name__}({len(self)} of {len(self._parts)} parts of a "
             f"{int(self._data.num_nodes)}-node graph)"
         )
+
+
+def _induced(
+    data: Data, parts: list[Tensor], local: Tensor, edge_ids: Tensor, starts: list[int], k: int
+) -> Data:
+    """Part ``k``'s subgraph, from :class:`Subgraphs`' grouping of the edges by part."""
+    idx = parts[k]
+    e = edge_ids[starts[k] : starts[k + 1]]
+    row, col = data.edge_index
+    sub = Data(edge_index=torch.stack([local[row[e]], local[col[e]]]), n_id=idx,
+               num_nodes=idx.numel())  # fmt: skip
+    for key in ("x", "y"):
+        if data.get(key) is not None:
+            sub[key] = data[key][idx]
+    if data.get("edge_attr") is not None:
+        sub.edge_attr = data.edge_attr[e]
+    return sub
 
 
 def induced_subgraphs(data: Data, parts: list[Tensor]) -> Subgraphs:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -13,6 +15,7 @@ from revgnn.datasets.point_clouds import PointClouds
 from revgnn.datasets.point_metrics import ConfusionMatrix, ShapeIoU
 from revgnn.training.amp import autocast
 from revgnn.training.distributed import whole_rounds
+from revgnn.training.lazy_batches import LazyBatches
 from revgnn.training.partition import epoch_generator
 from revgnn.training.task import Evaluation, Task, class_prior_loss, register_task
 from revgnn.utils.modules import set_training
@@ -38,16 +41,30 @@ def augment_clouds(x: Tensor, y: Tensor, generator: torch.Generator) -> tuple[Te
     """The DeepGCNs' ModelNet augmentation: xyz scaled per axis by :math:`U(2/3, 3/2)` and
     shifted by :math:`U(-0.2, 0.2)`, one draw per cloud, then the points shuffled (per-point
     labels follow them)."""
-    b, n, _ = x.shape
-    scale = torch.empty(b, 1, 3).uniform_(2 / 3, 3 / 2, generator=generator)
-    shift = torch.empty(b, 1, 3).uniform_(-0.2, 0.2, generator=generator)
+    scale, shift, keys = _augment_draws(x.size(0), x.size(1), generator)
     x = x.clone()
     x[..., :3] = x[..., :3] * scale + shift
-    order = torch.argsort(torch.rand(b, n, generator=generator), dim=1)
+    order = torch.argsort(keys, dim=1)
     x = x.gather(1, order.unsqueeze(-1).expand_as(x))
     if y.dim() == 2:
         y = y.gather(1, order)
     return x, y
+
+
+def _augment_draws(b: int, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`augment_clouds`' random numbers for ``b`` clouds of ``n`` points, in its order."""
+    scale = torch.empty(b, 1, 3).uniform_(2 / 3, 3 / 2, generator=generator)
+    shift = torch.empty(b, 1, 3).uniform_(-0.2, 0.2, generator=generator)
+    return scale, shift, torch.rand(b, n, generator=generator)
+
+
+def _clouds(dataset: PointClouds, parts: list[Tensor], states: list[Tensor] | None,
+            k: int) -> PointBatch:  # fmt: skip
+    """Batch ``k``: its clouds, augmented from the generator state it started at."""
+    x, y = dataset.x[parts[k]], dataset.y[parts[k]]
+    if states is not None:
+        x, y = augment_clouds(x, y, torch.Generator().set_state(states[k]))
+    return PointBatch(x, y)
 
 
 @register_task("points")
@@ -107,22 +124,24 @@ class PointCloudTask(Task):
     def setup(self, device: torch.device, seed: int) -> None:
         self.seed = seed
 
-    def train_batches(self, epoch: int, batch_size: int | None = None) -> list[PointBatch]:
-        """The epoch's batches of ``batch_size`` clouds (default: the task's)."""
+    def train_batches(self, epoch: int, batch_size: int | None = None) -> Sequence[PointBatch]:
+        """The epoch's batches of ``batch_size`` clouds (default: the task's), each gathered
+        (and augmented) when it is read: one batch's copy of the clouds at a time."""
         size = batch_size or self.batch_size
         gen = epoch_generator(self.seed, epoch)
         idx = self.dataset.split["train"]
         idx = idx[torch.randperm(len(idx), generator=gen)]
-        batches = []
-        for start in range(0, len(idx), size):
-            part = idx[start : start + size]
-            if len(part) == 1 and self.dataset.task == "classification" and batches:
-                continue
-            x, y = self.dataset.x[part], self.dataset.y[part]
-            if self.augment:
-                x, y = augment_clouds(x, y, gen)
-            batches.append(PointBatch(x, y))
-        return whole_rounds(batches)
+        parts = list(idx.split(size))
+        if len(parts) > 1 and len(parts[-1]) == 1 and self.dataset.task == "classification":
+            parts.pop()
+        states = None
+        if self.augment:  # where each batch's draws start, as one pass over the batches drew
+            states = []
+            for part in parts:
+                states.append(gen.get_state())
+                _augment_draws(len(part), self.dataset.x.size(1), gen)
+        build = functools.partial(_clouds, self.dataset, parts, states)
+        return whole_rounds(LazyBatches(len(parts), build))
 
     def forward(self, model: nn.Module, batch: PointBatch) -> Tensor:
         return model(batch.x)

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch_geometric.loader import DataLoader
 
 from revgnn.datasets import load_ogbg
 from revgnn.models import GraphPredictor
 from revgnn.training import GraphTask, TrainConfig, iter_records, load_checkpoint, train
+from revgnn.training.partition import epoch_generator
 from tests.helpers import deeper_gcn, lines_in, reaped, signal_when
 from tests.ogb_layouts import write_ogbg_layout
 
@@ -33,6 +35,12 @@ def test_batches_are_seeded_by_epoch_and_the_loss_skips_missing_labels(root):
     task.setup(torch.device("cpu"), seed=3)
     a, b = task.train_batches(1), task.train_batches(1)
     assert len(a) == 10 and all(torch.equal(x.y, y.y) for x, y in zip(a, b))
+    # Collated when read, as iterating PyG's loader with the epoch's generator collates them.
+    loader = DataLoader(dataset[split["train"]], batch_size=8, shuffle=True,
+                        generator=epoch_generator(3, 1))  # fmt: skip
+    for lazy, eager in zip(a, loader, strict=True):
+        assert torch.equal(lazy.x, eager.x) and torch.equal(lazy.edge_index, eager.edge_index)
+        assert torch.equal(lazy.batch, eager.batch) and lazy.x is not a[0].x
     assert any(not torch.equal(x.y, y.y) for x, y in zip(a, task.train_batches(2)))
     out = torch.zeros(8, 1, requires_grad=True)
     batch = a[0]

@@ -4,6 +4,8 @@ import torch
 from revgnn.datasets import load_dataset
 from revgnn.models.point_net import PointNet
 from revgnn.training import TrainConfig, seed_everything, train
+from revgnn.training.lazy_batches import LazyBatches
+from revgnn.training.partition import epoch_generator
 from revgnn.training.point_cloud_task import PointCloudTask, augment_clouds
 from tests.helpers import deep_gcn
 
@@ -33,6 +35,19 @@ def test_batches_depend_on_seed_and_epoch_only_and_are_augmented(textures):
     assert sum(len(batch.y) for batch in a) == 32
     # augmentation moves the points: no batch cloud equals a stored one
     assert not any(torch.equal(a[0].x[0], c) for c in textures.x)
+
+
+def test_batches_are_augmented_when_read_as_one_pass_over_the_epoch_draws_them(textures):
+    task = PointCloudTask(textures, batch_size=12)
+    task.setup(torch.device("cpu"), seed=2)
+    lazy = task.train_batches(5)
+    assert isinstance(lazy, LazyBatches) and len(lazy) == 3  # 32 clouds: 12, 12, 8
+    gen = epoch_generator(2, 5)  # the eager pass: one generator through every batch in turn
+    idx = textures.split["train"]
+    idx = idx[torch.randperm(len(idx), generator=gen)]
+    eager = [augment_clouds(textures.x[p], textures.y[p], gen) for p in idx.split(12)]
+    for k in (2, 0, 1, 2):  # any order, any number of times
+        assert torch.equal(lazy[k].x, eager[k][0]) and torch.equal(lazy[k].y, eager[k][1])
 
 
 def test_augmentation_keeps_point_labels_with_their_points():

@@ -1,0 +1,33 @@
+import weakref
+
+import pytest
+import torch
+
+from revgnn.training.lazy_batches import LazyBatches
+
+
+def test_batches_are_built_when_read_and_not_kept():
+    built = []
+
+    def build(k):
+        built.append(k)
+        return torch.full((1000,), float(k))
+
+    batches = LazyBatches(5, build)
+    assert built == [] and len(batches) == 5
+    assert repr(batches) == "LazyBatches(5 batches, built when read)"
+    first = batches[0]
+    kept = weakref.ref(first)
+    del first
+    assert kept() is None, "a read batch outlived its reader"
+    assert [int(b[0]) for b in batches] == [0, 1, 2, 3, 4] and built == [0, 0, 1, 2, 3, 4]
+    # Slices (as shard_batches and the memory monitor take them) stay unbuilt and compose.
+    shard = batches[1::2]
+    assert isinstance(shard, LazyBatches) and len(shard) == 2 and len(built) == 6
+    assert [int(b[0]) for b in shard] == [1, 3] and int(shard[-1][0]) == 3
+    assert [int(b[0]) for b in batches[3:][1:]] == [4] and len(batches[5:]) == 0
+    assert int(batches[-1][0]) == 4
+    with pytest.raises(IndexError):
+        batches[5]
+    with pytest.raises(ValueError, match="count=-1 must be at least 0"):
+        LazyBatches(-1, build)
