@@ -28,6 +28,8 @@ DARTS: the supernet).
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,7 @@ from revgnn.nas.latency import LatencyTable, latency_loss
 from revgnn.nas.operations import PRIMITIVES
 from revgnn.nas.search_cell import NUM_EDGES, STEPS, edge_endpoints
 from revgnn.nas.search_network import SearchNetwork
+from revgnn.training.lazy_batches import LazyBatches
 from revgnn.training.loop import train
 from revgnn.training.optimizers import Optimizers, make_optimizer, make_scheduler
 from revgnn.training.point_cloud_task import PointCloudTask
@@ -193,12 +196,12 @@ class SearchTask(Task):
             return None
         return self.weight_task.batch_size + self.config.batch_increase * len(self.decisions)
 
-    def train_batches(self, epoch: int) -> list[Any]:
+    def train_batches(self, epoch: int) -> LazyBatches[tuple[Any, Any]]:
         size = self._batch_size()
         kw = {} if size is None else {"batch_size": size}
         w = self.weight_task.train_batches(epoch, **kw)
         a = self.arch_task.train_batches(epoch, **kw)
-        return [(b, a[i % len(a)]) for i, b in enumerate(w)]
+        return LazyBatches(len(w), functools.partial(_paired, w, a))
 
     def forward(self, model: nn.Module, batch: Any) -> Tensor:
         return self.weight_task.forward(model, batch)
@@ -325,3 +328,8 @@ def search(
     return SearchResult(
         genotype, task.decisions, history, result.valid_metric, result.seconds, latency, expected
     )
+
+
+def _paired(weights: Sequence[Any], arch: Sequence[Any], k: int) -> tuple[Any, Any]:
+    """Step ``k``'s batch of the weight split and the architecture split's (cycled)."""
+    return weights[k], arch[k % len(arch)]
