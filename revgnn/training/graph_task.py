@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -11,7 +9,7 @@ from torch import Tensor, nn
 
 from revgnn.config.data import DataConfig
 from revgnn.training.amp import autocast
-from revgnn.training.lazy_batches import LazyBatches
+from revgnn.training.lazy_batches import LazyBatches, collated
 from revgnn.training.loss import prediction_loss
 from revgnn.training.partition import epoch_generator
 from revgnn.training.task import Evaluation, Task, register_task
@@ -85,28 +83,22 @@ class GraphTask(Task):
     def setup(self, device: torch.device, seed: int) -> None:
         self.seed = seed
 
-    def _loader(self, part: str, batch_size: int, generator: torch.Generator | None = None):
+    def _loader(self, part: str, batch_size: int):
         from torch_geometric.loader import DataLoader
 
-        return DataLoader(
-            self.dataset[self.split[part]],
-            batch_size=batch_size,
-            shuffle=generator is not None,
-            generator=generator,
-        )
+        return DataLoader(self.dataset[self.split[part]], batch_size=batch_size)
 
     def train_batches(self, epoch: int) -> LazyBatches[Any]:
-        # The batches iterating the loader gives, each collated when it is read: the index
-        # lists come from iterating a loader of indices with the same generator (an
-        # iterator draws its base seed before the sampler draws the order).
-        loader = self._loader("train", self.batch_size, epoch_generator(self.seed, epoch))
+        """The epoch's batches of ``batch_size`` graphs in an order drawn from ``(seed,
+        epoch)``, each collated when it is read: the batches a PyG loader shuffling with
+        that generator gives (its iterator draws a base seed before its sampler draws the
+        order, so the order comes from iterating a loader of indices the same way)."""
+        loader = self._loader("train", self.batch_size)
         order = torch.utils.data.DataLoader(
             range(len(loader.dataset)), batch_size=self.batch_size, shuffle=True,
             generator=epoch_generator(self.seed, epoch), collate_fn=list,
         )  # fmt: skip
-        indices = list(order)
-        build = functools.partial(_collate, loader.dataset, loader.collate_fn, indices)
-        return LazyBatches(len(indices), build)
+        return collated(loader.dataset, list(order), loader.collate_fn)
 
     def forward(self, model: nn.Module, batch: Any) -> Tensor:
         return model(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
@@ -137,8 +129,3 @@ class GraphTask(Task):
     def describe(self) -> str:
         sizes = "/".join(str(len(self.split[k])) for k in ("train", "valid", "test"))
         return f"{self.name}: {len(self.dataset):,} graphs, split {sizes}, metric {self.metric}"
-
-
-def _collate(dataset: Any, collate: Callable[[list[Any]], Any], indices: Sequence[list[int]],
-             k: int) -> Any:  # fmt: skip
-    return collate([dataset[i] for i in indices[k]])

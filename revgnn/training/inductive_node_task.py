@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import torch
@@ -13,7 +12,7 @@ from revgnn.config.data import DataConfig
 from revgnn.datasets.point_metrics import micro_f1
 from revgnn.training.amp import autocast
 from revgnn.training.distributed import whole_rounds
-from revgnn.training.lazy_batches import LazyBatches
+from revgnn.training.lazy_batches import collated
 from revgnn.training.loss import prediction_loss
 from revgnn.training.partition import epoch_generator
 from revgnn.training.task import Evaluation, Task, register_task
@@ -74,7 +73,7 @@ class InductiveNodeTask(Task):
         train = self.graphs["train"]
         order = torch.randperm(len(train), generator=epoch_generator(self.seed, epoch)).tolist()
         groups = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
-        return whole_rounds(LazyBatches(len(groups), functools.partial(_batch, train, groups)))
+        return whole_rounds(collated(train, groups, Batch.from_data_list))
 
     def forward(self, model: nn.Module, batch: Data) -> Tensor:
         return model(batch.x, batch.edge_index)
@@ -103,7 +102,3 @@ class InductiveNodeTask(Task):
             f"{self.name}: graphs {sizes}, {nodes:,} training nodes, {self.num_features} "
             f"features, {self.num_labels} labels, metric micro-F1"
         )
-
-
-def _batch(graphs: Sequence[Data], groups: list[list[int]], k: int) -> Batch:
-    return Batch.from_data_list([graphs[i] for i in groups[k]])

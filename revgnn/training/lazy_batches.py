@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
-__all__ = ["LazyBatches"]
+__all__ = ["LazyBatches", "collated"]
 
 T = TypeVar("T")
 
@@ -48,3 +49,15 @@ class LazyBatches(Sequence[T], Generic[T]):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({len(self)} batches, built when read)"
+
+
+def collated(
+    items: Sequence[T], groups: Sequence[Sequence[int]], collate: Callable[[list[T]], Any]
+) -> LazyBatches[Any]:
+    """Batch ``k`` is ``collate([items[i] for i in groups[k]])``, built when it is read."""
+    return LazyBatches(len(groups), functools.partial(_collate, items, groups, collate))
+
+
+def _collate(items: Sequence[T], groups: Sequence[Sequence[int]],
+             collate: Callable[[list[T]], Any], k: int) -> Any:  # fmt: skip
+    return collate([items[i] for i in groups[k]])

@@ -3,7 +3,7 @@ import weakref
 import pytest
 import torch
 
-from revgnn.training.lazy_batches import LazyBatches
+from revgnn.training.lazy_batches import LazyBatches, collated
 
 
 def test_batches_are_built_when_read_and_not_kept():
@@ -31,3 +31,16 @@ def test_batches_are_built_when_read_and_not_kept():
         batches[5]
     with pytest.raises(ValueError, match="count=-1 must be at least 0"):
         LazyBatches(-1, build)
+
+
+def test_collated_batches_gather_their_group_of_items_when_read():
+    read = []
+
+    class Items(list):
+        def __getitem__(self, i):
+            read.append(i)
+            return super().__getitem__(i)
+
+    batches = collated(Items([10, 20, 30, 40]), [[3, 0], [1], [2, 1]], sum)
+    assert read == [] and len(batches) == 3
+    assert [batches[2], batches[0], batches[1]] == [50, 50, 20] and read == [2, 1, 3, 0, 1]
