@@ -150,11 +150,20 @@ class CompiledKernel:
             runs under ``torch.no_grad`` whatever the caller's grad mode, which is part of
             dynamo's guards: one compilation serves callers with and without it.
         name (str, optional): The name reported in warnings. (default: ``fn.__qualname__``)
+        scatters (bool, optional): Whether ``fn`` adds rows into shared ones (``index_add``,
+            ``scatter_reduce``). On CPU such a kernel is compiled for one thread: inductor's
+            C++ makes every such addition an atomic operation when a loop runs on several
+            threads, and a GENConv aggregation's kernels then took 8x the time on two threads
+            that they take on one (2,000 nodes, 40,000 edges, 32 channels). The kernels
+            without scatters keep torch's threads. (default: ``False``)
     """
 
-    def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], name: str | None = None, *, scatters: bool = False
+    ) -> None:
         self.fn = fn
         self.name = name or fn.__qualname__
+        self.scatters = scatters
         self._compiled: Callable[..., Any] | None = None
         self.failed = False
 
@@ -170,7 +179,8 @@ class CompiledKernel:
         start = time.perf_counter()
         if self._compiled is None:
             inductor_isa.skip_known_probes()
-            self._compiled = torch.compile(self.fn, dynamic=True, **_compile_options())
+            options = {"options": {"cpp.threads": 1}} if self.scatters else {}
+            self._compiled = torch.compile(self.fn, dynamic=True, **_compile_options(), **options)
         before = _graph_count()
         try:
             out = self._run(args)

@@ -35,6 +35,28 @@ def test_compiles_once_and_matches(compiled):
     assert compile_stats().compilations - after <= 1  # one dynamic recompilation at most
 
 
+def _scatter_sum(values, index, n: int):
+    return values.new_zeros((n, values.size(1))).index_add(0, index, values)
+
+
+def test_a_scattering_kernel_gives_eagers_bits_on_several_threads(compiled):
+    # Compiled for two threads, inductor's loop adds with atomic operations in whatever
+    # order the threads meet: other bits on every call (5e-3 apart here), 8x slower, and a
+    # reversible block's recomputation would not rebuild its forward pass.
+    g = torch.Generator().manual_seed(0)
+    values = torch.randn(200_000, 2, generator=g)
+    index = torch.randint(0, 3, (200_000,), generator=g)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        kernel = CompiledKernel(_scatter_sum, scatters=True)
+        outs = [kernel(values, index, 3) for _ in range(3)]
+    finally:
+        torch.set_num_threads(threads)
+    ref = _scatter_sum(values, index, 3)
+    assert all(torch.equal(out, ref) for out in outs)
+
+
 def test_compile_seconds_count_torch_compiles_own_setup(compiled, monkeypatch):
     # torch.compile's first use imports dynamo and inductor: seconds the run pays to compile.
     real = torch.compile

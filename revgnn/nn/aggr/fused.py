@@ -99,7 +99,7 @@ _KERNELS: dict = {}
 def _compiled(fn) -> CompiledKernel:
     kernel = _KERNELS.get(fn)
     if kernel is None:
-        kernel = _KERNELS[fn] = CompiledKernel(fn)
+        kernel = _KERNELS[fn] = CompiledKernel(fn, scatters=True)
     return kernel
 
 
