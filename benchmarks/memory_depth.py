@@ -7,8 +7,10 @@ and the median time of the following steps, and reports its peak RSS. Implementa
 
 * ``revgnn``: :class:`revgnn.models.RevGNN`, 2 groups, pre-activation GENConv blocks;
 * ``pyg_groupaddrev``: the same block (BatchNorm -> ReLU -> shared dropout -> GENConv) inside
-  PyG's ``GroupAddRev``, as in PyG's ``examples/rev_gnn.py``
+  PyG's ``GroupAddRev``, called in a Python loop as in PyG's ``examples/rev_gnn.py``
   (:func:`revgnn.memory.baselines.pyg_groupaddrev_gnn`, equal parameter count);
+* ``revgnn_groupaddrev``: that very model with revgnn's ``GroupAddRev`` swapped in (a PyG
+  user's script with its import changed);
 * ``pyg_res_plus``: the non-reversible res+ stack of PyG's ``DeepGCNLayer`` (DeeperGCN,
   :class:`revgnn.memory.baselines.PyGDeepGCN`).
 
@@ -40,7 +42,7 @@ from common import (
     write_records,
 )
 
-IMPLS = ("revgnn", "pyg_groupaddrev", "pyg_res_plus")
+IMPLS = ("revgnn", "revgnn_groupaddrev", "pyg_groupaddrev", "pyg_res_plus")
 RATIOS = (("peak_bytes", "peak"), ("peak_rss_bytes", "RSS"), ("step_seconds", "step time"))
 
 
@@ -55,10 +57,12 @@ def build(impl: str, channels: int, num_layers: int, num_classes: int, dropout: 
             input_dropout=0.0, branch_gate=None,
         )  # fmt: skip
         return build_model(cfg, channels, num_classes)
-    if impl == "pyg_groupaddrev":
+    if impl in ("pyg_groupaddrev", "revgnn_groupaddrev"):
+        from revgnn import GroupAddRev
+
         return pyg_groupaddrev_gnn(
             channels, channels, num_classes, num_layers, aggr="softmax", learn_t=True,
-            dropout=dropout,
+            dropout=dropout, group_add_rev=GroupAddRev if impl.startswith("revgnn") else None,
         )  # fmt: skip
     return PyGDeepGCN(
         channels, channels, num_classes, num_layers, aggr="softmax", learn_t=True,
@@ -96,28 +100,35 @@ def plot(records: list[dict], path: Path, title: str) -> None:
     fig.savefig(path, dpi=120)
 
 
+PAIRS = (
+    ("revgnn", "pyg_groupaddrev"),
+    ("revgnn", "pyg_res_plus"),
+    ("revgnn_groupaddrev", "pyg_groupaddrev"),
+)
+
+
 def summary(records: list[dict]) -> None:
     by = {(r["impl"], r["layers"]): r for r in records}
     print(TABLE_HEADER)
     for r in records:
         print(table_row(r))
-    depths = sorted({r["layers"] for r in records if r["impl"] == "revgnn" and r["saved_bytes"]})
-    if len(depths) >= 2:
-        lo, hi = by["revgnn", depths[0]], by["revgnn", depths[-1]]
-        print(
-            f"revgnn saved bytes at {depths[-1]} / at {depths[0]} layers: "
-            f"{hi['saved_bytes'] / lo['saved_bytes']:.3f}"
-        )
-    for depth in depths:
-        ours = by["revgnn", depth]
-        for peer in ("pyg_groupaddrev", "pyg_res_plus"):
+    for ours in ("revgnn", "revgnn_groupaddrev"):
+        depths = sorted({r["layers"] for r in records if r["impl"] == ours and r["saved_bytes"]})
+        if len(depths) >= 2:
+            lo, hi = by[ours, depths[0]], by[ours, depths[-1]]
+            print(
+                f"{ours} saved bytes at {depths[-1]} / at {depths[0]} layers: "
+                f"{hi['saved_bytes'] / lo['saved_bytes']:.3f}"
+            )
+    for ours, peer in PAIRS:
+        for depth in sorted({r["layers"] for r in records if r["impl"] == ours}):
             if (peer, depth) in by:
                 ratios = [
-                    f"{label} {ours[k] / by[peer, depth][k]:.2f}x"
+                    f"{label} {by[ours, depth][k] / by[peer, depth][k]:.2f}x"
                     for k, label in RATIOS
-                    if ours[k] and by[peer, depth][k]
+                    if by[ours, depth][k] and by[peer, depth][k]
                 ]
-                print(f"{depth:>5} layers vs {peer}: " + ", ".join(ratios))
+                print(f"{depth:>5} layers, {ours} vs {peer}: " + ", ".join(ratios))
 
 
 def main() -> None:

@@ -75,6 +75,9 @@ class PreActStack(nn.Module):
         edge_dim (int, optional): Edge feature size, or ``None``.
         norm (str): Normalisation (PyG's resolver). (default: ``"batch"``)
         dropout (float): Dropout probability. (default: ``0.1``)
+        group_add_rev (callable, optional): The reversible block, called as
+            ``group_add_rev(fn, num_groups=C)``: PyG's ``GroupAddRev`` by default, or
+            revgnn's, swapped into the same Python loop. (default: ``None``)
 
     Shapes:
         - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)`,
@@ -95,9 +98,11 @@ class PreActStack(nn.Module):
         edge_dim: int | None = None,
         norm: str = "batch",
         dropout: float = 0.1,
+        group_add_rev: Callable[..., nn.Module] | None = None,
     ) -> None:
         from torch_geometric.nn import GroupAddRev
 
+        group_add_rev = group_add_rev or GroupAddRev
         super().__init__()
         if mode not in STACK_MODES:
             raise ValueError(f"mode={mode!r} must be one of {STACK_MODES}")
@@ -113,7 +118,7 @@ class PreActStack(nn.Module):
 
         def block() -> nn.Module:
             fn = _MaskedPreAct(_pyg_norm(norm, width), conv(width))
-            return GroupAddRev(fn, num_groups=num_groups) if mode == "groupaddrev" else fn
+            return group_add_rev(fn, num_groups=num_groups) if mode == "groupaddrev" else fn
 
         self.node_encoder = nn.Linear(in_channels, hidden_channels)
         self.edge_encoder = nn.Linear(edge_dim, hidden_channels) if edge_dim else None
@@ -163,10 +168,12 @@ def pyg_groupaddrev_gnn(
     mlp_layers: int = 2,
     norm: str = "batch",
     dropout: float = 0.1,
+    group_add_rev: Callable[..., nn.Module] | None = None,
 ) -> PreActStack:
-    """The peer of :class:`revgnn.models.RevGNN`: PyG's ``GroupAddRev`` around pre-activation
-    PyG GENConv blocks; with edge features each group's GENConv encodes the shared
-    :math:`(E, D)` edge embedding to its width, as revgnn's does (equal parameter counts)."""
+    """The peer of :class:`revgnn.models.RevGNN`: PyG's ``GroupAddRev`` (or
+    ``group_add_rev``) around pre-activation PyG GENConv blocks, called in a Python loop; with
+    edge features each group's GENConv encodes the shared :math:`(E, D)` edge embedding to
+    its width, as revgnn's does (equal parameter counts)."""
     from torch_geometric.nn import GENConv
 
     def conv(c: int) -> nn.Module:
@@ -193,6 +200,7 @@ def pyg_groupaddrev_gnn(
         edge_dim=edge_dim,
         norm=norm,
         dropout=dropout,
+        group_add_rev=group_add_rev,
     )
 
 

@@ -10,6 +10,7 @@ for a reversible one.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,8 @@ def exclusions(*modules: nn.Module) -> set[tuple[str, int]]:
 class SavedTensorCounter:
     """Counts the bytes of tensors saved for backward while the context is active.
 
-    Each storage is counted once, whole (a saved view keeps its entire storage alive).
+    Each storage is counted once, whole (a saved view keeps its entire storage alive), at
+    the size it has when the figure is read (:attr:`storages`).
 
     Args:
         exclude (iterable of nn.Module or Tensor, optional): Parameters, buffers (all of a
@@ -65,7 +67,7 @@ class SavedTensorCounter:
                 self.excluded |= exclusions(e)
             else:
                 self.excluded.add(storage_key(e))
-        self.storages: dict[tuple[str, int], int] = {}
+        self._saved: dict[tuple[str, int], weakref.ref[Tensor]] = {}
         self.num_saved = 0
         self._hooks: Any = None
 
@@ -74,8 +76,19 @@ class SavedTensorCounter:
         if t.layout == torch.strided and t.device.type != "meta":
             key = storage_key(t)
             if key not in self.excluded:
-                self.storages[key] = t.untyped_storage().nbytes()
+                self._saved[key] = weakref.ref(t)
         return t
+
+    @property
+    def storages(self) -> dict[tuple[str, int], int]:
+        """The bytes each counted storage holds now, by the key it had when saved: a storage
+        freed since (the stream of a reversible block that the next block took over), or a
+        tensor freed since, counts 0."""
+        out = {}
+        for key, ref in self._saved.items():
+            t = ref()
+            out[key] = 0 if t is None else t.untyped_storage().nbytes()
+        return out
 
     def __enter__(self) -> SavedTensorCounter:
         self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda t: t)

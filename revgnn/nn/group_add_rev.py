@@ -38,10 +38,16 @@ class GroupAddRev(nn.Module):
     * any other positional argument, and every keyword argument, is passed unchanged to every
       group (pass an edge embedding by keyword to share it between the groups).
 
-    Tensor arguments receive gradients. To stack blocks with memory that does not grow with
-    depth, put them in a :class:`~revgnn.ReversibleSequential`: a block called on its own
-    keeps its output for the backward pass, so a Python loop over blocks keeps one output per
-    block (a warning says so).
+    Tensor arguments receive gradients. Blocks called one after another (``x = block(x,
+    edge_index, mask)`` in a Python loop, as PyG's examples stack theirs) keep one residual
+    stream between them, as a :class:`~revgnn.ReversibleSequential` of the same blocks does,
+    with its outputs bit for bit (random layers aside, which each call draws for itself): a
+    block called on the output of the previous one continues its float64 stream and frees
+    it, and its backward pass hands that stream back, rebuilt exactly, so memory does not
+    grow with depth. Nothing the caller holds is freed. A block that cannot continue the
+    stream (another ``stream_dtype`` or number of groups, a stream of the output's own dtype
+    or a damped one, an output used by a block before, a saved-tensor hook that keeps a copy)
+    keeps its own, with a warning.
 
     Args:
         conv (torch.nn.Module or sequence of torch.nn.Module): The function :math:`f` of one
@@ -116,14 +122,7 @@ class GroupAddRev(nn.Module):
             reset_module(conv)
 
     def forward(self, x: Tensor, edge_index: Any, *args: Any, **kwargs: Any) -> Tensor:
-        if self.reversible and isinstance(x.grad_fn, ReversibleBackward):
-            warn_user(
-                "GroupAddRev blocks called one after another each keep their output for the "
-                "backward pass (O(L*N*D) memory); put them in a ReversibleSequential to keep "
-                "memory independent of depth",
-                once=True,
-            )
-        return run_stack(
+        out = run_stack(
             [self],
             x,
             edge_index,
@@ -132,6 +131,22 @@ class GroupAddRev(nn.Module):
             reversible=self.reversible,
             stream_dtype=self.stream_dtype,
         )
+        node = out.grad_fn
+        if (
+            isinstance(x.grad_fn, ReversibleBackward)
+            and isinstance(node, ReversibleBackward)
+            and node.source is None
+        ):
+            warn_user(
+                "this GroupAddRev block could not continue the stream of the reversible block "
+                "whose output it was called on (their stream dtypes or groups differ, the "
+                "stream is the output's own dtype or damped, that output was used before, or a "
+                "saved-tensor hook keeps a copy of the stream), so both keep a stream for the "
+                "backward pass; blocks that continue one another, or one ReversibleSequential, "
+                "keep memory independent of depth",
+                once=True,
+            )
+        return out
 
     def inverse(self, y: Tensor, edge_index: Any, *args: Any, **kwargs: Any) -> Tensor:
         """Rebuild the block's input from its output ``y``, without gradients.

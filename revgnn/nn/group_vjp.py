@@ -22,7 +22,13 @@ from torch import Tensor, nn
 
 from revgnn.nn.rev_args import RevArgs
 
-__all__ = ["ExplicitBackward", "accumulate_vjp", "add_input_grad", "explicit_call"]
+__all__ = [
+    "ExplicitBackward",
+    "accumulate_vjp",
+    "add_input_grad",
+    "explicit_call",
+    "index_parameters",
+]
 
 #: A group's own backward pass: the gradient of its output to the gradients of its input, of
 #: its trainable parameters (``parameters()``'s order) and of its positional arguments.
@@ -90,3 +96,26 @@ def add_input_grad(gbuf: Tensor, i: int, g_in: Tensor | None, scale: float) -> N
         g_in = g_in.to(gbuf.dtype).mul_(scale)
     for j in [i - 1] if i > 0 else range(1, gbuf.size(0)):
         gbuf[j].add_(g_in)
+
+
+def index_parameters(layers: Sequence[Any]) -> tuple[list[nn.Parameter], dict[int, list[int]]]:
+    """The trainable parameters of a stack's group functions (``layer.convs`` of each layer),
+    each listed once however many groups or layers share it, and each group function's
+    indices into that list, keyed by ``id(conv)``: :func:`accumulate_vjp`'s ``pidx``."""
+    params: list[nn.Parameter] = []
+    index: dict[int, list[int]] = {}
+    seen: dict[int, int] = {}
+    for layer in layers:
+        for conv in layer.convs:
+            if id(conv) in index:
+                continue
+            idx = []
+            for p in conv.parameters():
+                if not p.requires_grad:
+                    continue
+                if id(p) not in seen:
+                    seen[id(p)] = len(params)
+                    params.append(p)
+                idx.append(seen[id(p)])
+            index[id(conv)] = idx
+    return params, index

@@ -35,12 +35,11 @@ evaluation of :math:`f_i`. The rebuilt activations live in two buffers that are 
 block, so activation memory is :math:`O(ND)` at any depth.
 
 Guarantees, each covered by a test: ordinary dropout inside :math:`f_i` gives the gradients of
-the plain computation (each group call runs on generators seeded from the call's one seed
-and its index, in the plain run too, and the backward pass seeds them again); buffers such
-as BatchNorm statistics are updated once per step; autocast is captured in the forward pass
-and re-entered in the backward pass; no tensor the caller can
-reach is freed or modified in place; a second backward needs ``retain_graph=True``, as for
-any autograd graph.
+the plain computation (each group call runs on generators seeded from the call's one seed and
+its index, in the plain run too, and the backward pass seeds them again); buffers such as
+BatchNorm statistics are updated once per step; autocast is captured in the forward pass and
+re-entered in the backward pass; no tensor the caller can reach is freed or modified in place;
+a second backward needs ``retain_graph=True``, as for any autograd graph.
 """
 
 from __future__ import annotations
@@ -67,7 +66,13 @@ from revgnn.nn.damped_scales import (
     snapshot_layers,
 )
 from revgnn.nn.graph_tape import recording, replaying
-from revgnn.nn.group_vjp import ExplicitBackward, accumulate_vjp, add_input_grad, explicit_call
+from revgnn.nn.group_vjp import (
+    ExplicitBackward,
+    accumulate_vjp,
+    add_input_grad,
+    explicit_call,
+    index_parameters,
+)
 from revgnn.nn.recorded import Recorded
 from revgnn.nn.rev_args import RevArgs
 from revgnn.utils.autocast import AutocastState
@@ -95,9 +100,7 @@ def check_channels(channels: int, num_groups: int) -> None:
 def _compute_dtype(x: Tensor) -> torch.dtype:
     # fp16/bf16 stack inputs come from autocast (an encoder run under it): the blocks receive
     # fp32 and autocast casts inside them, as for any other module.
-    if x.dtype in (torch.float16, torch.bfloat16):
-        return torch.float32
-    return x.dtype
+    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
 
 
 def _drop_autocast_cache() -> None:
@@ -163,22 +166,8 @@ class RevStack:
         self.end_scale = self.scales_out[-1]
         # Parameters are Function inputs so that autograd (and DDP's hooks) see their gradients;
         # a tied stack lists each parameter once and accumulates over its layers.
-        self.params: list[nn.Parameter] = []
-        self.param_index: dict[int, list[int]] = {}
-        seen: dict[int, int] = {}
-        for layer in self.layers:
-            for conv in layer.convs:
-                if id(conv) in self.param_index:
-                    continue
-                idx = []
-                for p in conv.parameters():
-                    if not p.requires_grad:
-                        continue
-                    if id(p) not in seen:
-                        seen[id(p)] = len(self.params)
-                        self.params.append(p)
-                    idx.append(seen[id(p)])
-                self.param_index[id(conv)] = idx
+        self.params, self.param_index = index_parameters(self.layers)
+        self.grads_ahead: list[Tensor] | None = None  # param_grads' buffers, made by a caller
 
     # -- layout: the stream is kept group-major, [C, N, D/C], so each group is contiguous
 
@@ -293,17 +282,19 @@ class RevStack:
 
     # -- reversible forward: no graph, two stream buffers reused by every block
 
-    def forward(self, x: Tensor, record: bool) -> tuple[Tensor, Recorded]:
+    def forward(
+        self, x: Tensor, record: bool, start: Tensor | None = None
+    ) -> tuple[Tensor, Recorded]:
         """The output stream (group-major) and, if ``record``, what the backward pass needs
-        to replay (:class:`Recorded`: the seed, kept graphs, stream snapshots, grids)."""
+        (:class:`Recorded`); continuing ``start``, the stream ``x`` was rounded from, if given."""
+        cur = self.to_groups(x.detach()) if start is None else start.clone()
         with self._seeded() as seeds:
-            stream, kept = self._forward(x, record, seeds)
+            stream, kept = self._forward(cur, record, seeds)
         kept.seed = seeds.seed
         return stream, kept
 
-    def _forward(self, x: Tensor, record: bool, seeds: SeededCalls) -> tuple[Tensor, Recorded]:
+    def _forward(self, cur: Tensor, record: bool, seeds: SeededCalls) -> tuple[Tensor, Recorded]:
         groups = self.args.per_group([t.detach() for t in self.args.tensors], self.num_groups)
-        cur = self.to_groups(x.detach())
         nxt = torch.empty_like(cur)
         kept = Recorded()
         keep = set(self.snapshot_layers()) if record else set()
@@ -362,7 +353,7 @@ class RevStack:
         c = self.num_groups
         with_grad = gbuf is not None
         leaves, arg_grads, arg_grad_views = self.args.leaves(c, with_grad, needs_arg_grad)
-        param_grads = self._param_grads(with_grad)
+        param_grads = self.param_grads(with_grad)
         touched = [False] * len(self.params)
 
         steps = grid_steps(self.shifts, kept.grids)
@@ -420,10 +411,16 @@ class RevStack:
                 _drop_autocast_cache()
         return arg_grads, [g if t else None for g, t in zip(param_grads, touched)]
 
-    def _param_grads(self, with_grad: bool) -> list[Tensor | None]:
+    def param_grads(self, with_grad: bool = True) -> list[Tensor | None]:
+        """The zeroed buffers the backward pass accumulates the parameters' gradients in
+        (``None`` each without gradients), or ``grads_ahead`` where a caller made them."""
         # Allocated up front, not as each layer's gradients arrive: long-lived allocations
         # made between the recompute's large temporaries fragment the heap, and glibc then
-        # grows the process by a block's working set per layer instead of reusing it.
+        # grows the process by a block's working set per layer instead of reusing it. Stacks
+        # called one after another get theirs from the chain's first backward pass.
+        if with_grad and self.grads_ahead is not None:
+            ahead, self.grads_ahead = self.grads_ahead, None
+            return list(ahead)
         return [
             torch.zeros_like(p, memory_format=torch.contiguous_format) if with_grad else None
             for p in self.params

@@ -11,6 +11,7 @@ autograd, :func:`inverse_stack` rebuilds a stack's input from its output, and
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,8 +43,15 @@ class ReversibleFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, stack: RevStack, x: Tensor, *inputs: Tensor) -> Tensor:
         autocast = AutocastState.capture(stack.device)
-        stream, kept = stack.forward(x, record=True)
+        source, start = _continued_node(x, stack)
+        stream, kept = stack.forward(x, record=True, start=start)
         out = stack.output(stream)
+        if source is not None:
+            # Rebuilt exactly by this node's backward pass, which hands it back (below).
+            start.untyped_storage().resize_(0)
+            source.stream_handed_on = True
+            source.successor = weakref.ref(ctx)
+        ctx.source = source
         ctx.stack = stack
         ctx.autocast = autocast
         ctx.x_dtype = x.dtype
@@ -52,6 +60,13 @@ class ReversibleFunction(torch.autograd.Function):
         # When the stream is wider than the output, or the output is the stream scaled (a
         # damped stack), the stream itself is kept: the output would not invert exactly.
         ctx.keeps_stream = stack.stream_dtype != stack.compute_dtype or stack.end_scale != 1.0
+        # A stack called on this output may continue this stream (_continued_node): the
+        # saved stream itself, unless a saved-tensor hook keeps another copy of it instead.
+        continuable = ctx.keeps_stream and stack.end_scale == 1.0
+        ctx.stream_ref = weakref.ref(stream) if continuable else None
+        ctx.stream_handed_on = False
+        ctx.stream_handed_back = None
+        ctx.out_version = out._version
         # Everything this node keeps goes through save_for_backward: autograd checks that the
         # caller did not modify it in place, and saved_tensors_hooks (the memory counters built
         # on them) see every byte. The stack drops its own references until backward.
@@ -74,42 +89,142 @@ class ReversibleFunction(torch.autograd.Function):
                 "reversible blocks do not support double backward (create_graph=True); "
                 "build the model with reversible=False to differentiate its gradients"
             )
-        stack: RevStack = ctx.stack
-        saved = list(ctx.saved_tensors)
-        num_args = len(stack.args.chunked)
-        end = saved[0]
-        stack.args.tensors = saved[1 : 1 + num_args]
-        rest = saved[1 + num_args :]
-        if ctx.edge_index_saved:
-            stack.edge_index = rest.pop(0)
-        kept = Recorded.unpack(rest, ctx.kept_layout)
-        for p, version in zip(stack.params, ctx.param_versions):
+        for p, version in zip(ctx.stack.params, ctx.param_versions):
             if p._version != version:
                 raise RuntimeError(
                     "a parameter of a reversible block was modified in place between the "
                     "forward and the backward pass (optimizer.step() before backward()?); "
                     "the backward pass recomputes the blocks and needs the forward's weights"
                 )
-        # Own copies: what was saved stays intact for a retain_graph=True second backward.
-        ybuf = end.clone() if ctx.keeps_stream else stack.stream_of(end)
+        ybuf = _end_handed_back(ctx) if ctx.stream_handed_on else None
+        stack, end, kept = _unpacked(ctx)
+        if ybuf is None:  # own copies: what was saved stays intact for a retain_graph=True rerun
+            ybuf = end.clone() if ctx.keeps_stream else stack.stream_of(end)
+        if ctx.source is not None and not ctx.stream_handed_on:  # the last stack of a chain
+            _grads_ahead(ctx)
         gbuf = stack.stream_of(grad_out, grad=True)
-        needs = ctx.needs_input_grad[2 : 2 + num_args]
-        outer_rng = get_rng_state(stack.device) if kept.seed is not None else None
-        try:
-            arg_grads, param_grads = stack.backward(ybuf, gbuf, kept, ctx.autocast, needs)
-        finally:
-            if outer_rng is not None:
-                set_rng_state(stack.device, outer_rng)
-            stack.args.tensors = []
-            if ctx.edge_index_saved:
-                stack.edge_index = None
+        needs = ctx.needs_input_grad[2 : 2 + len(stack.args.tensors)]
+        arg_grads, param_grads = _walk_back(ctx, stack, ybuf, gbuf, kept, needs)
+        if ctx.source is not None:
+            ctx.source.stream_handed_back = ybuf  # the input stream, rebuilt: the source's end
         del ybuf
         grad_x = stack.from_groups(gbuf, ctx.x_dtype) if ctx.needs_input_grad[1] else None
         return (None, grad_x, *arg_grads, *param_grads)
 
 
+def _unpacked(ctx: Any) -> tuple[RevStack, Tensor, Recorded]:
+    """The node's stack with its saved arguments and edge index restored, its saved end (the
+    output or the stream), and what its forward pass recorded."""
+    stack: RevStack = ctx.stack
+    saved = list(ctx.saved_tensors)
+    num_args = len(stack.args.chunked)
+    stack.args.tensors = saved[1 : 1 + num_args]
+    rest = saved[1 + num_args :]
+    if ctx.edge_index_saved:
+        stack.edge_index = rest.pop(0)
+    return stack, saved[0], Recorded.unpack(rest, ctx.kept_layout)
+
+
+def _walk_back(
+    ctx: Any,
+    stack: RevStack,
+    ybuf: Tensor,
+    gbuf: Tensor | None,
+    kept: Recorded,
+    needs: Sequence[bool],
+) -> tuple[list[Tensor | None], list[Tensor | None]]:
+    """:meth:`RevStack.backward` (the inverse alone for ``gbuf=None``), the caller's random
+    state kept, the saved tensors released afterwards."""
+    outer_rng = get_rng_state(stack.device) if kept.seed is not None else None
+    try:
+        return stack.backward(ybuf, gbuf, kept, ctx.autocast, needs)
+    finally:
+        if outer_rng is not None:
+            set_rng_state(stack.device, outer_rng)
+        stack.args.tensors = []
+        if ctx.edge_index_saved:
+            stack.edge_index = None
+
+
 #: The autograd node type of a reversible stack, for tools that walk autograd graphs.
 ReversibleBackward: type = ReversibleFunction._backward_cls
+
+
+def _continued_node(x: Tensor, stack: RevStack) -> tuple[Any, Tensor | None]:
+    """The autograd node of the reversible stack whose untouched output ``x`` is, and its
+    kept stream, where ``stack`` continues that stream instead of starting one from ``x``;
+    else ``(None, None)``.
+
+    Blocks called one after another (``x = block(x, ...)`` in a loop, as PyG's examples stack
+    ``GroupAddRev``) then keep one stream between them, as one :class:`ReversibleSequential`
+    does: each node frees its predecessor's stream, and its backward pass hands that stream
+    back, rebuilt exactly. Memory stays flat in depth, and the outputs are those of one
+    stack of the same blocks, bit for bit (the stream is not rounded to ``x``'s dtype between
+    them). Never for a stream that is the output itself (a stream of the compute dtype: the
+    caller's tensor), a damped stack, a second consumer of the same output, or a stream that
+    a saved-tensor hook (``save_on_cpu``, checkpointing) keeps a copy of instead."""
+    node = x.grad_fn
+    if not isinstance(node, ReversibleBackward) or getattr(node, "stream_ref", None) is None:
+        return None, None
+    start = node.stream_ref()
+    if start is None or node.stream_handed_on or x._version != node.out_version:
+        return None, None
+    prev: RevStack = node.stack
+    same = (prev.num_groups, prev.stream_dtype, prev.device)
+    if stack.keep != 1.0 or same != (stack.num_groups, stack.stream_dtype, stack.device):
+        return None, None
+    return node, start
+
+
+def _grads_ahead(ctx: Any) -> None:
+    """The parameter gradients of every stack a chain's last stack continues (stacks called
+    one after another), made by the chain's first backward pass before its temporaries, as
+    one stack makes all of its own up front (:meth:`RevStack.param_grads` says why).
+    Parameters shared with a stack already served (the same block called again) are left to
+    their own pass: their buffers would be made once per call."""
+    seen = {id(p) for p in ctx.stack.params}
+    node = ctx.source
+    while node is not None:
+        ids = {id(p) for p in node.stack.params}
+        if node.stack.grads_ahead is None and not ids & seen:
+            node.stack.grads_ahead = node.stack.param_grads()
+        seen |= ids
+        node = node.source
+
+
+def _end_handed_back(ctx: Any) -> Tensor:
+    """The end stream of a node that handed it on: given back by the successor's backward
+    pass, or, where that has not run (its output reaches another loss, differentiated later,
+    or none), rebuilt without gradients through the inverses of the successors down to the
+    first that holds its stream."""
+    stream = ctx.stream_handed_back
+    if stream is not None:
+        ctx.stream_handed_back = None
+        return stream
+    chain, node = [], ctx
+    while True:
+        successor = node.successor()
+        if successor is None:
+            raise RuntimeError(
+                "this reversible block handed its stream on to the reversible block called on "
+                "its output (blocks called one after another share one stream, so that memory "
+                "does not grow with depth), and that block's autograd graph is gone before its "
+                "backward pass ran; keep its output until this backward pass, or call it "
+                "under torch.no_grad() or on x.clone()"
+            )
+        chain.append(successor)
+        if not successor.stream_handed_on:
+            ybuf = successor.saved_tensors[0].clone()
+            break
+        if successor.stream_handed_back is not None:
+            ybuf = successor.stream_handed_back.clone()
+            break
+        node = successor
+    with torch.no_grad():
+        for node in reversed(chain):
+            stack, _, kept = _unpacked(node)
+            _walk_back(node, stack, ybuf, None, kept, [False] * len(stack.args.tensors))
+    return ybuf
 
 
 def _needs_graph(x: Tensor, stack: RevStack) -> bool:

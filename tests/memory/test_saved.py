@@ -19,6 +19,18 @@ def test_saved_tensors_are_deduplicated_by_storage():
     del y, z, w
 
 
+def test_storages_are_counted_at_the_size_they_have_when_read():
+    x = torch.randn(1000, 16, requires_grad=True)
+    with SavedTensorCounter() as counter:
+        y = x.exp()  # saves its output
+        z = x.sin()  # saves x
+    assert counter.bytes == 2 * 1000 * 16 * 4
+    y.untyped_storage().resize_(0)  # freed, as a reversible block's stream the next one took over
+    assert counter.bytes == 1000 * 16 * 4
+    assert sorted(counter.storages.values()) == [0, 1000 * 16 * 4]
+    del z
+
+
 def test_parameters_and_buffers_are_excluded():
     lin = nn.Linear(64, 64)
     x = torch.randn(500, 64)

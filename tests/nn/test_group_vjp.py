@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch_geometric.nn import SAGEConv
 
-from revgnn.nn import PreActConv
+from revgnn.nn import GroupAddRev, PreActConv
 from revgnn.nn.conv import pyg_convs
-from revgnn.nn.group_vjp import accumulate_vjp, add_input_grad, explicit_call
+from revgnn.nn.group_vjp import accumulate_vjp, add_input_grad, explicit_call, index_parameters
 from revgnn.nn.rev_args import RevArgs
 from tests.helpers import random_graph, rel_err
 
@@ -71,3 +71,16 @@ def test_the_input_gradient_goes_to_the_groups_that_fed_the_input():
     assert not gbuf[0].any() and gbuf[1:].eq(g.double() * 0.5).all()
     add_input_grad(gbuf, 1, None, 1.0)  # no gradient reached the input
     assert not gbuf[0].any()
+
+
+def test_parameters_are_indexed_once_however_many_groups_or_layers_share_them():
+    shared = GroupAddRev(SAGEConv(4, 4), num_groups=2)
+    other = GroupAddRev(SAGEConv(4, 4), num_groups=2)
+    next(other.convs[1].parameters()).requires_grad_(False)
+    params, index = index_parameters([shared, other, shared])
+    convs = [*shared.convs, *other.convs]
+    per_conv = [[p for p in conv.parameters() if p.requires_grad] for conv in convs]
+    assert [id(p) for p in params] == [id(p) for ps in per_conv for p in ps]
+    assert [index[id(conv)] for conv in convs] == [
+        list(range(a, b)) for a, b in zip([0, 3, 6, 9], [3, 6, 9, 11])
+    ]

@@ -130,11 +130,17 @@ def test_weight_tied_parameters_and_gradients():
     compare(deep, torch.randn(N, D), random_graph(N, E), None, edge_attr=torch.randn(E, D))
 
 
-def test_single_block_equals_plain_and_warns_when_chained():
+def test_single_block_equals_plain_and_warns_when_it_cannot_continue_a_stream():
     torch.manual_seed(0)
     block = gen_block(D, 2, None, dropout=0.2)
     compare(block, torch.randn(N, D), random_graph(N, E), None)
     h = torch.randn(N, D, requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(4):  # each call continues the previous one's stream
+            h = block(h, random_graph(N, E))
+    assert not caught
+    block.stream_dtype = torch.float32  # a stream of the output's own dtype: the caller's
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _ in range(4):

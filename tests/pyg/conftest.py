@@ -3,8 +3,10 @@
 The ``test_*.py`` files here are PyG's (pyg-team/pytorch_geometric, commit 5c6461b2, MIT
 licence, see SOURCE.md) with one change: their ``from torch_geometric.nn import ...`` lines
 import revgnn's ``GENConv``, ``GroupAddRev``, ``DeepGCNLayer``, ``MultiAggregation`` and the
-aggregations instead. The two intended differences (docs/pyg_compat.md) are strict expected
-failures, each with the exception it must raise, so any other failure fails the suite.
+aggregations instead; ``test_rev_gnn_example.py`` runs the model of PyG's
+``examples/rev_gnn.py`` on revgnn's ``GroupAddRev``. The two intended differences
+(docs/pyg_compat.md) are strict expected failures, each with the exception it must raise, so
+any other failure fails the suite.
 """
 
 import pytest
