@@ -69,6 +69,19 @@ def grads(layers, x):
     return [x.grad, *[p.grad for block in layers for p in block.parameters()]]
 
 
+def assert_plain_runs_gradients(layers, run):
+    """``run(reversible)`` returns gradients; the reversible run's are the plain run's."""
+    out = {}
+    for reversible in (True, False):
+        for block in layers:
+            block.reversible = reversible
+        out[reversible] = run(reversible)
+        for block in layers:
+            block.zero_grad()
+    for g, r in zip(out[True], out[False]):
+        assert rel_err(g, r) < 1e-5
+
+
 def test_chained_blocks_keep_one_stream_whatever_their_number():
     edge_index = random_graph(30, 120)
     saved = {}
@@ -119,12 +132,10 @@ def test_chained_blocks_compute_one_stack_and_the_plain_runs_gradients():
 def test_chained_blocks_replay_dropout_and_free_nothing_the_caller_holds():
     layers, edge_index = sage_blocks(5, dropout=0.3), random_graph(30, 120)
     x0 = torch.randn(30, 8)
-    out = {}
-    for reversible in (True, False):
+
+    def run(reversible):
         torch.manual_seed(3)
         x = x0.clone().requires_grad_()
-        for block in layers:
-            block.reversible = reversible
         hs = [x * 1.0]
         for block in layers:
             hs.append(block(hs[-1], edge_index))
@@ -132,18 +143,16 @@ def test_chained_blocks_replay_dropout_and_free_nothing_the_caller_holds():
         hs[-1].pow(2).sum().backward()
         for h, v in zip(hs, values):  # every output the caller keeps is intact
             assert torch.equal(h.detach(), v)
-        out[reversible] = grads(layers, x)
-        for block in layers:
-            block.zero_grad()
-    for g, r in zip(out[True], out[False]):
-        assert rel_err(g, r) < 1e-5
+        return [g.clone() for g in grads(layers, x)]
+
+    assert_plain_runs_gradients(layers, run)
 
 
 def test_a_block_whose_successor_has_not_run_backward_rebuilds_its_stream():
     layers, edge_index = sage_blocks(3), random_graph(30, 120)
     x0 = torch.randn(30, 8)
-    out = {}
-    for reversible in (True, False):
+
+    def run(reversible):
         x = x0.clone().requires_grad_()
         h1 = run_loop(layers[:1], x, edge_index, reversible)
         h3 = run_loop(layers[1:], h1, edge_index, reversible)
@@ -152,11 +161,9 @@ def test_a_block_whose_successor_has_not_run_backward_rebuilds_its_stream():
         h1.sum().backward(retain_graph=True)
         first = x.grad.clone()
         h3.pow(2).sum().backward()
-        out[reversible] = (first, x.grad.clone())
-        for block in layers:
-            block.zero_grad()
-    for g, r in zip(out[True], out[False]):
-        assert rel_err(g, r) < 1e-5
+        return first, x.grad.clone()
+
+    assert_plain_runs_gradients(layers, run)
 
 
 def test_a_stream_handed_to_a_dropped_graph_is_refused_with_the_remedy():
@@ -218,9 +225,9 @@ def test_a_stream_a_hook_keeps_a_copy_of_is_not_continued():
     # save_on_cpu on a GPU, for one: the copy is what the backward pass reads.
     layers, edge_index = sage_blocks(3), random_graph(30, 120)
     x = torch.randn(30, 8, requires_grad=True)
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: t.clone(), lambda t: t):
-        with pytest.warns(UserWarning, match="saved-tensor hook keeps a copy"):
-            out = run_loop(layers, x, edge_index)
+    copies = torch.autograd.graph.saved_tensors_hooks(lambda t: t.clone(), lambda t: t)
+    with copies, pytest.warns(UserWarning, match="saved-tensor hook keeps a copy"):
+        out = run_loop(layers, x, edge_index)
     assert out.grad_fn.source is None
     out.pow(2).sum().backward()
     got = x.grad.clone()
