@@ -38,14 +38,14 @@ def row_scale(x: Tensor) -> Tensor:
     :math:`x_i \bar s / s_i`. Rows are equalised, and a bag-of-words row keeps about as many
     ones' worth of input as the raw row (Coauthor CS: 60), where :func:`row_normalize` leaves
     1."""
-    return row_normalize(x) * x.sum(dim=-1).mean().clamp_min(1.0)
+    return row_normalize(x).mul_(x.sum(dim=-1).mean().clamp_min(1.0))
 
 
 def standardize(x: Tensor) -> Tensor:
     r""":math:`(x - \mu) / \sigma` per column over the nodes (constant columns become 0)."""
     mean = x.mean(dim=0, keepdim=True)
     std = x.std(dim=0, keepdim=True)
-    return (x - mean) / torch.where(std > 0, std, torch.ones_like(std))
+    return (x - mean).div_(torch.where(std > 0, std, torch.ones_like(std)))
 
 
 #: The preprocessing step of each ``features`` value but ``"raw"`` and ``"auto"``.
@@ -61,6 +61,4 @@ def with_features(dataset: NodeDataset, mode: str) -> NodeDataset:
         raise ValueError(
             f"features={mode!r} must be one of raw, {', '.join(TRANSFORMS)} (auto is resolved)"
         )
-    data = dataset.data.clone()
-    data.x = TRANSFORMS[mode](data.x.float())
-    return dataset.preprocessed(data, NOTES[mode])
+    return dataset.preprocessed(NOTES[mode], x=TRANSFORMS[mode](dataset.data.x.float()))

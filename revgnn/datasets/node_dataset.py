@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 import torch
@@ -77,9 +78,15 @@ class NodeDataset:
         attr = self.data.get("edge_attr")
         return None if attr is None else int(attr.size(-1))
 
-    def preprocessed(self, data: Data, note: str) -> NodeDataset:
-        """A copy holding ``data`` instead, with ``note`` (the step that made it) appended to
-        the notes."""
+    def preprocessed(self, note: str, **fields: Tensor) -> NodeDataset:
+        """A copy whose graph has ``fields`` (``x=...``) replaced, with ``note`` (the step that
+        made them) appended to the notes. The other tensors are this dataset's own, shared,
+        not copied: a graph's features can be most of its memory (Coauthor Physics: 1.08 GiB of
+        34,493 x 8,415 floats), and a deep copy of the graph for each preprocessing step made
+        loading peak at 4.74 GiB of process memory where training holds 1.66."""
+        data = copy.copy(self.data)  # a new store over the same tensors
+        for key, value in fields.items():
+            data[key] = value
         notes = "; ".join(n for n in (self.notes, note) if n)
         return replace(self, data=data, notes=notes)
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from revgnn.datasets.validate import all_finite
+from revgnn.utils.checks import all_finite
 
 __all__ = [
     "POINT_TASKS",

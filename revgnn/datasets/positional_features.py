@@ -82,9 +82,7 @@ def random_walk_projections(
 def with_positional(dataset: NodeDataset, seed: int = 0) -> NodeDataset:
     """``dataset`` with :func:`random_walk_projections` appended to its node features (after
     their own preprocessing), noted in its description."""
-    data = dataset.data.clone()
-    positions = random_walk_projections(data.edge_index, dataset.num_nodes, seed=seed)
-    data.x = torch.cat([data.x.float(), positions], dim=1)
+    positions = random_walk_projections(dataset.data.edge_index, dataset.num_nodes, seed=seed)
     powers = ", ".join(map(str, HOPS))
     note = f"{positions.size(1)} positional columns (random projections, propagated {powers} times)"
-    return dataset.preprocessed(data, note)
+    return dataset.preprocessed(note, x=torch.cat([dataset.data.x.float(), positions], dim=1))

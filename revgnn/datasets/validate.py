@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from revgnn.utils.checks import all_finite
+
 if TYPE_CHECKING:
     from revgnn.datasets.node_dataset import NodeDataset
 
-__all__ = ["all_finite", "check_edge_range", "validate"]
+__all__ = ["check_edge_range", "validate"]
 
 
 def check_edge_range(name: str, edge_index: Tensor, n: int) -> None:
@@ -85,15 +87,6 @@ def validate(dataset: NodeDataset) -> NodeDataset:
                 f"{y[bad][0].item()!r} (labels outside the class range)"
             )
     return dataset
-
-
-def all_finite(t: Tensor) -> bool:
-    """Whether a float tensor holds no NaN or inf, without a mask of its size: its extremes
-    propagate NaN and show inf (ogbn-products' features: 0.98 GB of float, 0.25 GB of mask)."""
-    if not t.is_floating_point() or t.numel() == 0:
-        return True
-    lo, hi = torch.aminmax(t)
-    return bool(torch.isfinite(lo) & torch.isfinite(hi))
 
 
 def _check_finite(name: str, what: str, t: Tensor) -> None:

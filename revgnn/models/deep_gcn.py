@@ -17,7 +17,7 @@ from revgnn.nn.dynamic_block import DYNAMIC_BLOCKS, DynamicBlock
 from revgnn.nn.dynamic_conv import DynamicConv
 from revgnn.nn.group_add_rev import GroupAddRev
 from revgnn.nn.reversible_sequential import ReversibleSequential
-from revgnn.utils.checks import check_probability
+from revgnn.utils.checks import all_finite, check_probability
 
 __all__ = ["BACKBONES", "DeepGCN", "deep_gcn", "point_net"]
 
@@ -128,7 +128,7 @@ class DeepGCN(nn.Module):
                 f"x has {x.size(-1)} channels, the model was built for in_channels="
                 f"{self.in_channels}"
             )
-        if not bool(torch.isfinite(x).all()):
+        if not all_finite(x):
             raise ValueError("x holds NaN or inf values: the model needs finite points / features")
 
     def forward(self, x: Tensor, edge_index: Tensor | None = None) -> Tensor:

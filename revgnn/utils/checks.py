@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "all_finite",
     "boundary",
     "check_edge_index",
     "check_finite",
@@ -183,11 +184,24 @@ def check_finite(name: str, value: Any, what: str = "") -> None:
     _once(value, ("finite",), lambda: _check_finite(name, value, what))
 
 
+def all_finite(t: Tensor) -> bool:
+    """Whether a tensor holds no NaN or inf, without a mask of its size: its extremes
+    propagate NaN and show inf. ``torch.isfinite`` makes a float copy of the tensor's
+    magnitudes and two masks: on Coauthor Physics' 1.08 GiB of features, 1.7 GiB more at the
+    peak of the first training step than while it trains."""
+    if not t.is_floating_point() or t.numel() == 0:
+        return True
+    lo, hi = torch.aminmax(t.detach())
+    return bool(torch.isfinite(lo) & torch.isfinite(hi))
+
+
 def _check_finite(name: str, value: Tensor, what: str) -> None:
     if value.layout != torch.strided:  # a sparse adjacency: its stored values
         value = value.values()
+    if all_finite(value):
+        return
     # detach(): isfinite on a tensor that requires grad would record a graph that saves it.
-    finite = torch.isfinite(value.detach())
+    finite = torch.isfinite(value.detach())  # the masks only to report
     if not bool(finite.all()):
         bad = int((~finite).sum())
         row = int((~finite).nonzero()[0, 0]) if value.dim() > 0 else 0

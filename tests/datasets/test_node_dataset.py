@@ -41,12 +41,16 @@ def test_a_graph_without_features_gets_its_log_degree_noted():
                     "acc")  # fmt: skip
 
 
-def test_preprocessed_is_a_copy_with_the_step_noted():
+def test_preprocessed_is_a_copy_with_the_step_noted_sharing_what_it_keeps():
     data = Data(x=torch.ones(3, 2), edge_index=torch.tensor([[0], [1]]), y=torch.zeros(3))
     idx = torch.tensor([0])
     ds = NodeDataset("tiny", data, {"train": idx, "valid": idx, "test": idx}, 2, "multiclass",
                      "acc")  # fmt: skip
-    once = ds.preprocessed(Data(x=torch.zeros(3, 5), edge_index=data.edge_index), "step one")
-    twice = once.preprocessed(once.data, "step two")
+    once = ds.preprocessed("step one", x=torch.zeros(3, 5))
+    twice = once.preprocessed("step two", edge_attr=torch.ones(1, 4))
     assert once.num_features == 5 and ds.num_features == 2 and ds.notes == ""
     assert once.notes == "step one" and twice.notes == "step one; step two"
+    assert twice.edge_dim == 4 and once.edge_dim is None and ds.edge_dim is None
+    # What a step does not replace is the same tensor, not a copy of it.
+    assert once.data.edge_index is data.edge_index and twice.data.y is data.y
+    assert twice.data.x is once.data.x and torch.equal(ds.data.x, torch.ones(3, 2))

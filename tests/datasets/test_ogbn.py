@@ -128,6 +128,10 @@ def test_proteins_preparation_sum_mean_species_and_cache(tmp_path):
     assert torch.all(load_ogb("ogbn-proteins", str(tmp_path)).data.x == 7.0)
     with pytest.raises(ValueError, match="node_features='max' must be 'sum' or 'mean'"):
         prepare_proteins(ds.data, "max")
+    # A shallow copy: the 79M edges' indices and attributes of the real graph are not copied.
+    again = prepare_proteins(ds.data, "sum")
+    assert again.edge_index is ds.data.edge_index and again.edge_attr is ds.data.edge_attr
+    assert again.x is not ds.data.x and ds.data.x.size(1) == 16
 
 
 def test_missing_release_marker_is_an_error_not_a_prompt(tmp_path):

@@ -64,3 +64,4 @@ def test_with_positional_appends_to_the_features_and_notes_it(root):
     expected = random_walk_projections(ds.data.edge_index, ds.num_nodes, seed=3)
     assert torch.equal(out.data.x[:, ds.num_features :], expected)
     assert "384 positional columns" in out.describe() and ds.num_features == 1
+    assert out.data.edge_index is ds.data.edge_index and out.data.y is ds.data.y  # not copied

@@ -143,6 +143,11 @@ def test_errors():
         model(torch.randn(1, 8, 4))
     with pytest.raises(ValueError, match=r"x must be point clouds \[batch, num_points"):
         model(torch.randn(8, 3))
+    for bad in (float("nan"), float("inf")):
+        clouds = torch.randn(2, 8, 3)
+        clouds[1, 5, 2] = bad
+        with pytest.raises(ValueError, match="x holds NaN or inf values: the model needs fin"):
+            model(clouds)
     with pytest.raises(ValueError, match="is not reversible"):
         model.reversible = True
     assert "backbone='res', conv='edge', k=2" in repr(model)

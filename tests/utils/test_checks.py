@@ -1,8 +1,12 @@
+import math
+
 import pytest
 import torch
 
+import revgnn.utils.checks as checks
+from revgnn.memory import measure_peak
 from revgnn.utils import check_edge_index, check_finite, check_probability
-from revgnn.utils.checks import tensor_key
+from revgnn.utils.checks import all_finite, tensor_key
 
 
 def test_edge_index_is_checked_once_and_widened():
@@ -34,8 +38,6 @@ def test_finite_and_probability():
 
 
 def test_finite_features_are_scanned_once_until_modified(monkeypatch):
-    import revgnn.utils.checks as checks
-
     scans = []
     real = checks._check_finite
     monkeypatch.setattr(checks, "_check_finite", lambda *a: (scans.append(1), real(*a)))
@@ -62,3 +64,29 @@ def test_tensor_key_follows_the_contents():
     assert tensor_key(x.double()) != first
     x[0, 0] = 1.0  # an in-place change bumps the version
     assert tensor_key(x) != first
+
+
+def test_all_finite_finds_nan_and_inf_anywhere():
+    assert all_finite(torch.zeros(0)) and all_finite(torch.arange(5))  # empty; integer
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        for n in (1, 33, 100_003):
+            t = torch.randn(n).to(dtype)
+            assert all_finite(t)
+            for pos in (0, n // 2, n - 1):
+                for bad in (math.nan, math.inf, -math.inf):
+                    u = t.clone()
+                    u[pos] = bad
+                    assert not all_finite(u), (dtype, n, pos, bad)
+
+
+def test_the_finiteness_check_makes_no_copy_of_the_input():
+    # torch.isfinite on 1.08 GiB of features made 1.7 GiB of temporaries (a float copy of the
+    # magnitudes and two masks) in the first training step of Coauthor Physics.
+    x = torch.rand(1000, 500)
+    _, peak = measure_peak(lambda: checks._check_finite("x", x, ""))
+    assert peak.step_bytes < 0.01 * x.nbytes, peak.step_bytes
+    x[7, 3] = math.nan
+    with pytest.raises(
+        ValueError, match=r"x has 1 NaN or inf entries of 500000 \(first in row 7\)"
+    ):
+        checks._check_finite("x", x, "")

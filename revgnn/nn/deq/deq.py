@@ -66,7 +66,7 @@ from torch import Tensor, nn
 from revgnn.nn.deq.jacobian import jacobian_regularizer
 from revgnn.solvers import ConvergenceWarning, SolverStats, convergence_message, get_solver, solve
 from revgnn.solvers.registry import STOP_MODES
-from revgnn.utils.checks import check_finite
+from revgnn.utils.checks import all_finite, check_finite
 from revgnn.utils.modules import reset_module, restore_buffers
 
 __all__ = ["DEQ"]
@@ -367,7 +367,7 @@ class _ImplicitGrad(torch.autograd.Function):
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         out, z = ctx.saved_tensors
         g = ctx.deq.adjoint(out, z, grad)
-        if not torch.isfinite(g).all():
+        if not all_finite(g):
             # Unreachable with the built-in solvers (they never return non-finite iterates);
             # a registered one might: fall back to the Jacobian-free gradient.
             g = grad
