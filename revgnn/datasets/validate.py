@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from revgnn.utils.checks import all_finite
+from revgnn.utils.checks import nonfinite
 
 if TYPE_CHECKING:
     from revgnn.datasets.node_dataset import NodeDataset
@@ -90,10 +90,8 @@ def validate(dataset: NodeDataset) -> NodeDataset:
 
 
 def _check_finite(name: str, what: str, t: Tensor) -> None:
-    if not all_finite(t):  # the mask only to report
-        bad = ~torch.isfinite(t)
-        if bool(bad.any()):
-            row = int(bad.nonzero()[0, 0])
-            raise ValueError(
-                f"{name}: {what} contain {int(bad.sum())} NaN/inf values (first in row {row})"
-            )
+    found = nonfinite(t)
+    if found is not None:
+        raise ValueError(
+            f"{name}: {what} contain {found[0]} NaN/inf values (first in row {found[1]})"
+        )

@@ -29,6 +29,7 @@ __all__ = [
     "check_positive",
     "check_probability",
     "is_sparse_adjacency",
+    "nonfinite",
     "set_validation",
     "tensor_key",
     "validation_enabled",
@@ -195,17 +196,24 @@ def all_finite(t: Tensor) -> bool:
     return bool(torch.isfinite(lo) & torch.isfinite(hi))
 
 
+def nonfinite(t: Tensor) -> tuple[int, int] | None:
+    """The number of NaN / inf entries of ``t`` and the row (first index) of the first one,
+    or ``None`` when it holds none. Masks are made only for a tensor that has some
+    (:func:`all_finite` decides), to report them."""
+    if all_finite(t):
+        return None
+    # detach(): isfinite on a tensor that requires grad would record a graph that saves it.
+    bad = ~torch.isfinite(t.detach())
+    return int(bad.sum()), int(bad.nonzero()[0, 0]) if t.dim() > 0 else 0
+
+
 def _check_finite(name: str, value: Tensor, what: str) -> None:
     if value.layout != torch.strided:  # a sparse adjacency: its stored values
         value = value.values()
-    if all_finite(value):
-        return
-    # detach(): isfinite on a tensor that requires grad would record a graph that saves it.
-    finite = torch.isfinite(value.detach())  # the masks only to report
-    if not bool(finite.all()):
-        bad = int((~finite).sum())
-        row = int((~finite).nonzero()[0, 0]) if value.dim() > 0 else 0
+    found = nonfinite(value)
+    if found is not None:
         hint = f": {what}" if what else ""
         raise ValueError(
-            f"{name} has {bad} NaN or inf entries of {value.numel()} (first in row {row}){hint}"
+            f"{name} has {found[0]} NaN or inf entries of {value.numel()} (first in row "
+            f"{found[1]}){hint}"
         )

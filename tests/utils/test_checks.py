@@ -85,8 +85,11 @@ def test_the_finiteness_check_makes_no_copy_of_the_input():
     x = torch.rand(1000, 500)
     _, peak = measure_peak(lambda: checks._check_finite("x", x, ""))
     assert peak.step_bytes < 0.01 * x.nbytes, peak.step_bytes
+    assert checks.nonfinite(x) is None
     x[7, 3] = math.nan
+    x[9, 0] = -math.inf
+    assert checks.nonfinite(x) == (2, 7) and checks.nonfinite(torch.tensor(math.inf)) == (1, 0)
     with pytest.raises(
-        ValueError, match=r"x has 1 NaN or inf entries of 500000 \(first in row 7\)"
+        ValueError, match=r"x has 2 NaN or inf entries of 500000 \(first in row 7\)"
     ):
         checks._check_finite("x", x, "")
