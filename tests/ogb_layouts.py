@@ -7,10 +7,14 @@ import numpy as np
 import pandas as pd
 
 
-def write_ogbg_layout(root: str, num_graphs: int = 24, seed: int = 0) -> str:
-    """A tiny ogbg-molhiv folder in OGB's layout (raw CSVs, scaffold split, marker)."""
+def write_ogbg_layout(
+    root: str, num_graphs: int = 24, seed: int = 0, name: str = "ogbg-molhiv"
+) -> str:
+    """A tiny folder of OGB molecule set ``name`` in OGB's layout (raw CSVs, scaffold split,
+    marker): 0/1 labels, or for a regression set (``ogbg-molesol``) the number of atoms plus
+    noise."""
     rng = np.random.default_rng(seed)
-    folder = osp.join(root, "ogbg_molhiv")
+    folder = osp.join(root, name.replace("-", "_"))
     edges, edge_feat, node_feat, num_nodes, num_edges = [], [], [], [], []
     for _ in range(num_graphs):
         n = int(rng.integers(3, 7))
@@ -21,6 +25,9 @@ def write_ogbg_layout(root: str, num_graphs: int = 24, seed: int = 0) -> str:
         num_nodes.append(n)
         num_edges.append(n - 1)
     labels = (np.arange(num_graphs) % 2).reshape(-1, 1)  # both classes in every part
+    if name in ("ogbg-molesol", "ogbg-molfreesolv", "ogbg-mollipo"):
+        noise = rng.normal(0.0, 0.1, (num_graphs, 1))
+        labels = np.array(num_nodes, dtype=float).reshape(-1, 1) + noise
     files = {
         "edge": np.concatenate(edges),
         "edge-feat": np.concatenate(edge_feat),
@@ -49,5 +56,5 @@ def write_ogbg_layout(root: str, num_graphs: int = 24, seed: int = 0) -> str:
             compression="gzip",
         )
     with open(osp.join(folder, "RELEASE_v1.txt"), "w") as f:
-        f.write("tiny ogbg-molhiv layout written by the tests\n")
+        f.write(f"tiny {name} layout written by the tests\n")
     return folder

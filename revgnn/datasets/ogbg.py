@@ -13,11 +13,12 @@ from revgnn.datasets.registry import register_dataset
 
 __all__ = ["OGBG_DATASETS", "load_ogbg"]
 
-#: The OGB graph sets with binary tasks (ROC-AUC or AP), which
-#: :class:`~revgnn.training.GraphTask` trains on.
+#: The OGB molecule sets that :class:`~revgnn.training.GraphTask` trains on: binary tasks
+#: (ROC-AUC or AP) and regressions (RMSE: the last three).
 OGBG_DATASETS = (
     "ogbg-molhiv", "ogbg-molbace", "ogbg-molbbbp", "ogbg-molclintox", "ogbg-molsider",
     "ogbg-moltox21", "ogbg-moltoxcast", "ogbg-molmuv", "ogbg-molpcba",
+    "ogbg-molesol", "ogbg-molfreesolv", "ogbg-mollipo",
 )  # fmt: skip
 
 

@@ -20,8 +20,9 @@ __all__ = ["BestWeights"]
 
 
 class BestWeights(Callback):
-    """Keeps a copy of the weights of the evaluation with the best validation score (ties
-    keep the earlier one) and loads them at the end of the run; ``loop.best`` holds that
+    """Keeps a copy of the weights of the evaluation with the best validation score (the
+    highest, or the lowest for an error metric such as RMSE: ``task.maximize``; ties keep the
+    earlier one) and loads them at the end of the run; ``loop.best`` holds that
     evaluation's scores and epoch. Under DDP every rank ends with rank 0's best weights.
 
     Args:
@@ -48,7 +49,8 @@ class BestWeights(Callback):
 
     def _better(self, loop: Loop, evaluation: Evaluation) -> bool:
         if self.select_on == "metric":
-            return evaluation.scores["valid"] > loop.best["valid"]
+            valid, best = evaluation.scores["valid"], loop.best["valid"]
+            return valid > best if loop.task.maximize else valid < best
         return evaluation.extra["valid_loss"] < loop.best.get("valid_loss", math.inf)
 
     def on_evaluate(self, loop: Loop, epoch: int, evaluation: Evaluation) -> None:

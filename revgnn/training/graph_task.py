@@ -17,19 +17,22 @@ from revgnn.utils.modules import set_training
 
 __all__ = ["GraphTask"]
 
-#: OGB metrics this task scores (binary tasks, higher is better).
-METRICS = ("rocauc", "ap")
+#: OGB metrics this task scores: binary tasks (higher is better) and regression (lower).
+METRICS = ("rocauc", "ap", "rmse")
 
 
 @register_task("graphs")
 class GraphTask(Task):
-    """Binary graph-level tasks (one or many per graph) scored by OGB's ``Evaluator``.
+    """Graph-level tasks (one or many per graph) scored by OGB's ``Evaluator``: binary
+    classification (ROC-AUC or AP, higher is better) and regression (RMSE, lower is better:
+    ``ogbg-molesol``, ``-molfreesolv``, ``-mollipo``).
 
     Training batches are ``batch_size`` graphs of the training split, shuffled by a generator
     seeded from ``(seed, epoch)`` (the same on every rank and after a resume); the loss is
-    binary cross-entropy on the labelled targets (NaN targets are skipped, as in OGB's
-    examples). The model is called as ``model(x, edge_index, edge_attr, batch)`` and returns
-    :math:`(B, T)` logits, e.g. a :class:`~revgnn.models.GraphPredictor`.
+    binary cross-entropy, or for a regression the mean squared error, on the labelled targets
+    (NaN targets are skipped, as in OGB's examples). The model is called as
+    ``model(x, edge_index, edge_attr, batch)`` and returns :math:`(B, T)` logits or values,
+    e.g. a :class:`~revgnn.models.GraphPredictor`.
 
     Args:
         dataset: OGB's ``PygGraphPropPredDataset`` (:func:`revgnn.datasets.load_ogbg`).
@@ -67,9 +70,11 @@ class GraphTask(Task):
         if self.evaluator.eval_metric not in METRICS:
             raise ValueError(
                 f"{self.name} is scored by {self.evaluator.eval_metric}; GraphTask handles "
-                f"binary tasks scored by {' or '.join(METRICS)} only"
+                f"tasks scored by {', '.join(METRICS)} only"
             )
         self.metric = self.evaluator.eval_metric
+        self.kind = "regression" if self.metric == "rmse" else "multilabel"
+        self.maximize = self.kind != "regression"
         self.split_info = f"OGB split, {len(self.split['train'])} training graphs"
         self.seed = 0
 
@@ -104,7 +109,7 @@ class GraphTask(Task):
         return model(batch.x, batch.edge_index, batch.edge_attr, batch.batch)
 
     def loss(self, out: Tensor, batch: Any, label_smoothing: float) -> tuple[Tensor, int]:
-        loss = prediction_loss(out, batch.y, "multilabel", label_smoothing)
+        loss = prediction_loss(out, batch.y, self.kind, label_smoothing)
         return loss, int(batch.num_graphs)
 
     @torch.no_grad()
@@ -123,7 +128,7 @@ class GraphTask(Task):
             result = self.evaluator.eval({"y_true": y_true, "y_pred": y_pred})
             scores[part] = float(result[self.metric])
             if part == "valid":
-                extra["valid_loss"] = float(prediction_loss(y_pred, y_true, "multilabel"))
+                extra["valid_loss"] = float(prediction_loss(y_pred, y_true, self.kind))
         return Evaluation(scores, extra=extra)
 
     def describe(self) -> str:

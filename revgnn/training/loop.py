@@ -106,7 +106,8 @@ class Loop:
             self.net = DistributedDataParallel(model, device_ids=ids)
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
         self.start, self.resumed_from, self.elapsed = 1, 0, 0.0
-        self.best: dict[str, Any] = {"epoch": 0, "valid": -math.inf, "train": math.nan,
+        worst = -math.inf if task.maximize else math.inf
+        self.best: dict[str, Any] = {"epoch": 0, "valid": worst, "train": math.nan,
                                      "test": math.nan}  # fmt: skip
         self.final_loss, self.peak_bytes = math.nan, 0
         self.peak_rss_bytes: int | None = None

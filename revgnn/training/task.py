@@ -40,7 +40,8 @@ __all__ = [
 
 @dataclass
 class Evaluation:
-    """Scores of one evaluation (``train`` / ``valid`` / ``test``, higher is better); for
+    """Scores of one evaluation (``train`` / ``valid`` / ``test``; higher is better unless
+    the task's :attr:`~Task.maximize` says otherwise); for
     class predictions, how many distinct classes the model predicted on the valid split; and
     ``extra`` figures for the epoch's log line (e.g. ``test_macc``)."""
 
@@ -116,6 +117,8 @@ class Task(ABC):
     #: Whether :meth:`evaluate` reports the validation loss (``extra["valid_loss"]``), which
     #: selection on the loss needs.
     reports_valid_loss: bool = False
+    #: Whether a higher :attr:`metric` is better (an error such as RMSE: lower).
+    maximize: bool = True
 
     def setup(self, device: torch.device, seed: int) -> None:  # noqa: B027 (optional hook)
         """Called once per run before training (move static data, build partitions)."""

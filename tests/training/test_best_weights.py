@@ -29,9 +29,11 @@ def test_on_the_loss_the_run_ends_with_the_lowest_validation_loss_weights(tiny_g
 
 
 class Loop:
-    def __init__(self, model, reports_valid_loss=False):
-        self.model, self.best, self.main, self.distributed = model, {"valid": -1.0}, True, False
-        self.task = type("T", (), {"select_best": True, "reports_valid_loss": reports_valid_loss})()
+    def __init__(self, model, reports_valid_loss=False, maximize=True):
+        self.model, self.main, self.distributed = model, True, False
+        self.best = {"valid": -1.0 if maximize else float("inf")}
+        task = {"select_best": True, "reports_valid_loss": reports_valid_loss, "maximize": maximize}
+        self.task = type("T", (), task)()
 
 
 def test_selection_on_the_loss_needs_a_task_that_reports_it():
@@ -72,3 +74,11 @@ def test_ties_keep_the_earlier_and_a_search_keeps_its_last_weights():
     cb.on_fit_end(loop)
     assert torch.equal(model.weight, first)
     assert cb.restore(loop) and BestWeights().restore(loop) is False
+
+
+def test_an_error_metric_keeps_the_lowest_validation_score():
+    model = torch.nn.Linear(2, 2)
+    loop, cb = Loop(model, maximize=False), BestWeights()
+    for epoch, rmse in enumerate((1.5, 0.9, 1.2, 0.9), start=1):
+        cb.on_evaluate(loop, epoch, Evaluation({"valid": rmse, "train": 0, "test": epoch}))
+    assert loop.best == {"epoch": 2, "valid": 0.9, "train": 0, "test": 2}

@@ -79,6 +79,25 @@ def test_selection_on_the_loss_keeps_the_lowest_validation_bce(root):
     assert bce.item() == pytest.approx(lowest["valid_loss"], rel=1e-6)
 
 
+def test_a_regression_set_is_scored_by_rmse_and_keeps_the_lowest(tmp_path):
+    write_ogbg_layout(str(tmp_path), num_graphs=60, name="ogbg-molesol")
+    dataset, split = load_ogbg("ogbg-molesol", str(tmp_path))
+    task = GraphTask(dataset, split, batch_size=8)
+    assert (task.metric, task.maximize) == ("rmse", False)
+    torch.manual_seed(0)
+    model = GraphPredictor(deeper_gcn(9, 8, 1, 2, edge_dim=3), 8)
+    result = train(model, task, TrainConfig(epochs=6, lr=0.05, progress=False))
+    lowest = min(result.history, key=lambda r: r["valid_rmse"])
+    assert result.best_epoch == lowest["epoch"] and result.valid_metric == lowest["valid_rmse"]
+    # The model now holds the lowest-RMSE weights; the loss is the squared error.
+    evaluation = task.evaluate(model, torch.device("cpu"), None)
+    assert evaluation.scores["valid"] == pytest.approx(lowest["valid_rmse"], rel=1e-6)
+    mse = evaluation.scores["valid"] ** 2
+    assert evaluation.extra["valid_loss"] == pytest.approx(mse, rel=1e-5)
+    with pytest.raises(ValueError, match=r"label_smoothing=0\.1 smooths class labels"):
+        train(model, task, TrainConfig(epochs=1, label_smoothing=0.1, progress=False))
+
+
 def _run(root, tag, *extra, wait=True):
     argv = [
         sys.executable, str(EXAMPLE), "--root", str(root), "--epochs", "12", "--hidden", "32",

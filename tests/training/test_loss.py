@@ -23,5 +23,16 @@ def test_classes_and_labelled_binary_targets_with_smoothing():
     assert torch.allclose(prediction_loss(logits, targets, "multilabel", 0.1), expected)
     empty = prediction_loss(logits, torch.full((4, 2), math.nan), "multilabel")
     assert empty.item() == 0.0
-    with pytest.raises(ValueError, match="task='regression' must be 'multiclass' or"):
-        prediction_loss(logits, targets, "regression")
+    with pytest.raises(ValueError, match="task='ranking' must be 'multiclass', 'multilabel' or"):
+        prediction_loss(logits, targets, "ranking")
+
+
+def test_regression_is_the_squared_error_of_the_labelled_targets():
+    out = torch.randn(4, 2, dtype=torch.bfloat16)
+    targets = torch.tensor([[1.5, math.nan], [-3.0, 0.2], [math.nan, math.nan], [0.0, 7.0]])
+    labelled = ~targets.isnan()
+    expected = F.mse_loss(out.float()[labelled], targets[labelled])
+    assert torch.equal(prediction_loss(out, targets, "regression"), expected)
+    assert prediction_loss(out, torch.full((4, 2), math.nan), "regression").item() == 0.0
+    with pytest.raises(ValueError, match=r"label_smoothing=0\.1 smooths class labels; a regr"):
+        prediction_loss(out, targets, "regression", 0.1)
