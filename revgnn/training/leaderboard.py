@@ -87,13 +87,21 @@ def leaderboard(
     }
 
 
+#: Metrics the leaderboard shows as percentages (scores in [0, 1]); others (RMSE) as they are.
+PERCENT = ("acc", "rocauc", "ap", "f1", "miou", "instance_miou")
+
+
 def leaderboard_markdown(summary: dict[str, Any]) -> str:
-    """The summary of :func:`leaderboard` as a markdown table (OGB's submission columns)."""
-    names = {"acc": "Accuracy", "rocauc": "ROC-AUC", "ap": "AP", "f1": "micro-F1"}
+    """The summary of :func:`leaderboard` as a markdown table (OGB's submission columns:
+    scores in [0, 1] as percentages, an error such as RMSE in its own units)."""
+    names = {"acc": "Accuracy", "rocauc": "ROC-AUC", "ap": "AP", "f1": "micro-F1",
+             "rmse": "RMSE", "miou": "mIoU", "instance_miou": "instance mIoU"}  # fmt: skip
     metric = names.get(summary["metric"], summary["metric"])
 
     def fmt(mean: float, std: float) -> str:
-        return f"{100 * mean:.2f} ± {100 * std:.2f}"
+        if summary["metric"] in PERCENT:
+            return f"{100 * mean:.2f} ± {100 * std:.2f}"
+        return f"{mean:.4f} ± {std:.4f}"
 
     rows = [
         f"| Model | Test {metric} | Validation {metric} | #Params | Peak memory | Runs |",

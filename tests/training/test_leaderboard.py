@@ -38,3 +38,13 @@ def test_leaderboard_summary_and_markdown(tiny, tmp_path):
 def test_run_paths_get_a_suffix_only_for_several_runs():
     assert run_path("a/ckpt.pt", 2, 3) == "a/ckpt.run2.pt"
     assert run_path("a/ckpt.pt", 0, 1) == "a/ckpt.pt" and run_path(None, 1, 3) is None
+
+
+def test_markdown_shows_scores_as_percentages_and_an_error_in_its_units():
+    summary = {"model": "m", "metric": "rmse", "test_mean": 1.2345, "test_std": 0.05,
+               "valid_mean": 1.1, "valid_std": 0.0, "num_params": 10, "peak_bytes": 1024,
+               "runs": 2}  # fmt: skip
+    table = leaderboard_markdown(summary)
+    assert "| m | 1.2345 ± 0.0500 | 1.1000 ± 0.0000 |" in table and "Test RMSE" in table
+    miou = {**summary, "metric": "miou", "test_mean": 0.12345}
+    assert "| m | 12.35 ± 5.00 |" in leaderboard_markdown(miou)
