@@ -41,9 +41,9 @@ __all__ = [
 @dataclass
 class Evaluation:
     """Scores of one evaluation (``train`` / ``valid`` / ``test``; higher is better unless
-    the task's :attr:`~Task.maximize` says otherwise); for
-    class predictions, how many distinct classes the model predicted on the valid split; and
-    ``extra`` figures for the epoch's log line (e.g. ``test_macc``)."""
+    the task's :attr:`~Task.maximize` says otherwise); for class predictions, how many
+    distinct classes the model predicted on the valid split; and ``extra`` figures for the
+    epoch's log line (e.g. ``test_macc``)."""
 
     scores: dict[str, float]
     valid_classes: int | None = None
