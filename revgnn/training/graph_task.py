@@ -74,7 +74,7 @@ class GraphTask(Task):
             )
         self.metric = self.evaluator.eval_metric
         self.kind = "regression" if self.metric == "rmse" else "multilabel"
-        self.maximize = self.kind != "regression"
+        self.maximize = self.smooths_labels = self.kind != "regression"
         self.split_info = f"OGB split, {len(self.split['train'])} training graphs"
         self.seed = 0
 

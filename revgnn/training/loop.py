@@ -88,6 +88,11 @@ class Loop:
         self.distributed, self.main = self.world > 1, self.rank == 0
         self.model = model.to(self.device)
         self.task = task
+        if cfg.label_smoothing > 0.0 and not task.smooths_labels:
+            raise ValueError(
+                f"label_smoothing={cfg.label_smoothing} smooths class labels; the "
+                f"{task.name} task ({task.metric}) has none: --label-smoothing 0"
+            )
         task.setup(self.device, cfg.seed)
         if self.distributed and isinstance(task, NodeTask) and task.full_batch:
             raise ValueError(

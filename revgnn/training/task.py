@@ -119,6 +119,8 @@ class Task(ABC):
     reports_valid_loss: bool = False
     #: Whether a higher :attr:`metric` is better (an error such as RMSE: lower).
     maximize: bool = True
+    #: Whether the loss has classes to smooth (a regression has none).
+    smooths_labels: bool = True
 
     def setup(self, device: torch.device, seed: int) -> None:  # noqa: B027 (optional hook)
         """Called once per run before training (move static data, build partitions)."""

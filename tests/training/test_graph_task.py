@@ -94,8 +94,12 @@ def test_a_regression_set_is_scored_by_rmse_and_keeps_the_lowest(tmp_path):
     assert evaluation.scores["valid"] == pytest.approx(lowest["valid_rmse"], rel=1e-6)
     mse = evaluation.scores["valid"] ** 2
     assert evaluation.extra["valid_loss"] == pytest.approx(mse, rel=1e-5)
-    with pytest.raises(ValueError, match=r"label_smoothing=0\.1 smooths class labels"):
+    # Refused before the run starts: the model is left as it was.
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    no_classes = r"label_smoothing=0\.1 smooths class labels; the ogbg-molesol task \(rmse\)"
+    with pytest.raises(ValueError, match=no_classes):
         train(model, task, TrainConfig(epochs=1, label_smoothing=0.1, progress=False))
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 
 def _run(root, tag, *extra, wait=True):
