@@ -14,6 +14,7 @@ import argparse
 import revgnn.cli.train as cli
 from revgnn.cli.errors import ArgumentParser, report_user_errors
 from revgnn.config.recipe import recipe_names
+from revgnn.utils.registry import normalize
 
 __all__ = ["main", "parse", "presets"]
 
@@ -32,7 +33,7 @@ def parse(argv: list[str] | None, dataset: str, doc: str, default: str) -> argpa
     cli.add_arguments(parser)
     args = parser.parse_args(argv)
     chosen = getattr(args, "cfg__data.dataset", dataset)
-    if chosen != dataset:
+    if normalize(chosen) != normalize(dataset):
         parser.error(f"this example trains {dataset}; use revgnn train --dataset {chosen}")
     if args.config is None:
         args.config = f"{dataset}/{args.preset}"

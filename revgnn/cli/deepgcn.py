@@ -68,6 +68,8 @@ def _arch_values(arch: str) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     dataset = getattr(args, "cfg__data.dataset", DEFAULT_DATASET)
+    if dataset in DATASETS:
+        dataset = DATASETS.canonical(dataset)
     name = args.config or f"deepgcn/{dataset}"
     if args.config is None and name not in recipe_names():
         raise ValueError(

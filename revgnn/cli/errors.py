@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from revgnn.training.checkpoint import CheckpointError
 from revgnn.training.interrupted import TrainingInterrupted
+from revgnn.utils.registry import normalize
 
 __all__ = ["INTERRUPTED", "USER_ERRORS", "ArgumentParser", "report_user_errors"]
 
@@ -45,14 +46,29 @@ class ArgumentParser(argparse.ArgumentParser):
         return parsed
 
     def unknown(self, extras: list[str]) -> NoReturn:
-        """Refuse the arguments ``extras`` that parsing left over, suggesting flags."""
+        """Refuse the arguments ``extras`` that parsing left over, suggesting flags: the flag
+        whose setting ``extras`` names in another spelling (``--num_parts``, the field of
+        ``--parts``; ``--input_dropout``), else the closest flag."""
         flags = [f for action in self._actions for f in action.option_strings]
         hints = []
         for flag in (arg.split("=", 1)[0] for arg in extras if arg.startswith("-")):
-            close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.7)
+            close = self._aliases().get(normalize(flag)) or next(
+                iter(difflib.get_close_matches(flag, flags, n=1, cutoff=0.7)), None
+            )
             if close:
-                hints.append(f"{flag}: did you mean {close[0]}?")
+                hints.append(f"{flag}: did you mean {close}?")
         self.error(f"unrecognized arguments: {' '.join(extras)}" + "".join(f"; {h}" for h in hints))
+
+    def _aliases(self) -> dict[str, str]:
+        """``normalize(spelling) -> flag`` for each flag's own spellings and its setting's
+        field name (the last part of its ``dest``)."""
+        out = {}
+        for action in self._actions:
+            longs = [f for f in action.option_strings if f.startswith("--")]
+            if longs:
+                for spelling in (*longs, action.dest.rsplit(".", 1)[-1]):
+                    out.setdefault(normalize(spelling), longs[0])
+        return out
 
 
 _PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))

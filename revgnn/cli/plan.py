@@ -25,7 +25,7 @@ from typing import Any
 from revgnn.cli.profile import DEFAULT_KINDS, default_memory_limit, save_plot
 from revgnn.config.fields import settings_of
 from revgnn.config.flags import add_section_flags, given
-from revgnn.memory.kinds import MODEL_KINDS, Config, num_parameters
+from revgnn.memory.kinds import MODEL_KINDS, Config, canonical_kind, num_parameters
 from revgnn.memory.plan import max_depth, max_width, predict
 from revgnn.utils.units import format_bytes, parse_bytes
 
@@ -140,9 +140,7 @@ def plan(args: argparse.Namespace) -> dict[str, Any]:
     budget = parse_bytes(args.memory, "--memory")
     widths = [int(w) for w in args.widths.split(",") if w]
     rows = []
-    for kind in args.kinds.split(","):
-        if kind not in MODEL_KINDS:
-            raise ValueError(f"--kinds: {kind!r} is not one of {', '.join(MODEL_KINDS)}")
+    for kind in (canonical_kind(k, "--kinds") for k in args.kinds.split(",")):
         base = _base(args, kind, defaults=False)
         deepest = {}
         for w in widths:

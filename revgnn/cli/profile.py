@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from revgnn.config.flags import add_section_flags, given
-from revgnn.memory.kinds import MODEL_KINDS, Config
+from revgnn.memory.kinds import MODEL_KINDS, Config, canonical_kind
 from revgnn.utils.units import format_bytes, parse_bytes
 
 DEFAULT_KINDS = ("revgnn", "wt-revgnn", "deq-gnn", "deepergcn", "pyg-groupaddrev")
@@ -142,9 +142,7 @@ def configs_from_args(args: argparse.Namespace) -> list[Config]:
             raise ValueError("give --edges or --degree, not both")
         fixed["num_edges"] = round(fixed.get("num_nodes", Config().num_nodes) * args.degree)
     configs = []
-    for kind in kinds:
-        if kind not in MODEL_KINDS:
-            raise ValueError(f"--kinds: {kind!r} is not one of {', '.join(MODEL_KINDS)}")
+    for kind in (canonical_kind(k, "--kinds") for k in kinds):
         kind_groups = groups if MODEL_KINDS[kind].grouped else groups[:1]
         for width in widths:
             for g in kind_groups:

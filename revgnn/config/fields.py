@@ -14,6 +14,8 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any, Union
 
+from revgnn.utils.registry import did_you_mean, normalize, resolve_name
+
 __all__ = ["AUTO", "Setting", "setting", "settings_of", "validate"]
 
 #: The value of a setting that the library fills in from the graph or the depth (see
@@ -156,9 +158,20 @@ def validate(config: Any) -> None:
             )
         if value is None:
             continue
+        # Names and choices in any case and with '-' / '_' as the user likes; the config
+        # keeps the spelling that the code compares against.
+        if s.names is not None and isinstance(value, str) and value != AUTO:
+            object.__setattr__(config, s.name, resolve_name(value, s.names(), s.name))
+        if s.choices is not None and isinstance(value, str):
+            words = [c for c in s.choices if isinstance(c, str)]
+            value = {normalize(c): c for c in words}.get(normalize(value), value)
+            object.__setattr__(config, s.name, value)
         if s.choices is not None and value not in s.choices:
             options = ", ".join(str(c) for c in s.choices) + (" (or none)" if s.optional else "")
-            raise ValueError(f"{s.name}={value!r} must be one of {options} ({owner}.{s.name})")
+            raise ValueError(
+                f"{s.name}={value!r} must be one of {options} ({owner}.{s.name})"
+                + did_you_mean(str(value), [str(c) for c in s.choices])
+            )
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             _check_bounds(s, value, owner)
 

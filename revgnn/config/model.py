@@ -15,11 +15,15 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from revgnn.config.fields import AUTO, setting, validate
+from revgnn.models.deep_gcn import BACKBONES
+from revgnn.models.deq_gnn import CELLS
 from revgnn.models.registry import MODELS
-from revgnn.nn.aggr import aggregation_options
+from revgnn.nn.aggr import AGGREGATIONS, aggregation_options
 from revgnn.nn.conv.point_conv import POINT_CONVS
 from revgnn.nn.conv.registry import CONVS, conv_resolver
+from revgnn.nn.deep_gcn_block import BLOCKS
 from revgnn.nn.deq import DEQ
+from revgnn.nn.deq.deq import GRAD_MODES
 from revgnn.solvers import available_solvers
 
 __all__ = [
@@ -129,8 +133,10 @@ class ModelConfig:
         "multi-label and binary node tasks, init otherwise",
         choices=(AUTO, "prior", "init"),
     )
-    block: str = setting("res+", "DeeperGCN's layer kind: res+, res, dense, plain")
-    deq_cell: str = setting("rev", "DEQ-GNN's cell: rev (grouped reversible) or res+")
+    block: str = setting("res+", "DeeperGCN's layer kind", choices=BLOCKS)
+    deq_cell: str = setting(
+        "rev", "DEQ-GNN's cell: rev (grouped reversible) or res+", choices=CELLS
+    )
     stream_dtype: str = setting(
         "float64", "dtype of the reversible residual stream", choices=("float64", "float32")
     )
@@ -150,8 +156,10 @@ class ModelConfig:
     solver: str = setting(_DEQ["solver"], "DEQ-GNN: forward solver", names=available_solvers)
     max_iter: int = setting(_DEQ["max_iter"], "DEQ-GNN: forward solver iterations", low=1)
     tol: float = setting(_DEQ["tol"], "DEQ-GNN: forward relative tolerance", low=0.0)
-    grad: str = setting(_DEQ["grad"], "DEQ-GNN: implicit or phantom gradients")
-    backward_solver: str | None = setting(None, "DEQ-GNN: adjoint solver (none: --solver)")
+    grad: str = setting(_DEQ["grad"], "DEQ-GNN: implicit or phantom gradients", choices=GRAD_MODES)
+    backward_solver: str | None = setting(
+        None, "DEQ-GNN: adjoint solver (none: --solver)", names=available_solvers
+    )
     backward_max_iter: int | None = setting(None, "DEQ-GNN: adjoint iterations", low=1)
     backward_tol: float | None = setting(None, "DEQ-GNN: adjoint tolerance", low=0.0)
     phantom_steps: int = setting(_DEQ["phantom_steps"], "DEQ-GNN: phantom steps", low=1)
@@ -163,9 +171,10 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         validate(self)
-        if self.model not in MODELS or _family(self.model) != "node":
-            names = ", ".join(n for n in MODELS.names() if _family(n) == "node")
-            raise ValueError(f"model={self.model!r} is not one of {names}")
+        aggr = self.conv_options.get("aggr")
+        if isinstance(aggr, str):
+            options = {**self.conv_options, "aggr": AGGREGATIONS.canonical(aggr)}
+            object.__setattr__(self, "conv_options", options)
         spec = conv_resolver(self.resolved_conv) if isinstance(self.conv, str) else None
         if spec is not None:
             unknown = [k for k in self.conv_options if not spec.accepts(k)]
@@ -175,12 +184,6 @@ class ModelConfig:
                     f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not an option "
                     f"of conv={self.resolved_conv!r} (its options: {known})"
                 )
-        for name in ("solver", "backward_solver"):
-            value = getattr(self, name)
-            if value is not None and value not in available_solvers():
-                raise ValueError(f"{name}={value!r} is not one of {', '.join(available_solvers())}")
-        if self.grad not in ("implicit", "phantom"):
-            raise ValueError(f"grad={self.grad!r} must be implicit or phantom")
         grouped = self.model in ("revgnn", "wt-revgnn") or (
             self.model == "deq-gnn" and self.deq_cell == "rev"
         )
@@ -230,8 +233,6 @@ _AGGR_OPTIONS = ("t", "learn_t", "p", "learn_p", "y", "learn_y")
 
 
 def _aggr_names() -> list[str]:
-    from revgnn.nn.aggr import AGGREGATIONS
-
     return AGGREGATIONS.names()
 
 
@@ -252,7 +253,7 @@ class PointModelConfig:
     )
     num_layers: int = setting(28, "layers, the stem included (ResGCN-28: 28)", low=2)
     hidden_channels: int = setting(64, "width of every block", flag="channels", low=1)
-    backbone: str = setting("res", "res, dense, plain, or rev (reversible ResGCN)")
+    backbone: str = setting("res", "the backbone (rev: reversible ResGCN)", choices=BACKBONES)
     conv: str = setting("edge", "the graph convolution", names=lambda: POINT_CONVS.names())
     k: int = setting(9, "neighbours per point", low=1)
     dilated: bool = setting(True, "dilation 1 + i at block i")
@@ -276,13 +277,6 @@ class PointModelConfig:
 
     def __post_init__(self) -> None:
         validate(self)
-        if self.model not in MODELS or _family(self.model) != "point":
-            names = ", ".join(n for n in MODELS.names() if _family(n) == "point")
-            raise ValueError(f"model={self.model!r} is not one of {names}")
-        if self.conv not in POINT_CONVS:
-            raise ValueError(f"conv={self.conv!r} is not one of {', '.join(POINT_CONVS.names())}")
-        if self.backbone not in ("plain", "res", "dense", "rev"):
-            raise ValueError(f"backbone={self.backbone!r} is not one of plain, res, dense, rev")
         if self.backbone == "rev" and self.hidden_channels % self.num_groups:
             raise ValueError(
                 f"num_groups={self.num_groups} must divide channels={self.hidden_channels}"

@@ -34,6 +34,7 @@ from revgnn.config.optim import OptimConfig
 from revgnn.config.run import RunConfig
 from revgnn.config.search import SearchConfig
 from revgnn.models.registry import MODELS
+from revgnn.utils.registry import did_you_mean, normalize
 
 __all__ = ["SECTIONS", "Recipe", "load_recipe", "recipe_names"]
 
@@ -161,10 +162,7 @@ def _updated(recipe: Recipe, section: str, updates: dict[str, Any]) -> Any:
     current = getattr(recipe, section)
     cls = SECTIONS[section]
     if section == "model":
-        name = updates.get("model", current.model)
-        if name not in MODELS:
-            raise ValueError(f"model={name!r} is not one of {', '.join(MODELS.names())}")
-        cls = _MODEL_CLASSES[MODELS.entry(name).info["family"]]
+        cls = _MODEL_CLASSES[MODELS.entry(updates.get("model", current.model)).info["family"]]
         if not isinstance(current, cls):  # another family: start from its defaults
             current = cls()
     if current is None:
@@ -216,7 +214,8 @@ def load_recipe(path_or_name: str, base: Recipe | None = None, explicit: bool = 
         with open(path_or_name) as f:
             text = f.read()
         source, explicit_keys = path_or_name, explicit
-    elif path_or_name in recipe_names():
+    elif normalize(path_or_name) in (shipped := {normalize(n): n for n in recipe_names()}):
+        path_or_name = shipped[normalize(path_or_name)]  # OGBN-Arxiv/DeeperGCN: any spelling
         group, name = path_or_name.split("/")
         text = (resources.files("revgnn.config") / "recipes" / group / f"{name}.yaml").read_text()
         source, explicit_keys = path_or_name, False
@@ -226,7 +225,7 @@ def load_recipe(path_or_name: str, base: Recipe | None = None, explicit: bool = 
             raise FileNotFoundError(f"--config {path_or_name}: no such file")
         raise ValueError(
             f"--config {path_or_name!r} is neither a file nor a shipped recipe "
-            f"({', '.join(recipe_names())})"
+            f"({', '.join(recipe_names())}){did_you_mean(path_or_name, recipe_names())}"
         )
     try:
         data = yaml.safe_load(text) or {}

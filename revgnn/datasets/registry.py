@@ -29,13 +29,14 @@ import torch
 from revgnn.config.data import DataConfig
 from revgnn.config.fields import settings_of
 from revgnn.datasets.validate import validate
-from revgnn.utils.registry import Entry, Registry
+from revgnn.utils.registry import Entry, Registry, did_you_mean
 
 __all__ = [
     "DATASETS",
     "KINDS",
     "CorruptDataset",
     "NoDataRoot",
+    "canonical_dataset",
     "dataset_entry",
     "dataset_kind",
     "load_dataset",
@@ -121,8 +122,9 @@ def register_dataset(
 
 
 def dataset_entry(name: str) -> Entry[Loader]:
-    """The registered loader of ``name``: a dataset's name, or a path to a file whose ending
-    a loader reads. Anything else is a ``ValueError`` listing both."""
+    """The registered loader of ``name``: a dataset's name (in any case, with ``-`` / ``_``
+    as you like: ``CiteSeer``, ``ogbn_arxiv``), or a path to a file whose ending a loader
+    reads. Anything else is a ``ValueError`` listing both and the closest name."""
     if isinstance(name, str) and name not in DATASETS:
         for entry in DATASETS.entries():
             if entry.info["suffixes"] and name.lower().endswith(entry.info["suffixes"]):
@@ -130,9 +132,18 @@ def dataset_entry(name: str) -> Entry[Loader]:
         files = sorted({s for e in DATASETS.entries() for s in e.info["suffixes"]})
         raise ValueError(
             f"dataset={name!r} is not one of {', '.join(DATASETS.names())}, nor a graph "
-            f"file ({', '.join(files)})"
+            f"file ({', '.join(files)}){did_you_mean(name, DATASETS.names())}"
         )
     return DATASETS.entry(name)
+
+
+def canonical_dataset(cfg: DataConfig) -> DataConfig:
+    """``cfg`` with its dataset's registered spelling (``CiteSeer`` -> ``citeseer``); a
+    graph file's path is kept as given."""
+    entry = dataset_entry(cfg.dataset)
+    if entry.info["suffixes"] or entry.name == cfg.dataset:
+        return cfg
+    return replace(cfg, dataset=entry.name)
 
 
 def dataset_kind(name: str) -> str:
@@ -171,6 +182,7 @@ def load_dataset(
         cfg = DataConfig(dataset=cfg, root=root, **options)
     elif root is not None or options:
         cfg = replace(cfg, **({"root": root} if root is not None else {}), **options)
+    cfg = canonical_dataset(cfg)
     entry = dataset_entry(cfg.dataset)
     unused = unused_data_settings(cfg)
     flags = {s.name: s.flag for s in settings_of(DataConfig)}

@@ -23,6 +23,7 @@ from revgnn.config.model import ModelConfig
 from revgnn.config.recipe import load_recipe
 from revgnn.memory.baselines import PyGDeepGCN, pyg_groupaddrev_gnn
 from revgnn.nn.aggr import AGGREGATIONS
+from revgnn.utils.registry import resolve_name
 
 __all__ = [
     "AGGR_FAMILIES",
@@ -31,6 +32,7 @@ __all__ = [
     "ModelKind",
     "buffer_bytes",
     "build_model",
+    "canonical_kind",
     "model_config",
     "num_parameters",
 ]
@@ -40,6 +42,12 @@ __all__ = [
 AGGR_FAMILIES = {name: cls.family for name, cls in AGGREGATIONS.items()}
 
 _NORMS = ("batch", "layer")
+
+
+def canonical_kind(kind: str, arg: str = "kind") -> str:
+    """The key of :data:`MODEL_KINDS` that ``kind`` spells, in any case and with ``-`` /
+    ``_`` as the user likes (``"DeeperGCN"`` -> ``"deepergcn"``); else a ``ValueError``."""
+    return resolve_name(kind, MODEL_KINDS, arg)
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,9 @@ class Config:
     )
 
     def __post_init__(self) -> None:
-        if self.kind not in MODEL_KINDS:
-            raise ValueError(f"kind={self.kind!r} is not one of {', '.join(MODEL_KINDS)}")
+        object.__setattr__(self, "kind", canonical_kind(self.kind))
+        if self.aggr in AGGREGATIONS:
+            object.__setattr__(self, "aggr", AGGREGATIONS.canonical(self.aggr))
         for name in ("num_layers", "hidden_channels", "num_nodes", "in_channels", "out_channels"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be at least 1")

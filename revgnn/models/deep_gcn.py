@@ -18,6 +18,7 @@ from revgnn.nn.dynamic_conv import DynamicConv
 from revgnn.nn.group_add_rev import GroupAddRev
 from revgnn.nn.reversible_sequential import ReversibleSequential
 from revgnn.utils.checks import all_finite, check_probability
+from revgnn.utils.registry import resolve_name
 
 __all__ = ["BACKBONES", "DeepGCN", "deep_gcn", "point_net"]
 
@@ -199,10 +200,8 @@ def deep_gcn(
     picks the head (``"segmentation"``, ``"part"``, ``"classification"``, ``"node"``)."""
     if edge_dim is not None:
         raise ValueError(f"a DeepGCN takes no edge features (got edge_dim={edge_dim})")
-    if task not in HEADS:
-        raise ValueError(f"task={task!r} is not one of {', '.join(HEADS)}")
-    if backbone not in BACKBONES:
-        raise ValueError(f"backbone={backbone!r} is not one of {', '.join(BACKBONES)}")
+    task = resolve_name(task, HEADS, "task")
+    backbone = resolve_name(backbone, BACKBONES, "backbone")
     if num_layers < 2:
         raise ValueError(f"num_layers={num_layers} must be at least 2 (the stem + one block)")
     if max_dilation is not None and max_dilation < 1:

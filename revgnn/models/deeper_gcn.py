@@ -13,6 +13,7 @@ from revgnn.models.registry import register_model
 from revgnn.nn.conv.registry import conv_resolver
 from revgnn.nn.deep_gcn_block import BLOCKS, DeepGCNBlock
 from revgnn.utils.checks import check_positive, check_probability
+from revgnn.utils.registry import resolve_name
 
 __all__ = ["DeeperGCN", "deeper_gcn"]
 
@@ -113,8 +114,7 @@ def deeper_gcn(
     ``--conv_encode_edge``)."""
     check_positive("hidden_channels", hidden_channels)
     check_positive("num_layers", num_layers)
-    if block not in BLOCKS:
-        raise ValueError(f"block={block!r} is not one of {', '.join(BLOCKS)}")
+    block = resolve_name(block, BLOCKS, "block")
     check_probability("dropout", dropout)
     spec = conv_resolver(conv)
     if spec.initial:

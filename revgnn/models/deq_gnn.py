@@ -18,6 +18,7 @@ from revgnn.nn.res_plus import ResPlus
 from revgnn.nn.reversible_sequential import ReversibleSequential
 from revgnn.nn.shared_dropout import SharedDropout
 from revgnn.utils.checks import check_positive
+from revgnn.utils.registry import resolve_name
 
 __all__ = ["CELLS", "DEQGNN", "deq_gnn"]
 
@@ -191,8 +192,7 @@ def deq_gnn(
     the block: a GENConv cell needs ``conv_options={"lean": False}``."""
     check_positive("hidden_channels", hidden_channels)
     check_positive("num_layers", num_layers)
-    if deq_cell not in CELLS:
-        raise ValueError(f"deq_cell={deq_cell!r} must be one of {', '.join(CELLS)}")
+    deq_cell = resolve_name(deq_cell, CELLS, "deq_cell")
     spec = conv_resolver(conv)
     if spec.initial:
         raise ValueError(

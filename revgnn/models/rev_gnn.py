@@ -18,6 +18,7 @@ from revgnn.nn.pre_act_conv import PreActConv
 from revgnn.nn.reversible_sequential import ReversibleSequential
 from revgnn.nn.shared_dropout import SharedDropout
 from revgnn.utils.checks import check_positive, check_probability
+from revgnn.utils.registry import resolve_name
 
 __all__ = ["RevGNN", "grouped_block", "rev_gnn"]
 
@@ -223,8 +224,7 @@ def rev_gnn(
     check_probability("dropout", dropout)
     check_probability("edge_dropout", edge_dropout)
     spec = conv_resolver(conv)
-    if stream_init not in ("input", "zero"):
-        raise ValueError(f"stream_init={stream_init!r} must be input or zero")
+    stream_init = resolve_name(stream_init, ("input", "zero"), "stream_init")
     if stream_init == "zero" and not spec.initial:
         initial = ", ".join(n for n in CONVS.names() if conv_resolver(n).initial)
         raise ValueError(

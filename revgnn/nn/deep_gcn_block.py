@@ -32,6 +32,7 @@ from revgnn.nn.pre_act_conv import PreActConv
 from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
+from revgnn.utils.registry import resolve_name
 
 __all__ = ["BLOCKS", "DeepGCNBlock"]
 
@@ -74,8 +75,7 @@ class DeepGCNBlock(nn.Module):
         out_channels: int | None = None,
     ) -> None:
         super().__init__()
-        if block not in BLOCKS:
-            raise ValueError(f"block={block!r} is not one of {', '.join(BLOCKS)}")
+        block = resolve_name(block, BLOCKS, "block")
         out_channels = channels if out_channels is None else out_channels
         if block in ("res+", "res") and out_channels != channels:
             raise ValueError(

@@ -22,6 +22,7 @@ from revgnn.nn.norm import activation
 from revgnn.utils.autocast import call_conv
 from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
+from revgnn.utils.registry import resolve_name
 
 __all__ = ["DeepGCNLayer"]
 
@@ -63,9 +64,7 @@ class DeepGCNLayer(nn.Module):
         ckpt_grad: bool = False,
     ) -> None:
         super().__init__()
-        block = block.lower()
-        if block not in BLOCKS:
-            raise ValueError(f"block={block!r} is not one of {', '.join(BLOCKS)}")
+        block = resolve_name(block, BLOCKS, "block")
         check_probability("dropout", dropout)
         self.conv, self.norm, self.act = conv, norm, activation(act)
         self.block, self.dropout, self.ckpt_grad = block, dropout, ckpt_grad

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.dynamic_conv import DynamicConv
+from revgnn.utils.registry import resolve_name
 
 __all__ = ["DYNAMIC_BLOCKS", "DynamicBlock"]
 
@@ -46,8 +47,7 @@ class DynamicBlock(nn.Module):
         **conv_kwargs,
     ) -> None:
         super().__init__()
-        if block not in DYNAMIC_BLOCKS:
-            raise ValueError(f"block={block!r} is not one of {', '.join(DYNAMIC_BLOCKS)}")
+        block = resolve_name(block, DYNAMIC_BLOCKS, "block")
         self.block, self.res_scale = block, res_scale
         self.channels = channels
         out = (growth or channels) if block == "dense" else channels

@@ -36,7 +36,13 @@ from revgnn.solvers.anderson import anderson
 from revgnn.solvers.broyden import broyden
 from revgnn.solvers.fixed_point import fixed_point
 from revgnn.solvers.monitor import ResidualMonitor
-from revgnn.solvers.registry import STOP_MODES, available_solvers, get_solver, register_solver
+from revgnn.solvers.registry import (
+    STOP_MODES,
+    available_solvers,
+    canonical_solver,
+    get_solver,
+    register_solver,
+)
 from revgnn.solvers.solve import solve
 from revgnn.solvers.stats import ConvergenceWarning, SolverStats, convergence_message
 
@@ -52,6 +58,7 @@ __all__ = [
     "anderson",
     "available_solvers",
     "broyden",
+    "canonical_solver",
     "convergence_message",
     "fixed_point",
     "get_solver",

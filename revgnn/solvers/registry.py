@@ -7,13 +7,14 @@ from collections.abc import Callable
 from torch import Tensor
 
 from revgnn.solvers.stats import SolverStats
-from revgnn.utils.registry import Registry
+from revgnn.utils.registry import Registry, resolve_name
 
 __all__ = [
     "SOLVERS",
     "STOP_MODES",
     "Solver",
     "available_solvers",
+    "canonical_solver",
     "get_solver",
     "register_solver",
 ]
@@ -56,11 +57,15 @@ def available_solvers() -> list[str]:
     return SOLVERS.names()
 
 
+def canonical_solver(name: str, arg: str = "solver") -> str:
+    """The registered spelling of the solver ``name`` (``"Fixed-Point"`` ->
+    ``"fixed_point"``); an unknown name is a ``ValueError`` naming ``arg``."""
+    try:
+        return resolve_name(name, SOLVERS.names(), arg)
+    except ValueError as e:
+        raise ValueError(f"{e} (add one with revgnn.solvers.register_solver)") from None
+
+
 def get_solver(name: str) -> Solver:
-    """The solver registered under ``name``."""
-    if name not in SOLVERS:
-        raise ValueError(
-            f"solver={name!r} is not registered; available: {available_solvers()} "
-            "(add one with revgnn.solvers.register_solver)"
-        )
-    return SOLVERS[name]
+    """The solver registered under ``name`` (any spelling :func:`canonical_solver` takes)."""
+    return SOLVERS[canonical_solver(name)]

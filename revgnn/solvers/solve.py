@@ -12,6 +12,7 @@ from torch import Tensor
 from revgnn.solvers.registry import STOP_MODES, get_solver
 from revgnn.solvers.stats import ConvergenceWarning, SolverStats, convergence_message
 from revgnn.utils.autocast import AutocastState, autocast_disabled
+from revgnn.utils.registry import resolve_name
 
 __all__ = ["solve"]
 
@@ -55,8 +56,7 @@ def solve(
         raise ValueError(f"max_iter={max_iter} must be at least 1")
     if not tol >= 0:
         raise ValueError(f"tol={tol} must be non-negative")
-    if stop_mode not in STOP_MODES:
-        raise ValueError(f"stop_mode={stop_mode!r} must be one of {STOP_MODES}")
+    stop_mode = resolve_name(stop_mode, STOP_MODES, "stop_mode")
     if not z0.is_floating_point():
         raise TypeError(f"z0 must be a floating-point tensor, got {z0.dtype}")
     shape = z0.shape

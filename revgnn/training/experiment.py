@@ -9,7 +9,7 @@ the model builds, before any training.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -23,7 +23,7 @@ from revgnn.config.train import TrainConfig
 from revgnn.datasets.features import with_features
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.positional_features import with_positional
-from revgnn.datasets.registry import dataset_kind, load_dataset
+from revgnn.datasets.registry import canonical_dataset, dataset_kind, load_dataset
 from revgnn.datasets.stats import graph_stats
 from revgnn.models.head import Head
 from revgnn.nn.knn import DilatedKnnGraph
@@ -142,6 +142,9 @@ def adapt_to_data(dataset: Any, recipe: Recipe) -> tuple[Any, Recipe]:
 def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
     """Load ``recipe``'s dataset, adapt the recipe to it, build its task and (``build``)
     check that its model builds: a wrong setting fails here, before any training."""
+    data = canonical_dataset(recipe.data)
+    if data is not recipe.data:
+        recipe = replace(recipe, data=data)
     kind = dataset_kind(recipe.data.dataset)
     _check_family(recipe, kind)
     explicit = {k.split(".", 1)[1] for k in recipe.explicit if k.startswith("data.")}

@@ -10,22 +10,62 @@ that a builder does not take are refused by name instead of being silently dropp
 Registries of operators share one namespace (:data:`OPERATORS`): a name may appear in
 several of them only for the same operator class, so ``"sage"`` cannot mean PyG's mean
 GraphSAGE in one place and a max-pool point convolution in another.
+
+Names are looked up as PyG's resolver looks them up: case, ``-``, ``_`` and spaces do not
+count (:func:`normalize`), so ``"CiteSeer"``, ``"deepergcn"`` and ``"fixed-point"`` find
+``citeseer``, ``deeper-gcn`` and ``fixed_point``, and every lookup returns the registered
+spelling (:meth:`Registry.canonical`). Two names of one registry may therefore not differ in
+those characters only.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-__all__ = ["OPERATORS", "Entry", "Registry", "keyword_options"]
+__all__ = [
+    "OPERATORS",
+    "Entry",
+    "Registry",
+    "did_you_mean",
+    "keyword_options",
+    "normalize",
+    "resolve_name",
+]
 
 T = TypeVar("T")
 
 #: Operator names shared by the operator registries: ``name -> (registry kind, class)``.
 OPERATORS: dict[str, tuple[str, type | None]] = {}
+
+
+def normalize(name: str) -> str:
+    """``name`` as lookups compare it: lower case, without ``-``, ``_`` and spaces (PyG's
+    ``normalize_string``)."""
+    return name.lower().replace("-", "").replace("_", "").replace(" ", "")
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the one of ``names`` closest to ``name``, or ``""``."""
+    known = {normalize(n): n for n in names}
+    close = difflib.get_close_matches(normalize(str(name)), list(known), n=1, cutoff=0.6)
+    return f"; did you mean {known[close[0]]!r}?" if close else ""
+
+
+def resolve_name(name: str, names: Iterable[str], arg: str) -> str:
+    """The one of ``names`` that ``name`` spells (:func:`normalize`); otherwise a
+    ``ValueError`` naming ``arg``, listing ``names`` and the closest of them."""
+    names = list(names)
+    found = {normalize(n): n for n in names}.get(normalize(name)) if isinstance(name, str) else None
+    if found is None:
+        raise ValueError(
+            f"{arg}={name!r} is not one of {', '.join(names)}{did_you_mean(name, names)}"
+        )
+    return found
 
 
 def keyword_options(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
@@ -88,6 +128,7 @@ class Registry(Generic[T]):
         self.arg = arg or kind
         self.operators = operators
         self._entries: dict[str, Entry[T]] = {}
+        self._keys: dict[str, str] = {}  # normalize(name) -> name
 
     def register(self, *names: str, **info: Any) -> Callable[[T], T]:
         """Decorator registering a class or function under ``names``; ``info`` is kept with
@@ -109,6 +150,12 @@ class Registry(Generic[T]):
                 f"{self.kind} name {name!r} is already registered to "
                 f"{_label(self._entries[name].obj)}; choose another name"
             )
+        twin = self._keys.get(normalize(name))
+        if twin is not None:
+            raise ValueError(
+                f"{self.kind} name {name!r} differs from the registered {twin!r} only in case, "
+                "'-', '_' or spaces, which lookups ignore; choose another name"
+            )
         if self.operators:
             cls = info.get("operator") or _returned_class(obj)
             seen = OPERATORS.get(name)
@@ -120,31 +167,35 @@ class Registry(Generic[T]):
                 )
             OPERATORS.setdefault(name, (self.kind, cls))
         self._entries[name] = Entry(name, obj, dict(info))
+        self._keys[normalize(name)] = name
 
-    def entry(self, name: str) -> Entry[T]:
-        """The entry of ``name``; an unknown name is a ``ValueError`` listing the known."""
+    def canonical(self, name: str) -> str:
+        """The registered spelling of ``name`` (``"SoftMax_SG"`` -> ``"softmax_sg"``); an
+        unknown name is a ``ValueError`` listing the known and the closest of them."""
         if not isinstance(name, str):
             raise TypeError(f"a {self.kind} name must be a string, got {type(name).__name__}")
-        found = self._entries.get(name)
-        if found is None:
-            raise ValueError(f"{self.arg}={name!r} is not one of {', '.join(self.names())}")
-        return found
+        return resolve_name(name, self.names(), self.arg)
+
+    def entry(self, name: str) -> Entry[T]:
+        """The entry of ``name`` (any spelling :meth:`canonical` accepts)."""
+        return self._entries[self.canonical(name)]
 
     def __getitem__(self, name: str) -> T:
         return self.entry(name).obj
 
     def get(self, name: str, default: Any = None) -> T | Any:
-        found = self._entries.get(name)
-        return default if found is None else found.obj
+        return self.entry(name).obj if name in self else default
 
     def __delitem__(self, name: str) -> None:
         """Unregister ``name`` (a test's temporary entry)."""
+        name = self.canonical(name)
         del self._entries[name]
+        del self._keys[normalize(name)]
         if self.operators and OPERATORS.get(name, ("",))[0] == self.kind:
             del OPERATORS[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return isinstance(name, str) and normalize(name) in self._keys
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)

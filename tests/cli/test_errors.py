@@ -86,6 +86,11 @@ def test_argparse_errors_are_one_line_too():
          "--hiden 8; --dropot: did you mean --dropout?; --hiden: did you mean --hidden?"),
         (["plan", "--zzz"], "revgnn plan: error: unrecognized arguments: --zzz (see revgnn plan "
          "--help)"),
+        # A setting's field name (PyG's and OGB's example flags) or underscores for dashes.
+        (["train", "--num_parts", "4"], "--num_parts: did you mean --parts?"),
+        (["train", "--num-layers=4"], "--num-layers: did you mean --layers?"),
+        (["train", "--input_dropout", "0.1"], "--input_dropout: did you mean --input-dropout?"),
+        (["deepgcn", "--hidden_channels", "8"], "--hidden_channels: did you mean --channels?"),
     ],
 )  # fmt: skip
 def test_an_unknown_flag_is_named_by_its_command_with_the_closest_flag(argv, said, capsys):

@@ -8,7 +8,8 @@ def test_plan_command_prints_and_writes_json(tmp_path, capsys):
     argv = [
         "plan", "--memory", "2GB", "--nodes", "2000", "--edges", "40000",
         "--in-channels", "8", "--out-channels", "112", "--edge-dim", "8",
-        "--kinds", "revgnn,wt-revgnn,deepergcn", "--widths", "32,64", "--json", str(out),
+        # Kinds in any spelling (the planner's deepergcn is revgnn train's deeper-gcn).
+        "--kinds", "revgnn,WT_RevGNN,deeper-gcn", "--widths", "32,64", "--json", str(out),
     ]  # fmt: skip
     assert main(argv) == 0
     text = capsys.readouterr().out

@@ -7,7 +7,7 @@ from revgnn.memory.kinds import Config, num_parameters
 def test_profile_command_writes_json_and_png(tmp_path, capsys):
     out = tmp_path / "tiny"
     argv = [
-        "profile", "--kinds", "revgnn", "--depths", "2,4", "--widths", "8",
+        "profile", "--kinds", "RevGNN", "--depths", "2,4", "--widths", "8",
         "--nodes", "40", "--degree", "4", "--no-progress", "--out", str(out),
     ]  # fmt: skip
     assert main(argv) == 0
@@ -15,6 +15,7 @@ def test_profile_command_writes_json_and_png(tmp_path, capsys):
     assert data["meta"]["torch"]
     results = data["results"]
     assert [r["config"]["num_layers"] for r in results] == [2, 4]
+    assert {r["config"]["kind"] for r in results} == {"revgnn"}
     for r in results:
         assert r["num_parameters"] == num_parameters(Config.from_dict(r["config"]))
         assert r["peak_bytes"] > r["baseline_bytes"] > 0

@@ -11,7 +11,8 @@ class Toy:
     rate: float = setting(0.5, "a probability", low=0.0, high=1.0, high_open=True)
     gate: float | str | None = setting(AUTO, "a gate or auto")
     name: str = setting("a", "a name", choices=("a", "b"), flag="the-name")
-    mode: str | None = setting(None, "a mode or none", choices=("x", "y"))
+    mode: str | None = setting(None, "a mode or none", choices=("x", "y", "row_scaled"))
+    kind: str = setting("lin", "a registry name", names=lambda: ["lin", "soft_max"])
     extra: dict = setting({}, "options", cli=False)
 
     def __post_init__(self) -> None:
@@ -36,7 +37,12 @@ def test_settings_carry_help_flag_bounds_and_fresh_mutable_defaults():
         ({"rate": float("nan")}, "rate=nan is not a number"),
         ({"gate": "open"}, "gate='open' must be float or 'auto' or None"),
         ({"name": "c"}, r"name='c' must be one of a, b \(Toy.name\)"),
-        ({"mode": "z"}, r"mode='z' must be one of x, y \(or none\) \(Toy.mode\)"),
+        ({"mode": "z"}, r"mode='z' must be one of x, y, row_scaled \(or none\) \(Toy.mode\)$"),
+        ({"mode": "rowscale"}, r"\(Toy.mode\); did you mean 'row_scaled'\?$"),
+        (
+            {"kind": "softmx"},
+            r"^kind='softmx' is not one of lin, soft_max; did you mean 'soft_max'",
+        ),
     ],
 )
 def test_validation_names_the_setting(kwargs, message):
@@ -48,3 +54,9 @@ def test_valid_values_pass():
     Toy(count=3, rate=0.0, gate=None, name="b", mode="y")
     Toy(gate=0.25)
     Toy(rate=0)  # an int where a float is expected
+
+
+def test_names_and_choices_are_kept_in_their_registered_spelling():
+    toy = Toy(name="B", mode="Row-Scaled", kind="SoftMax")
+    assert (toy.name, toy.mode, toy.kind) == ("b", "row_scaled", "soft_max")
+    assert Toy(kind=AUTO).kind == AUTO  # "auto" is resolved later, not a name

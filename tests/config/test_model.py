@@ -45,10 +45,29 @@ def test_unused_settings_say_what_does_not_use_them():
 
 
 def test_point_models():
-    with pytest.raises(ValueError, match="backbone='wide' is not one of plain, res, dense, rev"):
+    with pytest.raises(ValueError, match="backbone='wide' must be one of plain, res, dense, rev"):
         PointModelConfig(backbone="wide")
     with pytest.raises(ValueError, match="conv='sage' is not one of edge, mr, point_gin"):
         PointModelConfig(conv="sage")
     assert "k" in PointModelConfig(model="pointnet").unused()
     assert "num_groups" in PointModelConfig().unused()
     assert "num_groups" not in PointModelConfig(backbone="rev").unused()
+
+
+def test_names_in_any_spelling_are_kept_in_the_registered_spelling():
+    cfg = ModelConfig(model="DeeperGCN", conv="GEN", conv_options={"aggr": "PowerMean"},
+                      solver="Fixed-Point", backward_solver="ANDERSON")  # fmt: skip
+    assert (cfg.model, cfg.conv, cfg.conv_options["aggr"]) == ("deeper-gcn", "gen", "powermean")
+    assert (cfg.solver, cfg.backward_solver) == ("fixed_point", "anderson")
+    assert "conv_options.t" in cfg.unused()  # compared in its registered spelling
+    assert ModelConfig(model="WT_RevGNN").model == "wt-revgnn"
+    with pytest.raises(ValueError, match=r"model='revgn' is not one of .*; did you mean 'revgnn'"):
+        ModelConfig(model="revgn")
+    with pytest.raises(ValueError, match=r"aggr='softmx' is not one of .*did you mean 'softmax'"):
+        ModelConfig(conv="gen", conv_options={"aggr": "softmx"})
+    point = PointModelConfig(model="DeepGCN", conv="Point-GIN", backbone="Rev")
+    assert (point.model, point.conv, point.backbone) == ("deepgcn", "point_gin", "rev")
+    fixed = ModelConfig(block="RES+", deq_cell="Res+", grad="Phantom")
+    assert (fixed.block, fixed.deq_cell, fixed.grad) == ("res+", "res+", "phantom")
+    with pytest.raises(ValueError, match=r"block='resnet' must be one of res\+, res, dense, plain"):
+        ModelConfig(block="resnet")

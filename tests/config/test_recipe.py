@@ -58,6 +58,11 @@ def test_unknown_keys_bad_files_and_names_are_errors(tmp_path):
         load_recipe(str(tmp_path / "missing.yaml"))
     with pytest.raises(ValueError, match="is neither a file nor a shipped recipe"):
         load_recipe("ogbn-proteins/revgnn-huge")
+    with pytest.raises(ValueError, match=r"; did you mean 'ogbn-arxiv/deeper-gcn'\?$"):
+        load_recipe("ogbn-arxiv/deepergc")
+    # A shipped recipe's name in any case, with '-' / '_' as you like.
+    shipped = load_recipe("OGBN_Arxiv/DeeperGCN")
+    assert shipped.source == "ogbn-arxiv/deeper-gcn" and shipped == load_recipe(shipped.source)
 
 
 def test_check_used_refuses_what_the_user_set_and_nothing_else():

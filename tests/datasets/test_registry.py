@@ -6,7 +6,7 @@ import pytest
 
 from revgnn.config import DataConfig
 from revgnn.datasets import DATASETS, load_dataset
-from revgnn.datasets.registry import CorruptDataset
+from revgnn.datasets.registry import CorruptDataset, canonical_dataset
 from revgnn.datasets.tolokers import load_tolokers
 from tests.datasets.node_fakes import REAL, N
 
@@ -40,6 +40,8 @@ def test_every_real_dataset_loads_without_writing(name, root):
 def test_errors(root, tmp_path):
     with pytest.raises(ValueError, match="dataset='pubmed' is not one of"):
         load_dataset("pubmed", root)
+    with pytest.raises(ValueError, match=r"nor a graph file \(.*\); did you mean 'citeseer'\?$"):
+        load_dataset("citeseeer", root)
     with pytest.raises(
         FileNotFoundError, match=r"photo: .*amazon_electronics_photo\.npz does not exist"
     ):
@@ -63,3 +65,12 @@ def test_a_truncated_file_is_one_error_naming_the_fix(name, root, tmp_path):
         path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 10)])
     with pytest.raises(CorruptDataset, match=f"dataset '{name}'.*truncated or corrupt"):
         load_dataset(name, str(copy))
+
+
+def test_a_dataset_name_in_any_case_or_with_underscores_loads_as_registered(root):
+    cfg = canonical_dataset(DataConfig(dataset="Deezer_HU", root=root))
+    assert cfg.dataset == "deezer-hu" and canonical_dataset(cfg) is cfg
+    assert load_dataset("Deezer_HU", root).name == load_dataset("deezer-hu", root).name
+    assert load_dataset("CORA").num_nodes == 2708  # the bundled copy, without a root
+    path = DataConfig(dataset="My_Graph.PT")
+    assert canonical_dataset(path) is path  # a file's path is kept as given

@@ -74,6 +74,10 @@ def test_kinds_with_their_own_conv_ignore_the_genconv_aggregation():
 def test_config_rejects_bad_input():
     with pytest.raises(ValueError, match="kind='resnet' is not one of"):
         Config(kind="resnet", num_layers=3, hidden_channels=8)
+    cfg = Config(kind="DeeperGCN", num_layers=3, hidden_channels=8, aggr="SoftMax_SG")
+    assert (cfg.kind, cfg.aggr) == ("deepergcn", "softmax_sg")
+    with pytest.raises(ValueError, match=r"kind='deeper_gnc' .*; did you mean 'deepergcn'"):
+        Config(kind="deeper_gnc", num_layers=3, hidden_channels=8)
     with pytest.raises(ValueError, match="num_groups=3 must divide hidden_channels=64"):
         Config(kind="revgnn", num_layers=3, hidden_channels=64, num_groups=3)
     with pytest.raises(ValueError, match="num_layers=0 must be at least 1"):

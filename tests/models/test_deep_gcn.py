@@ -134,7 +134,7 @@ def test_dense_backbone_grows_by_the_growth():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="backbone='wide' is not one of plain, res, dense, rev"):
+    with pytest.raises(ValueError, match="backbone='wide' must be one of plain, res, dense, rev"):
         deep_gcn(3, 2, backbone="wide")
     with pytest.raises(ValueError, match="num_groups=3 must divide channels=16"):
         deep_gcn(3, 2, channels=16, backbone="rev", num_groups=3)

@@ -145,7 +145,7 @@ def test_reset_parameters_and_errors():
     x, edge_index, edge_attr = data()
     with pytest.raises(ValueError, match="edge_attr must be given exactly when"):
         model(x, edge_index, edge_attr)
-    with pytest.raises(ValueError, match="block='resnet' is not one of"):
+    with pytest.raises(ValueError, match="block='resnet' must be one of res\\+, res, dense, plain"):
         deeper_gcn(F_IN, 8, OUT, 2, block="resnet")
     with pytest.raises(ValueError, match="num_layers=0 must be at least 1"):
         deeper_gcn(F_IN, 8, OUT, 0)

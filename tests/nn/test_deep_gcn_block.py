@@ -71,7 +71,7 @@ def test_block_errors():
 
 
 def test_reset_parameters_reaches_conv_and_norm():
-    block = DeepGCNBlock(EdgeProbe(D), D, "res", norm="layer")
+    block = DeepGCNBlock(EdgeProbe(D), D, "RES", norm="layer")  # any case, as PyG's
     with torch.no_grad():
         block.norm.weight.fill_(3.0)
         block.conv.lin.weight.fill_(3.0)

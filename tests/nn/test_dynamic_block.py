@@ -24,3 +24,4 @@ def test_blocks(block, width):
 def test_unknown_block():
     with pytest.raises(ValueError, match="block='rev' is not one of plain, res, dense"):
         DynamicBlock(6, "rev")
+    assert DynamicBlock(6, "Dense").block == "dense"

@@ -128,7 +128,7 @@ def test_solver_runs_in_float32_under_autocast_while_f_runs_in_bf16():
     [
         ({"max_iter": 0}, "max_iter=0 must be at least 1"),
         ({"tol": -1.0}, "tol=-1.0 must be non-negative"),
-        ({"stop_mode": "max"}, "stop_mode='max' must be one of"),
+        ({"stop_mode": "max"}, "stop_mode='max' is not one of rel, abs"),
         ({"solver": "fixed_point", "tau": 1.5}, r"tau=1.5 must lie in \(0, 1\]"),
         ({"solver": "anderson", "m": 0}, "m=0 must be at least 1"),
         ({"solver": "anderson", "lam": -1.0}, "lam=-1.0 must be non-negative"),

@@ -21,6 +21,12 @@ def test_prepare_loads_adapts_and_builds_the_task():
     assert exp.build().num_layers == 3
 
 
+def test_prepare_keeps_the_registered_spelling_of_the_dataset():
+    exp = prepare(Recipe().with_values({"data.dataset": "Cora", "model.num_layers": 2}),
+                  build=False)  # fmt: skip
+    assert exp.recipe.data.dataset == "cora" and exp.dataset.num_nodes == 2708
+
+
 def test_a_model_of_the_wrong_family_or_a_bad_setting_fails_before_training():
     with pytest.raises(ValueError, match="needs a node model"):
         prepare(Recipe().with_values({"model.model": "deepgcn"}))

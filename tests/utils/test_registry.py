@@ -1,7 +1,7 @@
 import pytest
 from torch import nn
 
-from revgnn.utils.registry import OPERATORS, Registry
+from revgnn.utils.registry import OPERATORS, Registry, did_you_mean, normalize, resolve_name
 
 
 def test_build_passes_the_options_a_builder_takes():
@@ -34,3 +34,35 @@ def test_an_operator_name_means_one_operator_class():
             Registry("c-ops", operators=True).add("test_op", nn.ReLU)
     finally:
         OPERATORS.pop("test_op", None)
+
+
+def test_lookups_ignore_case_dashes_and_underscores_and_return_the_registered_spelling():
+    reg = Registry("widget", arg="widget")
+    reg.add("soft_max", nn.Softmax)
+    reg.add("deeper-net", nn.ReLU)
+    for spelling in ("soft_max", "SoftMax", "soft-max", "SOFT MAX"):
+        assert spelling in reg and reg.canonical(spelling) == "soft_max"
+        assert reg[spelling] is nn.Softmax and reg.entry(spelling).name == "soft_max"
+    assert reg.get("DeeperNet") is nn.ReLU and reg.get("deeper") is None
+    with pytest.raises(ValueError, match=r"widget='deepernett' is not one of deeper-net, "
+                       r"soft_max; did you mean 'deeper-net'\?$"):  # fmt: skip
+        reg.entry("deepernett")
+    with pytest.raises(ValueError, match=r"widget='xyz' is not one of deeper-net, soft_max$"):
+        reg.entry("xyz")  # nothing close: no suggestion
+    # Names that lookups could not tell apart are refused when registered.
+    with pytest.raises(ValueError, match="'Soft-Max' differs from the registered 'soft_max' only"):
+        reg.add("Soft-Max", nn.Tanh)
+    del reg["SOFTMAX"]
+    assert "soft_max" not in reg
+    reg.add("Soft-Max", nn.Tanh)  # its twin is gone
+    assert reg["softmax"] is nn.Tanh
+
+
+def test_resolve_name_and_did_you_mean():
+    assert resolve_name("Fixed-Point", ["anderson", "fixed_point"], "solver") == "fixed_point"
+    with pytest.raises(ValueError, match=r"^solver='andersen' is not one of anderson, "
+                       r"fixed_point; did you mean 'anderson'\?$"):  # fmt: skip
+        resolve_name("andersen", ["anderson", "fixed_point"], "solver")  # in the given order
+    assert did_you_mean("citeseeer", ["cora", "citeseer"]) == "; did you mean 'citeseer'?"
+    assert did_you_mean("zzz", ["cora", "citeseer"]) == ""
+    assert normalize("OGBN_Arxiv") == normalize("ogbn-arxiv") == "ogbnarxiv"

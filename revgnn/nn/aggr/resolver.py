@@ -35,6 +35,7 @@ def aggregation_resolver(aggr: str | LeanAggregation, **options: Any) -> LeanAgg
         raise TypeError(
             f"aggr must be a name or a revgnn LeanAggregation, got {type(aggr).__name__}"
         )
+    aggr = AGGREGATIONS.canonical(aggr)
     cls = AGGREGATIONS[aggr]
     wanted = aggregation_options(aggr)
     return cls.from_options(aggr, **{k: v for k, v in options.items() if k in wanted})

@@ -84,6 +84,13 @@ def _materialise(lin: Linear | None, like: Tensor | None) -> None:
         lin(like[:1])
 
 
+def _aggr_names(aggr: str | list | tuple) -> str | list | tuple:
+    """The registered spelling of an aggregator's name, or of each in a list (modules kept)."""
+    if isinstance(aggr, str):
+        return AGGREGATIONS.canonical(aggr)
+    return type(aggr)(_aggr_names(a) if isinstance(a, str) else a for a in aggr)
+
+
 class GENConv(MessagePassing):
     r"""The GENeralized graph convolution of DeeperGCN (see the module docstring).
 
@@ -194,7 +201,7 @@ class GENConv(MessagePassing):
         else:
             aggr_module = aggregation_resolver(aggr, **options)
         super().__init__(aggr=aggr_module)
-        self.aggr = aggr if isinstance(aggr, (str, list, tuple)) else aggr_module
+        self.aggr = _aggr_names(aggr) if isinstance(aggr, (str, list, tuple)) else aggr_module
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.edge_dim = edge_dim

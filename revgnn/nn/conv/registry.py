@@ -161,7 +161,7 @@ def conv_resolver(conv: str | Builder | ConvSpec) -> ConvSpec:
     if isinstance(conv, str):
         entry = CONVS.entry(conv)
         info = {k: v for k, v in entry.info.items() if k != "operator"}
-        return ConvSpec(conv, entry.obj, **info)
+        return ConvSpec(entry.name, entry.obj, **info)
     if callable(conv):
         return ConvSpec(getattr(conv, "__name__", type(conv).__name__), conv)
     raise TypeError(f"conv must be a name or a callable builder, got {type(conv).__name__}")

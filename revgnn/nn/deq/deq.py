@@ -64,10 +64,11 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.deq.jacobian import jacobian_regularizer
-from revgnn.solvers import ConvergenceWarning, SolverStats, convergence_message, get_solver, solve
-from revgnn.solvers.registry import STOP_MODES
+from revgnn.solvers import ConvergenceWarning, SolverStats, convergence_message, solve
+from revgnn.solvers.registry import STOP_MODES, canonical_solver
 from revgnn.utils.checks import all_finite, check_finite
 from revgnn.utils.modules import reset_module, restore_buffers
+from revgnn.utils.registry import resolve_name
 
 __all__ = ["DEQ"]
 
@@ -140,16 +141,14 @@ class DEQ(nn.Module):
         jac_reg_samples: int = 1,
     ) -> None:
         super().__init__()
-        backward_solver = solver if backward_solver is None else backward_solver
-        for name, value in (("solver", solver), ("backward_solver", backward_solver)):
-            try:
-                get_solver(value)
-            except ValueError as e:
-                raise ValueError(f"{name}: {e}") from None
-        if grad not in GRAD_MODES:
-            raise ValueError(f"grad={grad!r} must be one of {GRAD_MODES}")
-        if stop_mode not in STOP_MODES:
-            raise ValueError(f"stop_mode={stop_mode!r} must be one of {STOP_MODES}")
+        solver = canonical_solver(solver, "solver")
+        backward_solver = (
+            solver
+            if backward_solver is None
+            else canonical_solver(backward_solver, "backward_solver")
+        )
+        grad = resolve_name(grad, GRAD_MODES, "grad")
+        stop_mode = resolve_name(stop_mode, STOP_MODES, "stop_mode")
         if backward_options is None and backward_solver == solver:
             backward_options = solver_options
         self.f = f

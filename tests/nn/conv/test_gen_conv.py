@@ -233,3 +233,16 @@ def test_int32_edge_index(lean):
     conv = GENConv(D, D, "max", edge_dim=F_EDGE, lean=lean)
     x, edge_index, edge_attr = data()
     assert torch.equal(conv(x, edge_index.int(), edge_attr), conv(x, edge_index, edge_attr))
+
+
+def test_aggregator_names_in_any_spelling():
+    x, edge_index, _ = data()
+    torch.manual_seed(0)
+    conv = GENConv(D, D, "SoftMax_SG")
+    torch.manual_seed(0)
+    ref = GENConv(D, D, "softmax_sg")
+    assert conv.aggr == "softmax_sg" and "aggr=softmax_sg" in repr(conv)
+    assert torch.equal(conv(x, edge_index), ref(x, edge_index))
+    assert GENConv(D, D, ("Max", "power-mean")).aggr == ("max", "powermean")
+    with pytest.raises(ValueError, match=r"aggr='softmx' is not one of .*did you mean 'softmax'"):
+        GENConv(D, D, "softmx")

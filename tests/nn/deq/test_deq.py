@@ -317,10 +317,10 @@ def test_second_backward_with_retain_graph_gives_the_same_gradients():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"solver": "nope"}, "solver: solver='nope' is not registered"),
-        ({"backward_solver": "nope"}, "backward_solver: solver='nope' is not registered"),
-        ({"grad": "exact"}, "grad='exact' must be one of"),
-        ({"stop_mode": "max"}, "stop_mode='max' must be one of"),
+        ({"solver": "nope"}, "solver='nope' is not one of anderson, broyden"),
+        ({"backward_solver": "nope"}, "backward_solver='nope' is not one of anderson, broyden"),
+        ({"grad": "exact"}, "grad='exact' is not one of implicit, phantom"),
+        ({"stop_mode": "max"}, "stop_mode='max' is not one of"),
         ({"max_iter": 0}, "max_iter=0 must be at least 1"),
         ({"backward_max_iter": 0}, "backward_max_iter=0 must be at least 1"),
         ({"tol": -1.0}, "tol=-1.0 must be non-negative"),
