@@ -12,7 +12,7 @@ adding one file.
 import importlib
 import pkgutil
 
-from revgnn.datasets.graph_file import load_graph_file
+from revgnn.datasets.graph_file import from_data, load_graph_file
 from revgnn.datasets.metrics import Scorer
 from revgnn.datasets.node_dataset import NodeDataset, random_split
 from revgnn.datasets.ogbg import load_ogbg
@@ -46,6 +46,7 @@ __all__ = [
     "ShapeIoU",
     "dataset_kind",
     "download_ogb",
+    "from_data",
     "load_cora",
     "load_dataset",
     "load_graph_file",

@@ -19,7 +19,8 @@ tensors (``.pt`` / ``.pth``), or a NumPy ``.npz`` of arrays, holding
 A relative path is read from the working folder, or from ``root`` when one is given. A
 ``.pt`` file is read with ``weights_only=True`` (no code from the file runs), PyG's ``Data``
 classes allowed. The graph is then validated as every dataset is
-(:func:`~revgnn.datasets.validate.validate`).
+(:func:`~revgnn.datasets.validate.validate`). The same graph already in memory (a PyG
+``Data``, or such a dict) is read by :func:`from_data`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from revgnn.datasets.node_dataset import NodeDataset, random_split
 from revgnn.datasets.ogb_guard import pyg_safe_globals
 from revgnn.datasets.registry import CorruptDataset, register_dataset
 
-__all__ = ["SUFFIXES", "load_graph_file"]
+__all__ = ["SUFFIXES", "from_data", "load_graph_file"]
 
 #: The file endings read as a user's graph.
 SUFFIXES = (".pt", ".pth", ".npz")
@@ -118,7 +119,7 @@ def _labels(y: Tensor | None, path: str) -> tuple[Tensor, int, str, str, Tensor]
     """The labels as NodeDataset takes them, the output width, task, metric, and which nodes
     are labelled."""
     if y is None:
-        raise ValueError(f"{path} has no y: save the node labels as y")
+        raise ValueError(f"{path} has no y: store the node labels as y")
     if y.dim() == 2:
         labelled = ~torch.isnan(y.float()).any(1)
         return y.float(), int(y.size(1)), "multilabel", "rocauc", labelled
@@ -129,7 +130,7 @@ def _labels(y: Tensor | None, path: str) -> tuple[Tensor, int, str, str, Tensor]
         if not torch.equal(y, y.round()):
             raise ValueError(
                 f"{path}: y holds fractional values; class labels must be "
-                "integers (or save (N, T) 0/1 targets for a multi-label task)"
+                "integers (or store (N, T) 0/1 targets for a multi-label task)"
             )
         y = y.long()
     labelled = y >= 0
@@ -147,10 +148,35 @@ def load_graph_file(name: str, root: str | None, cfg: DataConfig) -> NodeDataset
     path = name if root is None or osp.isabs(name) else osp.join(root, name)
     if not osp.exists(path):
         raise FileNotFoundError(f"graph file {path} does not exist")
-    fields = _read(path)
+    return _node_dataset(_read(path), path, osp.basename(path), cfg.split_seed)
+
+
+def from_data(data: Data | dict[str, Any], name: str = "graph", split_seed: int = 0) -> NodeDataset:
+    """A graph in memory, a PyG :class:`~torch_geometric.data.Data` or a dict of tensors
+    with the fields of a graph file (see the module docstring), as a node dataset, read by
+    the same rules: what :func:`revgnn.train` and :class:`~revgnn.training.NodeTask` do with
+    a ``Data`` (PyG's Planetoid, Amazon, ... datasets' ``dataset[0]``, masks and all).
+
+    Args:
+        data (Data or dict): The graph.
+        name (str): The dataset's name in messages and logs. (default: ``"graph"``)
+        split_seed (int): The column of 2-D masks, or the seed of the random split drawn
+            when there is none. (default: ``0``)
+    """
+    if isinstance(data, Data):
+        data = data.to_dict()
+    if not isinstance(data, dict):
+        raise TypeError(
+            f"data must be a torch_geometric.data.Data or a dict of tensors, got "
+            f"{type(data).__name__}"
+        )
+    return _node_dataset(data, name, name, split_seed)
+
+
+def _node_dataset(fields: dict[str, Any], path: str, name: str, split_seed: int) -> NodeDataset:
     edge_index = _tensor(fields, "edge_index", path)
     if edge_index is None:
-        raise ValueError(f"{path} has no edge_index: save the edges as a (2, E) tensor")
+        raise ValueError(f"{path} has no edge_index: store the edges as a (2, E) tensor")
     y, width, task, metric, labelled = _labels(_tensor(fields, "y", path), path)
     x = _tensor(fields, "x", path)
     num_nodes = int(y.size(0))
@@ -165,13 +191,11 @@ def load_graph_file(name: str, root: str | None, cfg: DataConfig) -> NodeDataset
     edge_attr = _tensor(fields, "edge_attr", path)
     if edge_attr is not None:
         data.edge_attr = edge_attr.float().view(edge_attr.size(0), -1)
-    given = _given_split(fields, path, cfg.split_seed)
+    given = _given_split(fields, path, split_seed)
     if given is None:
         nodes = labelled.nonzero().view(-1)
-        split = {
-            k: nodes[v] for k, v in random_split(nodes.numel(), 0.6, 0.2, cfg.split_seed).items()
-        }
-        info = f"random 60/20/20 split of the labelled nodes, seed={cfg.split_seed}"
+        split = {k: nodes[v] for k, v in random_split(nodes.numel(), 0.6, 0.2, split_seed).items()}
+        info = f"random 60/20/20 split of the labelled nodes, seed={split_seed}"
     else:
         split, info = given
-    return NodeDataset(osp.basename(path), data, split, width, task, metric, split_info=info)
+    return NodeDataset(name, data, split, width, task, metric, split_info=info)

@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
+from torch_geometric.data import Data
 
 from revgnn.config.train import TrainConfig
 from revgnn.datasets.node_dataset import NodeDataset
@@ -340,7 +341,7 @@ def default_callbacks(cfg: TrainConfig) -> list[Callback]:
 
 def train(
     model: nn.Module,
-    task: Task | NodeDataset,
+    task: Task | NodeDataset | Data,
     config: TrainConfig | None = None,
     callbacks: Sequence[Callback] = (),
 ) -> TrainResult:
@@ -350,9 +351,10 @@ def train(
         model (nn.Module): The model the task calls (node tasks: ``forward(x, edge_index[,
             edge_attr])`` returning logits :math:`(n, C)`); optional hooks
             ``epoch_start(epoch)`` and ``log_metrics() -> dict``.
-        task (Task or NodeDataset): What to learn; a dataset is a full-batch
-            :class:`~revgnn.training.NodeTask` (validated: NaN features or an edge index
-            outside the graph are a ``ValueError``).
+        task (Task, NodeDataset or Data): What to learn; a dataset, or a PyG ``Data`` with
+            its ``train_mask`` / ``val_mask`` / ``test_mask`` (:func:`revgnn.datasets.from_data`),
+            is a full-batch :class:`~revgnn.training.NodeTask` (validated: NaN features or an
+            edge index outside the graph are a ``ValueError``).
         config (TrainConfig, optional): Settings; the library's defaults when ``None``.
         callbacks (list of Callback): Added to :func:`default_callbacks`.
 

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from revgnn.config.data import DataConfig
+from revgnn.datasets.graph_file import from_data
 from revgnn.datasets.metrics import Scorer
 from revgnn.datasets.node_dataset import NodeDataset
 from revgnn.datasets.validate import validate
@@ -55,8 +56,9 @@ class NodeTask(Task):
     accuracy count or sklearn's ROC-AUC (:class:`~revgnn.datasets.Scorer`).
 
     Args:
-        dataset (NodeDataset): The dataset (validated here: non-finite features or an edge
-            index outside the graph are errors).
+        dataset (NodeDataset or Data): The dataset (validated here: non-finite features or
+            an edge index outside the graph are errors); a PyG ``Data`` is read by
+            :func:`~revgnn.datasets.from_data` (its masks as the split).
         partition (str): ``"full"``, ``"random"`` or ``"metis"``. (default: ``"full"``)
         num_parts (int): Parts (batches) per epoch for ``"random"`` / ``"metis"``.
         eval_parts (int): Parts per evaluation view (``1``: the full graph).
@@ -70,7 +72,7 @@ class NodeTask(Task):
 
     def __init__(
         self,
-        dataset: NodeDataset,
+        dataset: NodeDataset | Data,
         partition: str = "full",
         num_parts: int = 1,
         eval_parts: int = 1,
@@ -85,6 +87,8 @@ class NodeTask(Task):
                 f"num_parts={num_parts}, eval_parts={eval_parts} and eval_views={eval_views} "
                 "must be at least 1"
             )
+        if isinstance(dataset, Data):
+            dataset = from_data(dataset)
         self.dataset = validate(dataset)
         self.name = dataset.name
         self.metric = dataset.metric
@@ -190,6 +194,7 @@ class NodeTask(Task):
         )
 
     @classmethod
-    def of(cls, task: Task | NodeDataset, **kwargs: Any) -> Task:
-        """``task`` itself, or a full-batch :class:`NodeTask` of a dataset."""
+    def of(cls, task: Task | NodeDataset | Data, **kwargs: Any) -> Task:
+        """``task`` itself, or a full-batch :class:`NodeTask` of a dataset (or of a PyG
+        ``Data``)."""
         return task if isinstance(task, Task) else cls(task, **kwargs)

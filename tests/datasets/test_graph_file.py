@@ -6,8 +6,9 @@ import torch
 from torch_geometric.data import Data
 
 from revgnn.config import Recipe
-from revgnn.datasets import load_dataset
+from revgnn.datasets import from_data, load_dataset
 from revgnn.datasets.registry import CorruptDataset, dataset_kind
+from revgnn.training import NodeTask
 from revgnn.training.experiment import prepare
 
 N = 40
@@ -90,8 +91,8 @@ def save(tmp_path, **fields):
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"y": torch.zeros(N, dtype=torch.long)}, "has no edge_index: save the edges as a"),
-        ({"edge_index": ring()}, "has no y: save the node labels as y"),
+        ({"y": torch.zeros(N, dtype=torch.long)}, "has no edge_index: store the edges as a"),
+        ({"edge_index": ring()}, "has no y: store the node labels as y"),
         ({"edge_index": ring(), "y": torch.rand(N)}, "y holds fractional values"),
         ({"edge_index": ring(), "y": -torch.ones(N)}, r"no node has a label \(y >= 0\)"),
         ({"edge_index": ring(), "y": torch.zeros(N, 2, 2)}, r"y must be \(N,\) class labels"),
@@ -105,6 +106,26 @@ def save(tmp_path, **fields):
 def test_malformed_graphs_are_refused_with_their_reason(tmp_path, fields, message):
     with pytest.raises(ValueError, match=message):
         load_dataset(save(tmp_path, **fields))
+    with pytest.raises(ValueError, match=message):  # the same graph in memory
+        NodeTask(Data(**fields))
+
+
+def test_from_data_reads_a_graph_in_memory_by_the_graph_files_rules(tmp_path):
+    x, y = torch.randn(N, 5), torch.arange(N) % 4
+    train, val, test = masks([0, 1, 2, 3], [4, 5], [6, 7, 8])
+    data = Data(x=x, edge_index=ring(), y=y, train_mask=train, val_mask=val, test_mask=test)
+    torch.save(data, tmp_path / "g.pt")
+    saved, mine = load_dataset(str(tmp_path / "g.pt")), from_data(data, name="mine")
+    assert mine.name == "mine" and mine.split_info == saved.split_info
+    assert {k: v.tolist() for k, v in mine.split.items()} == {
+        k: v.tolist() for k, v in saved.split.items()}  # fmt: skip
+    assert torch.equal(mine.data.x, saved.data.x) and torch.equal(mine.data.y, saved.data.y)
+    del data.train_mask, data.val_mask, data.test_mask
+    drawn = from_data(data.to_dict(), split_seed=3)  # a dict; no masks: a seeded random split
+    assert drawn.split_info == "random 60/20/20 split of the labelled nodes, seed=3"
+    assert drawn.split["train"].numel() == 24 and drawn.name == "graph"
+    with pytest.raises(TypeError, match=r"data must be a torch_geometric\.data\.Data or a dict"):
+        from_data([ring()])
 
 
 def test_unreadable_files_and_unknown_names_say_what_to_do(tmp_path):

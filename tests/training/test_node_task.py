@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from revgnn import TrainConfig, train
 from revgnn.datasets import synthetic_dataset
 from revgnn.training import FullBatch, NodeTask
 from tests.helpers import rev_gnn
@@ -63,3 +64,18 @@ def test_the_prior_loss_is_the_least_loss_of_a_prediction_shared_by_every_node(s
         assert shared_loss(logits) > prior
     multilabel = synthetic_dataset("proteins", 60, 4.0, seed=0)
     assert NodeTask(multilabel).prior_loss() is None
+
+
+def test_a_pyg_data_with_masks_trains_as_it_is():
+    ds = synthetic_dataset("arxiv", 120, 6.0, seed=0)
+    data = ds.data.clone()
+    for part, name in (("train", "train_mask"), ("valid", "val_mask"), ("test", "test_mask")):
+        data[name] = torch.zeros(ds.num_nodes, dtype=torch.bool).index_fill_(
+            0, ds.split[part], True
+        )
+    task = NodeTask(data)
+    assert task.name == "graph" and task.metric == "acc"
+    assert all(torch.equal(task.dataset.split[k], ds.split[k].sort().values) for k in ds.split)
+    model = rev_gnn(ds.num_features, 8, ds.num_classes, 2)
+    result = train(model, data, TrainConfig(epochs=2, progress=False))
+    assert result.dataset == "graph" and result.epochs_run == 2
