@@ -18,6 +18,26 @@ from revgnn.utils.checks import boundary, check_edge_index, check_finite, check_
 __all__ = ["NodeEncoder"]
 
 
+def _check_dtype(name: str, features: Tensor | None, encoder: nn.Module | None) -> None:
+    """Features a linear encoder reads are floating point, in its weights' dtype unless
+    autocast casts them (it casts every float but float64; an OGB atom encoder reads
+    integers: not checked here)."""
+    if features is None or not isinstance(encoder, nn.Linear):
+        return
+    want = encoder.weight.dtype
+    if not features.is_floating_point():
+        raise TypeError(
+            f"{name} must hold floating-point features, got {features.dtype}: convert it "
+            f"with {name}.to({want})"
+        )
+    cast = torch.is_autocast_enabled(features.device.type) and features.dtype != torch.float64
+    if features.dtype != want and not cast:
+        raise TypeError(
+            f"{name} is {features.dtype} but the model's weights are {want}: convert it with "
+            f"{name}.to({want}), or the model with model.to({features.dtype})"
+        )
+
+
 class NodeEncoder(nn.Module):
     r"""Checks a graph once and encodes it for the layers of a model.
 
@@ -98,6 +118,8 @@ class NodeEncoder(nn.Module):
                 f"x must have shape [num_nodes, {self.in_channels}] (in_channels), "
                 f"got {list(x.shape)}"
             )
+        _check_dtype("x", x, self.node)
+        _check_dtype("edge_attr", edge_attr, self.edge)
         if (edge_attr is None) != (self.edge is None):
             raise ValueError(
                 "edge_attr must be given exactly when the model was built with edge_dim "

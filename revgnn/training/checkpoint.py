@@ -14,6 +14,7 @@ from torch import Tensor, nn
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CheckpointError",
+    "check_model_state",
     "load_checkpoint",
     "load_model_state",
     "save_checkpoint",
@@ -95,18 +96,27 @@ def _mismatches(model_state: dict[str, Tensor], saved: dict[str, Tensor]) -> lis
     return out
 
 
-def load_model_state(
+def check_model_state(
     model: nn.Module, state: dict[str, Tensor], path: str, saved_repr: str | None = None
 ) -> None:
-    """``model.load_state_dict(state)``, with one line naming the first differences (and the
-    checkpoint's model) when the checkpoint was written for another architecture."""
+    """Refuse, with one line naming the first differences and both models, a checkpoint
+    written for another architecture; ``model`` is left untouched."""
     problems = _mismatches(model.state_dict(), state)
     if problems:
         more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
-        written = f"; the checkpoint's model is {saved_repr}" if saved_repr else ""
+        written = (
+            f"; the checkpoint's model is {saved_repr}, this run's {model!r}" if saved_repr else ""
+        )
         raise CheckpointError(
             f"checkpoint {path} was written for a different model: {'; '.join(problems[:2])}"
             f"{more}{written}. Resume with the settings of the run that wrote it, or start a "
             "new run with another --checkpoint"
         )
+
+
+def load_model_state(
+    model: nn.Module, state: dict[str, Tensor], path: str, saved_repr: str | None = None
+) -> None:
+    """``model.load_state_dict(state)`` after :func:`check_model_state`."""
+    check_model_state(model, state, path, saved_repr)
     model.load_state_dict(state)

@@ -12,8 +12,8 @@ from revgnn.config.run import RunConfig
 from revgnn.training.callback import Callback
 from revgnn.training.checkpoint import (
     CheckpointError,
+    check_model_state,
     load_checkpoint,
-    load_model_state,
     save_checkpoint,
 )
 from revgnn.training.seed import get_global_rng_state, set_global_rng_state
@@ -95,6 +95,14 @@ class Checkpointer(Callback):
 
     def restore(self, loop: Loop, ckpt: dict[str, Any]) -> None:
         """Put the run back in the state ``ckpt`` holds."""
+        # The data and the model first: settings derived from them (weight_decay_on)
+        # differ when they do.
+        if ckpt.get("task") not in (None, repr(loop.task)):
+            raise CheckpointError(
+                f"checkpoint {self.path} was written for the task {ckpt['task']}, this run's is "
+                f"{loop.task!r}: resume with the data settings of the run that wrote it"
+            )
+        check_model_state(loop.model, ckpt["model"], self.path, ckpt.get("model_repr"))
         saved = ckpt.get("config", {})
         conflicts = _conflicts(saved, loop.cfg)
         if conflicts:
@@ -102,15 +110,10 @@ class Checkpointer(Callback):
             here = " ".join(f"--{_FLAGS[n]} {_text(new)}" for n, _, new in conflicts)
             raise CheckpointError(
                 f"checkpoint {self.path} was written with {there}; this run has {here}: resume "
-                "with the checkpoint's settings (drop those flags), or start a new run "
-                "(--overwrite, or another --checkpoint)"
+                "with the settings of the run that wrote it, or start a new run (--overwrite, "
+                "or another --checkpoint)"
             )
-        if ckpt.get("task") not in (None, repr(loop.task)):
-            raise CheckpointError(
-                f"checkpoint {self.path} was written for the task {ckpt['task']}, this run's is "
-                f"{loop.task!r}: resume with the data settings of the run that wrote it"
-            )
-        load_model_state(loop.model, ckpt["model"], self.path, ckpt.get("model_repr"))
+        loop.model.load_state_dict(ckpt["model"])
         try:
             loop.optimizers.load_state_dict(ckpt["optimizers"])
             loop.scaler.load_state_dict(ckpt["scaler"])

@@ -28,6 +28,13 @@ def test_checkpoint_mistakes(tmp_path, capsys):
     assert main(["train", *wider, "--checkpoint", ckpt, "--resume"]) == 2
     err = one_line(capsys)
     assert "was written for a different model: " in err and "has shape [16" in err
+    # Another depth, which changes settings derived from the model too: the model is named,
+    # both of them, before any derived setting.
+    deeper = ["--epochs", "1", "--layers", "16", "--hidden", "16", "--no-progress"]
+    assert main(["train", *deeper, "--checkpoint", ckpt, "--resume"]) == 2
+    err = one_line(capsys)
+    assert "was written for a different model: " in err and "--weight-decay-on" not in err
+    assert "num_layers=2," in err and "this run's RevGNN(1433, 16, 7, num_layers=16," in err
     # A run that does not resume may not replace it.
     assert main(["train", *TINY, "--checkpoint", ckpt]) == 2
     assert "exists and this run does not resume from it: pass --resume" in one_line(capsys)

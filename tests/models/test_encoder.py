@@ -52,3 +52,25 @@ def test_errors_name_what_is_wrong():
         enc(x, torch.tensor([[0], [10]]), torch.randn(1, 3))
     with pytest.raises(ValueError, match=r"input_dropout=1.5 must lie in \[0, 1\)"):
         NodeEncoder(5, 8, input_dropout=1.5)
+
+
+def test_features_must_be_floats_of_the_weights_dtype_unless_autocast_casts_them():
+    enc = NodeEncoder(5, 8, edge_dim=3)
+    x, edge_index, edge_attr = torch.randn(10, 5), random_graph(10, 30), torch.randn(30, 3)
+    with pytest.raises(TypeError, match=r"x must hold floating-point features, got "
+                       r"torch.int64: convert it with x.to\(torch.float32\)"):  # fmt: skip
+        enc(x.long(), edge_index, edge_attr)
+    with pytest.raises(TypeError, match=r"edge_attr must hold floating-point features, got "
+                       r"torch.bool"):  # fmt: skip
+        enc(x, edge_index, edge_attr > 0)
+    with pytest.raises(TypeError, match=r"x is torch.float64 but the model's weights are "
+                       r"torch.float32: convert it with x.to\(torch.float32\), or the model "
+                       r"with model.to\(torch.float64\)"):  # fmt: skip
+        enc(x.double(), edge_index, edge_attr)
+    assert enc.double()(x.double(), edge_index, edge_attr.double())[0].dtype == torch.float64
+    enc.float()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert enc(x, edge_index, edge_attr)[0].dtype == torch.bfloat16
+        assert enc(x.half(), edge_index, edge_attr)[0].dtype == torch.bfloat16
+        with pytest.raises(TypeError, match=r"x is torch\.float64"):  # autocast keeps float64
+            enc(x.double(), edge_index, edge_attr)
