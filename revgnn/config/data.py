@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from revgnn.config.fields import setting, validate
+from revgnn.config.fields import MAX_SEED, setting, validate
 
 __all__ = ["PARTITIONS", "DataConfig"]
 
@@ -30,7 +30,9 @@ class DataConfig:
     )
     root: str | None = setting(None, "data folder (real and OGB datasets)")
     download: bool = setting(False, "let OGB / PyG download a missing dataset")
-    split_seed: int = setting(0, "seed of random splits, sampling and held-out sets")
+    split_seed: int = setting(
+        0, "seed of random splits, sampling and held-out sets", low=0, high=MAX_SEED
+    )
     features: str = setting(
         "auto",
         "node features: raw, row (row-normalised), row_scaled (row-normalised, times the mean "

@@ -16,7 +16,10 @@ from typing import Any, Union
 
 from revgnn.utils.registry import did_you_mean, normalize, resolve_name
 
-__all__ = ["AUTO", "Setting", "setting", "settings_of", "validate"]
+__all__ = ["AUTO", "MAX_SEED", "Setting", "setting", "settings_of", "validate"]
+
+#: The largest seed every generator takes (numpy's bound; torch takes 64 bits).
+MAX_SEED = 2**32 - 1
 
 #: The value of a setting that the library fills in from the graph or the depth (see
 #: :mod:`revgnn.config.adapt`).
@@ -178,7 +181,7 @@ def validate(config: Any) -> None:
 
 def _bound_text(s: Setting) -> str:
     def num(v: float) -> str:
-        return f"{v:g}"
+        return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
     if s.low is not None and s.high is not None:
         left, right = "(" if s.low_open else "[", ")" if s.high_open else "]"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from revgnn.config.fields import setting, validate
+from revgnn.config.fields import MAX_SEED, setting, validate
 
 __all__ = ["RunConfig"]
 
@@ -19,7 +19,7 @@ class RunConfig:
     replaces an existing checkpoint unless ``overwrite``.
     """
 
-    seed: int = setting(0, "seed of the run (weights, dropout, batches)")
+    seed: int = setting(0, "seed of the run (weights, dropout, batches)", low=0, high=MAX_SEED)
     runs: int = setting(1, "seeds for a leaderboard entry (seed, seed + 1, ...)", low=1)
     device: str = setting("auto", "cpu, cuda, cuda:1, ... (auto: cuda when available)")
     threads: int = setting(0, "torch CPU threads (0: torch's choice)", low=0)

@@ -50,8 +50,9 @@ __all__ = ["Loop", "default_callbacks", "resolve_device", "train"]
 
 
 def resolve_device(device: str) -> torch.device:
-    """``"auto"``: CUDA when torch sees a GPU, else the CPU; a CUDA device on a machine
-    without one is an error saying so."""
+    """``"auto"``: CUDA when torch sees a GPU, else the CPU; a device this machine or this
+    torch build does not have (CUDA without a GPU, ``mps``, ``cuda:3`` on one GPU) is an
+    error saying so."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -63,6 +64,16 @@ def resolve_device(device: str) -> torch.device:
             f"device={device!r}, but this torch sees no CUDA GPU (torch {torch.__version__}, "
             f"built with CUDA {torch.version.cuda}): use --device cpu"
         )
+    try:  # any other kind, or an index beyond the devices there are
+        torch.empty(0, device=dev)
+    except (RuntimeError, AssertionError) as e:
+        why = " ".join(str(e).split()).split(". ")[0][:160]
+        gpus = torch.cuda.device_count()
+        other = f" or one of cuda:0..cuda:{gpus - 1}" if gpus else ""
+        raise ValueError(
+            f"device={device!r} is not usable with this torch {torch.__version__} ({why}): "
+            f"use --device cpu{other}"
+        ) from None
     return dev
 
 

@@ -20,6 +20,7 @@ from revgnn.training import (
     seed_everything,
     train,
 )
+from revgnn.training.loop import resolve_device
 from tests.helpers import lines_in, reaped, rev_gnn, signal_when
 
 CHILD = textwrap.dedent(
@@ -274,3 +275,19 @@ def test_bad_data_and_a_diverging_loss_are_errors(tiny):
     seed_everything(0)
     with pytest.raises(FloatingPointError, match="the training loss became nan"):
         train(small_model(tiny), tiny, TrainConfig(epochs=2, lr=1e30, grad_clip=None))
+
+
+def test_a_device_this_machine_lacks_is_refused_saying_what_to_use():
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match=r"device='foo' is not a device \(cpu, cuda, cuda:1"):
+        resolve_device("foo")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device='cuda:1', but this torch sees no CUDA GPU"):
+            resolve_device("cuda:1")
+    else:  # an index beyond the GPUs there are
+        with pytest.raises(ValueError, match="is not usable with this torch"):
+            resolve_device(f"cuda:{torch.cuda.device_count()}")
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ValueError, match=r"^device='mps' is not usable with this torch .*\): "
+                           r"use --device cpu"):  # fmt: skip
+            resolve_device("mps")
