@@ -215,7 +215,9 @@ def print_plan(result: dict[str, Any], args: argparse.Namespace) -> None:
 def check(args: argparse.Namespace) -> int:
     from revgnn.memory.plot import plot_check
     from revgnn.profiling.profile import machine_info, sweep
+    from revgnn.training.loop import resolve_device
 
+    resolve_device(args.device)  # a plan may be for another machine, a check runs here
     configs = []
     for entry in CHECK_CONFIGS:
         if entry["kind"] not in MODEL_KINDS:
@@ -285,7 +287,9 @@ def run_calibration(args: argparse.Namespace) -> int:
     from revgnn.memory.plan import CALIBRATION, CALIBRATION_FILE, CALIBRATION_NOTES, calibration_key
     from revgnn.profiling.calibration import calibrate, fit_errors, write_calibration
     from revgnn.profiling.profile import machine_info
+    from revgnn.training.loop import resolve_device
 
+    resolve_device(args.device)
     kinds = args.kinds.split(",")
     aggrs = args.calibrate_aggrs.split(",")
     amps = [None if a in ("none", "fp32") else a for a in args.calibrate_amps.split(",")]

@@ -191,7 +191,9 @@ def print_table(results: list[dict[str, Any]], file: Any = None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from revgnn.profiling.profile import machine_info, sweep
+    from revgnn.training.loop import resolve_device
 
+    resolve_device(args.device)  # measured here: a device this machine lacks is refused now
     configs = configs_from_args(args)
     limit = (
         parse_bytes(args.memory_limit, "--memory-limit")
