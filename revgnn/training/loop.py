@@ -64,16 +64,22 @@ def resolve_device(device: str) -> torch.device:
             f"device={device!r}, but this torch sees no CUDA GPU (torch {torch.__version__}, "
             f"built with CUDA {torch.version.cuda}): use --device cpu"
         )
-    try:  # any other kind, or an index beyond the devices there are
-        torch.empty(0, device=dev)
-    except (RuntimeError, AssertionError) as e:
-        why = " ".join(str(e).split()).split(". ")[0][:160]
-        gpus = torch.cuda.device_count()
-        other = f" or one of cuda:0..cuda:{gpus - 1}" if gpus else ""
+    gpus = torch.cuda.device_count()
+    other = f" or one of cuda:0..cuda:{gpus - 1}" if gpus else ""
+    # A GPU is counted, not allocated on: a profiler's parent process holds no CUDA context.
+    if dev.type == "cuda" and (dev.index or 0) >= gpus:
         raise ValueError(
-            f"device={device!r} is not usable with this torch {torch.__version__} ({why}): "
-            f"use --device cpu{other}"
-        ) from None
+            f"device={device!r}, but this machine has {gpus} GPU(s): use --device cpu{other}"
+        )
+    if dev.type not in ("cpu", "cuda"):
+        try:  # mps, xpu, ...: whether this build and machine can place a tensor there
+            torch.empty(0, device=dev)
+        except (RuntimeError, AssertionError) as e:
+            why = " ".join(str(e).split()).split(". ")[0][:160]
+            raise ValueError(
+                f"device={device!r} is not usable with this torch {torch.__version__} ({why}): "
+                f"use --device cpu{other}"
+            ) from None
     return dev
 
 

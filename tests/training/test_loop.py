@@ -285,7 +285,7 @@ def test_a_device_this_machine_lacks_is_refused_saying_what_to_use():
         with pytest.raises(ValueError, match="device='cuda:1', but this torch sees no CUDA GPU"):
             resolve_device("cuda:1")
     else:  # an index beyond the GPUs there are
-        with pytest.raises(ValueError, match="is not usable with this torch"):
+        with pytest.raises(ValueError, match=r"but this machine has \d+ GPU\(s\): use --device"):
             resolve_device(f"cuda:{torch.cuda.device_count()}")
     if not torch.backends.mps.is_available():
         with pytest.raises(ValueError, match=r"^device='mps' is not usable with this torch .*\): "
