@@ -14,7 +14,7 @@ import argparse
 import revgnn.cli.train as cli
 from revgnn.cli.errors import ArgumentParser, report_user_errors
 from revgnn.config.recipe import recipe_names
-from revgnn.utils.registry import normalize
+from revgnn.utils.registry import normalize, spelled
 
 __all__ = ["main", "parse", "presets"]
 
@@ -28,7 +28,11 @@ def parse(argv: list[str] | None, dataset: str, doc: str, default: str) -> argpa
     """``revgnn train``'s flags plus ``--preset``, the dataset fixed to ``dataset``."""
     parser = ArgumentParser(description=doc, formatter_class=cli.HelpFormatter)
     parser.add_argument(
-        "--preset", choices=presets(dataset), default=default, help="the paper recipe"
+        "--preset",
+        choices=presets(dataset),
+        type=spelled(presets(dataset)),  # DeeperGCN: deeper-gcn
+        default=default,
+        help="the paper recipe",
     )
     cli.add_arguments(parser)
     args = parser.parse_args(argv)

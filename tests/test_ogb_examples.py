@@ -114,6 +114,13 @@ def test_wrong_dataset_is_refused(capsys):
     with pytest.raises(SystemExit):
         example_cli.parse(["--dataset", "cora"], "ogbn-arxiv", "", "revgat")
     assert "this example trains ogbn-arxiv" in capsys.readouterr().err
+    # The example's own dataset and its presets in any spelling.
+    args = example_cli.parse(["--dataset", "OGBN_Arxiv", "--preset", "DeeperGCN"], "ogbn-arxiv",
+                             "", "revgat")  # fmt: skip
+    assert args.config == "ogbn-arxiv/deeper-gcn"
+    with pytest.raises(SystemExit):
+        example_cli.parse(["--preset", "gcn"], "ogbn-arxiv", "", "revgat")
+    assert "invalid choice: 'gcn' (choose from 'deeper-gcn', 'revgat')" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

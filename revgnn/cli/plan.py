@@ -27,6 +27,7 @@ from revgnn.config.fields import settings_of
 from revgnn.config.flags import add_section_flags, given
 from revgnn.memory.kinds import MODEL_KINDS, Config, canonical_kind, num_parameters
 from revgnn.memory.plan import max_depth, max_width, predict
+from revgnn.utils.registry import spelled
 from revgnn.utils.units import format_bytes, parse_bytes
 
 #: What ``--check`` measures (on the graph given by the flags): depth 7 to 1001, width 32 to
@@ -55,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     graph = parser.add_argument_group("model and graph")
     add_section_flags(graph, "config", Config)
-    graph.add_argument("--amp", choices=("bf16", "fp16"), help="autocast precision")
+    graph.add_argument(
+        "--amp", choices=("bf16", "fp16"), type=spelled(("bf16", "fp16")), help="autocast precision"
+    )
     graph.add_argument("--groups", type=int, default=Config().num_groups, help="groups C")
     parser.add_argument(
         "--kinds",

@@ -23,6 +23,7 @@ from typing import Any
 
 from revgnn.config.flags import add_section_flags, given
 from revgnn.memory.kinds import MODEL_KINDS, Config, canonical_kind
+from revgnn.utils.registry import spelled
 from revgnn.utils.units import format_bytes, parse_bytes
 
 DEFAULT_KINDS = ("revgnn", "wt-revgnn", "deq-gnn", "deepergcn", "pyg-groupaddrev")
@@ -60,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         choices=sorted(PRESETS),
+        type=spelled(PRESETS),
         default="compare",
         help="named sweep giving defaults for --kinds/--depths/--widths (default: compare)",
     )

@@ -35,6 +35,7 @@ __all__ = [
     "keyword_options",
     "normalize",
     "resolve_name",
+    "spelled",
 ]
 
 T = TypeVar("T")
@@ -54,6 +55,13 @@ def did_you_mean(name: str, names: Iterable[str]) -> str:
     known = {normalize(n): n for n in names}
     close = difflib.get_close_matches(normalize(str(name)), list(known), n=1, cutoff=0.6)
     return f"; did you mean {known[close[0]]!r}?" if close else ""
+
+
+def spelled(names: Iterable[str]) -> Callable[[str], str]:
+    """An argparse ``type=`` that turns any spelling of one of ``names`` into it (and leaves
+    other text for argparse's ``choices`` to refuse)."""
+    known = {normalize(n): n for n in names}
+    return lambda text: known.get(normalize(text), text)
 
 
 def resolve_name(name: str, names: Iterable[str], arg: str) -> str:

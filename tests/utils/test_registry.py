@@ -1,7 +1,14 @@
 import pytest
 from torch import nn
 
-from revgnn.utils.registry import OPERATORS, Registry, did_you_mean, normalize, resolve_name
+from revgnn.utils.registry import (
+    OPERATORS,
+    Registry,
+    did_you_mean,
+    normalize,
+    resolve_name,
+    spelled,
+)
 
 
 def test_build_passes_the_options_a_builder_takes():
@@ -66,3 +73,5 @@ def test_resolve_name_and_did_you_mean():
     assert did_you_mean("citeseeer", ["cora", "citeseer"]) == "; did you mean 'citeseer'?"
     assert did_you_mean("zzz", ["cora", "citeseer"]) == ""
     assert normalize("OGBN_Arxiv") == normalize("ogbn-arxiv") == "ogbnarxiv"
+    to_preset = spelled(["revgnn-deep", "deeper-gcn"])  # an argparse type= before its choices
+    assert to_preset("RevGNN_Deep") == "revgnn-deep" and to_preset("gcn") == "gcn"
