@@ -50,15 +50,16 @@ CHECK_CONFIGS: tuple[dict[str, Any], ...] = (
 )
 
 
+_AMPS = ("bf16", "fp16")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory", help="the budget with its unit, e.g. 16GB (10^9), 16GiB (2^30), 500MB"
     )
     graph = parser.add_argument_group("model and graph")
     add_section_flags(graph, "config", Config)
-    graph.add_argument(
-        "--amp", choices=("bf16", "fp16"), type=spelled(("bf16", "fp16")), help="autocast precision"
-    )
+    graph.add_argument("--amp", choices=_AMPS, type=spelled(_AMPS), help="autocast precision")
     graph.add_argument("--groups", type=int, default=Config().num_groups, help="groups C")
     parser.add_argument(
         "--kinds",
