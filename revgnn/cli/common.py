@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import os.path as osp
 from collections.abc import Callable
 from typing import Any
 
@@ -38,8 +39,12 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
-    out.add_argument("--json", help="write the final metrics and the recipe here")
-    out.add_argument("--markdown", help="write the leaderboard table here (--runs > 1)")
+    out.add_argument(
+        "--json", type=osp.expanduser, help="write the final metrics and the recipe here"
+    )
+    out.add_argument(
+        "--markdown", type=osp.expanduser, help="write the leaderboard table here (--runs > 1)"
+    )
 
 
 def _main_rank() -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os.path as osp
 import re
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--depth", type=int, default=112, help="depth to find the widest model for (default: 112)"
     )
-    parser.add_argument("--json", help="also write the plan to this JSON file")
+    parser.add_argument("--json", type=osp.expanduser, help="also write the plan to this JSON file")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--check",
@@ -98,6 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
+        type=osp.expanduser,
         default="plan_check",
         help="--check output path without extension (default: ./plan_check)",
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import os.path as osp
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -102,6 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--out",
+        type=osp.expanduser,
         default="profile",
         help="output path without extension: writes OUT.json and OUT.png (default: ./profile)",
     )

@@ -60,7 +60,12 @@ RESULTS = ("genotype.json", "result.json")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = HelpFormatter
     add_config_flags(parser, SECTIONS, default_recipe="search/sgas", names_of=NAMES)
-    parser.add_argument("--out", default="search-out", help="output folder (default: search-out)")
+    parser.add_argument(
+        "--out",
+        type=osp.expanduser,
+        default="search-out",
+        help="output folder (default: search-out)",
+    )
 
 
 def _recipe(args: argparse.Namespace) -> Recipe:

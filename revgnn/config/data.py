@@ -27,8 +27,9 @@ class DataConfig:
         "cora",
         "dataset name (cora without --root: the bundled copy), or a graph file: "
         ".pt / .pth / .npz (revgnn.datasets.graph_file)",
+        path=True,
     )
-    root: str | None = setting(None, "data folder (real and OGB datasets)")
+    root: str | None = setting(None, "data folder (real and OGB datasets)", path=True)
     download: bool = setting(False, "let OGB / PyG download a missing dataset")
     split_seed: int = setting(
         0, "seed of random splits, sampling and held-out sets", low=0, high=MAX_SEED

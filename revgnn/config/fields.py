@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os.path as osp
 import typing
 from collections.abc import Callable, Iterator
 from typing import Any, Union
@@ -38,13 +39,16 @@ def setting(
     high_open: bool = False,
     cli: bool = True,
     names: Callable[[], list[str]] | None = None,
+    path: bool = False,
 ) -> Any:
     """A dataclass field with its help, flag name (default: the field name with dashes),
     allowed values and bounds (``low <= value <= high``, strict with ``*_open``); ``cli=False``
     keeps it off the command line (a Python-only setting); ``names()`` lists the values a
-    registry knows (shown in the flag's help)."""
+    registry knows (shown in the flag's help); a ``path`` starting with ``~`` is the user's
+    home (a recipe file's ``checkpoint: ~/runs/a.pt``; the shell expands only flags)."""
     meta = dict(
         names=names,
+        path=path,
         help=help,
         flag=flag,
         choices=choices,
@@ -75,6 +79,7 @@ class Setting:
     high_open: bool
     cli: bool
     names: Callable[[], list[str]] | None = None
+    path: bool = False
 
     @property
     def optional(self) -> bool:
@@ -126,6 +131,7 @@ def settings_of(cls: Any) -> Iterator[Setting]:
             m.get("high_open", False),
             m.get("cli", True),
             m.get("names"),
+            m.get("path", False),
         )
 
 
@@ -161,6 +167,8 @@ def validate(config: Any) -> None:
             )
         if value is None:
             continue
+        if s.path and isinstance(value, str) and value.startswith("~"):
+            object.__setattr__(config, s.name, osp.expanduser(value))
         # Names and choices in any case and with '-' / '_' as the user likes; the config
         # keeps the spelling that the code compares against.
         if s.names is not None and isinstance(value, str) and value != AUTO:

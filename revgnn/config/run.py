@@ -24,7 +24,7 @@ class RunConfig:
     device: str = setting("auto", "cpu, cuda, cuda:1, ... (auto: cuda when available)")
     threads: int = setting(0, "torch CPU threads (0: torch's choice)", low=0)
     eval_every: int = setting(1, "evaluate every this many epochs (and after the last)", low=1)
-    checkpoint: str | None = setting(None, "checkpoint file (written atomically)")
+    checkpoint: str | None = setting(None, "checkpoint file (written atomically)", path=True)
     checkpoint_every: int = setting(10, "epochs between checkpoints", low=1)
     resume: bool = setting(False, "continue from --checkpoint")
     missing_ok: bool = setting(
@@ -32,7 +32,7 @@ class RunConfig:
         flag="resume-if-exists",
     )  # fmt: skip
     overwrite: bool = setting(False, "replace existing output files (checkpoint, log, json)")
-    log_path: str | None = setting(None, "JSONL file, one line per epoch", flag="log")
+    log_path: str | None = setting(None, "JSONL file, one line per epoch", flag="log", path=True)
     progress: bool = setting(True, "progress bar (--no-progress: one line per evaluation)")
     memory_every: int = setting(0, "CPU peak profiling period in epochs (0: the last only)", low=0)
     collapse_patience: int = setting(

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from revgnn.cli.common import check_outputs
+from revgnn.cli.common import add_output_arguments, check_outputs
 from revgnn.config import Recipe
 
 
@@ -34,3 +34,11 @@ def test_an_unwritable_folder_is_refused(tmp_path):
     locked.mkdir(mode=0o500)
     with pytest.raises(PermissionError, match="not writable"):
         check_outputs(args(json=str(locked / "r.json")), Recipe())
+
+
+def test_output_flags_start_at_home_even_quoted(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    parser = argparse.ArgumentParser()
+    add_output_arguments(parser)
+    parsed = parser.parse_args(["--json", "~/m.json", "--markdown", "~/t.md"])
+    assert (parsed.json, parsed.markdown) == (f"{tmp_path}/m.json", f"{tmp_path}/t.md")

@@ -1,6 +1,6 @@
 import pytest
 
-from revgnn.config import DataConfig, RunConfig
+from revgnn.config import DataConfig, RunConfig, TrainConfig
 from revgnn.config.fields import MAX_SEED
 
 
@@ -23,3 +23,13 @@ def test_seeds_are_those_every_generator_takes():
         RunConfig(seed=2**32)
     with pytest.raises(ValueError, match=r"split_seed=-3 must lie in \[0, 4294967295\]"):
         DataConfig(split_seed=-3)
+
+
+def test_paths_from_a_recipe_file_start_at_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    run = RunConfig(checkpoint="~/runs/a.pt", log_path="~/a.jsonl")
+    assert (run.checkpoint, run.log_path) == (f"{tmp_path}/runs/a.pt", f"{tmp_path}/a.jsonl")
+    data = DataConfig(dataset="~/g.pt", root="~/data")
+    assert (data.dataset, data.root) == (f"{tmp_path}/g.pt", f"{tmp_path}/data")
+    assert DataConfig(dataset="cora", root="data/x~").root == "data/x~"  # only a leading ~
+    assert TrainConfig(checkpoint="~/b.pt").checkpoint == f"{tmp_path}/b.pt"
