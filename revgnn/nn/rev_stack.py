@@ -73,6 +73,7 @@ from revgnn.nn.group_vjp import (
     explicit_call,
     index_parameters,
 )
+from revgnn.nn.group_widths import check_channels, check_group_widths
 from revgnn.nn.recorded import Recorded
 from revgnn.nn.rev_args import RevArgs
 from revgnn.utils.autocast import AutocastState
@@ -80,7 +81,7 @@ from revgnn.utils.checks import boundary, check_probability
 from revgnn.utils.modules import restore_buffers
 from revgnn.utils.rng import SeededCalls
 
-__all__ = ["RevStack", "check_channels"]
+__all__ = ["RevStack"]
 
 
 class GroupedBlock(Protocol):
@@ -90,11 +91,6 @@ class GroupedBlock(Protocol):
 
     @property
     def num_groups(self) -> int: ...
-
-
-def check_channels(channels: int, num_groups: int) -> None:
-    if channels % num_groups != 0:
-        raise ValueError(f"num_groups={num_groups} must divide channels={channels}")
 
 
 def _compute_dtype(x: Tensor) -> torch.dtype:
@@ -153,6 +149,7 @@ class RevStack:
                 )
         self.channels = x.size(-1)
         check_channels(self.channels, self.num_groups)
+        check_group_widths(self.layers, self.channels)
         self.edge_index = edge_index
         self.args = RevArgs.lift(args, kwargs, self.channels)
         self.device = x.device
