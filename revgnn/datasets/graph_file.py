@@ -53,9 +53,21 @@ _INDICES = (("train", ("train_idx",)), ("valid", ("valid_idx", "val_idx")),
 def _load(path: str) -> Any:
     if path.lower().endswith(".npz"):
         with np.load(path, allow_pickle=False) as raw:
-            return {k: torch.from_numpy(raw[k]) for k in raw.files}
+            return {k: raw[k] for k in raw.files}  # NumPy arrays: checked by _tensors
     with pyg_safe_globals():
         return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _tensors(arrays: dict[str, np.ndarray], path: str) -> dict[str, Tensor]:
+    for key, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            hint = (
+                ": store class labels as integers 0..C-1 (np.unique(y, return_inverse=True)[1])"
+                if key == "y"
+                else ": store numbers"
+            )
+            raise ValueError(f"{path}: {key} holds {array.dtype} values, not numbers{hint}")
+    return {k: torch.from_numpy(v) for k, v in arrays.items()}
 
 
 def _read(path: str) -> dict[str, Any]:
@@ -76,7 +88,8 @@ def _read(path: str) -> dict[str, Any]:
     if isinstance(obj, Data):
         return obj.to_dict()
     if isinstance(obj, dict):
-        return obj
+        arrays = {k: v for k, v in obj.items() if isinstance(v, np.ndarray)}
+        return {**obj, **_tensors(arrays, path)}
     raise ValueError(
         f"{path} holds a {type(obj).__name__}; save a torch_geometric.data.Data or a dict of "
         "tensors (edge_index, y, and optionally x, edge_attr, train_mask / val_mask / test_mask)"
@@ -153,9 +166,10 @@ def load_graph_file(name: str, root: str | None, cfg: DataConfig) -> NodeDataset
 
 def from_data(data: Data | dict[str, Any], name: str = "graph", split_seed: int = 0) -> NodeDataset:
     """A graph in memory, a PyG :class:`~torch_geometric.data.Data` or a dict of tensors
-    with the fields of a graph file (see the module docstring), as a node dataset, read by
-    the same rules: what :func:`revgnn.train` and :class:`~revgnn.training.NodeTask` do with
-    a ``Data`` (PyG's Planetoid, Amazon, ... datasets' ``dataset[0]``, masks and all).
+    (or NumPy arrays) with the fields of a graph file (see the module docstring), as a node
+    dataset, read by the same rules: what :func:`revgnn.train` and
+    :class:`~revgnn.training.NodeTask` do with a ``Data`` (PyG's Planetoid, Amazon, ...
+    datasets' ``dataset[0]``, masks and all).
 
     Args:
         data (Data or dict): The graph.
@@ -170,7 +184,8 @@ def from_data(data: Data | dict[str, Any], name: str = "graph", split_seed: int 
             f"data must be a torch_geometric.data.Data or a dict of tensors, got "
             f"{type(data).__name__}"
         )
-    return _node_dataset(data, name, name, split_seed)
+    arrays = {k: v for k, v in data.items() if isinstance(v, np.ndarray)}
+    return _node_dataset({**data, **_tensors(arrays, name)}, name, name, split_seed)
 
 
 def _node_dataset(fields: dict[str, Any], path: str, name: str, split_seed: int) -> NodeDataset:

@@ -126,6 +126,19 @@ def test_from_data_reads_a_graph_in_memory_by_the_graph_files_rules(tmp_path):
     assert drawn.split["train"].numel() == 24 and drawn.name == "graph"
     with pytest.raises(TypeError, match=r"data must be a torch_geometric\.data\.Data or a dict"):
         from_data([ring()])
+    arrays = from_data({"edge_index": ring().numpy(), "y": (np.arange(N) % 3)})  # NumPy too
+    assert arrays.num_classes == 3 and torch.equal(arrays.data.edge_index, ring())
+
+
+def test_labels_that_are_not_numbers_are_refused_with_the_remedy(tmp_path):
+    path = tmp_path / "names.npz"
+    np.savez(path, edge_index=ring().numpy(), y=np.array(["a", "b"] * (N // 2)))
+    with pytest.raises(ValueError, match=r"names.npz: y holds <U1 values, not numbers: store "
+                       r"class labels as integers 0..C-1 \(np.unique"):  # fmt: skip
+        load_dataset(str(path))
+    np.savez(path, edge_index=ring().numpy(), y=np.arange(N) % 2, x=np.array([["f"]] * N))
+    with pytest.raises(ValueError, match=r"x holds <U1 values, not numbers: store numbers$"):
+        load_dataset(str(path))
 
 
 def test_unreadable_files_and_unknown_names_say_what_to_do(tmp_path):
