@@ -12,10 +12,11 @@ several of them only for the same operator class, so ``"sage"`` cannot mean PyG'
 GraphSAGE in one place and a max-pool point convolution in another.
 
 Names are looked up as PyG's resolver looks them up: case, ``-``, ``_`` and spaces do not
-count (:func:`normalize`), so ``"CiteSeer"``, ``"deepergcn"`` and ``"fixed-point"`` find
-``citeseer``, ``deeper-gcn`` and ``fixed_point``, and every lookup returns the registered
-spelling (:meth:`Registry.canonical`). Two names of one registry may therefore not differ in
-those characters only.
+count (:func:`normalize`), and a PyG class name's ``Conv`` / ``Aggregation`` suffix may be
+given, so ``"CiteSeer"``, ``"deepergcn"``, ``"fixed-point"``, ``"GATConv"`` and
+``"SoftmaxAggregation"`` find ``citeseer``, ``deeper-gcn``, ``fixed_point``, ``gat`` and
+``softmax``, and every lookup returns the registered spelling (:meth:`Registry.canonical`).
+Two names of one registry may therefore not differ in those characters only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 __all__ = [
+    "CLASS_SUFFIXES",
     "OPERATORS",
     "Entry",
     "Registry",
@@ -64,11 +66,28 @@ def spelled(names: Iterable[str]) -> Callable[[str], str]:
     return lambda text: known.get(normalize(text), text)
 
 
+#: PyG's class-name suffixes: ``GATConv`` and ``SoftmaxAggregation`` name ``gat`` and
+#: ``softmax``, as in PyG's resolvers.
+CLASS_SUFFIXES = ("conv", "aggregation")
+
+
+def _match(name: str, known: dict[str, str]) -> str | None:
+    """The name in ``known`` (``normalize(name) -> name``) that ``name`` spells, if any."""
+    key = normalize(name)
+    if key in known:
+        return known[key]
+    for suffix in CLASS_SUFFIXES:
+        if key.endswith(suffix) and key[: -len(suffix)] in known:
+            return known[key[: -len(suffix)]]
+    return None
+
+
 def resolve_name(name: str, names: Iterable[str], arg: str) -> str:
-    """The one of ``names`` that ``name`` spells (:func:`normalize`); otherwise a
-    ``ValueError`` naming ``arg``, listing ``names`` and the closest of them."""
+    """The one of ``names`` that ``name`` spells (:func:`normalize`; a PyG class name, with
+    its ``Conv`` / ``Aggregation`` suffix, too); otherwise a ``ValueError`` naming ``arg``,
+    listing ``names`` and the closest of them."""
     names = list(names)
-    found = {normalize(n): n for n in names}.get(normalize(name)) if isinstance(name, str) else None
+    found = _match(name, {normalize(n): n for n in names}) if isinstance(name, str) else None
     if found is None:
         raise ValueError(
             f"{arg}={name!r} is not one of {', '.join(names)}{did_you_mean(name, names)}"
@@ -203,7 +222,7 @@ class Registry(Generic[T]):
             del OPERATORS[name]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and normalize(name) in self._keys
+        return isinstance(name, str) and _match(name, self._keys) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)

@@ -61,6 +61,7 @@ def test_names_in_any_spelling_are_kept_in_the_registered_spelling():
     assert (cfg.solver, cfg.backward_solver) == ("fixed_point", "anderson")
     assert "conv_options.t" in cfg.unused()  # compared in its registered spelling
     assert ModelConfig(model="WT_RevGNN").model == "wt-revgnn"
+    assert ModelConfig(conv="SAGEConv").conv == "sage"  # PyG's class name
     with pytest.raises(ValueError, match=r"model='revgn' is not one of .*; did you mean 'revgnn'"):
         ModelConfig(model="revgn")
     with pytest.raises(ValueError, match=r"aggr='softmx' is not one of .*did you mean 'softmax'"):

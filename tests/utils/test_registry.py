@@ -73,5 +73,10 @@ def test_resolve_name_and_did_you_mean():
     assert did_you_mean("citeseeer", ["cora", "citeseer"]) == "; did you mean 'citeseer'?"
     assert did_you_mean("zzz", ["cora", "citeseer"]) == ""
     assert normalize("OGBN_Arxiv") == normalize("ogbn-arxiv") == "ogbnarxiv"
+    # PyG's class names, as its resolvers take them.
+    assert resolve_name("GATConv", ["gat", "sage"], "conv") == "gat"
+    assert resolve_name("SoftmaxAggregation", ["softmax", "max"], "aggr") == "softmax"
+    with pytest.raises(ValueError, match="conv='GCN2Conv' is not one of gat, sage"):
+        resolve_name("GCN2Conv", ["gat", "sage"], "conv")
     to_preset = spelled(["revgnn-deep", "deeper-gcn"])  # an argparse type= before its choices
     assert to_preset("RevGNN_Deep") == "revgnn-deep" and to_preset("gcn") == "gcn"
