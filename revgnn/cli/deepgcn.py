@@ -27,6 +27,7 @@ from revgnn.datasets.registry import DATASETS
 from revgnn.models.deep_gcn_architectures import ARCHITECTURES, architecture
 from revgnn.training.six_fold import six_fold
 from revgnn.utils.paths import write_atomic
+from revgnn.utils.registry import normalize
 
 __all__ = ["add_arguments", "run"]
 
@@ -60,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _arch_values(arch: str) -> dict[str, object]:
-    if arch == "pointnet":
+    if normalize(arch) == "pointnet":
         return {"model.model": "pointnet"}
     spec = architecture(arch)
     return {"model.backbone": spec["backbone"], "model.num_layers": spec["num_blocks"]}

@@ -21,7 +21,8 @@ ARCHITECTURES = (
     "rev-resgcn-28", "rev-resgcn-56", "rev-resgcn-112", "rev-resgcn-151",
 )  # fmt: skip
 
-_NAME = re.compile(r"^(rev-)?(res|dense|plain)gcn-(\d+)$")
+#: As the papers write them too: ResGCN-28, Rev-ResGCN_112.
+_NAME = re.compile(r"^(rev[-_]?)?(res|dense|plain)gcn[-_]?(\d+)$", re.IGNORECASE)
 
 
 def architecture(name: str) -> dict[str, Any]:
@@ -33,6 +34,7 @@ def architecture(name: str) -> dict[str, Any]:
             f"rev-resgcn-<layers> (e.g. {', '.join(ARCHITECTURES[:4])})"
         )
     rev, kind, layers = match.groups()
+    kind = kind.lower()
     if rev and kind != "res":
         raise ValueError(
             f"architecture {name!r}: only residual backbones have a reversible form "

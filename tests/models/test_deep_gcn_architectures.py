@@ -37,6 +37,9 @@ def test_published_parameter_counts(dataset, arch, in_channels, classes, params)
 def test_architectures_by_name():
     assert architecture("rev-resgcn-151") == {"backbone": "rev", "num_blocks": 151}
     assert architecture("plaingcn-7") == {"backbone": "plain", "num_blocks": 7}
+    # As the papers write them.
+    assert architecture("ResGCN-28") == {"backbone": "res", "num_blocks": 28}
+    assert architecture("Rev-ResGCN_112") == {"backbone": "rev", "num_blocks": 112}
     with pytest.raises(ValueError, match="only residual backbones have a reversible form"):
         architecture("rev-densegcn-28")
     with pytest.raises(ValueError, match=r"is not <res\|dense\|plain>gcn-<layers>"):
