@@ -5,6 +5,8 @@ from __future__ import annotations
 from torch import nn
 from torch_geometric.nn.resolver import activation_resolver, normalization_resolver
 
+from revgnn.utils.registry import normalize
+
 __all__ = ["activation", "norm_layer"]
 
 
@@ -12,8 +14,9 @@ def norm_layer(norm: str | nn.Module | None, channels: int) -> nn.Module | None:
     """A normalisation layer for node features :math:`(N, C)`, or ``None``; a module is
     used as it is (PyG's convention of passing ``norm=LayerNorm(C)``).
 
-    ``"layer"`` is a per-node :class:`torch.nn.LayerNorm` (DeeperGCN's); PyG's resolver would
-    give its graph-wise LayerNorm, which normalises over all nodes together. Every other name
+    ``"layer"`` (or ``"LayerNorm"``, ``"layer_norm"``) is a per-node
+    :class:`torch.nn.LayerNorm` (DeeperGCN's); PyG's resolver would give its graph-wise
+    LayerNorm, which normalises over all nodes together. Every other name
     goes to PyG's ``normalization_resolver`` (``"batch"``, ``"instance"``, ``"graph"``,
     ``"pairnorm"``, ...).
     """
@@ -21,7 +24,7 @@ def norm_layer(norm: str | nn.Module | None, channels: int) -> nn.Module | None:
         return norm
     if not isinstance(norm, str):
         raise TypeError(f"norm must be a name, a module or None, got {type(norm).__name__}")
-    if norm == "layer":
+    if normalize(norm) in ("layer", "layernorm"):  # every spelling: one meaning
         return nn.LayerNorm(channels)
     return normalization_resolver(norm, channels)
 

@@ -15,6 +15,8 @@ def test_layer_norm_is_per_node():
     y = x.clone()
     y[1:] *= 10.0
     assert torch.allclose(norm(x)[0], norm(y)[0])
+    # Every spelling of it means the same per-node norm, never PyG's graph-wise one.
+    assert all(isinstance(norm_layer(n, D), nn.LayerNorm) for n in ("LayerNorm", "layer_norm"))
     assert norm_layer(None, D) is None
     assert type(norm_layer("batch", D)).__name__ == "BatchNorm"
     module = nn.LayerNorm(D)
