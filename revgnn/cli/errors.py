@@ -50,9 +50,10 @@ class ArgumentParser(argparse.ArgumentParser):
         whose setting ``extras`` names in another spelling (``--num_parts``, the field of
         ``--parts``; ``--input_dropout``), else the closest flag."""
         flags = [f for action in self._actions for f in action.option_strings]
+        aliases = self._aliases()
         hints = []
         for flag in (arg.split("=", 1)[0] for arg in extras if arg.startswith("-")):
-            close = self._aliases().get(normalize(flag)) or next(
+            close = aliases.get(normalize(flag)) or next(
                 iter(difflib.get_close_matches(flag, flags, n=1, cutoff=0.7)), None
             )
             if close:

@@ -15,7 +15,7 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any, Union
 
-from revgnn.utils.registry import did_you_mean, normalize, resolve_name
+from revgnn.utils.registry import did_you_mean, resolve_name, spelled
 
 __all__ = ["AUTO", "MAX_SEED", "Setting", "setting", "settings_of", "validate"]
 
@@ -174,8 +174,7 @@ def validate(config: Any) -> None:
         if s.names is not None and isinstance(value, str) and value != AUTO:
             object.__setattr__(config, s.name, resolve_name(value, s.names(), s.name))
         if s.choices is not None and isinstance(value, str):
-            words = [c for c in s.choices if isinstance(c, str)]
-            value = {normalize(c): c for c in words}.get(normalize(value), value)
+            value = spelled(c for c in s.choices if isinstance(c, str))(value)
             object.__setattr__(config, s.name, value)
         if s.choices is not None and value not in s.choices:
             options = ", ".join(str(c) for c in s.choices) + (" (or none)" if s.optional else "")

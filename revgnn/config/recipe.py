@@ -34,7 +34,7 @@ from revgnn.config.optim import OptimConfig
 from revgnn.config.run import RunConfig
 from revgnn.config.search import SearchConfig
 from revgnn.models.registry import MODELS
-from revgnn.utils.registry import did_you_mean, normalize
+from revgnn.utils.registry import did_you_mean, spelled
 
 __all__ = ["SECTIONS", "Recipe", "load_recipe", "recipe_names"]
 
@@ -214,8 +214,8 @@ def load_recipe(path_or_name: str, base: Recipe | None = None, explicit: bool = 
         with open(path_or_name) as f:
             text = f.read()
         source, explicit_keys = path_or_name, explicit
-    elif normalize(path_or_name) in (shipped := {normalize(n): n for n in recipe_names()}):
-        path_or_name = shipped[normalize(path_or_name)]  # OGBN-Arxiv/DeeperGCN: any spelling
+    elif (shipped := spelled(recipe_names())(path_or_name)) in recipe_names():
+        path_or_name = shipped  # OGBN-Arxiv/DeeperGCN: any spelling
         group, name = path_or_name.split("/")
         text = (resources.files("revgnn.config") / "recipes" / group / f"{name}.yaml").read_text()
         source, explicit_keys = path_or_name, False

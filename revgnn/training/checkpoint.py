@@ -16,7 +16,6 @@ __all__ = [
     "CheckpointError",
     "check_model_state",
     "load_checkpoint",
-    "load_model_state",
     "save_checkpoint",
 ]
 
@@ -112,11 +111,3 @@ def check_model_state(
             f"{more}{written}. Resume with the settings of the run that wrote it, or start a "
             "new run with another --checkpoint"
         )
-
-
-def load_model_state(
-    model: nn.Module, state: dict[str, Tensor], path: str, saved_repr: str | None = None
-) -> None:
-    """``model.load_state_dict(state)`` after :func:`check_model_state`."""
-    check_model_state(model, state, path, saved_repr)
-    model.load_state_dict(state)

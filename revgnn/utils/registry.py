@@ -82,6 +82,10 @@ def _match(name: str, known: dict[str, str]) -> str | None:
     return None
 
 
+def _unknown(name: Any, names: list[str], arg: str) -> ValueError:
+    return ValueError(f"{arg}={name!r} is not one of {', '.join(names)}{did_you_mean(name, names)}")
+
+
 def resolve_name(name: str, names: Iterable[str], arg: str) -> str:
     """The one of ``names`` that ``name`` spells (:func:`normalize`; a PyG class name, with
     its ``Conv`` / ``Aggregation`` suffix, too); otherwise a ``ValueError`` naming ``arg``,
@@ -89,9 +93,7 @@ def resolve_name(name: str, names: Iterable[str], arg: str) -> str:
     names = list(names)
     found = _match(name, {normalize(n): n for n in names}) if isinstance(name, str) else None
     if found is None:
-        raise ValueError(
-            f"{arg}={name!r} is not one of {', '.join(names)}{did_you_mean(name, names)}"
-        )
+        raise _unknown(name, names, arg)
     return found
 
 
@@ -201,7 +203,10 @@ class Registry(Generic[T]):
         unknown name is a ``ValueError`` listing the known and the closest of them."""
         if not isinstance(name, str):
             raise TypeError(f"a {self.kind} name must be a string, got {type(name).__name__}")
-        return resolve_name(name, self.names(), self.arg)
+        found = _match(name, self._keys)
+        if found is None:
+            raise _unknown(name, self.names(), self.arg)
+        return found
 
     def entry(self, name: str) -> Entry[T]:
         """The entry of ``name`` (any spelling :meth:`canonical` accepts)."""

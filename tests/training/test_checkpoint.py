@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from revgnn.training import CheckpointError, load_checkpoint
-from revgnn.training.checkpoint import load_model_state, save_checkpoint
+from revgnn.training.checkpoint import check_model_state, save_checkpoint
 
 
 def test_written_atomically_and_read_back_weights_only(tmp_path):
@@ -49,9 +49,12 @@ def test_unusable_files_are_refused_in_one_sentence_without_torchs_advice(tmp_pa
 def test_a_checkpoint_of_another_model_names_the_differences():
     saved = nn.Sequential(nn.Linear(4, 64), nn.Linear(64, 2)).state_dict()
     model = nn.Sequential(nn.Linear(4, 32), nn.Linear(32, 2))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(CheckpointError) as err:
-        load_model_state(model, saved, "c.pt", "Sequential(64 wide)")
+        check_model_state(model, saved, "c.pt", "Sequential(64 wide)")
     text = str(err.value)
     assert "c.pt was written for a different model: 0.weight has shape [64, 4] there and " in text
     assert "[32, 4] here" in text and "(and 1 more)" in text and "Sequential(64 wide)" in text
-    load_model_state(model, model.state_dict(), "c.pt")  # the same model loads
+    assert f"this run's {model!r}" in text
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # untouched
+    check_model_state(model, model.state_dict(), "c.pt")  # the same model passes
