@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from revgnn.models.encoder import NodeEncoder
 from revgnn.models.head import Head
 from revgnn.models.registry import register_model
+from revgnn.nn.conv.propagate_hooks import explaining
 from revgnn.nn.conv.registry import conv_resolver
 from revgnn.nn.deep_gcn_block import BLOCKS, DeepGCNBlock
 from revgnn.utils.checks import check_positive, check_probability
@@ -72,7 +73,8 @@ class DeeperGCN(nn.Module):
         self.head.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None) -> Tensor:
-        with self.encoder.checked(x, edge_index, edge_attr) as (h, edge_index, kwargs):
+        explain = explaining(self)
+        with self.encoder.checked(x, edge_index, edge_attr, explain) as (h, edge_index, kwargs):
             for layer in self.layers:
                 h = layer(h, edge_index, **kwargs)
             return self.head(h)

@@ -11,6 +11,7 @@ from revgnn.models.encoder import NodeEncoder
 from revgnn.models.head import Head
 from revgnn.models.registry import register_model
 from revgnn.models.rev_gnn import DTYPES, grouped_block
+from revgnn.nn.conv.propagate_hooks import explaining
 from revgnn.nn.conv.registry import conv_resolver
 from revgnn.nn.deq import DEQ, EquilibriumCell
 from revgnn.nn.pre_act_conv import PreActConv
@@ -141,7 +142,8 @@ class DEQGNN(nn.Module):
         return {f"deq_{k}": v for k, v in self.deq.metrics().items()}
 
     def forward(self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None) -> Tensor:
-        with self.encoder.checked(x, edge_index, edge_attr) as (h, edge_index, kwargs):
+        explain = explaining(self)
+        with self.encoder.checked(x, edge_index, edge_attr, explain) as (h, edge_index, kwargs):
             mask = self.mask(h)
             return self.head(self.deq(h, edge_index, mask, **kwargs))
 

@@ -55,7 +55,10 @@ class NodeEncoder(nn.Module):
     order every aggregation reduces fastest in); ``prepare`` is graph preprocessing shared by
     every layer (GCN's normalisation), run once here. Features sparser than
     :data:`~revgnn.nn.sparse_input.SPARSE_INPUT` (bag-of-words) are encoded through a CSR
-    copy, made once per tensor (:mod:`revgnn.nn.sparse_input`).
+    copy, made once per tensor (:mod:`revgnn.nn.sparse_input`). A model whose layers carry
+    PyG's explain masks (``explain=True``) keeps the edges in their order and has ``prepare``
+    keep one entry per edge (``per_edge=True``), so each mask entry scales its own edge's
+    messages (:mod:`revgnn.nn.conv.propagate_hooks`).
 
     Args:
         in_channels (int): Node feature size.
@@ -99,19 +102,20 @@ class NodeEncoder(nn.Module):
 
     @contextlib.contextmanager
     def checked(
-        self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None
+        self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None, explain: bool = False
     ) -> Iterator[tuple[Tensor, Any, dict[str, Any]]]:
         """Encode the model's input and run the model's layers inside the context: the input is
-        checked here once, and the layers, nested in the boundary, skip their own checks."""
+        checked here once, and the layers, nested in the boundary, skip their own checks.
+        ``explain``: the model's layers carry explain masks (see :meth:`forward`)."""
         with boundary() as outermost:
             if outermost:
                 what = "the model needs finite input (check the data and its preprocessing)"
                 check_finite("x", x, what)
                 check_finite("edge_attr", edge_attr, what)
-            yield self(x, edge_index, edge_attr)
+            yield self(x, edge_index, edge_attr, explain)
 
     def forward(
-        self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None
+        self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None, explain: bool = False
     ) -> tuple[Tensor, Any, dict[str, Any]]:
         if x.dim() != 2 or x.size(-1) != self.in_channels:
             raise ValueError(
@@ -140,6 +144,7 @@ class NodeEncoder(nn.Module):
             and edge_index.layout == torch.strided
             and edge_index.numel()
             and sorted_segments_enabled()
+            and not explain
         ):
             # Every layer aggregates over the edges in target order (one sort per graph,
             # cached): edge features are permuted here, once, rather than in every layer.
@@ -158,6 +163,8 @@ class NodeEncoder(nn.Module):
         if self.edge is not None:
             kwargs["edge_attr"] = self.edge(edge_attr)
         if self.prepare is not None:
-            edge_index, extra = self.prepare(edge_index, h.size(0), h.dtype)
+            # An explain mask has one entry per given edge, in the given order.
+            options = {"per_edge": True} if explain else {}
+            edge_index, extra = self.prepare(edge_index, h.size(0), h.dtype, **options)
             kwargs.update(extra)
         return h, edge_index, kwargs

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from revgnn.models.encoder import NodeEncoder
 from revgnn.models.head import Head
 from revgnn.models.registry import register_model
+from revgnn.nn.conv.propagate_hooks import explaining
 from revgnn.nn.conv.registry import CONVS, ConvSpec, conv_resolver
 from revgnn.nn.group_add_rev import GroupAddRev
 from revgnn.nn.pre_act_conv import PreActConv
@@ -156,7 +157,8 @@ class RevGNN(nn.Module):
         self.head.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Any, edge_attr: Tensor | None = None) -> Tensor:
-        with self.encoder.checked(x, edge_index, edge_attr) as (h, edge_index, kwargs):
+        explain = explaining(self)
+        with self.encoder.checked(x, edge_index, edge_attr, explain) as (h, edge_index, kwargs):
             mask = self.mask(h) if self.mask is not None else None
             # An initial-residual conv reads the initial embedding in every block (each group
             # its own channels of it: a positional tensor of the stream's width is split).

@@ -21,7 +21,8 @@ as PyG does and aggregates the messages a block of edges at a time
 
 It is PyG's class with PyG's parameters (a PyG state dict loads into it) and falls back to
 PyG's forward for what it does not cover: bipartite input, ``SparseTensor`` graphs,
-``concat=False``, ``residual=True`` and ``return_attention_weights``.
+``concat=False``, ``residual=True``, ``return_attention_weights``, and explain masks, hooks on
+``propagate``'s steps or ``decomposed_layers > 1`` (:mod:`revgnn.nn.conv.propagate_hooks`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from torch import Tensor
 from torch_geometric.nn import GATConv
 from torch_geometric.utils import add_self_loops, remove_self_loops, softmax
 
+from revgnn.nn.conv.propagate_hooks import OwnPropagate, needs_propagate
 from revgnn.nn.dropout import dropout
 
 __all__ = ["BLOCK_ENTRIES", "LeanGATConv", "attention_aggregate"]
@@ -89,7 +91,7 @@ def attention_aggregate(x: Tensor, alpha: Tensor, src: Tensor, dst: Tensor) -> T
     return _AttentionAggregate.apply(x.to(dtype), alpha.to(dtype), src, dst)
 
 
-class LeanGATConv(GATConv):
+class LeanGATConv(OwnPropagate, GATConv):
     """PyG's :class:`~torch_geometric.nn.conv.GATConv` (same arguments and parameters) whose
     forward pass keeps no :math:`E \\times H \\times C` tensor (see the module docstring).
 
@@ -120,6 +122,7 @@ class LeanGATConv(GATConv):
             and self.res is None
             and size is None
             and return_attention_weights is None
+            and not needs_propagate(self)
         )
         if not covered:
             return super().forward(x, edge_index, edge_attr, size, return_attention_weights)

@@ -29,9 +29,10 @@ Differences from PyG's :class:`~torch_geometric.nn.conv.GENConv` and from the au
   per-channel learned parameters via ``per_channel``.
 * With ``lean=True`` the edge encoder, the message function and the aggregation run as one
   autograd node that keeps no :math:`E \times D` tensor (see
-  :func:`revgnn.nn.aggr.fused_aggregate`); PyG's propagate hooks and explain masks are not
-  applied on that path. A sparse adjacency is read as its edge list for that path;
-  ``lean=False`` propagates through it as PyG does.
+  :func:`revgnn.nn.aggr.fused_aggregate`). Explain masks, hooks on ``propagate``'s steps and
+  ``decomposed_layers > 1`` run inside PyG's ``propagate``, so a conv with any of them
+  propagates (:mod:`revgnn.nn.conv.propagate_hooks`). A sparse adjacency is read as its edge
+  list for that path; ``lean=False`` propagates through it as PyG does.
 * The edge encoder: PyG adds a ``Linear(edge_dim, out_channels)`` only when
   ``edge_dim != out_channels``; the original code adds one whenever ``encode_edge`` is set
   (ogbn-proteins' ``--conv_encode_edge``). ``encode_edge=None`` follows PyG, ``True`` the
@@ -54,6 +55,7 @@ from torch_geometric.nn.dense.linear import Linear, is_uninitialized_parameter
 from torch_geometric.nn.norm import MessageNorm
 
 from revgnn.nn.aggr import AGGREGATIONS, LeanAggregation, MultiAggregation, aggregation_resolver
+from revgnn.nn.conv.propagate_hooks import needs_propagate
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
 from revgnn.utils.checks import boundary, check_finite, check_graph, is_sparse_adjacency
@@ -273,13 +275,14 @@ class GENConv(MessagePassing):
                     check_finite("x_dst", x_dst, "GENConv needs finite node features")
             edge_index = check_graph(edge_index, num_src, num_dst)
             sparse = is_sparse_adjacency(edge_index)
+            lean = self.aggr_module.lean and not needs_propagate(self)
             if sparse:
                 if edge_attr is not None:
                     raise ValueError(
                         "edge_attr needs edge_index as a [2, E] tensor (its rows follow the "
                         "edges' order); a sparse adjacency carries its edge features as values"
                     )
-                if self.aggr_module.lean or not isinstance(edge_index, Tensor):
+                if lean or not isinstance(edge_index, Tensor):
                     edge_index, values = edge_list(edge_index)
                     edge_attr = values if values is not None and values.dim() == 2 else None
             self._check_edge_attr(edge_attr)
@@ -287,8 +290,8 @@ class GENConv(MessagePassing):
             _materialise(self.lin_dst, x_dst)
             _materialise(self.lin_edge, edge_attr)
             h = self.lin_src(x_src) if self.lin_src is not None else x_src
-            if self.aggr_module.lean or not sparse:
-                m = self._lean_or_plain(h, x_dst, edge_index, edge_attr, num_dst)
+            if lean or not sparse:
+                m = self._lean_or_plain(h, x_dst, edge_index, edge_attr, num_dst, lean)
             else:  # a torch.sparse adj_t on the plain path: PyG's propagate reads its values
                 m = self._propagate(edge_index, h, x_dst, None, None)
             return self._update(m, x_src, x_dst)
@@ -305,14 +308,20 @@ class GENConv(MessagePassing):
             )
 
     def _lean_or_plain(
-        self, h: Tensor, x_dst: Tensor | None, edge_index: Tensor, edge_attr: Tensor | None, n: int
+        self,
+        h: Tensor,
+        x_dst: Tensor | None,
+        edge_index: Tensor,
+        edge_attr: Tensor | None,
+        n: int,
+        lean: bool,
     ) -> Tensor:
         if edge_attr is not None and edge_attr.size(0) != edge_index.size(1):
             raise ValueError(
                 f"edge_attr has {edge_attr.size(0)} rows but edge_index has "
                 f"{edge_index.size(1)} edges"
             )
-        if not self.aggr_module.lean:
+        if not lean:
             return self.propagate(
                 edge_index, x=(h, x_dst), edge_attr=edge_attr, size=(h.size(0), n)
             )

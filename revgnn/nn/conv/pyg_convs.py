@@ -18,6 +18,7 @@ from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import to_torch_csr_tensor
 
 from revgnn.nn.conv.gat_conv import LeanGATConv
+from revgnn.nn.conv.propagate_hooks import OwnPropagate, needs_propagate
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
 from revgnn.nn.spmm import int32_csr, spmm, transposed
@@ -25,14 +26,6 @@ from revgnn.utils.checks import check_probability, is_sparse_adjacency
 from revgnn.utils.sparse import edge_list, quiet_csr
 
 __all__ = ["GCN2Conv", "GCNConv", "GCNIIConv", "gat", "gcn", "gcn_prepare", "gcnii", "gin", "sage"]
-
-
-#: PyG's hooks on the steps of ``propagate``: a conv with any of them goes through it.
-_PROPAGATE_HOOKS = tuple(
-    f"_{step}_forward{kind}_hooks"
-    for step in ("propagate", "message", "aggregate", "message_and_aggregate")
-    for kind in ("_pre", "")
-)
 
 
 class _CachedTranspose:
@@ -44,8 +37,6 @@ class _CachedTranspose:
 
     aggr: Any
     normalize: bool
-    explain: bool | None
-    decomposed_layers: int
     # PyG generates ``propagate`` from this (its comment in the parent's source is not seen).
     propagate_type = {"x": Tensor, "edge_weight": Optional[Tensor]}  # noqa: RUF012, UP045
 
@@ -56,20 +47,19 @@ class _CachedTranspose:
 
     def _direct(self, adj_t: Any, edge_weight: Tensor | None) -> bool:
         """Whether propagating over ``adj_t`` may skip PyG's ``propagate``: a CSR adjacency
-        (its values are the weights) that the conv does not normalise, with nothing hooked."""
+        (its values are the weights) that the conv does not normalise, with nothing of PyG's
+        that runs inside ``propagate`` (:func:`~revgnn.nn.conv.propagate_hooks.needs_propagate`)."""
         return (
             isinstance(adj_t, Tensor)
             and adj_t.layout == torch.sparse_csr
             and edge_weight is None
             and self.aggr == "add"
             and not self.normalize
-            and not self.explain
-            and self.decomposed_layers == 1
-            and not any(getattr(self, name, None) for name in _PROPAGATE_HOOKS)
+            and not needs_propagate(self)  # type: ignore[arg-type]
         )
 
 
-class GCNConv(_CachedTranspose, PyGGCNConv):
+class GCNConv(OwnPropagate, _CachedTranspose, PyGGCNConv):
     """PyG's :class:`~torch_geometric.nn.conv.GCNConv`, the same values and gradients, its
     backward pass over a CSR adjacency without rebuilding the transpose."""
 
@@ -80,7 +70,7 @@ class GCNConv(_CachedTranspose, PyGGCNConv):
         return out if self.bias is None else out + self.bias
 
 
-class GCN2Conv(_CachedTranspose, PyGGCN2Conv):
+class GCN2Conv(OwnPropagate, _CachedTranspose, PyGGCN2Conv):
     """PyG's :class:`~torch_geometric.nn.conv.GCN2Conv`, the same values and gradients, its
     backward pass over a CSR adjacency without rebuilding the transpose."""
 
@@ -164,15 +154,22 @@ def sage(in_channels: int, out_channels: int, edge_dim: int | None) -> SAGEConv:
     return SAGEConv(in_channels, out_channels)
 
 
-def gcn_prepare(edge_index: Any, num_nodes: int, dtype: torch.dtype) -> tuple[Any, dict]:
+def gcn_prepare(
+    edge_index: Any, num_nodes: int, dtype: torch.dtype, *, per_edge: bool = False
+) -> tuple[Any, dict]:
     r"""GCN's :math:`\hat{D}^{-1/2}(A + I)\hat{D}^{-1/2}`, computed once for every layer, as a
     CSR ``adj_t`` (rows are targets; int32 indices where they fit, :func:`int32_csr`): every
     layer then propagates by one sparse matrix product instead of a gather and a scatter over
     the edges (2.7x faster forward and backward on Amazon Photo, 32 channels, one CPU
-    thread)."""
+    thread). With ``per_edge`` (a model being explained, :mod:`revgnn.nn.conv.propagate_hooks`)
+    an edge index given as ``[2, E]`` stays an edge list: its edges in their order, self-loops
+    appended, and the normalised weights as the convs' ``edge_weight``, PyG's ``gcn_norm``."""
     weight = None
     if is_sparse_adjacency(edge_index):  # PyG's adj_t, its values (if any) as edge weights
         edge_index, weight = edge_list(edge_index)
+    elif per_edge:
+        edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True, dtype=dtype)
+        return edge_index, {"edge_weight": weight}
     edge_index, weight = gcn_norm(edge_index, weight, num_nodes, add_self_loops=True, dtype=dtype)
     with quiet_csr():
         adj_t = to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))

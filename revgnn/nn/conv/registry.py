@@ -51,7 +51,9 @@ class ConvSpec:
         prepare: Graph preprocessing that every layer shares, run once per forward pass:
             ``prepare(edge_index, num_nodes, dtype) -> (edge_index, extra_kwargs)`` (e.g.
             GCN's symmetric normalisation); the convs are then built with
-            ``prepared_options``.
+            ``prepared_options``. While the model is explained it is called with
+            ``per_edge=True`` as well, and must then keep the given edges in their order
+            (PyG's explain masks have one entry per edge; :mod:`~revgnn.nn.conv.propagate_hooks`).
         prepared_options: Options for convs that receive a prepared graph.
         initial: Whether the conv reads the model's initial embedding, keyword ``x0``
             (initial-residual convs such as GCNII).
