@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from revgnn.nn.aggr.segments import segments, sorted_segments_enabled
 from revgnn.nn.conv.registry import Prepare
 from revgnn.nn.dropout import dropout
-from revgnn.nn.sparse_input import sparse_linear, sparse_rows
+from revgnn.nn.sparse_input import sparse_encode
 from revgnn.utils.checks import boundary, check_edge_index, check_finite, check_probability
 
 __all__ = ["NodeEncoder"]
@@ -152,10 +152,9 @@ class NodeEncoder(nn.Module):
             if seg.perm is not None and edge_attr is not None:
                 edge_attr = edge_attr.index_select(0, seg.perm)
             edge_index = seg.sorted_edge_index(edge_index)
-        rows = sparse_rows(x)
-        if rows is not None:  # bag-of-words: only the non-zeros are dropped and multiplied
-            h = sparse_linear(rows, self.node, self.input_dropout, self.training)
-        else:
+        # Bag-of-words: only the non-zeros are dropped and multiplied.
+        h = sparse_encode(x, self.node, self.input_dropout, self.training)
+        if h is None:
             if self.input_dropout > 0.0 and x.is_floating_point():
                 x = dropout(x, p=self.input_dropout, training=self.training)
             h = self.node(x)

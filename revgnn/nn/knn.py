@@ -93,7 +93,7 @@ def knn(x: Tensor, k: int, chunk_size: int | None = None) -> Tensor:
     b, n, _ = x.shape
     if chunk_size is not None and chunk_size < 1:
         raise ValueError(f"chunk_size={chunk_size} must be at least 1")
-    if x.dtype in (torch.float16, torch.bfloat16) or not x.is_floating_point():
+    if x.dtype != torch.float32:  # the keys pack fp32 distances (float64 ones included)
         x = x.float()
     x = x.detach()
     rows = chunk_size or max(1, CHUNK_ELEMENTS // max(b * n, 1))

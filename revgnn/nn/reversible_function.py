@@ -233,6 +233,11 @@ def _needs_graph(x: Tensor, stack: RevStack) -> bool:
     return x.requires_grad or any(t.requires_grad for t in stack.args.tensors) or bool(stack.params)
 
 
+# A stack is opaque to a torch.compile of the model around it: its backward pass reseeds the
+# generators to replay each group call's random numbers and rebuilds inputs in place, side
+# effects that dynamo's traced forward and backward do not keep (the gradients of a compiled
+# RevGNN with dropout were wrong). It runs as written; its kernels compile on their own.
+@torch.compiler.disable
 def run_stack(
     layers: Sequence[GroupedBlock],
     x: Tensor,

@@ -27,7 +27,7 @@ from revgnn.nn.dropout import dropout
 from revgnn.utils.checks import tensor_key
 from revgnn.utils.sparse import quiet_csr
 
-__all__ = ["SPARSE_INPUT", "sparse_linear", "sparse_rows"]
+__all__ = ["SPARSE_INPUT", "sparse_encode", "sparse_linear", "sparse_rows"]
 
 #: Node features with a smaller share of non-zero entries are encoded through their CSR copy
 #: (the share below which GCN's preprocessing treats features as bag-of-words, too).
@@ -90,3 +90,14 @@ def sparse_linear(rows: Tensor, linear: nn.Linear, p: float, training: bool) -> 
     with torch.autocast(rows.device.type, enabled=False):
         out = torch.sparse.mm(rows, linear.weight.t())
     return out if linear.bias is None else out + linear.bias
+
+
+# Runs as written inside a torch.compile of the model: dynamo 2.13 fails to hold a sparse CSR
+# tensor in a traced frame (an IndexError in its automatic dynamic strides), and the CSR copy
+# is a tensor-keyed cache (see revgnn.utils.checks._once).
+@torch.compiler.disable
+def sparse_encode(x: Tensor, linear: nn.Linear, p: float, training: bool) -> Tensor | None:
+    """:func:`sparse_linear` of :func:`sparse_rows` of ``x``, or ``None`` where ``x`` is not
+    sparse (then the caller encodes it densely)."""
+    rows = sparse_rows(x)
+    return None if rows is None else sparse_linear(rows, linear, p, training)

@@ -143,6 +143,10 @@ def check_graph(
     return edge_index if edge_index.dtype == torch.long else edge_index.long()
 
 
+# Tensor-keyed caches run as written inside a torch.compile of the model: dynamo guards on
+# weakref.finalize's registry, which the traced call itself grows (its "Guard failed on the same
+# frame" error on a compiled model's first call).
+@torch.compiler.disable
 def _once(t: Tensor, what: tuple, check: Callable[[], None]) -> None:
     """Run ``check`` on ``t`` unless it passed before on the same tensor, unmodified (the
     result is kept for as long as the tensor lives, keyed by its version)."""

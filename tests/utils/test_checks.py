@@ -93,3 +93,14 @@ def test_the_finiteness_check_makes_no_copy_of_the_input():
         ValueError, match=r"x has 2 NaN or inf entries of 500000 \(first in row 7\)"
     ):
         checks._check_finite("x", x, "")
+
+
+def test_checks_run_as_written_inside_a_compiled_function():
+    # The once-per-tensor cache registers a finaliser, on which dynamo's guard failed in the
+    # frame that made it ("Guard failed on the same frame it was created").
+    torch._dynamo.reset()
+    f = torch.compile(lambda x: (check_finite("x", x, "check it"), x * 2)[1], backend="eager")
+    x = torch.randn(3)
+    assert torch.equal(f(x), x * 2) and torch.equal(f(x), x * 2)
+    with pytest.raises(ValueError, match=r"x has 1 NaN or inf entries of 2"):
+        f(torch.tensor([1.0, math.nan]))

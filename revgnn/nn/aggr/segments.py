@@ -119,6 +119,7 @@ def _key(t: Tensor | None) -> tuple:
     return (id(owner), owner._version, t.storage_offset(), t.numel(), t.stride(), t.dtype)
 
 
+@torch.compiler.disable  # a tensor-keyed cache (see revgnn.utils.checks._once)
 def segments(dst: Tensor, num_nodes: int, src: Tensor | None = None) -> Segments:
     """The :class:`Segments` of the edges ``src -> dst`` (cached; see the module docstring)."""
     key = (_key(dst), _key(src), num_nodes, dst.device)

@@ -90,3 +90,10 @@ def test_an_int32_index_is_sorted_once_across_calls():
     ref = SoftmaxAggregation(lean=False)(m, index.long(), dim_size=20)
     for out in outs:
         assert torch.allclose(out, ref, atol=1e-6)
+
+
+def test_segments_run_as_written_inside_a_compiled_function():
+    torch._dynamo.reset()
+    dst = torch.tensor([2, 0, 1, 0])
+    f = torch.compile(lambda d: segments(d, 3).ptr + 0, backend="eager")
+    assert f(dst).tolist() == [0, 2, 3, 4] and f(dst.clone()).tolist() == [0, 2, 3, 4]
