@@ -76,7 +76,7 @@ from revgnn.nn.group_vjp import (
 from revgnn.nn.group_widths import check_channels, check_group_widths
 from revgnn.nn.recorded import Recorded
 from revgnn.nn.rev_args import RevArgs
-from revgnn.utils.autocast import AutocastState
+from revgnn.utils.autocast import AutocastState, compute_dtype
 from revgnn.utils.checks import boundary, check_probability
 from revgnn.utils.modules import restore_buffers
 from revgnn.utils.rng import SeededCalls
@@ -91,12 +91,6 @@ class GroupedBlock(Protocol):
 
     @property
     def num_groups(self) -> int: ...
-
-
-def _compute_dtype(x: Tensor) -> torch.dtype:
-    # fp16/bf16 stack inputs come from autocast (an encoder run under it): the blocks receive
-    # fp32 and autocast casts inside them, as for any other module.
-    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
 
 
 def _drop_autocast_cache() -> None:
@@ -153,7 +147,7 @@ class RevStack:
         self.edge_index = edge_index
         self.args = RevArgs.lift(args, kwargs, self.channels)
         self.device = x.device
-        self.compute_dtype = _compute_dtype(x)
+        self.compute_dtype = compute_dtype(x)
         self.stream_dtype = torch.promote_types(stream_dtype, self.compute_dtype)
         self.keep = 1.0 - damping
         self.snapshot_every = snapshot_interval(snapshot_every)

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.dropout import dropout
+from revgnn.nn.spmm import sparse_dtype
 from revgnn.utils.checks import tensor_key
 from revgnn.utils.sparse import quiet_csr
 
@@ -39,8 +40,8 @@ _CACHE: dict[tuple, Tensor | None] = {}
 def _convert(x: Tensor) -> Tensor | None:
     if int(torch.count_nonzero(x)) >= SPARSE_INPUT * x.numel():
         return None
-    with quiet_csr():
-        return x.detach().to_sparse_csr()
+    with quiet_csr():  # fp16 / bf16 on the CPU: an fp32 copy, the dtype of the product
+        return x.detach().to(sparse_dtype(x.dtype, x.device)).to_sparse_csr()
 
 
 def sparse_rows(x: Tensor) -> Tensor | None:
@@ -88,7 +89,9 @@ def sparse_linear(rows: Tensor, linear: nn.Linear, p: float, training: bool) -> 
                 rows.crow_indices(), rows.col_indices(), values, rows.shape
             )
     with torch.autocast(rows.device.type, enabled=False):
-        out = torch.sparse.mm(rows, linear.weight.t())
+        # A half-precision model's weights multiply in the copy's fp32 (sparse_dtype).
+        weight = linear.weight
+        out = torch.sparse.mm(rows, weight.t().to(rows.dtype)).to(weight.dtype)
     return out if linear.bias is None else out + linear.bias
 
 

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from revgnn.utils.sparse import quiet_csr
 
-__all__ = ["int32_csr", "spmm", "transposed"]
+__all__ = ["int32_csr", "sparse_dtype", "sparse_mm", "spmm", "transposed"]
 
 #: Indices at or above this do not fit int32.
 _INT32_LIMIT = 2**31
@@ -68,6 +68,26 @@ class _Spmm(torch.autograd.Function):
         return None, torch.sparse.mm(transposed(ctx.adj_t), grad)
 
 
+def sparse_dtype(dtype: torch.dtype, device: torch.device) -> torch.dtype:
+    """The dtype a sparse product with dense operands of ``dtype`` runs in: float32 for fp16
+    and bf16 on the CPU, whose sparse kernels (MKL's) have no half precision; ``dtype``
+    otherwise."""
+    half = dtype in (torch.float16, torch.bfloat16)
+    return torch.float32 if half and device.type == "cpu" else dtype
+
+
+def _in_dtype(adj: Tensor, dtype: torch.dtype) -> Tensor:
+    return adj if adj.dtype == dtype else adj.to(dtype)
+
+
+def sparse_mm(adj: Tensor, x: Tensor) -> Tensor:
+    """``torch.sparse.mm(adj, x)`` in :func:`sparse_dtype`, returned in ``x``'s dtype."""
+    want = sparse_dtype(x.dtype, x.device)
+    if want == x.dtype:
+        return torch.sparse.mm(adj, x)
+    return torch.sparse.mm(_in_dtype(adj, want), x.to(want)).to(x.dtype)
+
+
 def spmm(adj_t: Tensor, x: Tensor) -> Tensor:
     r""":math:`\mathbf{A}^\top \mathbf{X}` for a sparse CSR ``adj_t`` (rows are targets, as PyG's
     ``adj_t``): ``torch.sparse.mm(adj_t, x)``, whose gradient with respect to ``x`` uses the
@@ -76,8 +96,12 @@ def spmm(adj_t: Tensor, x: Tensor) -> Tensor:
 
     Shapes:
         - **input:** ``adj_t`` :math:`(N_{dst}, N_{src})`, ``x`` :math:`(N_{src}, D)`
-        - **output:** :math:`(N_{dst}, D)`
+        - **output:** :math:`(N_{dst}, D)`, in ``x``'s dtype (fp16 / bf16 on the CPU multiply
+          in fp32, :func:`sparse_dtype`)
     """
+    want = sparse_dtype(x.dtype, x.device)
+    if want != x.dtype:
+        return spmm(_in_dtype(adj_t, want), x.to(want)).to(x.dtype)
     if adj_t.layout != torch.sparse_csr or adj_t.requires_grad or not x.requires_grad:
         return torch.sparse.mm(adj_t, x)
     return _Spmm.apply(adj_t, x)

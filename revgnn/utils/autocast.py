@@ -12,7 +12,7 @@ from torch import Tensor
 
 from revgnn.utils.checks import is_sparse_adjacency
 
-__all__ = ["AutocastState", "autocast_disabled", "call_conv"]
+__all__ = ["AutocastState", "autocast_disabled", "call_conv", "compute_dtype"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,15 @@ def autocast_disabled(device_types: Iterable[str]) -> Iterator[None]:
             if torch.is_autocast_enabled(t):
                 stack.enter_context(torch.autocast(t, enabled=False))
         yield
+
+
+def compute_dtype(x: Tensor) -> torch.dtype:
+    """The dtype a model's layers take for the input ``x``: float32 for fp16 / bf16 input
+    under autocast (an encoder run under it; autocast casts inside each layer, as for any
+    module), ``x``'s own otherwise (fp32, fp64, or a model cast to half precision with
+    ``model.bfloat16()``, whose weights take it)."""
+    half = x.dtype in (torch.float16, torch.bfloat16)
+    return torch.float32 if half and torch.is_autocast_enabled(x.device.type) else x.dtype
 
 
 def call_conv(conv: Callable[..., Tensor], x: Tensor, *args: Any, **kwargs: Any) -> Tensor:

@@ -151,3 +151,16 @@ def test_errors():
     with pytest.raises(ValueError, match="is not reversible"):
         model.reversible = True
     assert "backbone='res', conv='edge', k=2" in repr(model)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float64])
+def test_a_reversible_resgcn_cast_to_another_precision_trains(dtype):
+    # Half precision: the reversible blocks took fp32 input; float64: the k-NN keys read the
+    # distances' bits as fp32 words ("The size of tensor a (96) must match ... (48)").
+    torch.manual_seed(0)
+    model = deep_gcn(6, 5, num_blocks=3, channels=8, backbone="rev", k=4, emb_dims=16)
+    model = model.to(dtype).train()
+    out = model(clouds().to(dtype))
+    out.float().sum().backward()
+    assert out.dtype == dtype
+    assert all(p.grad.dtype == dtype and torch.isfinite(p.grad).all() for p in model.parameters())

@@ -235,3 +235,18 @@ def test_reset_parameters_repr_and_argument_errors():
         ValueError, match=r"reversible applies to a reversible cell \(deq_cell='rev'\)"
     ):
         deq_gnn(F_IN, D, C, 3, block="res+").reversible = True
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_model_cast_to_half_precision_solves_in_fp32_and_trains(dtype):
+    # The solver's state is fp32; the cell, cast to half precision, takes its own dtype
+    # (it was handed the fp32 state: "mat1 and mat2 must have the same dtype").
+    torch.manual_seed(0)
+    model = deq_gnn(F_IN, D, C, 3, max_iter=8).to(dtype)
+    x, edge_index = torch.randn(30, F_IN).to(dtype), random_graph(30, 120)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        out = model(x, edge_index)
+        out.float().sum().backward()
+    assert out.dtype == dtype
+    assert all(p.grad.dtype == dtype and torch.isfinite(p.grad).all() for p in model.parameters())

@@ -47,6 +47,21 @@ def test_sparse_linear_equals_the_dense_linear_and_its_gradients():
         torch.testing.assert_close(p.grad, g)
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_a_half_precision_linear_encodes_through_an_fp32_copy(dtype):
+    # The CPU's sparse product has no half precision: the copy is fp32, the weights are
+    # multiplied in it and the output rounds once to the model's dtype.
+    torch.manual_seed(0)
+    x, lin = bag_of_words().to(dtype), nn.Linear(200, 16).to(dtype)
+    rows = sparse_rows(x)
+    assert rows.dtype == torch.float32
+    out = sparse_linear(rows, lin, 0.0, training=False)
+    ref = (x.float() @ lin.weight.float().t()).to(dtype) + lin.bias
+    assert out.dtype == dtype and torch.equal(out, ref)
+    out.float().sum().backward()
+    assert lin.weight.grad.dtype == dtype and torch.isfinite(lin.weight.grad).all()
+
+
 def test_sparse_dropout_drops_nonzeros_with_the_dense_distribution():
     torch.manual_seed(0)
     x, p = bag_of_words(), 0.6

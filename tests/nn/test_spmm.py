@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import revgnn.nn.spmm as spmm_module
-from revgnn.nn.spmm import int32_csr, spmm, transposed
+from revgnn.nn.spmm import int32_csr, sparse_dtype, sparse_mm, spmm, transposed
 
 
 def csr(n: int = 40, e: int = 200, seed: int = 0) -> torch.Tensor:
@@ -86,3 +86,24 @@ def test_int32_csr_keeps_int64_indices_that_do_not_fit(monkeypatch):
     assert int32_csr(adj) is adj
     monkeypatch.setattr(spmm_module, "_INT32_LIMIT", adj._nnz() + 1)
     assert int32_csr(adj).col_indices().dtype == torch.int32
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_products_run_in_fp32_on_the_cpu(dtype):
+    # MKL's CSR product has no half precision ("addmm_out_sparse_csr_impl_mkl" not
+    # implemented for 'BFloat16'): a model cast to it multiplies in fp32, rounds once.
+    adj = csr()
+    x = torch.randn(40, 8).to(dtype).requires_grad_()
+    grad = torch.randn(40, 8).to(dtype)
+    out = spmm(adj, x)
+    (got,) = torch.autograd.grad(out, x, grad)
+    assert out.dtype == got.dtype == dtype
+    assert torch.equal(out, torch.sparse.mm(adj, x.detach().float()).to(dtype))
+    assert torch.equal(got, torch.sparse.mm(adj.t().to_sparse_csr(), grad.float()).to(dtype))
+    assert torch.equal(sparse_mm(adj, x.detach()), out)
+    half_adj = adj.to(dtype)  # a half-precision adjacency multiplies in fp32 too
+    expected = torch.sparse.mm(half_adj.to(torch.float32), x.detach().float()).to(dtype)
+    assert torch.equal(sparse_mm(half_adj, x.detach()), expected)
+    assert sparse_dtype(dtype, torch.device("cpu")) == torch.float32
+    assert sparse_dtype(dtype, torch.device("cuda")) == dtype
+    assert sparse_dtype(torch.float64, torch.device("cpu")) == torch.float64

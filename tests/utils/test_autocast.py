@@ -5,6 +5,7 @@ import torch
 
 from revgnn.nn.conv.registry import CONVS
 from revgnn.utils import AutocastState, autocast_disabled
+from revgnn.utils.autocast import compute_dtype
 
 
 def test_captured_state_is_reentered_and_can_be_switched_off():
@@ -73,3 +74,14 @@ def test_every_conv_trains_in_every_precision_with_exact_reversible_gradients(
     for name, g in g_rev.items():
         assert g is not None and torch.isfinite(g).all(), name
         assert rel_err(g, g_plain[name]) < tol, (name, rel_err(g, g_plain[name]))
+
+
+def test_compute_dtype_is_fp32_for_half_input_only_under_autocast():
+    for dtype in (torch.bfloat16, torch.float16):
+        x = torch.zeros(2, dtype=dtype)
+        assert compute_dtype(x) == dtype  # a model cast to it
+        with torch.autocast("cpu", dtype=dtype):
+            assert compute_dtype(x) == torch.float32  # autocast casts inside the layers
+    for dtype in (torch.float32, torch.float64):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert compute_dtype(torch.zeros(2, dtype=dtype)) == dtype

@@ -21,7 +21,7 @@ from revgnn.nn.conv.gat_conv import LeanGATConv
 from revgnn.nn.conv.propagate_hooks import OwnPropagate, needs_propagate
 from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
-from revgnn.nn.spmm import int32_csr, spmm, transposed
+from revgnn.nn.spmm import int32_csr, sparse_dtype, sparse_mm, spmm, transposed
 from revgnn.utils.checks import check_probability, is_sparse_adjacency
 from revgnn.utils.sparse import edge_list, quiet_csr
 
@@ -119,7 +119,7 @@ class GCN2Conv(OwnPropagate, _CachedTranspose, PyGGCN2Conv):
         g_w = torch.mm(u.t(), grad).mul_(beta * scale) if w.requires_grad else None
         g_u = torch.addmm(grad, grad, w.detach().t(), beta=(1.0 - beta) * scale, alpha=beta * scale)
         g_x0 = g_u * self.alpha if want_x_0 else None
-        g_x = torch.sparse.mm(transposed(adj_t), g_u.mul_(1 - self.alpha))
+        g_x = sparse_mm(transposed(adj_t), g_u.mul_(1 - self.alpha))
         return g_x, g_w, g_x0
 
 
@@ -170,6 +170,8 @@ def gcn_prepare(
     elif per_edge:
         edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True, dtype=dtype)
         return edge_index, {"edge_weight": weight}
+    # A half-precision model's products run in fp32 on the CPU (spmm): so do the weights.
+    dtype = sparse_dtype(dtype, edge_index.device)
     edge_index, weight = gcn_norm(edge_index, weight, num_nodes, add_self_loops=True, dtype=dtype)
     with quiet_csr():
         adj_t = to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))

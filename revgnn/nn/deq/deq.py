@@ -66,6 +66,7 @@ from torch import Tensor, nn
 from revgnn.nn.deq.jacobian import jacobian_regularizer
 from revgnn.solvers import ConvergenceWarning, SolverStats, convergence_message, solve
 from revgnn.solvers.registry import STOP_MODES, canonical_solver
+from revgnn.utils.autocast import compute_dtype
 from revgnn.utils.checks import all_finite, check_finite
 from revgnn.utils.modules import reset_module, restore_buffers
 from revgnn.utils.registry import resolve_name
@@ -249,8 +250,11 @@ class DEQ(nn.Module):
         for k, a in kwargs.items():
             check_finite(f"DEQ input {k}", a, what)
 
+        # The solver's state is at least fp32; a model cast to half precision takes its own.
+        layer_dtype = compute_dtype(x)
+
         def f(z: Tensor) -> Tensor:
-            return self.f(z, x, *args, **kwargs)
+            return self.f(z.to(layer_dtype), x, *args, **kwargs)
 
         dtype = torch.promote_types(x.dtype, torch.float32)
         z0 = torch.zeros(x.shape, dtype=dtype, device=x.device)
