@@ -166,11 +166,11 @@ class RevStack:
         n, c = x.size(0), self.num_groups
         # clone, not contiguous(): a one-node graph's permuted view is already contiguous,
         # and the caller's tensor must not be the buffer the backward pass edits in place.
-        g = x.to(self.stream_dtype).view(n, c, -1).permute(1, 0, 2)
+        g = x.to(self.stream_dtype).view(n, c, self.channels // c).permute(1, 0, 2)
         return g.clone(memory_format=torch.contiguous_format)
 
     def from_groups(self, g: Tensor, dtype: torch.dtype) -> Tensor:
-        return g.permute(1, 0, 2).reshape(g.size(1), -1).to(dtype)
+        return g.permute(1, 0, 2).reshape(g.size(1), self.channels).to(dtype)
 
     def first_input(self, groups: Sequence[Tensor]) -> Tensor:
         """X'_0 = sum_{i>=2} X_i, summed left to right in every code path."""

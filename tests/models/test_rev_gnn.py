@@ -388,3 +388,20 @@ def test_a_model_cast_to_half_precision_trains_and_its_reversible_run_is_the_pla
     for g, r in zip(grads, ref_grads, strict=True):
         assert g.dtype == dtype and torch.isfinite(g).all()
         assert rel_err(g.float(), r.float()) <= eps
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"conv": "gen"}, {"conv": "gat"}, {"conv": "sage"}, {"model": "wt-revgnn"}],
+    ids=lambda o: "-".join(o.values()) or "default",
+)
+def test_a_graph_without_nodes_gives_an_empty_output(options):
+    # An empty batch: the stream's group split inferred its width from no elements
+    # ("cannot reshape tensor of 0 elements into shape [0, 2, -1]"), GAT's edge blocks read
+    # the first node.
+    model = build_model(ModelConfig(num_layers=3, **options), 8, 3).train()
+    x, edge_index = torch.randn(0, 8), torch.zeros(2, 0, dtype=torch.long)
+    out = model(x, edge_index)
+    out.sum().backward()
+    assert out.shape == (0, 3)
+    assert model.eval()(x, edge_index).shape == (0, 3)

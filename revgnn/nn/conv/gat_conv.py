@@ -27,6 +27,7 @@ PyG's forward for what it does not cover: bipartite input, ``SparseTensor`` grap
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -69,7 +70,7 @@ class _AttentionAggregate(torch.autograd.Function):
 
 
 def _blocks(num_edges: int, x: Tensor) -> list[tuple[int, int]]:
-    step = max(1, BLOCK_ENTRIES // max(1, x[0].numel()))
+    step = max(1, BLOCK_ENTRIES // max(1, math.prod(x.shape[1:])))  # one node's entries
     return [(lo, min(lo + step, num_edges)) for lo in range(0, num_edges, step)]
 
 
