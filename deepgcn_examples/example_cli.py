@@ -24,4 +24,4 @@ def main(argv: list[str] | None, dataset: str, doc: str) -> int:
     if chosen != dataset:
         parser.error(f"this example trains {dataset}; use revgnn deepgcn --dataset {chosen}")
     setattr(args, "cfg__data.dataset", dataset)
-    return report_user_errors(dataset, lambda: cli.run(args))
+    return report_user_errors(dataset, lambda: cli.run(args), parser.field_flags(args))

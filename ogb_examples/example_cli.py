@@ -24,8 +24,7 @@ def presets(dataset: str) -> list[str]:
     return [n.split("/", 1)[1] for n in recipe_names() if n.startswith(f"{dataset}/")]
 
 
-def parse(argv: list[str] | None, dataset: str, doc: str, default: str) -> argparse.Namespace:
-    """``revgnn train``'s flags plus ``--preset``, the dataset fixed to ``dataset``."""
+def _parser(dataset: str, doc: str, default: str) -> ArgumentParser:
     parser = ArgumentParser(description=doc, formatter_class=cli.HelpFormatter)
     parser.add_argument(
         "--preset",
@@ -35,6 +34,10 @@ def parse(argv: list[str] | None, dataset: str, doc: str, default: str) -> argpa
         help="the paper recipe",
     )
     cli.add_arguments(parser)
+    return parser
+
+
+def _parsed(parser: ArgumentParser, argv: list[str] | None, dataset: str) -> argparse.Namespace:
     args = parser.parse_args(argv)
     chosen = getattr(args, "cfg__data.dataset", dataset)
     if normalize(chosen) != normalize(dataset):
@@ -46,8 +49,14 @@ def parse(argv: list[str] | None, dataset: str, doc: str, default: str) -> argpa
     return args
 
 
+def parse(argv: list[str] | None, dataset: str, doc: str, default: str) -> argparse.Namespace:
+    """``revgnn train``'s flags plus ``--preset``, the dataset fixed to ``dataset``."""
+    return _parsed(_parser(dataset, doc, default), argv, dataset)
+
+
 def main(argv: list[str] | None, dataset: str, doc: str, default: str) -> int:
     """Run ``revgnn train`` on ``dataset`` with the preset chosen in ``argv``."""
-    args = parse(argv, dataset, doc, default)
+    parser = _parser(dataset, doc, default)
+    args = _parsed(parser, argv, dataset)
     print(f"recipe {args.config}")
-    return report_user_errors(dataset, lambda: cli.run(args))
+    return report_user_errors(dataset, lambda: cli.run(args), parser.field_flags(args))

@@ -62,4 +62,6 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["REVGNN_COMPILE"] = "0"  # and in the processes a command starts
         set_compile(False)
-    return report_user_errors(f"revgnn {args.command}", lambda: _module(args.command).run(args))
+    return report_user_errors(
+        f"revgnn {args.command}", lambda: _module(args.command).run(args), chosen.field_flags(args)
+    )

@@ -6,6 +6,7 @@ import argparse
 import difflib
 import os
 import os.path as osp
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -14,7 +15,7 @@ from revgnn.training.checkpoint import CheckpointError
 from revgnn.training.interrupted import TrainingInterrupted
 from revgnn.utils.registry import normalize
 
-__all__ = ["INTERRUPTED", "USER_ERRORS", "ArgumentParser", "report_user_errors"]
+__all__ = ["INTERRUPTED", "USER_ERRORS", "ArgumentParser", "report_user_errors", "with_flags"]
 
 #: What a user's input can raise: a wrong value, a missing or unusable file, a training run
 #: that lost its weights. Set REVGNN_TRACEBACK=1 to see the traceback as well.
@@ -60,6 +61,17 @@ class ArgumentParser(argparse.ArgumentParser):
                 hints.append(f"{flag}: did you mean {close}?")
         self.error(f"unrecognized arguments: {' '.join(extras)}" + "".join(f"; {h}" for h in hints))
 
+    def field_flags(self, args: argparse.Namespace) -> dict[str, tuple[str, Any]]:
+        """``field -> (flag, value in args)`` for the settings whose flag is not their field's
+        name in dashes (``num_layers -> --layers``): the library's errors name the field."""
+        out = {}
+        for action in self._actions:
+            longs = [f for f in action.option_strings if f.startswith("--")]
+            field = action.dest.rsplit(".", 1)[-1]
+            if longs and "--" + field.replace("_", "-") not in longs and hasattr(args, action.dest):
+                out.setdefault(field, (longs[0], getattr(args, action.dest)))
+        return out
+
     def _aliases(self) -> dict[str, str]:
         """``normalize(spelling) -> flag`` for each flag's own spellings and its setting's
         field name (the last part of its ``dest``)."""
@@ -91,11 +103,28 @@ def _internal(e: BaseException) -> bool:
 INTERRUPTED = 130
 
 
-def report_user_errors(prog: str, run: Callable[[], int]) -> int:
+def with_flags(message: str, flags: dict[str, tuple[str, Any]]) -> str:
+    """``message`` with the flags of the settings it names as ``field=value`` appended, where
+    the value is the run's (``num_layers=0 must be at least 1; on the command line num_layers
+    is --layers``; a field named with another value, a graph's ``num_nodes=2708`` next to a
+    ``--nodes`` flag, is not a setting)."""
+    hints = []
+    for field, value in re.findall(r"(?<![\w.-])([A-Za-z_]\w*)=('[^']*'|[^\s,;)\]]+)", message):
+        flag, setting = flags.get(field, (None, None))
+        if flag and value in (str(setting), repr(setting)) and field not in hints:
+            hints.append(field)
+    named = ", ".join(f"{field} is {flags[field][0]}" for field in hints)
+    return message + (f"; on the command line {named}" if named else "")
+
+
+def report_user_errors(
+    prog: str, run: Callable[[], int], flags: dict[str, tuple[str, Any]] | None = None
+) -> int:
     """``run()``, with a user error printed as one line naming ``prog`` and exit status 2, and
     Ctrl-C as one line (a training run's says where it stopped and how to resume) and exit
     status :data:`INTERRUPTED`; a training run stopped by ``SIGTERM`` exits with 143 (128 +
-    the signal's number), as a process killed by it would."""
+    the signal's number), as a process killed by it would. ``flags``
+    (:meth:`ArgumentParser.field_flags`) names the flags of the settings an error names."""
     try:
         return run()
     except KeyboardInterrupt as e:
@@ -106,6 +135,6 @@ def report_user_errors(prog: str, run: Callable[[], int]) -> int:
     except USER_ERRORS as e:
         if os.environ.get("REVGNN_TRACEBACK") or _internal(e):
             raise
-        message = " ".join(str(e).split()) or type(e).__name__
+        message = with_flags(" ".join(str(e).split()) or type(e).__name__, flags or {})
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2

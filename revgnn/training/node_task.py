@@ -90,6 +90,14 @@ class NodeTask(Task):
         if isinstance(dataset, Data):
             dataset = from_data(dataset)
         self.dataset = validate(dataset)
+        # Checked here, before a model is built or an epoch starts: a part holds a node.
+        n = self.dataset.num_nodes
+        for name, parts in (("num_parts", num_parts if partition != "full" else 1),
+                            ("eval_parts", eval_parts)):  # fmt: skip
+            if parts > n:
+                raise ValueError(
+                    f"{name}={parts} must lie in [1, num_nodes={n}]: every part holds a node"
+                )
         self.name = dataset.name
         self.metric = dataset.metric
         self.split_info = dataset.split_info

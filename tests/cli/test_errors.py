@@ -74,6 +74,26 @@ def test_wrong_values_and_unused_flags(argv, message, capsys):
     assert message in one_line(capsys)
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--layers", "0"], "num_layers=0 must be at least 1 (depth: the number of blocks); "
+                            "on the command line num_layers is --layers"),
+        (["--hidden", "63"], "must divide hidden_channels=63; on the command line "
+                             "hidden_channels is --hidden"),
+        # num_nodes is the graph's count, not the --nodes setting: not named as a flag
+        (["--partition", "random", "--parts", "3000"], "num_parts=3000 must lie in [1, "
+         "num_nodes=2708]: every part holds a node; on the command line num_parts is --parts"),
+    ],
+)  # fmt: skip
+def test_an_error_naming_a_setting_by_its_field_names_its_flag(argv, said, capsys):
+    # The library's errors name its arguments (num_layers); the command line's user typed a
+    # flag (--layers), and is told which.
+    assert main(["train", "--epochs", "1", *argv]) == 2
+    err = one_line(capsys).rstrip()
+    assert said in err and err.endswith(said.rsplit(";", 1)[-1]), err
+
+
 def test_argparse_errors_are_one_line_too():
     proc = subprocess.run(
         [sys.executable, "-m", "revgnn.cli", "train", "--layers", "many"],

@@ -38,6 +38,13 @@ def test_bad_settings_and_bad_data_are_refused():
         NodeTask(ds, partition="kmeans")
     with pytest.raises(ValueError, match="num_parts=0, eval_parts=1 and eval_views=1 must be"):
         NodeTask(ds, num_parts=0)
+    # More parts than nodes: refused before any model is built or epoch started.
+    for partition in ("random", "metis"):
+        with pytest.raises(ValueError, match=r"num_parts=121 must lie in \[1, num_nodes=120\]"):
+            NodeTask(ds, partition=partition, num_parts=121)
+    with pytest.raises(ValueError, match=r"eval_parts=500 must lie in \[1, num_nodes=120\]"):
+        NodeTask(ds, eval_parts=500)
+    assert NodeTask(ds, partition="full", num_parts=500).num_parts == 500  # unused: full graph
     ds.data.x[0, 0] = float("inf")
     with pytest.raises(ValueError, match="node features x contain 1 NaN/inf values"):
         NodeTask(ds)
