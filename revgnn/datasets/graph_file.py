@@ -16,6 +16,9 @@ tensors (``.pt`` / ``.pth``), or a NumPy ``.npz`` of arrays, holding
   ``train_idx`` / ``valid_idx`` / ``test_idx``. Without one, a seeded random 60/20/20 split of
   the labelled nodes is drawn (``split_seed``).
 
+Any other field (``edge_weight``, ``pos``, ...) is not read, and a warning names it: store a
+weighted graph's ``edge_weight`` as ``edge_attr`` of shape :math:`(E, 1)` to train on it.
+
 A relative path is read from the working folder, or from ``root`` when one is given. A
 ``.pt`` file is read with ``weights_only=True`` (no code from the file runs), PyG's ``Data``
 classes allowed. The graph is then validated as every dataset is
@@ -38,6 +41,7 @@ from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, random_split
 from revgnn.datasets.ogb_guard import pyg_safe_globals
 from revgnn.datasets.registry import CorruptDataset, register_dataset
+from revgnn.utils.warn import warn_user
 
 __all__ = ["SUFFIXES", "from_data", "load_graph_file"]
 
@@ -48,6 +52,35 @@ _MASKS = (("train", ("train_mask",)), ("valid", ("val_mask", "valid_mask")),
           ("test", ("test_mask",)))  # fmt: skip
 _INDICES = (("train", ("train_idx",)), ("valid", ("valid_idx", "val_idx")),
             ("test", ("test_idx",)))  # fmt: skip
+
+
+#: The fields the reader reads (the module docstring); any other is named in a warning.
+_READ = frozenset(
+    (
+        "edge_index",
+        "y",
+        "x",
+        "edge_attr",
+        "num_nodes",
+        *(k for _, ks in _MASKS + _INDICES for k in ks),
+    )
+)
+
+
+def _warn_unread(fields: dict[str, Any], path: str) -> None:
+    unread = sorted(k for k in fields if k not in _READ)
+    if not unread:
+        return
+    hint = (
+        "; to train on edge_weight, store it as edge_attr of shape (E, 1)"
+        if "edge_weight" in unread
+        else ""
+    )
+    warn_user(
+        f"{path}: {', '.join(unread)} not read (a graph's fields are edge_index, y, x, "
+        f"edge_attr and a split: train_mask / val_mask / test_mask or train_idx / valid_idx / "
+        f"test_idx){hint}"
+    )
 
 
 def _load(path: str) -> Any:
@@ -189,6 +222,7 @@ def from_data(data: Data | dict[str, Any], name: str = "graph", split_seed: int 
 
 
 def _node_dataset(fields: dict[str, Any], path: str, name: str, split_seed: int) -> NodeDataset:
+    _warn_unread(fields, path)
     edge_index = _tensor(fields, "edge_index", path)
     if edge_index is None:
         raise ValueError(f"{path} has no edge_index: store the edges as a (2, E) tensor")

@@ -1,5 +1,7 @@
 """A user's own graph from one file (.pt of a Data or a dict, .npz), through load_dataset."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -39,6 +41,22 @@ def test_a_saved_data_with_masks_keeps_its_split_features_and_edge_features(tmp_
         "train": [0, 1, 2, 3], "valid": [4, 5], "test": [6, 7, 8]}  # fmt: skip
     assert ds.split_info == "given split (train_mask / val_mask / test_mask)"
     assert dataset_kind(str(tmp_path / "g.pt")) == "node"
+
+
+def test_fields_that_are_not_read_are_named_with_the_remedy_for_edge_weights(tmp_path):
+    # A weighted graph trained unweighted without a word: edge_weight was dropped silently.
+    y = torch.arange(N) % 4
+    data = Data(x=torch.randn(N, 5), edge_index=ring(), y=y, edge_weight=torch.rand(2 * N),
+                pos=torch.randn(N, 2))  # fmt: skip
+    torch.save(data, tmp_path / "w.pt")
+    for read in (lambda: load_dataset(str(tmp_path / "w.pt")), lambda: from_data(data)):
+        with pytest.warns(UserWarning, match=r"edge_weight, pos not read .* to train on "
+                          r"edge_weight, store it as edge_attr of shape \(E, 1\)"):  # fmt: skip
+            read()
+    data = Data(x=torch.randn(N, 5), edge_index=ring(), edge_attr=torch.randn(2 * N, 1), y=y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every field read: nothing said
+        from_data(data)
 
 
 def test_without_a_split_the_labelled_nodes_get_a_seeded_random_one(tmp_path):
