@@ -94,9 +94,10 @@ def test_an_error_naming_a_setting_by_its_field_names_its_flag(argv, said, capsy
     assert said in err and err.endswith(said.rsplit(";", 1)[-1]), err
 
 
-def test_argparse_errors_are_one_line_too():
+@pytest.mark.parametrize("module", ["revgnn", "revgnn.cli"])
+def test_argparse_errors_are_one_line_too(module):
     proc = subprocess.run(
-        [sys.executable, "-m", "revgnn.cli", "train", "--layers", "many"],
+        [sys.executable, "-m", module, "train", "--layers", "many"],
         capture_output=True,
         text=True,
     )
