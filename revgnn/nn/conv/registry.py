@@ -119,9 +119,10 @@ class ConvSpec:
         if edge_dim is not None and not self.edge_features:
             users = ", ".join(n for n in CONVS.names() if conv_resolver(n).edge_features)
             raise ValueError(
-                f"conv={self.name!r} takes no edge features: build the model with "
-                f"edge_dim=None (got edge_dim={edge_dim}) or use a conv that takes them "
-                f"({users})"
+                f"conv={self.name!r} takes no edge features, and it was given edge_dim="
+                f"{edge_dim} (a model's is its edge encoder's width, there because the data "
+                f"has edge features): use a conv that takes them ({users}), conv='auto' (gen "
+                "where the data has edge features), or data without edge_attr"
             )
         unknown = [k for k in options if not self.accepts(k)]
         if unknown:

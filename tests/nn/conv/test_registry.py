@@ -19,7 +19,12 @@ def test_builtin_convs_and_their_options():
 def test_unknown_options_and_edge_features_are_refused_by_name():
     with pytest.raises(ValueError, match=r"conv options \['heads'\] are not options of conv='gen'"):
         conv_resolver("gen")(4, 4, None, heads=2)
-    with pytest.raises(ValueError, match="conv='mlp' takes no edge features"):
+    # The remedy a command-line user can act on: another conv, conv='auto', other data.
+    with pytest.raises(
+        ValueError,
+        match=r"conv='mlp' takes no edge features, and it was given edge_dim=3 .*: use a conv "
+        r"that takes them \(gat, gen, gin\), conv='auto' .*, or data without edge_attr",
+    ):
         conv_resolver("mlp")(4, 4, 3)
     with pytest.raises(
         ValueError, match="conv='cheb' is not one of edge, gat, gcn, gcnii, gen, gin, mlp, mr, sage"
