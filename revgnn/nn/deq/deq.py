@@ -56,7 +56,6 @@ evaluations restore them.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -70,6 +69,7 @@ from revgnn.utils.autocast import compute_dtype
 from revgnn.utils.checks import all_finite, check_finite
 from revgnn.utils.modules import reset_module, restore_buffers
 from revgnn.utils.registry import resolve_name
+from revgnn.utils.warn import warn_user
 
 __all__ = ["DEQ"]
 
@@ -234,12 +234,13 @@ class DEQ(nn.Module):
         if not self._warned[direction]:
             self._warned[direction] = True
             what = "DEQ forward solve" if direction == "forward" else "DEQ adjoint (backward) solve"
-            warnings.warn(
+            # Attributed to the user's line (a forward call, or loss.backward()), not to
+            # torch's Module.__call__ or the autograd engine.
+            warn_user(
                 convergence_message(stats, what)
                 + f"; shown once per layer, see DEQ.metrics() for the count of such {direction}"
                 " solves",
                 ConvergenceWarning,
-                stacklevel=3,
             )
 
     def forward(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:

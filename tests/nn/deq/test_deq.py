@@ -171,6 +171,9 @@ def test_expansive_f_gives_finite_gradients_warns_once_and_records(solver):
     assert any(m.startswith(f"DEQ forward solve ({solver}) did not converge") for m in messages)
     assert any(m.startswith(f"DEQ adjoint (backward) solve ({solver})") for m in messages)
     assert all("shown once per layer" in m for m in messages)
+    # Attributed to the caller's lines (its forward call and its backward), not to torch's
+    # Module.__call__ or to revgnn's autograd Function.
+    assert {w.filename for w in record if w.category is ConvergenceWarning} == {__file__}
     for key, g in grads.items():
         assert g is not None and torch.isfinite(g).all(), key
     assert not deq.forward_stats.converged and not deq.backward_stats.converged
