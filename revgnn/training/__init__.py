@@ -8,7 +8,7 @@ import pkgutil
 from revgnn.config.train import TrainConfig
 from revgnn.training.best_weights import BestWeights
 from revgnn.training.callback import Callback
-from revgnn.training.checkpoint import CheckpointError, load_checkpoint
+from revgnn.training.checkpoint import CheckpointError, load_checkpoint, load_trained
 from revgnn.training.checkpointer import Checkpointer
 from revgnn.training.collapse import CollapseMonitor
 from revgnn.training.compile_monitor import CompileMonitor
@@ -81,6 +81,7 @@ __all__ = [
     "leaderboard",
     "leaderboard_markdown",
     "load_checkpoint",
+    "load_trained",
     "make_partitioner",
     "multiview_predict",
     "prepare",

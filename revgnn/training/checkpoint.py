@@ -16,6 +16,7 @@ __all__ = [
     "CheckpointError",
     "check_model_state",
     "load_checkpoint",
+    "load_trained",
     "save_checkpoint",
 ]
 
@@ -95,11 +96,21 @@ def _mismatches(model_state: dict[str, Tensor], saved: dict[str, Tensor]) -> lis
     return out
 
 
+_RESUME = (
+    "Resume with the settings of the run that wrote it, or start a new run with another "
+    "--checkpoint"
+)
+
+
 def check_model_state(
-    model: nn.Module, state: dict[str, Tensor], path: str, saved_repr: str | None = None
+    model: nn.Module,
+    state: dict[str, Tensor],
+    path: str,
+    saved_repr: str | None = None,
+    remedy: str = _RESUME,
 ) -> None:
-    """Refuse, with one line naming the first differences and both models, a checkpoint
-    written for another architecture; ``model`` is left untouched."""
+    """Refuse, with one line naming the first differences, both models and ``remedy``, a
+    checkpoint written for another architecture; ``model`` is left untouched."""
     problems = _mismatches(model.state_dict(), state)
     if problems:
         more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
@@ -108,6 +119,24 @@ def check_model_state(
         )
         raise CheckpointError(
             f"checkpoint {path} was written for a different model: {'; '.join(problems[:2])}"
-            f"{more}{written}. Resume with the settings of the run that wrote it, or start a "
-            "new run with another --checkpoint"
+            f"{more}{written}. {remedy}"
         )
+
+
+def load_trained(model: nn.Module, path: str) -> nn.Module:
+    """Load into ``model`` the weights that a run's checkpoint ``path`` holds as its result,
+    and return it in eval mode: the best-validation weights, which a finished run restored
+    and scored (the best so far, for a run still going), else the last epoch's.
+
+    ``model`` must have the run's architecture. Build it from the recipe the run used, e.g.
+    the one it printed (``revgnn train ... --print-config > recipe.yaml``), with
+    ``prepare(load_recipe("recipe.yaml")).build()``. A model of another architecture is
+    refused, naming the differences.
+    """
+    ckpt = load_checkpoint(path)
+    best = ckpt.get("callbacks", {}).get("BestWeights") or {}
+    state = best.get("state") or ckpt["model"]
+    remedy = "Build the model from the recipe of the run that wrote it (--print-config)"
+    check_model_state(model, state, path, ckpt.get("model_repr"), remedy)
+    model.load_state_dict(state)
+    return model.eval()

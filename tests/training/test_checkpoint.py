@@ -58,3 +58,30 @@ def test_a_checkpoint_of_another_model_names_the_differences():
     assert f"this run's {model!r}" in text
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # untouched
     check_model_state(model, model.state_dict(), "c.pt")  # the same model passes
+
+
+def test_load_trained_gives_a_fresh_model_the_runs_restored_best_weights(tmp_path):
+    # The checkpoint's last write holds the last epoch's weights next to the best ones the
+    # run restored at its end: a model rebuilt from the recipe gets the latter.
+    from revgnn import ModelConfig, TrainConfig, build_model, load_trained, train
+    from revgnn.datasets import synthetic_dataset
+
+    ds = synthetic_dataset("arxiv", 120, 6.0, seed=0)
+    cfg, path = ModelConfig(num_layers=2, hidden_channels=16), str(tmp_path / "run.pt")
+    torch.manual_seed(0)
+    model = build_model(cfg, ds.num_features, ds.num_classes)
+    train(model, ds, TrainConfig(epochs=40, checkpoint=path, progress=False))
+    ckpt = load_checkpoint(path)
+    assert ckpt["epoch"] == 40 and ckpt["best"]["epoch"] < 40  # best and last differ
+    fresh = load_trained(build_model(cfg, ds.num_features, ds.num_classes), path)
+    assert not fresh.training
+    x, edge_index = ds.data.x, ds.data.edge_index
+    with torch.no_grad():
+        assert torch.equal(fresh(x, edge_index), model.eval()(x, edge_index))
+        last = build_model(cfg, ds.num_features, ds.num_classes).eval()
+        last.load_state_dict(ckpt["model"])
+        assert not torch.equal(last(x, edge_index), fresh(x, edge_index))
+    wider = build_model(ModelConfig(num_layers=2, hidden_channels=32), ds.num_features, 8)
+    with pytest.raises(CheckpointError, match=r"written for a different model: .* Build the "
+                       r"model from the recipe of the run that wrote it"):  # fmt: skip
+        load_trained(wider, path)
