@@ -75,12 +75,25 @@ def run(args: argparse.Namespace, base: Recipe | None = None) -> int:
 
 def _compare_reversible(exp: Experiment, model: Any, final: dict[str, Any], say: Any) -> None:
     """One training step of the trained model, reversibly and with the same weights run
-    non-reversibly: what reversibility saves, measured the same way for both."""
+    non-reversibly: what reversibility saves, measured the same way for both. A DEQ model is
+    compared with its cell unrolled (``num_layers`` applications, ordinary autograd)."""
     if not getattr(model, "reversible", False) or exp.kind != "node":
         return
     cfg = exp.train_config
     kw = {"device": resolve_device(cfg.device), "amp": cfg.amp}
     rev = step_peak(model, exp.task, **kw)
+    if getattr(model, "unrolled", None) is False:
+        # A DEQ's memory is that of one application of its cell, whatever the solver's
+        # iterations: against the same cell unrolled with ordinary autograd.
+        plain = step_peak(model, exp.task, reversible=False, unrolled=True, **kw)
+        say(
+            f"peak memory of one training step: {format_bytes(rev)} solving for the fixed "
+            f"point (implicit gradients), {format_bytes(plain)} for the same weights unrolled "
+            f"{model.num_layers} times with ordinary autograd (unrolled=True, "
+            f"reversible=False): {plain / rev:.1f}x"
+        )
+        final["memory"] = {"step_peak_bytes": rev, "unrolled_step_peak_bytes": plain}
+        return
     plain = step_peak(model, exp.task, reversible=False, **kw)
     say(
         f"peak memory of one training step at {model.num_layers} layers: "

@@ -21,6 +21,7 @@ def step_peak(
     device: str | torch.device = "cpu",
     amp: str | None = None,
     reversible: bool | None = None,
+    unrolled: bool | None = None,
 ) -> int:
     """Peak bytes of one training step (forward, loss, backward, Adam step) on the task's first
     training batch, after a warm-up step that allocates Adam's state: on CUDA the allocator's
@@ -28,12 +29,15 @@ def step_peak(
 
     A copy of ``model`` is stepped, so its weights are not changed; ``reversible`` sets the
     copy's ``reversible`` attribute first (``False``: the same weights with ordinary autograd,
-    every activation saved).
+    every activation saved), and ``unrolled`` a DEQ model's (``True``: its cell applied
+    ``num_layers`` times as a weight-tied network instead of solved for its fixed point).
     """
     device = torch.device(device)
     net = copy.deepcopy(model).to(device).train()
     if reversible is not None:
         net.reversible = reversible
+    if unrolled is not None:
+        net.unrolled = unrolled
     task.setup(device, 0)
     batch = task.train_batches(1)[0]
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)

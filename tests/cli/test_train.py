@@ -29,6 +29,19 @@ def test_train_on_bundled_cora_writes_json(tmp_path, capsys):
     assert 0 < memory["step_peak_bytes"] <= memory["non_reversible_step_peak_bytes"]
 
 
+def test_a_deq_run_is_compared_with_its_cell_unrolled(tmp_path, capsys):
+    # A DEQ's cell is one reversible stack: against its own non-reversible run (1.0x) the
+    # line said nothing about what the fixed point saves; against the unrolled network it does.
+    out = tmp_path / "m.json"
+    argv = ["train", "--model", "deq-gnn", "--epochs", "1", "--layers", "12", "--hidden", "16"]
+    assert main([*argv, "--no-progress", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "solving for the fixed point (implicit gradients), " in printed
+    assert "for the same weights unrolled 12 times with ordinary autograd" in printed
+    memory = json.loads(out.read_text())["memory"]
+    assert 0 < 1.5 * memory["step_peak_bytes"] <= memory["unrolled_step_peak_bytes"]
+
+
 def test_leaderboard_runs_write_json_and_markdown(tmp_path, capsys):
     out, md = tmp_path / "lb.json", tmp_path / "lb.md"
     argv = [
