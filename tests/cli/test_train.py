@@ -38,8 +38,11 @@ def test_a_deq_run_is_compared_with_its_cell_unrolled(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "solving for the fixed point (implicit gradients), " in printed
     assert "for the same weights unrolled 12 times with ordinary autograd" in printed
+    # The peaks count every live tensor, so tensors that earlier tests left alive in the
+    # process add the same amount to both: their difference is what unrolling keeps (14.8
+    # MiB measured, alone: 20.9 against 35.7 MiB).
     memory = json.loads(out.read_text())["memory"]
-    assert 0 < 1.5 * memory["step_peak_bytes"] <= memory["unrolled_step_peak_bytes"]
+    assert memory["unrolled_step_peak_bytes"] - memory["step_peak_bytes"] > 8 * 2**20
 
 
 def test_leaderboard_runs_write_json_and_markdown(tmp_path, capsys):
