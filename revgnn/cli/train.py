@@ -77,12 +77,13 @@ def _compare_reversible(exp: Experiment, model: Any, final: dict[str, Any], say:
     """One training step of the trained model, reversibly and with the same weights run
     non-reversibly: what reversibility saves, measured the same way for both. A DEQ model is
     compared with its cell unrolled (``num_layers`` applications, ordinary autograd)."""
-    if not getattr(model, "reversible", False) or exp.kind != "node":
+    deq = getattr(model, "unrolled", None) is False  # any DEQ cell, reversible or res+
+    if exp.kind != "node" or not (deq or getattr(model, "reversible", False)):
         return
     cfg = exp.train_config
     kw = {"device": resolve_device(cfg.device), "amp": cfg.amp}
     rev = step_peak(model, exp.task, **kw)
-    if getattr(model, "unrolled", None) is False:
+    if deq:
         # A DEQ's memory is that of one application of its cell, whatever the solver's
         # iterations: against the same cell unrolled with ordinary autograd.
         plain = step_peak(model, exp.task, reversible=False, unrolled=True, **kw)

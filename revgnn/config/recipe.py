@@ -210,11 +210,12 @@ def load_recipe(path_or_name: str, base: Recipe | None = None, explicit: bool = 
     ``base`` (default: the library's defaults). A file's keys count as set by the user
     (``explicit``); a shipped recipe's do not."""
     base = base or Recipe()
+    names = recipe_names()
     if osp.isfile(path_or_name):
         with open(path_or_name) as f:
             text = f.read()
         source, explicit_keys = path_or_name, explicit
-    elif (shipped := spelled(recipe_names())(path_or_name)) in recipe_names():
+    elif (shipped := spelled(names)(path_or_name)) in names:
         path_or_name = shipped  # OGBN-Arxiv/DeeperGCN: any spelling
         group, name = path_or_name.split("/")
         text = (resources.files("revgnn.config") / "recipes" / group / f"{name}.yaml").read_text()

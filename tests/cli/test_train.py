@@ -29,11 +29,14 @@ def test_train_on_bundled_cora_writes_json(tmp_path, capsys):
     assert 0 < memory["step_peak_bytes"] <= memory["non_reversible_step_peak_bytes"]
 
 
-def test_a_deq_run_is_compared_with_its_cell_unrolled(tmp_path, capsys):
-    # A DEQ's cell is one reversible stack: against its own non-reversible run (1.0x) the
-    # line said nothing about what the fixed point saves; against the unrolled network it does.
+@pytest.mark.parametrize("cell", ["rev", "res+"])
+def test_a_deq_run_is_compared_with_its_cell_unrolled(cell, tmp_path, capsys):
+    # A reversible DEQ cell was compared with its own non-reversible run (1.0x), which says
+    # nothing about what the fixed point saves, and a res+ cell with nothing at all; every
+    # cell is compared with the unrolled network.
     out = tmp_path / "m.json"
-    argv = ["train", "--model", "deq-gnn", "--epochs", "1", "--layers", "12", "--hidden", "16"]
+    argv = ["train", "--model", "deq-gnn", "--deq-cell", cell, "--epochs", "1", "--layers", "12",
+            "--hidden", "16"]  # fmt: skip
     assert main([*argv, "--no-progress", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "solving for the fixed point (implicit gradients), " in printed
