@@ -1,17 +1,20 @@
-"""Build a model from its config: :func:`build_model`."""
+"""Build a model from its config (:func:`build_model`), or from a model class's sizes
+(:func:`build_sized`, which ``RevGNN(1433, 64, 7, num_layers=64)`` calls)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import fields
+from typing import Any
 
 from torch import nn
 
 from revgnn.config.adapt import adapt_model
 from revgnn.config.model import ModelConfig, PointModelConfig
+from revgnn.models.from_sizes import sized_builder
 from revgnn.models.registry import MODELS
 
-__all__ = ["build_model"]
+__all__ = ["build_model", "build_sized"]
 
 
 def build_model(
@@ -59,3 +62,35 @@ def _value(cfg: object, name: str) -> object:
     if name.startswith("conv_options."):
         return cfg.conv_options.get(name.split(".", 1)[1])  # type: ignore[attr-defined]
     return getattr(cfg, name)
+
+
+@sized_builder
+def build_sized(
+    name: str,
+    model: str,
+    family: str,
+    sizes: dict[str, int],
+    settings: dict[str, Any],
+    extra: list[str],
+) -> nn.Module:
+    """The model ``model`` of ``family`` built from ``sizes`` and config ``settings`` (a
+    model class called with its sizes, named ``name``: :mod:`revgnn.models.from_sizes`);
+    ``extra`` names the other keywords the call takes (``edge_dim``, and ``reversible``,
+    already taken out of ``settings``), for the message naming what is unknown."""
+    cfg_cls = ModelConfig if family == "node" else PointModelConfig
+    entry = MODELS.entry(model)
+    known = [f.name for f in fields(cfg_cls) if entry.accepts(f.name, 3)]
+    if family == "node":
+        known.remove("hidden_channels")  # a size
+    known += extra
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise TypeError(
+            f"{name} got unexpected settings {', '.join(unknown)}; model={model!r} takes "
+            f"{', '.join(known)}"
+        )
+    edge_dim = settings.pop("edge_dim", None)
+    if family == "node":
+        settings["hidden_channels"] = sizes["hidden_channels"]
+    cfg = cfg_cls(model=model, **settings)
+    return build_model(cfg, sizes["in_channels"], sizes["out_channels"], edge_dim)

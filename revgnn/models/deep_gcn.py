@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.models.deep_gcn_heads import HEADS
+from revgnn.models.from_sizes import adopt_sizes
 from revgnn.models.point_net import PointNet
 from revgnn.models.registry import register_model
 from revgnn.nn.conv.point_conv import POINT_CONVS
@@ -36,8 +37,8 @@ class DeepGCN(nn.Module):
     features (:class:`~revgnn.nn.DynamicConv`). On a graph (nodes :math:`(n, C_{in})` and an
     ``edge_index``, e.g. PPI) every layer uses the given static graph.
 
-    ``backbone`` is a list of :class:`~revgnn.nn.DynamicBlock` (Plain / Res / Dense: every
-    block's output is fused) or a :class:`~revgnn.ReversibleSequential` of
+    The backbone (``blocks``) is a list of :class:`~revgnn.nn.DynamicBlock` (Plain / Res /
+    Dense: every block's output is fused) or a :class:`~revgnn.ReversibleSequential` of
     :class:`~revgnn.GroupAddRev` blocks whose groups are :class:`~revgnn.nn.DynamicConv` (each
     group builds its k-NN graph from its own input, so the blocks stay invertible and the
     graphs are rebuilt in the backward pass: activation memory does not grow with depth). A
@@ -49,10 +50,14 @@ class DeepGCN(nn.Module):
 
     Args:
         stem (DynamicConv): The first graph conv (the reference's "head" conv).
-        backbone (list of DynamicBlock or ReversibleSequential): The blocks.
+        blocks (list of DynamicBlock or ReversibleSequential): The backbone's blocks.
         prediction (nn.Module): The task head on the fused features
             (:mod:`revgnn.models.deep_gcn_heads`).
         knn_channels (int): Input channels the stem's k-NN graph is built from. (default: ``3``)
+        **settings: Sizes and settings, instead of the parts (above): called as its ``repr``
+            reads, ``DeepGCN(9, 13, num_layers=28, task="segmentation")``, it builds itself
+            with the library's defaults (:mod:`revgnn.models.from_sizes`); any other keyword is
+            a :class:`~revgnn.config.PointModelConfig` field.
 
     Shapes:
         - **input:** points :math:`(B, N, C_{in})`, or nodes :math:`(n, C_{in})` and
@@ -63,22 +68,37 @@ class DeepGCN(nn.Module):
 
     def __init__(
         self,
-        stem: DynamicConv,
-        backbone: list[DynamicBlock] | ReversibleSequential,
-        prediction: nn.Module,
+        stem: DynamicConv | int | None = None,
+        blocks: list[DynamicBlock] | ReversibleSequential | int | None = None,
+        prediction: nn.Module | None = None,
         knn_channels: int = 3,
+        **settings: Any,
     ) -> None:
         super().__init__()
+        parts = {"stem": stem, "blocks": blocks, "prediction": prediction}
+        shared = {"knn_channels": knn_channels} if knn_channels != 3 else {}
+        if adopt_sizes(self, "deepgcn", "point", parts, {}, settings, shared):
+            return
         self.stem = stem
-        self.backbone = (
-            backbone if isinstance(backbone, ReversibleSequential) else nn.ModuleList(backbone)
-        )
+        rev = isinstance(blocks, ReversibleSequential)
+        self.backbone = blocks if rev else nn.ModuleList(blocks)
         self.prediction = prediction
         self.knn_channels = knn_channels
 
     @property
     def in_channels(self) -> int:
         return self.stem.conv.in_channels
+
+    @property
+    def out_channels(self) -> int | None:
+        """The head's classes (``None`` for a head of the user's own without ``num_classes``)."""
+        return getattr(self.prediction, "num_classes", None)
+
+    @property
+    def task(self) -> str:
+        """The head's task (:data:`~revgnn.models.deep_gcn_heads.HEADS`), or its class name."""
+        kind = type(self.prediction)
+        return next((n for n, h in HEADS.items() if h is kind), kind.__name__)
 
     @property
     def num_blocks(self) -> int:
@@ -159,9 +179,9 @@ class DeepGCN(nn.Module):
         kind = "rev" if self.reversible_backbone else self.backbone[0].block
         conv = next(n for n, c in POINT_CONVS.items() if type(self.stem.conv) is c)
         return (
-            f"{self.__class__.__name__}({self.in_channels}, num_blocks={self.num_blocks}, "
-            f"backbone={kind!r}, conv={conv!r}, k={self.stem.knn.k}, "
-            f"head={type(self.prediction).__name__})"
+            f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, "
+            f"num_layers={self.num_blocks}, task={self.task!r}, backbone={kind!r}, "
+            f"conv={conv!r}, k={self.stem.knn.k})"
         )
 
 

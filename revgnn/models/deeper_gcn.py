@@ -8,6 +8,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from revgnn.models.encoder import NodeEncoder
+from revgnn.models.from_sizes import adopt_sizes
 from revgnn.models.head import Head
 from revgnn.models.registry import register_model
 from revgnn.nn.conv.propagate_hooks import explaining
@@ -38,10 +39,15 @@ class DeeperGCN(nn.Module):
     :class:`~revgnn.config.ModelConfig` (``model="deeper-gcn"``); the recipe
     ``ogbn-proteins/deeper-gcn`` is the paper's 112 x 64 model (2.37M parameters).
 
+    Called with sizes, as its ``repr`` reads, it builds itself with the library's defaults
+    (:mod:`revgnn.models.from_sizes`): ``DeeperGCN(8, 64, 112, num_layers=112, norm="layer",
+    edge_dim=8)``; any other keyword is a :class:`~revgnn.config.ModelConfig` field.
+
     Args:
         encoder (NodeEncoder): The input side.
         layers (list of nn.Module): The layers, each ``layer(h, edge_index, **kwargs)``.
         head (Head): The output side.
+        **settings: Sizes and settings, instead of the parts (above).
 
     Shapes:
         - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)` (int64 or
@@ -49,8 +55,17 @@ class DeeperGCN(nn.Module):
         - **output:** :math:`(N, F_{out})`
     """
 
-    def __init__(self, encoder: NodeEncoder, layers: list[nn.Module], head: Head) -> None:
+    def __init__(
+        self,
+        encoder: NodeEncoder | int | None = None,
+        layers: list[nn.Module] | int | None = None,
+        head: Head | int | None = None,
+        **settings: Any,
+    ) -> None:
         super().__init__()
+        parts = {"encoder": encoder, "layers": layers, "head": head}
+        if adopt_sizes(self, "deeper-gcn", "node", parts, {}, settings):
+            return
         if len(layers) < 1:
             raise ValueError("layers must hold at least one layer")
         self.encoder = encoder

@@ -8,6 +8,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from revgnn.models.encoder import NodeEncoder
+from revgnn.models.from_sizes import adopt_sizes
 from revgnn.models.head import Head
 from revgnn.models.registry import register_model
 from revgnn.models.rev_gnn import DTYPES, grouped_block
@@ -66,6 +67,10 @@ class DEQGNN(nn.Module):
         head (Head): The output side.
         mask (SharedDropout): One dropout mask per step (the same at every solver iteration).
         warmup_epochs (int): Epochs trained as the unrolled network. (default: ``0``)
+        **settings: Sizes and settings, instead of the parts (above): called as its ``repr``
+            reads, ``DEQGNN(1433, 64, 7, num_layers=16, solver="anderson")``, it builds
+            itself with the library's defaults (:mod:`revgnn.models.from_sizes`); any other
+            keyword is a :class:`~revgnn.config.ModelConfig` field.
 
     Shapes:
         - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)`,
@@ -75,13 +80,18 @@ class DEQGNN(nn.Module):
 
     def __init__(
         self,
-        encoder: NodeEncoder,
-        deq: DEQ,
-        head: Head,
-        mask: SharedDropout,
+        encoder: NodeEncoder | int | None = None,
+        deq: DEQ | int | None = None,
+        head: Head | int | None = None,
+        mask: SharedDropout | None = None,
         warmup_epochs: int = 0,
+        **settings: Any,
     ) -> None:
         super().__init__()
+        parts = {"encoder": encoder, "deq": deq, "head": head, "mask": mask}
+        shared = {"warmup_epochs": warmup_epochs} if warmup_epochs else {}
+        if adopt_sizes(self, "deq-gnn", "node", parts, {}, settings, shared):
+            return
         if warmup_epochs < 0:
             raise ValueError(f"warmup_epochs={warmup_epochs} must be non-negative")
         if warmup_epochs > 0 and deq.unrolled_layers is None:

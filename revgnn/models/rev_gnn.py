@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.models.encoder import NodeEncoder
+from revgnn.models.from_sizes import adopt_sizes
 from revgnn.models.head import Head
 from revgnn.models.registry import register_model
 from revgnn.nn.conv.propagate_hooks import explaining
@@ -93,6 +94,12 @@ class RevGNN(nn.Module):
     ``conv="gen"`` with ``aggr="max"`` and ``edge_dim=8`` is RevGNN-Deep of the paper
     (20.03M parameters on ogbn-proteins; the recipe ``ogbn-proteins/revgnn-deep``).
 
+    Called with sizes, as its ``repr`` reads, it builds itself with the library's defaults
+    (:mod:`revgnn.models.from_sizes`): ``RevGNN(1433, 64, 7, num_layers=64)``, or
+    ``RevGNN(in_channels=1433, hidden_channels=64, out_channels=7, num_layers=64,
+    conv="gen", weight_tied=True)``; any other keyword is a
+    :class:`~revgnn.config.ModelConfig` field, ``edge_dim`` or ``reversible``.
+
     Args:
         encoder (NodeEncoder): The input side.
         layers (ReversibleSequential): The reversible body.
@@ -100,6 +107,7 @@ class RevGNN(nn.Module):
         mask (SharedDropout, optional): One dropout mask per step for every block.
         initial (bool): Pass the initial embedding to every block. (default: ``False``)
         zero_stream (bool): Start the stream at zero (needs ``initial``). (default: ``False``)
+        **settings: Sizes and settings, instead of the parts (above).
 
     Shapes:
         - **input:** node features :math:`(N, F_{in})`, edge indices :math:`(2, E)` (int64 or
@@ -109,14 +117,31 @@ class RevGNN(nn.Module):
 
     def __init__(
         self,
-        encoder: NodeEncoder,
-        layers: ReversibleSequential,
-        head: Head,
+        encoder: NodeEncoder | int | None = None,
+        layers: ReversibleSequential | int | None = None,
+        head: Head | int | None = None,
         mask: SharedDropout | None = None,
         initial: bool = False,
         zero_stream: bool = False,
+        **settings: Any,
     ) -> None:
         super().__init__()
+        tied = settings.pop("weight_tied", False)
+        parts = {"encoder": encoder, "layers": layers, "head": head}
+        remedies = {
+            "mask": "shared_dropout=True",
+            "initial": "an initial-residual conv (conv='gcnii')",
+            "zero_stream": "stream_init='zero'",
+        }
+        given = {"mask": mask is not None, "initial": initial, "zero_stream": zero_stream}
+        options = {k: remedies[k] for k, v in given.items() if v}
+        if adopt_sizes(self, "wt-revgnn" if tied else "revgnn", "node", parts, options, settings):
+            return
+        if tied:
+            raise TypeError(
+                "weight_tied=True is a setting of a RevGNN built from sizes; built from parts, "
+                "tie the layers with layers=ReversibleSequential.weight_tied(block, num_layers)"
+            )
         if not isinstance(layers, ReversibleSequential):
             raise TypeError(f"layers must be a ReversibleSequential, got {type(layers).__name__}")
         if zero_stream and not initial:
