@@ -16,7 +16,6 @@ import os.path as osp
 from collections.abc import Callable
 from typing import Any
 
-import torch
 import torch.distributed as dist
 
 from revgnn.config.adapt import adapt
@@ -28,6 +27,7 @@ from revgnn.training.result import TrainResult
 from revgnn.training.seed import seed_everything
 from revgnn.utils.compile import kernels
 from revgnn.utils.paths import check_output, write_atomic
+from revgnn.utils.threads import torch_threads
 from revgnn.utils.units import format_bytes
 
 __all__ = ["HelpFormatter", "add_output_arguments", "check_outputs", "run_experiment"]
@@ -82,14 +82,10 @@ def run_experiment(
             resolved = adapt(recipe)
         print(resolved.to_yaml(), end="")
         return 0
-    exp = prepare(recipe)
-    threads = torch.get_num_threads()
-    if exp.recipe.run.threads > 0:
-        torch.set_num_threads(exp.recipe.run.threads)
     try:
-        final = _train_and_report(args, exp, after)
+        with torch_threads(recipe.run.threads):  # the data is loaded on them too
+            final = _train_and_report(args, prepare(recipe), after)
     finally:  # the commands are also called in-process (tests, notebooks)
-        torch.set_num_threads(threads)
         if dist.is_available() and dist.is_initialized():  # joined in train() under torchrun
             dist.destroy_process_group()
     if args.json and _main_rank():

@@ -23,8 +23,6 @@ import os.path as osp
 from dataclasses import replace
 from typing import Any
 
-import torch
-
 from revgnn.cli.common import HelpFormatter
 from revgnn.config.data import DataConfig
 from revgnn.config.flags import add_config_flags, recipe_from_args
@@ -46,6 +44,7 @@ from revgnn.training.node_task import NodeTask
 from revgnn.training.point_cloud_task import PointCloudTask
 from revgnn.training.seed import seed_everything
 from revgnn.utils.paths import check_output_dir, write_atomic
+from revgnn.utils.threads import torch_threads
 
 __all__ = ["add_arguments", "run"]
 
@@ -133,13 +132,8 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         print(recipe.to_yaml(), end="")
         return 0
-    threads = torch.get_num_threads()
-    if recipe.run.threads:
-        torch.set_num_threads(recipe.run.threads)
-    try:
+    with torch_threads(recipe.run.threads):
         result = _search(args.out, recipe)
-    finally:
-        torch.set_num_threads(threads)
     print(json.dumps({k: v for k, v in result.items() if k not in ("latency_table", "recipe")},
                      indent=1))  # fmt: skip
     return 0
