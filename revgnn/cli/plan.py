@@ -27,7 +27,7 @@ from revgnn.cli.profile import DEFAULT_KINDS, default_memory_limit, save_plot
 from revgnn.config.fields import settings_of
 from revgnn.config.flags import add_section_flags, given
 from revgnn.memory.kinds import MODEL_KINDS, Config, canonical_kind, num_parameters
-from revgnn.memory.plan import max_depth, max_width, predict
+from revgnn.memory.plan import max_depth, max_width, min_parts, predict
 from revgnn.utils.registry import spelled
 from revgnn.utils.units import format_bytes, parse_bytes
 
@@ -157,6 +157,12 @@ def plan(args: argparse.Namespace) -> dict[str, Any]:
         at = base.with_(num_layers=args.depth)
         widest = max_width(at, budget, device=args.device)
         pred = predict(at.with_(hidden_channels=widest), device=args.device) if widest else None
+        parts = None
+        listed = [w for w, d in deepest.items() if d != "n/a"]
+        if listed and all(deepest[w] == 0 for w in listed):
+            # No listed width fits the whole graph: on how many parts would the first one?
+            at_width = at.with_(hidden_channels=listed[0])
+            parts = (listed[0], min_parts(at_width, budget, args.device))
         rows.append(
             {
                 "kind": kind,
@@ -164,6 +170,7 @@ def plan(args: argparse.Namespace) -> dict[str, Any]:
                 "widest_at_depth": widest,
                 "widest_params": num_parameters(at.with_(hidden_channels=widest)) if widest else 0,
                 "widest_predicted_bytes": pred.total if pred else None,
+                "parts_at_depth": parts,
                 "calibrated": predict(base).calibrated,
                 "constants": predict(base).constants,
                 "caveat": MODEL_KINDS[kind].caveat,
@@ -202,11 +209,19 @@ def print_plan(result: dict[str, Any], args: argparse.Namespace) -> None:
             if widest
             else "   none fits"
         )
+        if row["parts_at_depth"]:
+            tail += _parts_hint(row["parts_at_depth"])
         print(f"{label:<22}" + "".join(f"{c:>10}" for c in cells) + tail)
     print(
         "\nany: memory does not depend on depth. 0: not even one layer fits. "
         "n/a: width not divisible by the groups."
     )
+    if any(r["parts_at_depth"] for r in result["rows"]):
+        print(
+            f"--parts P: no listed width fits the whole graph; one part of N/P nodes and E/P "
+            f"edges fits at L={depth} (revgnn train --partition metis --parts P; a random part "
+            "keeps fewer edges, about E/P^2)."
+        )
     print(
         "What is predicted: the peak of live tensors of one training step (what a GPU's "
         "allocator reports), from calibrated constants."
@@ -216,6 +231,13 @@ def print_plan(result: dict[str, Any], args: argparse.Namespace) -> None:
     for row in result["rows"]:
         if row["caveat"]:
             print(f"† {MODEL_KINDS[row['kind']].label}: {row['caveat']}")
+
+
+def _parts_hint(parts: tuple[int, int | None]) -> str:
+    width, p = parts
+    if p is None:
+        return f"; no part fits D={width}: the model's own state is above the budget"
+    return f"; D={width} fits on --parts {p}"
 
 
 def check(args: argparse.Namespace) -> int:

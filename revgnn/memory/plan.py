@@ -91,6 +91,8 @@ __all__ = [
     "load_calibration",
     "max_depth",
     "max_width",
+    "min_parts",
+    "part_sizes",
     "predict",
     "snapshot_bytes",
     "static_bytes",
@@ -327,3 +329,30 @@ def max_width(
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
     return lo * step
+
+
+def part_sizes(cfg: Config, parts: int) -> Config:
+    r"""``cfg`` on one of ``parts`` parts of its graph: :math:`\lceil N / P \rceil` nodes and
+    :math:`\lceil E / P \rceil` edges, what a METIS part keeps at most on average (a random
+    part keeps about :math:`E / P^2`)."""
+    return cfg.with_(num_nodes=-(-cfg.num_nodes // parts), num_edges=-(-cfg.num_edges // parts))
+
+
+def min_parts(cfg: Config, budget: float, device: torch.device | str = "cpu") -> int | None:
+    """The fewest parts ``P`` of the graph (``revgnn train --parts P``) with which one part
+    (:func:`part_sizes`) of ``cfg`` is predicted to fit in ``budget`` bytes on ``device``;
+    ``None`` if not even one node a part fits (the model's own state is too large)."""
+
+    def fits(p: int) -> bool:
+        return predict(part_sizes(cfg, p), device=device).total <= budget
+
+    n = max(cfg.num_nodes, 1)
+    if not fits(n):
+        return None
+    lo, hi = 0, 1  # not fits(lo) (0: none tried) and fits(hi) once found
+    while not fits(hi):
+        lo, hi = hi, min(hi * 2, n)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return hi

@@ -57,3 +57,23 @@ def test_a_repeated_calibration_replaces_its_own_note():
     second = merge_notes(first, "revgnn-gcnii", how("revgnn-gcnii", "5%"))
     again = merge_notes(second, "revgat", how("revgat", "6%"))
     assert again == " ".join([base, how("revgnn-gcnii", "5%"), how("revgat", "6%")])
+
+
+def test_a_graph_too_large_for_every_listed_width_gets_the_parts_it_would_train_on(
+    tmp_path, capsys
+):
+    out = tmp_path / "plan.json"
+    graph = ["--nodes", "132534", "--edges", "79122504", "--in-channels", "8",
+             "--out-channels", "112", "--edge-dim", "8"]  # fmt: skip
+    argv = ["plan", "--memory", "16GB", *graph, "--kinds", "deeper-gcn", "--json", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    row = json.loads(out.read_text())["rows"][0]
+    width, parts = row["parts_at_depth"]
+    assert width == 32 and parts > 1
+    assert f"none fits; D=32 fits on --parts {parts}" in text
+    assert "revgnn train --partition metis --parts P" in text
+    # A graph that fits gets no hint.
+    assert main(["plan", "--memory", "16GB", *graph[:1], "2000", *graph[2:3], "40000",
+                 *graph[4:], "--kinds", "deeper-gcn"]) == 0  # fmt: skip
+    assert "--parts" not in capsys.readouterr().out

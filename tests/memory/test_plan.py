@@ -3,7 +3,7 @@ import torch
 
 from revgnn.memory import plan
 from revgnn.memory.kinds import Config, buffer_bytes, num_parameters
-from revgnn.memory.plan import max_depth, max_width, predict, static_bytes
+from revgnn.memory.plan import max_depth, max_width, min_parts, part_sizes, predict, static_bytes
 from revgnn.utils.units import parse_bytes
 
 
@@ -73,6 +73,21 @@ def test_max_width_is_the_boundary():
     assert predict(base.with_(hidden_channels=width + 8)).total > budget
     grouped = Config(kind="revgnn", num_layers=28, hidden_channels=12, num_groups=3)
     assert max_width(grouped, budget) % 24 == 0
+
+
+def test_min_parts_is_the_boundary():
+    big = Config(kind="deepergcn", num_layers=28, hidden_channels=64, num_nodes=100_000,
+                 num_edges=5_000_000)  # fmt: skip
+    budget = parse_bytes("1GB")
+    assert predict(big).total > budget
+    p = min_parts(big, budget)
+    assert p > 1
+    assert predict(part_sizes(big, p)).total <= budget
+    assert predict(part_sizes(big, p - 1)).total > budget
+    assert part_sizes(big, 3).num_nodes == 33_334 and part_sizes(big, 3).num_edges == 1_666_667
+    assert min_parts(big, predict(big).total) == 1  # the whole graph fits: one part
+    # Nothing fits where the parameters alone exceed the budget.
+    assert min_parts(big, num_parameters(big) * 4) is None
 
 
 def test_uncalibrated_combination_says_so(monkeypatch):
