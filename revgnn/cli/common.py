@@ -24,6 +24,7 @@ from revgnn.training.experiment import Experiment, prepare
 from revgnn.training.leaderboard import leaderboard, leaderboard_markdown
 from revgnn.training.loop import train
 from revgnn.training.result import TrainResult
+from revgnn.training.run_record import RecipeRecord
 from revgnn.training.seed import seed_everything
 from revgnn.utils.compile import kernels
 from revgnn.utils.paths import check_output, write_atomic
@@ -126,7 +127,7 @@ def _train_and_report(
             "valid_metric": summary["valid_mean"],
         }
     else:
-        result = train(model, exp.task, config)
+        result = train(model, exp.task, config, [RecipeRecord(recipe)])
         best = next((r for r in result.history if r["epoch"] == result.best_epoch), {})
         final = {"model": recipe.model.model, **result.as_dict(), "best_epoch_record": best}
         extra = ", ".join(

@@ -9,7 +9,7 @@ from revgnn.config.data import DataConfig
 from revgnn.config.fields import AUTO, setting, settings_of
 from revgnn.config.model import DEEP, ModelConfig, PointModelConfig
 from revgnn.config.optim import OptimConfig
-from revgnn.config.recipe import Recipe, load_recipe, recipe_names
+from revgnn.config.recipe import Recipe, load_recipe, recipe_from_text, recipe_names
 from revgnn.config.run import RunConfig
 from revgnn.config.search import SearchConfig
 from revgnn.config.train import TrainConfig
@@ -30,6 +30,7 @@ __all__ = [
     "adapt_model",
     "build_model",
     "load_recipe",
+    "recipe_from_text",
     "recipe_names",
     "setting",
     "settings_of",

@@ -36,7 +36,7 @@ from revgnn.config.search import SearchConfig
 from revgnn.models.registry import MODELS
 from revgnn.utils.registry import did_you_mean, spelled
 
-__all__ = ["SECTIONS", "Recipe", "load_recipe", "recipe_names"]
+__all__ = ["SECTIONS", "Recipe", "load_recipe", "recipe_from_text", "recipe_names"]
 
 #: The parts of a recipe and their config classes (the model's depends on its family).
 SECTIONS: dict[str, Any] = {
@@ -209,7 +209,6 @@ def load_recipe(path_or_name: str, base: Recipe | None = None, explicit: bool = 
     """A recipe from a YAML file, or a shipped one by name (:func:`recipe_names`), over
     ``base`` (default: the library's defaults). A file's keys count as set by the user
     (``explicit``); a shipped recipe's do not."""
-    base = base or Recipe()
     names = recipe_names()
     if osp.isfile(path_or_name):
         with open(path_or_name) as f:
@@ -228,6 +227,15 @@ def load_recipe(path_or_name: str, base: Recipe | None = None, explicit: bool = 
             f"--config {path_or_name!r} is neither a file nor a shipped recipe "
             f"({', '.join(recipe_names())}){did_you_mean(path_or_name, recipe_names())}"
         )
+    return recipe_from_text(text, source, base, explicit_keys)
+
+
+def recipe_from_text(
+    text: str, source: str, base: Recipe | None = None, explicit: bool = True
+) -> Recipe:
+    """A recipe from YAML (or JSON) ``text`` read from ``source``, over ``base``; with
+    ``explicit``, the keys that differ from the defaults count as set by the user."""
+    base = base or Recipe()
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
@@ -236,7 +244,7 @@ def load_recipe(path_or_name: str, base: Recipe | None = None, explicit: bool = 
         data = data["recipe"]  # a run's JSON record: rerun its recipe
     values = _flatten(data, source)
     recipe = replace(base, source=source).with_values(values, explicit=False)
-    if explicit_keys:
+    if explicit:
         # A file may be a complete record: only what differs from the defaults is a wish.
         defaults = Recipe().to_dict()
         wished = {k for k, v in values.items() if _lookup(defaults, k) != _plain(v)}

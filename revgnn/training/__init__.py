@@ -36,6 +36,7 @@ from revgnn.training.partition import (
 from revgnn.training.point_cloud_task import PointCloudTask
 from revgnn.training.progress import Progress
 from revgnn.training.result import TrainResult
+from revgnn.training.run_record import RecipeRecord, load_run
 from revgnn.training.seed import seed_everything
 from revgnn.training.six_fold import six_fold
 from revgnn.training.step import train_step
@@ -70,6 +71,7 @@ __all__ = [
     "PointCloudTask",
     "Progress",
     "RandomPartition",
+    "RecipeRecord",
     "Task",
     "TrainConfig",
     "TrainResult",
@@ -81,6 +83,7 @@ __all__ = [
     "leaderboard",
     "leaderboard_markdown",
     "load_checkpoint",
+    "load_run",
     "load_trained",
     "make_partitioner",
     "multiview_predict",

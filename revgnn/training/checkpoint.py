@@ -128,15 +128,18 @@ def load_trained(model: nn.Module, path: str) -> nn.Module:
     and return it in eval mode: the best-validation weights, which a finished run restored
     and scored (the best so far, for a run still going), else the last epoch's.
 
-    ``model`` must have the run's architecture. Build it from the recipe the run used, e.g.
-    the one it printed (``revgnn train ... --print-config > recipe.yaml``), with
-    ``prepare(load_recipe("recipe.yaml")).build()``. A model of another architecture is
-    refused, naming the differences.
+    ``model`` must have the run's architecture; a model of another architecture is refused,
+    naming the differences. A checkpoint of ``revgnn train`` holds its recipe:
+    :func:`~revgnn.training.run_record.load_run` rebuilds the model (and the run's data)
+    from it.
     """
     ckpt = load_checkpoint(path)
     best = ckpt.get("callbacks", {}).get("BestWeights") or {}
     state = best.get("state") or ckpt["model"]
-    remedy = "Build the model from the recipe of the run that wrote it (--print-config)"
+    remedy = (
+        "Build the model as the run that wrote it did (a checkpoint of revgnn train: "
+        f"load_run({path!r}) builds it)"
+    )
     check_model_state(model, state, path, ckpt.get("model_repr"), remedy)
     model.load_state_dict(state)
     return model.eval()

@@ -1,0 +1,42 @@
+import json
+
+import pytest
+import torch
+
+from revgnn import ModelConfig, TrainConfig, build_model, load_run, train
+from revgnn.cli import main
+from revgnn.datasets import synthetic_dataset
+from revgnn.training import CheckpointError, load_checkpoint
+
+
+def test_load_run_rebuilds_the_runs_data_and_model_with_its_best_weights(tmp_path, capsys):
+    path, record = tmp_path / "run.pt", tmp_path / "run.json"
+    argv = ["train", "--layers", "3", "--hidden", "16", "--epochs", "12", "--checkpoint",
+            str(path), "--json", str(record), "--no-progress", "--no-compare"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    result = json.loads(record.read_text())
+    exp, model = load_run(str(path))
+    assert not model.training
+    assert exp.recipe.model.num_layers == 3 and exp.recipe.model.hidden_channels == 16
+    ds = exp.dataset
+    with torch.no_grad():
+        pred = model(ds.data.x, ds.data.edge_index).argmax(-1)
+    test = ds.split["test"]
+    accuracy = (pred[test] == ds.data.y[test]).float().mean().item()
+    assert accuracy == pytest.approx(result["test_metric"], abs=1e-6)
+    # The recipe is kept as text: weights_only reads it.
+    assert "num_layers: 3" in load_checkpoint(str(path))["callbacks"]["RecipeRecord"]["recipe"]
+    # The data may live elsewhere on the machine that loads the run.
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        load_run(str(path), root=str(tmp_path / "nowhere"))
+
+
+def test_a_checkpoint_of_a_model_built_in_python_points_to_load_trained(tmp_path):
+    ds = synthetic_dataset("arxiv", 60, 4.0, seed=0)
+    path = str(tmp_path / "run.pt")
+    model = build_model(ModelConfig(num_layers=2, hidden_channels=8), ds.num_features,
+                        ds.num_classes)  # fmt: skip
+    train(model, ds, TrainConfig(epochs=2, checkpoint=path, progress=False))
+    with pytest.raises(CheckpointError, match=r"holds no recipe: .* load_trained\(model, "):
+        load_run(path)
