@@ -95,19 +95,19 @@ def _sizes(
 ) -> dict[str, int]:
     """The sizes, positional (in ``values``) or by keyword (popped from ``settings``)."""
     sizes: dict[str, int] = {}
-    for size, value in zip(names, values):
-        if value is not None:
-            if not _is_size(value):
-                raise TypeError(f"{name}: {size}={value!r} must be an int (a size)")
-            sizes[size] = operator.index(value)
+    given = [(size, value) for size, value in zip(names, values) if value is not None]
     if any(v is not None for v in values[len(names) :]):
         raise TypeError(f"{name} built from sizes takes {len(names)} positional sizes, "
                         f"{', '.join(names)}; pass settings by keyword")  # fmt: skip
     for size in names:
         if size in settings:
-            if size in sizes:
+            if any(size == s for s, _ in given):
                 raise TypeError(f"{name} got two values for {size}")
-            sizes[size] = settings.pop(size)
+            given.append((size, settings.pop(size)))
+    for size, value in given:
+        if not _is_size(value):
+            raise TypeError(f"{name}: {size}={value!r} must be an int (a size)")
+        sizes[size] = operator.index(value)
     missing = [size for size in names if size not in sizes]
     if missing:
         raise TypeError(f"{name} built from sizes needs {', '.join(missing)}")
@@ -128,11 +128,12 @@ def _build_into(
     module: nn.Module, model: str, family: str, sizes: dict[str, int], settings: dict[str, Any]
 ) -> None:
     name = type(module).__name__
-    extra = ["edge_dim", *(["reversible"] if _has_reversible(module) else [])]
+    extra = ["edge_dim"] if family == "node" else []
+    extra += ["reversible"] if _has_reversible(module) else []
     reversible = settings.pop("reversible", None) if "reversible" in extra else None
     assert _BUILDER is not None  # revgnn/__init__ imports revgnn.config, which registers it
     built = _BUILDER(name, model, family, sizes, settings, extra)
-    if type(built) is not type(module):
+    if not isinstance(module, type(built)):  # a subclass of the built class may adopt it
         raise TypeError(f"model={model!r} builds a {type(built).__name__}, not a {name}")
     if reversible is not None:
         built.reversible = reversible

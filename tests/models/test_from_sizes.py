@@ -65,6 +65,19 @@ def test_a_deepgcn_called_with_sizes_is_the_model_build_model_makes_and_its_repr
     assert torch.equal(sized(points), built(points))
 
 
+def test_a_subclass_called_with_sizes_is_built_as_its_parent():
+    class Mine(RevGNN):
+        def forward(self, x, edge_index, edge_attr=None):
+            return super().forward(x, edge_index, edge_attr).log_softmax(-1)
+
+    torch.manual_seed(0)
+    mine = Mine(F_IN, 16, OUT, num_layers=2)
+    torch.manual_seed(0)
+    plain = RevGNN(F_IN, 16, OUT, num_layers=2).eval()
+    x, edge_index = torch.randn(N, F_IN), random_graph(N, E)
+    assert torch.equal(mine.eval()(x, edge_index), plain(x, edge_index).log_softmax(-1))
+
+
 def _parts():
     model = RevGNN(F_IN, 16, OUT, num_layers=2, conv="gen")
     return model.encoder, model.layers, model.head
@@ -84,6 +97,9 @@ def test_a_model_built_from_its_parts_is_unchanged():
                            "sizes, RevGNN(in_channels, hidden_channels, out_channels"),
         (lambda: RevGNN(F_IN, 16), "RevGNN built from sizes needs out_channels"),
         (lambda: RevGNN(F_IN, 16.0, OUT), "RevGNN: hidden_channels=16.0 must be an int"),
+        (lambda: RevGNN(in_channels=F_IN, hidden_channels=16, out_channels="7"),
+         "RevGNN: out_channels='7' must be an int"),
+        (lambda: DeepGCN(3, 4, edge_dim=2), "DeepGCN got unexpected settings edge_dim"),
         (lambda: RevGNN(F_IN, 16, OUT, hidden_channels=8), "got two values for hidden_channels"),
         (lambda: RevGNN(F_IN, 16, OUT, solver="anderson"),
          "RevGNN got unexpected settings solver; model='revgnn' takes num_layers, num_groups"),
