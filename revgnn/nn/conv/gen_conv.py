@@ -60,6 +60,7 @@ from revgnn.nn.conv.registry import register_conv
 from revgnn.nn.norm import norm_layer
 from revgnn.utils.checks import boundary, check_finite, check_graph, is_sparse_adjacency
 from revgnn.utils.modules import reset_module
+from revgnn.utils.registry import normalize
 from revgnn.utils.sparse import edge_list
 
 __all__ = ["GENConv", "gen"]
@@ -68,14 +69,18 @@ Pair = tuple[Tensor, Tensor | None]
 
 
 def _mlp(channels: list[int], norm: str | None, bias: bool) -> nn.Sequential:
+    # PyG's GENConv MLP, module for module (Linear, Norm, ReLU, Dropout(0) per hidden layer,
+    # BatchNorm1d itself for "batch"), so that the state dicts of the two convs load into
+    # each other.
     layers: list[nn.Module] = []
     for i in range(1, len(channels)):
         layers.append(nn.Linear(channels[i - 1], channels[i], bias=bias))
         if i < len(channels) - 1:
-            n = norm_layer(norm, channels[i])
+            batch = isinstance(norm, str) and normalize(norm) in ("batch", "batchnorm")
+            n = nn.BatchNorm1d(channels[i]) if batch else norm_layer(norm, channels[i])
             if n is not None:
                 layers.append(n)
-            layers.append(nn.ReLU())
+            layers += [nn.ReLU(), nn.Dropout(0.0)]
     return nn.Sequential(*layers)
 
 
@@ -214,8 +219,9 @@ class GENConv(MessagePassing):
                 raise ValueError(f"in_channels={in_channels!r} must be positive, or -1 (lazy)")
         if encode_edge is None:
             encode_edge = edge_dim is not None and edge_dim != out_channels
+        # PyG's order of the modules (and of their parameters): its optimiser states index
+        # them by position.
         self.lin_src = Linear(src, out_channels, bias) if src != out_channels else None
-        self.lin_dst = Linear(dst, out_channels, bias) if dst != out_channels else None
         self.lin_edge = Linear(edge_dim, out_channels, bias) if encode_edge else None
         aggr_out = (
             aggr_module.get_out_channels(out_channels)
@@ -225,9 +231,10 @@ class GENConv(MessagePassing):
         self.lin_aggr_out = (
             Linear(aggr_out, out_channels, bias) if aggr_out != out_channels else None
         )
-        self.msg_norm = MessageNorm(learn_msg_scale) if msg_norm else None
+        self.lin_dst = Linear(dst, out_channels, bias) if dst != out_channels else None
         widths = [out_channels] + [out_channels * expansion] * (num_layers - 1) + [out_channels]
         self.mlp = _mlp(widths, norm, bias)
+        self.msg_norm = MessageNorm(learn_msg_scale) if msg_norm else None
 
     @property
     def lean(self) -> bool:

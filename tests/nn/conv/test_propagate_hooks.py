@@ -30,9 +30,7 @@ def pair(name):
     if name == "gen":
         ours = GENConv(C, C, "softmax", learn_t=True)
         theirs = PygGENConv(C, C, aggr="softmax", learn_t=True, bias=True)
-        with torch.no_grad():  # the same parameters, in the same order
-            for p, q in zip(theirs.parameters(), ours.parameters(), strict=True):
-                p.copy_(q)
+        theirs.load_state_dict(ours.state_dict())
         return ours, theirs, lambda conv, x, ei: conv(x, ei)
     if name == "gat":
         ours, theirs = LeanGATConv(C, 3, heads=2), GATConv(C, 3, heads=2)
