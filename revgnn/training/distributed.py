@@ -12,7 +12,13 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-__all__ = ["check_same_batches", "init_distributed", "rank_seed", "shard_batches"]
+__all__ = [
+    "batch_digests",
+    "check_same_batches",
+    "init_distributed",
+    "rank_seed",
+    "shard_batches",
+]
 
 
 def init_distributed(device: torch.device) -> tuple[int, int, torch.device]:
@@ -56,10 +62,36 @@ def _digest(batch: Any) -> str:
     return h.hexdigest()
 
 
+def _digest_plan(plan: Any) -> str:
+    h = hashlib.sha1()
+
+    def feed(value: Any) -> None:
+        if isinstance(value, Tensor):
+            h.update(str(value.dtype).encode())
+            h.update(value.detach().cpu().contiguous().numpy().tobytes())
+        elif isinstance(value, (list, tuple)):
+            h.update(f"[{len(value)}".encode())
+            for v in value:
+                feed(v)
+        else:
+            h.update(repr(value).encode())
+
+    feed(plan)
+    return h.hexdigest()
+
+
+def batch_digests(batches: Sequence[Any]) -> list[str]:
+    """One digest per batch: of its plan where lazy batches have one (none is built), else
+    of its tensors."""
+    if getattr(batches, "planned", False):
+        return [_digest_plan(batches.plan(k)) for k in range(len(batches))]
+    return [_digest(b) for b in batches]
+
+
 def check_same_batches(batches: Sequence[Any]) -> None:
     """Every rank draws the epoch's batches itself; fail when one drew others (e.g. a METIS
     build that differs between machines), which would silently train on the wrong data."""
-    digest = [_digest(b) for b in batches]
+    digest = batch_digests(batches)
     gathered: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(gathered, digest)
     if any(g != gathered[0] for g in gathered):

@@ -58,6 +58,11 @@ def _augment_draws(b: int, n: int, generator: torch.Generator) -> tuple[Tensor, 
     return scale, shift, torch.rand(b, n, generator=generator)
 
 
+def _cloud_plan(parts: list[Tensor], states: list[Tensor] | None, k: int) -> tuple:
+    """What batch ``k`` is made of: its clouds and where its augmentation draws start."""
+    return parts[k], None if states is None else states[k]
+
+
 def _clouds(dataset: PointClouds, parts: list[Tensor], states: list[Tensor] | None,
             k: int) -> PointBatch:  # fmt: skip
     """Batch ``k``: its clouds, augmented from the generator state it started at."""
@@ -141,7 +146,8 @@ class PointCloudTask(Task):
                 states.append(gen.get_state())
                 _augment_draws(len(part), self.dataset.x.size(1), gen)
         build = functools.partial(_clouds, self.dataset, parts, states)
-        return whole_rounds(LazyBatches(len(parts), build))
+        plan = functools.partial(_cloud_plan, parts, states)
+        return whole_rounds(LazyBatches(len(parts), build, plan))
 
     def forward(self, model: nn.Module, batch: PointBatch) -> Tensor:
         return model(batch.x)

@@ -241,3 +241,23 @@ def test_whole_rounds_cuts_to_a_multiple_of_the_group(monkeypatch):
     monkeypatch.setattr(distributed.dist, "get_world_size", lambda: 3)
     assert distributed.whole_rounds(batches) == [0, 1, 2, 3, 4, 5]
     assert distributed.whole_rounds([0, 1]) == [0, 1]  # fewer than one round: all of them
+
+
+def test_ranks_compare_lazy_batches_by_their_plans_without_building_them():
+    from revgnn.training.distributed import batch_digests
+    from revgnn.training.lazy_batches import LazyBatches, collated
+
+    built = []
+
+    def collate(xs):
+        built.append(xs)
+        return torch.tensor(xs)
+
+    items = list(range(10))
+    a = batch_digests(collated(items, [[3, 0], [1, 2]], collate))
+    assert built == [] and len(a) == 2
+    assert a == batch_digests(collated(items, [[3, 0], [1, 2]], collate))
+    assert a != batch_digests(collated(items, [[0, 3], [1, 2]], collate))  # another order
+    # Batches without a plan are built and their tensors compared.
+    plain = LazyBatches(2, lambda k: torch.full((2,), float(k)))
+    assert batch_digests(plain) != batch_digests(LazyBatches(2, lambda k: torch.zeros(2)))

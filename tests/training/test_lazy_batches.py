@@ -44,3 +44,14 @@ def test_collated_batches_gather_their_group_of_items_when_read():
     batches = collated(Items([10, 20, 30, 40]), [[3, 0], [1], [2, 1]], sum)
     assert read == [] and len(batches) == 3
     assert [batches[2], batches[0], batches[1]] == [50, 50, 20] and read == [2, 1, 3, 0, 1]
+
+
+def test_plans_say_what_a_batch_is_made_of_without_building_it():
+    built = []
+    batches = collated([10, 20, 30, 40], [[3, 0], [1], [2, 1]], lambda xs: built.append(xs))
+    assert batches.planned and batches.plan(0) == [3, 0] and batches[1:].plan(1) == [2, 1]
+    assert built == []
+    unplanned = LazyBatches(2, built.append)
+    assert not unplanned.planned
+    with pytest.raises(ValueError, match="these batches have no plan: build them"):
+        unplanned.plan(0)

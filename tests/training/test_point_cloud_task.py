@@ -26,6 +26,21 @@ def small(ds, backbone="rev"):
                    k=4, emb_dims=16, stochastic=True)  # fmt: skip
 
 
+def test_two_ranks_plans_agree_and_name_the_augmentation(textures):
+    from revgnn.training.distributed import batch_digests
+
+    digests = []
+    for seed in (0, 0, 1):
+        task = PointCloudTask(textures, batch_size=8)
+        task.setup(torch.device("cpu"), seed)
+        batches = task.train_batches(1)
+        assert batches.planned
+        digests.append(batch_digests(batches))
+    assert digests[0] == digests[1] and digests[0] != digests[2]
+    task.augment = False  # the same clouds without augmentation draws: another plan
+    assert batch_digests(task.train_batches(1)) != digests[2]
+
+
 def test_batches_depend_on_seed_and_epoch_only_and_are_augmented(textures):
     task = PointCloudTask(textures, batch_size=8)
     task.setup(torch.device("cpu"), seed=1)
