@@ -17,6 +17,7 @@ __all__ = [
     "check_model_state",
     "load_checkpoint",
     "load_trained",
+    "restore_trained",
     "save_checkpoint",
 ]
 
@@ -133,7 +134,11 @@ def load_trained(model: nn.Module, path: str) -> nn.Module:
     :func:`~revgnn.training.run_record.load_run` rebuilds the model (and the run's data)
     from it.
     """
-    ckpt = load_checkpoint(path)
+    return restore_trained(model, load_checkpoint(path), path)
+
+
+def restore_trained(model: nn.Module, ckpt: dict[str, Any], path: str) -> nn.Module:
+    """:func:`load_trained` from checkpoint ``ckpt``, already read from ``path``."""
     best = ckpt.get("callbacks", {}).get("BestWeights") or {}
     state = best.get("state") or ckpt["model"]
     remedy = (

@@ -8,7 +8,7 @@ from torch import nn
 
 from revgnn.config.recipe import Recipe, recipe_from_text
 from revgnn.training.callback import Callback
-from revgnn.training.checkpoint import CheckpointError, load_checkpoint, load_trained
+from revgnn.training.checkpoint import CheckpointError, load_checkpoint, restore_trained
 from revgnn.training.experiment import Experiment, prepare
 
 __all__ = ["RecipeRecord", "load_run"]
@@ -24,9 +24,6 @@ class RecipeRecord(Callback):
 
     def state_dict(self) -> dict[str, Any]:
         return {"recipe": self.text}
-
-    def __repr__(self) -> str:
-        return "RecipeRecord()"
 
 
 def load_run(path: str, root: str | None = None) -> tuple[Experiment, nn.Module]:
@@ -53,4 +50,4 @@ def load_run(path: str, root: str | None = None) -> tuple[Experiment, nn.Module]
     if root is not None:
         recipe = recipe.with_values({"data.root": root}, explicit=False)
     exp = prepare(recipe)
-    return exp, load_trained(exp.build(), path)
+    return exp, restore_trained(exp.build(), ckpt, path)
