@@ -3,6 +3,7 @@ r"""RevGNN: a deep GNN of grouped reversible pre-activation blocks."""
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,14 @@ def grouped_block(
         )
 
     return GroupAddRev([group_fn() for _ in range(num_groups)])
+
+
+def _reads_initial(conv: nn.Module | None) -> bool:
+    # The convention of initial-residual convs (revgnn.nn.conv.registry): a required x0.
+    if conv is None:
+        return False
+    x0 = inspect.signature(conv.forward).parameters.get("x0")
+    return x0 is not None and x0.default is inspect.Parameter.empty
 
 
 class RevGNN(nn.Module):
@@ -148,6 +157,12 @@ class RevGNN(nn.Module):
             raise ValueError(
                 "zero_stream=True needs initial=True (an initial-residual conv such as gcnii): "
                 "otherwise the input never reaches the blocks"
+            )
+        conv = getattr(layers.blocks[0].convs[0], "conv", None)
+        if not initial and _reads_initial(conv):
+            raise ValueError(
+                f"the blocks' {type(conv).__name__} reads the initial embedding (its x0): pass "
+                "initial=True, so that the model hands it to every block"
             )
         self.zero_stream = zero_stream
         self.encoder = encoder

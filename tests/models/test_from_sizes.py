@@ -83,6 +83,16 @@ def _parts():
     return model.encoder, model.layers, model.head
 
 
+def test_initial_residual_blocks_built_from_parts_need_initial():
+    model = RevGNN(F_IN, 16, OUT, num_layers=2)  # GCNII
+    with pytest.raises(ValueError, match=r"the blocks' GCNIIConv reads the initial embedding "
+                       r"\(its x0\): pass initial=True"):  # fmt: skip
+        RevGNN(model.encoder, model.layers, model.head)
+    again = RevGNN(model.encoder, model.layers, model.head, initial=True)
+    x, edge_index = torch.randn(N, F_IN), random_graph(N, E)
+    assert again(x, edge_index).shape == (N, OUT)
+
+
 def test_a_model_built_from_its_parts_is_unchanged():
     model = RevGNN(*_parts())
     assert model.num_layers == 2 and not model.zero_stream
