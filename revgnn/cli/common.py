@@ -150,6 +150,9 @@ def _train_and_report(
         )
         if after is not None and _main_rank():
             after(exp, model, final, _say)
+        if recipe.run.checkpoint is not None:
+            path = recipe.run.checkpoint
+            _say(f"checkpoint {path}: revgnn.load_run({path!r}) gives the run's data and model")
     final["recipe"] = exp.recipe.to_dict()
     final["split"] = exp.task.split_info
     return final

@@ -14,7 +14,10 @@ def test_load_run_rebuilds_the_runs_data_and_model_with_its_best_weights(tmp_pat
     argv = ["train", "--layers", "3", "--hidden", "16", "--epochs", "12", "--checkpoint",
             str(path), "--json", str(record), "--no-progress", "--no-compare"]  # fmt: skip
     assert main(argv) == 0
-    capsys.readouterr()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1] == (
+        f"checkpoint {path}: revgnn.load_run({str(path)!r}) gives the run's data and model"
+    )
     result = json.loads(record.read_text())
     exp, model = load_run(str(path))
     assert not model.training
