@@ -35,7 +35,13 @@ USER_ERRORS = (
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, with its errors on one line (``prog: error: ... (see prog --help)``), and
     for a flag it does not know, the closest one it does (``--layerz: did you mean
-    --layers?``)."""
+    --layers?``). A flag is given in full: argparse's prefix matching would take
+    ``--layer 112`` for ``--layers`` today and refuse it as ambiguous once another flag
+    starts the same way, breaking scripts that worked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

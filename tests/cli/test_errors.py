@@ -119,6 +119,10 @@ def test_argparse_errors_are_one_line_too(module):
         (["train", "--num-layers=4"], "--num-layers: did you mean --layers?"),
         (["train", "--input_dropout", "0.1"], "--input_dropout: did you mean --input-dropout?"),
         (["deepgcn", "--hidden_channels", "8"], "--hidden_channels: did you mean --channels?"),
+        # A prefix of a flag is not taken for it (argparse's abbreviations are off).
+        (["train", "--layer", "112"], "unrecognized arguments: --layer 112; --layer: did you "
+         "mean --layers?"),
+        (["train", "--epoch=3"], "--epoch: did you mean --epochs?"),
     ],
 )  # fmt: skip
 def test_an_unknown_flag_is_named_by_its_command_with_the_closest_flag(argv, said, capsys):
