@@ -21,7 +21,7 @@ import torch.distributed as dist
 from revgnn.config.adapt import adapt
 from revgnn.config.recipe import Recipe
 from revgnn.training.experiment import Experiment, prepare
-from revgnn.training.leaderboard import leaderboard, leaderboard_markdown
+from revgnn.training.leaderboard import leaderboard, leaderboard_markdown, run_path
 from revgnn.training.loop import train
 from revgnn.training.result import TrainResult
 from revgnn.training.run_record import RecipeRecord
@@ -115,7 +115,7 @@ def _train_and_report(
 
         summary = leaderboard(
             exp.build, exp.task, config, recipe.run.runs, name=recipe.model.model,
-            on_result=report,
+            on_result=report, callbacks=[RecipeRecord(recipe)],
         )  # fmt: skip
         table = leaderboard_markdown(summary)
         _say(table, end="")
@@ -150,9 +150,13 @@ def _train_and_report(
         )
         if after is not None and _main_rank():
             after(exp, model, final, _say)
-        if recipe.run.checkpoint is not None:
-            path = recipe.run.checkpoint
-            _say(f"checkpoint {path}: revgnn.load_run({path!r}) gives the run's data and model")
+    if recipe.run.checkpoint is not None:
+        paths = [
+            run_path(recipe.run.checkpoint, r, recipe.run.runs) for r in range(recipe.run.runs)
+        ]
+        which = "the run's" if len(paths) == 1 else "a run's"
+        _say(f"checkpoint {', '.join(paths)}: revgnn.load_run({paths[0]!r}) gives {which} "
+             "data and model")  # fmt: skip
     final["recipe"] = exp.recipe.to_dict()
     final["split"] = exp.task.split_info
     return final

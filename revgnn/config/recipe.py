@@ -225,7 +225,7 @@ def load_recipe(path_or_name: str, base: Recipe | None = None, explicit: bool = 
             raise FileNotFoundError(f"--config {path_or_name}: no such file")
         raise ValueError(
             f"--config {path_or_name!r} is neither a file nor a shipped recipe "
-            f"({', '.join(recipe_names())}){did_you_mean(path_or_name, recipe_names())}"
+            f"({', '.join(names)}){did_you_mean(path_or_name, names)}"
         )
     return recipe_from_text(text, source, base, explicit_keys)
 

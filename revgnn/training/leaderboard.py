@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os.path as osp
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +13,7 @@ from torch import nn
 
 from revgnn.config.train import TrainConfig
 from revgnn.datasets.node_dataset import NodeDataset
+from revgnn.training.callback import Callback
 from revgnn.training.loop import train
 from revgnn.training.node_task import NodeTask
 from revgnn.training.result import TrainResult
@@ -39,14 +40,15 @@ def leaderboard(
     *,
     name: str = "model",
     on_result: Callable[[int, TrainResult], None] | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> dict[str, Any]:
     """Train ``runs`` seeds (``config.seed``, ``+1``, ...) and summarise them.
 
     Each run seeds everything, builds a fresh model with ``build_model()`` and trains it
     (checkpoint and log files get a ``.run<r>`` suffix, so an interrupted leaderboard resumes
-    run by run). Returns the OGB leaderboard summary: mean and standard deviation of the
-    valid and test scores, the parameter count and the highest peak memory, plus every run's
-    figures.
+    run by run; ``callbacks`` are added to every run's). Returns the OGB leaderboard
+    summary: mean and standard deviation of the valid and test scores, the parameter count
+    and the highest peak memory, plus every run's figures.
     """
     if runs < 1:
         raise ValueError(f"runs={runs} must be at least 1")
@@ -60,7 +62,7 @@ def leaderboard(
             log_path=run_path(config.log_path, r, runs),
         )
         seed_everything(cfg.seed)
-        result = train(build_model(), task, cfg)
+        result = train(build_model(), task, cfg, callbacks)
         results.append(result)
         if on_result is not None:
             on_result(r, result)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
@@ -11,16 +12,28 @@ from revgnn.training.callback import Callback
 from revgnn.training.checkpoint import CheckpointError, load_checkpoint, restore_trained
 from revgnn.training.experiment import Experiment, prepare
 
+if TYPE_CHECKING:
+    from revgnn.training.loop import Loop
+
 __all__ = ["RecipeRecord", "load_run"]
 
 
 class RecipeRecord(Callback):
     """Keeps ``recipe`` (resolved: its ``auto`` settings filled in) in the run's checkpoints,
     as YAML text, plain data that ``weights_only`` reads: :func:`load_run` rebuilds the run's
-    dataset and model from it. ``revgnn train`` adds one; a resumed run records its own."""
+    dataset and model from it. Its run settings are the run's own (a leaderboard's run ``r``
+    trains seed ``seed + r`` into its own checkpoint). Every ``revgnn`` command that trains
+    adds one; a resumed run records its own."""
 
     def __init__(self, recipe: Recipe) -> None:
+        self.recipe = recipe
         self.text = recipe.to_yaml()
+
+    def on_fit_start(self, loop: Loop) -> None:
+        cfg = loop.cfg
+        run = replace(self.recipe.run, seed=cfg.seed, checkpoint=cfg.checkpoint,
+                      log_path=cfg.log_path)  # fmt: skip
+        self.text = replace(self.recipe, run=run).to_yaml()
 
     def state_dict(self) -> dict[str, Any]:
         return {"recipe": self.text}
@@ -42,8 +55,9 @@ def load_run(path: str, root: str | None = None) -> tuple[Experiment, nn.Module]
     text = (ckpt.get("callbacks", {}).get("RecipeRecord") or {}).get("recipe")
     if not isinstance(text, str):
         raise CheckpointError(
-            f"checkpoint {path} holds no recipe: it was written by revgnn.train() called with "
-            f"a model built in Python; build that model and load its weights with "
+            f"checkpoint {path} holds no recipe: a run of revgnn train or deepgcn keeps one, "
+            f"and this was written by revgnn.train() with a model built in Python (or by "
+            f"revgnn search); build that model and load its weights with "
             f"load_trained(model, {path!r})"
         )
     recipe = recipe_from_text(text, path, explicit=False)

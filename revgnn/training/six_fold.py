@@ -13,6 +13,7 @@ from revgnn.datasets.registry import dataset_entry
 from revgnn.training.experiment import prepare
 from revgnn.training.loop import train
 from revgnn.training.point_cloud_task import PointCloudTask
+from revgnn.training.run_record import RecipeRecord
 from revgnn.training.seed import seed_everything
 
 __all__ = ["AREAS", "fold_path", "six_fold"]
@@ -63,7 +64,8 @@ def six_fold(
         assert isinstance(exp.task, PointCloudTask)
         seed_everything(exp.recipe.run.seed)
         model = exp.build()
-        result = train(model, exp.task, exp.train_config)  # best weights left loaded
+        # Best weights left loaded; the fold's checkpoint holds its recipe (load_run).
+        result = train(model, exp.task, exp.train_config, [RecipeRecord(exp.recipe)])
         device = next(model.parameters()).device
         cm, _, _ = exp.task.score(model, "test", device, exp.recipe.optim.amp)
         if pooled is None:

@@ -35,6 +35,10 @@ def test_load_run_rebuilds_the_runs_data_and_model_with_its_best_weights(tmp_pat
         load_run(str(path), root=str(tmp_path / "nowhere"))
 
 
+def _best_weights(path):
+    return load_checkpoint(path)["callbacks"]["BestWeights"]["state"]
+
+
 def test_a_checkpoint_of_a_model_built_in_python_points_to_load_trained(tmp_path):
     ds = synthetic_dataset("arxiv", 60, 4.0, seed=0)
     path = str(tmp_path / "run.pt")
@@ -43,3 +47,18 @@ def test_a_checkpoint_of_a_model_built_in_python_points_to_load_trained(tmp_path
     train(model, ds, TrainConfig(epochs=2, checkpoint=path, progress=False))
     with pytest.raises(CheckpointError, match=r"holds no recipe: .* load_trained\(model, "):
         load_run(path)
+
+
+def test_each_leaderboard_run_keeps_its_own_seed_and_checkpoint(tmp_path, capsys):
+    path = tmp_path / "lb.pt"
+    argv = ["train", "--layers", "2", "--hidden", "8", "--epochs", "2", "--runs", "2",
+            "--seed", "5", "--checkpoint", str(path), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    runs = [str(tmp_path / f"lb.run{r}.pt") for r in range(2)]
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"checkpoint {', '.join(runs)}: revgnn.load_run({runs[0]!r}) gives a run's data and model"
+    )
+    for r, run in enumerate(runs):
+        exp, model = load_run(run)
+        assert exp.recipe.run.seed == 5 + r and exp.recipe.run.checkpoint == run
+        assert torch.equal(model.head.lin.weight, _best_weights(run)["head.lin.weight"])

@@ -4,6 +4,7 @@ import pytest
 
 from revgnn.cli import main
 from revgnn.config.recipe import load_recipe
+from revgnn.training.run_record import load_run
 from revgnn.training.six_fold import fold_path, six_fold
 from tests.datasets.point_fakes import write_s3dis
 
@@ -34,6 +35,9 @@ def test_each_area_is_held_out_once_and_the_folds_are_pooled(areas, tmp_path):
     assert out["mean"]["miou"] == pytest.approx(sum(f["miou"] for f in seen) / 6)
     for area in range(1, 7):
         assert (tmp_path / f"ck.area{area}.pt").exists()
+    # A fold's checkpoint rebuilds that fold: its test area and its best model.
+    exp, model = load_run(str(tmp_path / "ck.area3.pt"))
+    assert exp.recipe.data.test_area == 3 and not model.training
 
 
 def test_the_command_prints_and_writes_the_six_folds(areas, tmp_path, capsys):
