@@ -120,6 +120,7 @@ def deeper_gcn(
     dropout: float,
     input_dropout: float,
     edge_dropout: float,
+    branch_gate: float | None,
 ) -> DeeperGCN:
     """A :class:`DeeperGCN` of ``num_layers`` layers of kind ``block``: with ``"res+"`` a bare
     first conv, then res+ blocks (:class:`~revgnn.nn.DeepGCNBlock`), and a final Norm -> ReLU
@@ -128,7 +129,9 @@ def deeper_gcn(
     ``"dense"`` concatenates, the width growing by ``hidden_channels`` per layer. Edge features
     go through a shared edge encoder and then, for GENConv, through each conv's own encoder
     (``encode_edge=True`` unless ``conv_options`` say otherwise: the authors'
-    ``--conv_encode_edge``)."""
+    ``--conv_encode_edge``). ``branch_gate`` gates the branch of every res+ / res block
+    (:class:`~revgnn.nn.DeepGCNBlock`); the recipe's ``"auto"`` starts it at 0 from
+    :data:`~revgnn.config.model.DEEP` layers on (:mod:`revgnn.config.adapt`)."""
     check_positive("hidden_channels", hidden_channels)
     check_positive("num_layers", num_layers)
     block = resolve_name(block, BLOCKS, "block")
@@ -159,13 +162,14 @@ def deeper_gcn(
                 return make(hidden_channels)
             return DeepGCNBlock(
                 make(hidden_channels), hidden_channels, "res+", norm=norm, dropout=dropout,
-                edge_dropout=edge_dropout,
+                edge_dropout=edge_dropout, branch_gate=branch_gate,
             )  # fmt: skip
         # The authors' res/plain start with conv -> norm -> ReLU -> dropout.
         width = hidden_channels * i if (block == "dense" and i > 0) else hidden_channels
+        kind = "plain" if i == 0 else block
         return DeepGCNBlock(
-            make(width), width, "plain" if i == 0 else block, norm=norm, dropout=dropout,
-            edge_dropout=edge_dropout, out_channels=hidden_channels,
+            make(width), width, kind, norm=norm, dropout=dropout, edge_dropout=edge_dropout,
+            out_channels=hidden_channels, branch_gate=branch_gate if kind == "res" else None,
         )  # fmt: skip
 
     layers = [layer(i) for i in range(num_layers)]

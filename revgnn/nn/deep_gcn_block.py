@@ -15,7 +15,12 @@ Paper: Li, Xiong, Thabet, Ghanem, "DeeperGCN: All You Need to Train Deeper GCNs"
 :class:`~torch_geometric.nn.models.DeepGCNLayer`.
 
 Every block can drop edges (DropEdge, :func:`~revgnn.nn.drop_edge.drop_edges`) with
-``edge_dropout``.
+``edge_dropout``. The residual kinds (``"res+"``, ``"res"``) can put a learnable scalar gate
+:math:`g` on the branch, :math:`\mathbf{X} + g \cdot (\ldots)`: started at 0 (ReZero,
+Bachlechner et al., 2020) a deep stack is the identity at initialisation and grows its
+branches as it trains, where ungated branches without normalisation add up through the stack
+(16 ungated res+ GENConv blocks on Cora, no norm: the loss rose from 1.96 to 5.05 after one
+step and the model then predicted one class).
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ class DeepGCNBlock(nn.Module):
         edge_dropout (float, optional): Edge dropout probability. (default: ``0.0``)
         out_channels (int, optional): The conv's output width; must equal ``channels`` for
             ``"res+"`` and ``"res"``. (default: ``channels``)
+        branch_gate (float, optional): A learnable scalar gate on the branch of a residual
+            block, starting at this value (``0.0``: ReZero); ``None``: no gate. Not for
+            ``"dense"`` or ``"plain"``, which have no identity path. (default: ``None``)
 
     Shapes:
         - **input:** node features :math:`(N, F)`, edge indices :math:`(2, E)`, an optional
@@ -73,6 +81,7 @@ class DeepGCNBlock(nn.Module):
         dropout: float = 0.0,
         edge_dropout: float = 0.0,
         out_channels: int | None = None,
+        branch_gate: float | None = None,
     ) -> None:
         super().__init__()
         block = resolve_name(block, BLOCKS, "block")
@@ -82,6 +91,11 @@ class DeepGCNBlock(nn.Module):
                 f"block={block!r} adds the input to the conv's output: out_channels="
                 f"{out_channels} must equal channels={channels}"
             )
+        if branch_gate is not None and block not in ("res+", "res"):
+            raise ValueError(
+                f"branch_gate={branch_gate} gates a residual branch, and block={block!r} has "
+                "none: use block='res+' or 'res', or branch_gate=None"
+            )
         check_probability("dropout", dropout)
         check_probability("edge_dropout", edge_dropout)
         self.block = block
@@ -89,12 +103,17 @@ class DeepGCNBlock(nn.Module):
         self.out_channels = out_channels
         self.dropout = dropout
         self.edge_dropout = edge_dropout
+        self.branch_gate = branch_gate
         if block == "res+":
-            self.fn = PreActConv(conv, channels, norm, act, dropout, edge_dropout)
-        else:
-            self.conv = conv
-            self.norm = norm_layer(norm, out_channels)
-            self.act = activation(act)
+            self.fn = PreActConv(
+                conv, channels, norm, act, dropout, edge_dropout, branch_gate=branch_gate
+            )
+            return
+        self.conv = conv
+        self.norm = norm_layer(norm, out_channels)
+        self.act = activation(act)
+        gate = None if branch_gate is None else nn.Parameter(torch.tensor(float(branch_gate)))
+        self.gate = gate
 
     def reset_parameters(self) -> None:
         if self.block == "res+":
@@ -103,6 +122,9 @@ class DeepGCNBlock(nn.Module):
         reset_module(self.conv)
         if self.norm is not None:
             reset_module(self.norm)
+        if self.gate is not None:
+            with torch.no_grad():
+                self.gate.fill_(self.branch_gate)
 
     def forward(
         self, x: Tensor, edge_index: Any, dropout_mask: Tensor | None = None, **kwargs: Any
@@ -118,7 +140,7 @@ class DeepGCNBlock(nn.Module):
         if self.act is not None:
             h = self.act(h)
         if self.block == "res":
-            h = x + h
+            h = x + (h if self.gate is None else h * self.gate.to(h.dtype))
         elif self.block == "dense":
             h = torch.cat([x, h], dim=-1)
         return dropout(h, p=self.dropout, training=self.training)
@@ -130,5 +152,6 @@ class DeepGCNBlock(nn.Module):
     def __repr__(self) -> str:
         return (
             f"{self.__class__.__name__}({self.conv_module}, block={self.block!r}, "
-            f"channels={self.channels}, dropout={self.dropout})"
+            f"channels={self.channels}, dropout={self.dropout}"
+            + (f", branch_gate={self.branch_gate:g})" if self.branch_gate is not None else ")")
         )

@@ -33,7 +33,10 @@ def test_the_depth_rule_for_convs_without_an_initial_residual():
     assert adapt_model(ModelConfig(conv="gen", branch_gate=0.5)).branch_gate == 0.5  # kept
     deeper = adapt_model(ModelConfig(model="deeper-gcn", num_layers=64))
     assert deeper.conv == "gen"  # conv="auto" is the model's own conv
-    assert deeper.branch_gate == "auto"  # a model without gates keeps the unused setting
+    assert deeper.branch_gate == 0.0  # DeeperGCN's res+ / res blocks take the gate too
+    assert adapt_model(ModelConfig(model="deeper-gcn", num_layers=DEEP - 1)).branch_gate is None
+    deq = adapt_model(ModelConfig(model="deq-gnn", num_layers=64))
+    assert deq.branch_gate == "auto"  # a model without gates keeps the unused setting
     assert weight_decay_targets(DEEP - 1, True) == "encoder.node"
     assert weight_decay_targets(DEEP, True) == weight_decay_targets(4, False) == ""
 

@@ -35,7 +35,8 @@ def test_groups_are_not_checked_for_models_without_them():
 
 def test_unused_settings_say_what_does_not_use_them():
     unused = ModelConfig(model="deeper-gcn").unused()
-    assert "num_groups" in unused and "branch_gate" in unused and "block" not in unused
+    assert "num_groups" in unused and "branch_gate" not in unused and "block" not in unused
+    assert "branch_gate" in ModelConfig(model="deq-gnn").unused()
     assert "--model deeper-gcn (only --model deq-gnn, revgnn, wt-revgnn" in unused["num_groups"]
     assert "block" in ModelConfig().unused() and "deq_cell" in ModelConfig().unused()
     aggr = ModelConfig(conv="gen", conv_options={"aggr": "max"}).unused()

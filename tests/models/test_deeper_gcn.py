@@ -149,3 +149,24 @@ def test_reset_parameters_and_errors():
         deeper_gcn(F_IN, 8, OUT, 2, block="resnet")
     with pytest.raises(ValueError, match="num_layers=0 must be at least 1"):
         deeper_gcn(F_IN, 8, OUT, 0)
+
+
+def test_the_default_recipe_gates_every_residual_block_from_deep_on():
+    # Ungated res+ GENConv blocks without normalisation add up through the stack: with 16 of
+    # them the default run on Cora collapsed to one class after its first step.
+    from revgnn import ModelConfig, build_model
+    from revgnn.config.adapt import adapt_model
+    from revgnn.config.model import DEEP
+
+    torch.manual_seed(0)
+    for block in ("res+", "res"):
+        cfg = adapt_model(ModelConfig(model="deeper-gcn", num_layers=DEEP, block=block))
+        model = build_model(cfg, F_IN, OUT).eval()
+        gates = [m.fn.gate if block == "res+" else m.gate for m in model.layers[1:]]
+        assert len(gates) == DEEP - 1 and all(g.item() == 0.0 for g in gates)
+        h, edge_index = torch.randn(N, cfg.hidden_channels), random_graph(N, E)
+        with torch.no_grad():  # every gated block passes its input on, exactly
+            for layer in model.layers[1:]:
+                assert torch.equal(layer(h, edge_index), h)
+    shallow = adapt_model(ModelConfig(model="deeper-gcn", num_layers=DEEP - 1))
+    assert not any("gate" in n for n, _ in build_model(shallow, F_IN, OUT).named_parameters())

@@ -70,6 +70,39 @@ def test_block_errors():
         DeepGCNBlock(EdgeProbe(D), D, "res")(x, edge_index, torch.ones(N, D))
 
 
+@pytest.mark.parametrize("kind", ["res+", "res"])
+def test_a_gated_residual_block_starts_as_the_identity_and_learns_its_gate(kind):
+    torch.manual_seed(0)
+    x, edge_index = graph()
+    x.requires_grad_(True)
+    block = DeepGCNBlock(SAGEConv(D, D), D, kind, norm="layer", dropout=0.2, branch_gate=0.0)
+    # The identity, exactly (a res block's dropout follows the sum: compared in eval mode).
+    assert torch.equal(block.eval()(x, edge_index), x)
+    out = block.train()(x, edge_index)
+    if kind == "res+":
+        assert torch.equal(out, x)
+    (out * torch.randn_like(out)).sum().backward()
+    gate = block.fn.gate if kind == "res+" else block.gate
+    assert gate.grad is not None and gate.grad.abs() > 0  # the branch can grow
+    # A gate g scales the branch: x + g * branch (res+: checked against the ungated block).
+    block.eval()
+    with torch.no_grad():
+        gate.fill_(0.5)
+    ungated = DeepGCNBlock(SAGEConv(D, D), D, kind, norm="layer", dropout=0.2).eval()
+    ungated.load_state_dict({k: v for k, v in block.state_dict().items() if "gate" not in k})
+    with torch.no_grad():
+        expected = x + 0.5 * (ungated(x, edge_index) - x)
+        assert rel_err(block(x, edge_index), expected) <= 1e-6
+        block.reset_parameters()
+    assert gate.item() == 0.0 and "branch_gate=0" in repr(block)
+
+
+@pytest.mark.parametrize("kind", ["dense", "plain"])
+def test_a_gate_needs_a_residual_branch(kind):
+    with pytest.raises(ValueError, match=f"block='{kind}' has none: use block='res\\+' or 'res'"):
+        DeepGCNBlock(SAGEConv(D, D), D, kind, branch_gate=0.0)
+
+
 def test_reset_parameters_reaches_conv_and_norm():
     block = DeepGCNBlock(EdgeProbe(D), D, "RES", norm="layer")  # any case, as PyG's
     with torch.no_grad():
