@@ -186,7 +186,7 @@ def adapt_model(cfg: ModelConfig, stats: GraphStats | None = None) -> ModelConfi
     if damping == AUTO and entry.accepts("damping", 3):
         damping = auto_damping(cfg.num_layers, damped_time_rule(stats)) if initial else 0.0
         changes["damping"] = damping
-    if cfg.branch_gate == AUTO and entry.accepts("branch_gate", 3):
+    if cfg.branch_gate == AUTO and entry.accepts("branch_gate", 3) and cfg.gated:
         changes["branch_gate"] = 0.0 if cfg.num_layers >= DEEP and not initial else None
     if cfg.branch_scale == AUTO and entry.accepts("branch_scale", 3):
         # A damped coupling takes steps of its damping towards the branch's fixed point.

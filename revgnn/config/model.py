@@ -21,7 +21,7 @@ from revgnn.models.registry import MODELS
 from revgnn.nn.aggr import AGGREGATIONS, aggregation_options
 from revgnn.nn.conv.point_conv import POINT_CONVS
 from revgnn.nn.conv.registry import CONVS, conv_resolver
-from revgnn.nn.deep_gcn_block import BLOCKS
+from revgnn.nn.deep_gcn_block import BLOCKS, GATED_BLOCKS
 from revgnn.nn.deq import DEQ
 from revgnn.nn.deq.deq import GRAD_MODES
 from revgnn.solvers import available_solvers
@@ -201,6 +201,12 @@ class ModelConfig:
     def conv_spec(self) -> Any:
         return conv_resolver(self.resolved_conv)
 
+    @property
+    def gated(self) -> bool:
+        """Whether ``branch_gate`` has a branch to gate: the block setting of DeeperGCN leaves
+        none in its dense / plain layers (the reversible models' groups are all residual)."""
+        return self.model != "deeper-gcn" or self.block in GATED_BLOCKS
+
     def unused(self) -> dict[str, str]:
         """The settings the chosen model and conv do not use, and why (setting one of them
         is an error; see :func:`revgnn.config.recipe.check_used`)."""
@@ -217,6 +223,8 @@ class ModelConfig:
                 out[f.name] = f"--model {self.model} (only --model {', '.join(users)} use it)"
         if self.model == "deq-gnn" and self.deq_cell != "rev":
             out["num_groups"] = f"--deq-cell {self.deq_cell} (the reversible cell has groups)"
+        if not self.gated and self.branch_gate not in (AUTO, None):  # None: no gate, as theirs
+            out["branch_gate"] = f"--block {self.block} (only res+ and res blocks have a branch)"
         aggr = self.conv_options.get("aggr", self.conv_spec.options.get("aggr"))
         if isinstance(aggr, str) and aggr in _aggr_names():
             reads = aggregation_options(aggr)

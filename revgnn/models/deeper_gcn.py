@@ -13,7 +13,7 @@ from revgnn.models.head import Head
 from revgnn.models.registry import register_model
 from revgnn.nn.conv.propagate_hooks import explaining
 from revgnn.nn.conv.registry import conv_resolver
-from revgnn.nn.deep_gcn_block import BLOCKS, DeepGCNBlock
+from revgnn.nn.deep_gcn_block import BLOCKS, GATED_BLOCKS, DeepGCNBlock
 from revgnn.utils.checks import check_positive, check_probability
 from revgnn.utils.registry import resolve_name
 
@@ -169,7 +169,7 @@ def deeper_gcn(
         kind = "plain" if i == 0 else block
         return DeepGCNBlock(
             make(width), width, kind, norm=norm, dropout=dropout, edge_dropout=edge_dropout,
-            out_channels=hidden_channels, branch_gate=branch_gate if kind == "res" else None,
+            out_channels=hidden_channels, branch_gate=branch_gate if kind in GATED_BLOCKS else None,
         )  # fmt: skip
 
     layers = [layer(i) for i in range(num_layers)]

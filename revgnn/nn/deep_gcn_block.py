@@ -39,10 +39,12 @@ from revgnn.utils.checks import check_probability
 from revgnn.utils.modules import reset_module
 from revgnn.utils.registry import resolve_name
 
-__all__ = ["BLOCKS", "DeepGCNBlock"]
+__all__ = ["BLOCKS", "GATED_BLOCKS", "DeepGCNBlock"]
 
 #: The block kinds of :class:`DeepGCNBlock`.
 BLOCKS = ("res+", "res", "dense", "plain")
+#: The kinds with a residual branch, which ``branch_gate`` gates.
+GATED_BLOCKS = ("res+", "res")
 
 
 class DeepGCNBlock(nn.Module):
@@ -91,7 +93,7 @@ class DeepGCNBlock(nn.Module):
                 f"block={block!r} adds the input to the conv's output: out_channels="
                 f"{out_channels} must equal channels={channels}"
             )
-        if branch_gate is not None and block not in ("res+", "res"):
+        if branch_gate is not None and block not in GATED_BLOCKS:
             raise ValueError(
                 f"branch_gate={branch_gate} gates a residual branch, and block={block!r} has "
                 "none: use block='res+' or 'res', or branch_gate=None"
@@ -112,8 +114,7 @@ class DeepGCNBlock(nn.Module):
         self.conv = conv
         self.norm = norm_layer(norm, out_channels)
         self.act = activation(act)
-        gate = None if branch_gate is None else nn.Parameter(torch.tensor(float(branch_gate)))
-        self.gate = gate
+        self.gate = None if branch_gate is None else nn.Parameter(torch.tensor(float(branch_gate)))
 
     def reset_parameters(self) -> None:
         if self.block == "res+":

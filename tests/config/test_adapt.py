@@ -35,6 +35,9 @@ def test_the_depth_rule_for_convs_without_an_initial_residual():
     assert deeper.conv == "gen"  # conv="auto" is the model's own conv
     assert deeper.branch_gate == 0.0  # DeeperGCN's res+ / res blocks take the gate too
     assert adapt_model(ModelConfig(model="deeper-gcn", num_layers=DEEP - 1)).branch_gate is None
+    for block in ("dense", "plain"):  # no residual branch: the setting stays unused
+        cfg = ModelConfig(model="deeper-gcn", num_layers=64, block=block)
+        assert adapt_model(cfg).branch_gate == "auto"
     deq = adapt_model(ModelConfig(model="deq-gnn", num_layers=64))
     assert deq.branch_gate == "auto"  # a model without gates keeps the unused setting
     assert weight_decay_targets(DEEP - 1, True) == "encoder.node"

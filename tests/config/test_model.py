@@ -37,6 +37,10 @@ def test_unused_settings_say_what_does_not_use_them():
     unused = ModelConfig(model="deeper-gcn").unused()
     assert "num_groups" in unused and "branch_gate" not in unused and "block" not in unused
     assert "branch_gate" in ModelConfig(model="deq-gnn").unused()
+    dense = ModelConfig(model="deeper-gcn", block="dense", branch_gate=0.0).unused()
+    assert dense["branch_gate"] == "--block dense (only res+ and res blocks have a branch)"
+    assert "branch_gate" not in ModelConfig(model="deeper-gcn", block="res").unused()
+    assert "branch_gate" not in ModelConfig(model="deeper-gcn", block="dense").unused()  # auto
     assert "--model deeper-gcn (only --model deq-gnn, revgnn, wt-revgnn" in unused["num_groups"]
     assert "block" in ModelConfig().unused() and "deq_cell" in ModelConfig().unused()
     aggr = ModelConfig(conv="gen", conv_options={"aggr": "max"}).unused()
