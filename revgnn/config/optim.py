@@ -30,8 +30,11 @@ class OptimConfig:
     ``weight_decay_on`` names the submodules whose parameters get the weight decay
     (``"encoder.node"``: the first layer only, as GCN does; ``""``: every parameter);
     ``"auto"``: every parameter from :data:`~revgnn.config.model.DEEP` layers on, the input
-    encoder below (:func:`revgnn.config.adapt.adapt`). ``patience`` stops a run after that
-    many evaluations without a better validation score (``None``: never).
+    encoder below (:func:`revgnn.config.adapt.adapt`). ``block_weight_decay`` replaces the
+    weight decay on the model's blocks; ``"auto"``: GCNII's 0.01 on blocks of its
+    identity-mapped convs, none for other convs (:func:`revgnn.config.adapt.block_decay_rule`).
+    ``patience`` stops a run after that many evaluations without a better validation score
+    (``None``: never).
     """
 
     epochs: int = setting(1000, "epochs to train (at most: see --patience)", low=1)
@@ -42,10 +45,11 @@ class OptimConfig:
         "comma-separated submodules that get weight decay ('': all parameters; auto: the "
         "input encoder below 16 layers, all from 16 on)",
     )
-    block_weight_decay: float | None = setting(
-        0.01,
-        "weight decay of the model's blocks (its layers; GCNII's 0.01 on the convolutions), "
-        "--weight-decay elsewhere (none: --weight-decay everywhere)",
+    block_weight_decay: float | str | None = setting(
+        AUTO,
+        "weight decay of the model's blocks (its layers), --weight-decay elsewhere (auto: "
+        "GCNII's 0.01 on blocks of gcnii convs, none for other convs; none: --weight-decay "
+        "everywhere)",
         low=0.0,
     )
     grad_clip: float | None = setting(1.0, "max gradient norm (none: no clipping)", low=0.0,

@@ -29,8 +29,9 @@ __all__ = ["MUST_MATCH", "Checkpointer"]
 #: continues a finished run further, unless the cosine schedule's length depends on it;
 #: ``patience``, the device, the evaluation and checkpoint periods, the outputs).
 MUST_MATCH = (
-    "lr", "weight_decay", "weight_decay_on", "grad_clip", "optimizer", "momentum", "scheduler",
-    "lr_min", "lr_step", "lr_gamma", "label_smoothing", "amp", "seed", "select_on",
+    "lr", "weight_decay", "weight_decay_on", "block_weight_decay", "grad_clip", "optimizer",
+    "momentum", "scheduler", "lr_min", "lr_step", "lr_gamma", "label_smoothing", "amp", "seed",
+    "select_on",
 )  # fmt: skip
 _FLAGS = {s.name: s.flag for cls in (OptimConfig, RunConfig) for s in settings_of(cls)}
 

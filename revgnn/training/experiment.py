@@ -27,7 +27,7 @@ from revgnn.datasets.registry import canonical_dataset, dataset_kind, load_datas
 from revgnn.datasets.stats import graph_stats
 from revgnn.models.head import Head
 from revgnn.nn.knn import DilatedKnnGraph
-from revgnn.training.optimizers import decay_targets
+from revgnn.training.optimizers import block_decay, decay_targets
 from revgnn.training.task import Task, build_task
 
 __all__ = ["Experiment", "adapt_to_data", "prepare"]
@@ -166,5 +166,7 @@ def prepare(recipe: Recipe, *, build: bool = True) -> Experiment:
         if kind == "points":
             _check_neighbourhoods(model, dataset.num_points, recipe.data.dataset)
         decay_on = decay_targets(model, recipe.optim.weight_decay_on)
-        exp.recipe = adapt_to_model(recipe, decay_on)
+        exp.recipe = adapt_to_model(
+            recipe, decay_on, block_decay(model, recipe.optim.block_weight_decay)
+        )
     return exp

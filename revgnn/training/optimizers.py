@@ -8,11 +8,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from revgnn.config.adapt import weight_decay_targets
+from revgnn.config.adapt import block_decay_rule, weight_decay_targets
 from revgnn.config.fields import AUTO
 from revgnn.config.optim import OptimConfig
 
-__all__ = ["Optimizers", "make_optimizer", "make_scheduler", "param_groups"]
+__all__ = [
+    "Optimizers", "block_decay", "decay_targets", "make_optimizer", "make_scheduler",
+    "param_groups",
+]  # fmt: skip
 
 
 def decay_targets(model: nn.Module, decay_on: str) -> str:
@@ -30,14 +33,33 @@ def decay_targets(model: nn.Module, decay_on: str) -> str:
     return encoders[0] if target and encoders else target
 
 
+def model_blocks(model: nn.Module) -> nn.Module | None:
+    """The model's blocks: its outermost submodule named ``layers``, at any depth of the module
+    tree (a DDP or graph-level wrapper's ``.layers``), or ``None``."""
+    modules = dict(model.named_modules())
+    found = sorted((n for n in modules if n.split(".")[-1] == "layers"), key=lambda n: n.count("."))
+    return modules[found[0]] if found else None
+
+
+def block_decay(model: nn.Module, block_weight_decay: float | str | None) -> float | None:
+    """``block_weight_decay`` with ``"auto"`` resolved for ``model``
+    (:func:`~revgnn.config.adapt.block_decay_rule` of its blocks)."""
+    if block_weight_decay != AUTO:
+        return block_weight_decay  # type: ignore[return-value]
+    return block_decay_rule(model_blocks(model))
+
+
 def param_groups(
-    model: nn.Module, weight_decay: float, decay_on: str, block_weight_decay: float | None = None
+    model: nn.Module,
+    weight_decay: float,
+    decay_on: str,
+    block_weight_decay: float | str | None = None,
 ) -> list[dict[str, Any]]:
     """Parameter groups with weight decay on the submodules ``decay_on`` (comma-separated
     names; ``""``: every parameter; ``"auto"``: :func:`decay_targets`), and
-    ``block_weight_decay`` (if not ``None``) on the model's blocks, its outermost submodule
-    named ``layers`` (GCNII's recipe: a strong decay on the convolutions, a weak one on the
-    dense layers)."""
+    ``block_weight_decay`` (if not ``None``; ``"auto"``: :func:`block_decay`) on the model's
+    blocks (:func:`model_blocks`; GCNII's recipe: a strong decay on the convolutions, a weak
+    one on the dense layers)."""
     modules = dict(model.named_modules())
     names = [n for n in decay_targets(model, decay_on).split(",") if n]
     missing = [name for name in names if name not in modules]
@@ -47,9 +69,8 @@ def param_groups(
             f"weight_decay_on={decay_on!r}: the model has no submodule {missing[0]!r} "
             f"(its top-level submodules: {top})"
         )
-    # The blocks at any depth of the module tree (a DDP or graph-level wrapper's .layers).
-    found = sorted((n for n in modules if n.split(".")[-1] == "layers"), key=lambda n: n.count("."))
-    blocks = modules[found[0]] if found and block_weight_decay is not None else None
+    block_weight_decay = block_decay(model, block_weight_decay)
+    blocks = model_blocks(model) if block_weight_decay is not None else None
     in_blocks = {id(p) for p in blocks.parameters()} if blocks is not None else set()
     if names and weight_decay:
         decayed = {id(p) for name in names for p in modules[name].parameters()}

@@ -3,10 +3,12 @@ import pytest
 from revgnn.config import DEEP, ModelConfig, Recipe, adapt
 from revgnn.config.adapt import (
     EDGE_CONV,
+    IDENTITY_MAPPED_DECAY,
     GraphStats,
     adapt_model,
     adapt_to_model,
     auto_damping,
+    block_decay_rule,
     conv_rule,
     damped_time_rule,
     feature_rule,
@@ -23,6 +25,7 @@ from revgnn.config.model import (
     SPARSE_LABELS,
 )
 from revgnn.nn.damped_scales import planned_regrids
+from tests.helpers import deeper_gcn, rev_gnn
 
 
 def test_the_depth_rule_for_convs_without_an_initial_residual():
@@ -82,9 +85,18 @@ def test_adapt_fills_every_auto_value():
     recipe = adapt(Recipe())
     assert recipe.run.device in ("cpu", "cuda") and recipe.model.branch_gate is None
     assert recipe.data.features == "raw"  # no graph to look at: the features as they are
-    resolved = adapt_to_model(recipe, "encoder.node")
+    assert recipe.optim.block_weight_decay == "auto"  # resolved on the built model
+    resolved = adapt_to_model(recipe, "encoder.node", 0.01)
     assert resolved.optim.weight_decay_on == "encoder.node"
-    assert adapt_to_model(resolved, "").optim.weight_decay_on == "encoder.node"  # set: kept
+    assert resolved.optim.block_weight_decay == 0.01
+    kept = adapt_to_model(resolved, "", None).optim  # set: kept
+    assert (kept.weight_decay_on, kept.block_weight_decay) == ("encoder.node", 0.01)
+
+
+def test_gciis_block_decay_is_for_blocks_of_identity_mapped_convs():
+    assert block_decay_rule(rev_gnn(5, 8, 2, 2, conv="gcnii").layers) == IDENTITY_MAPPED_DECAY
+    for blocks in (deeper_gcn(5, 8, 2, 2).layers, rev_gnn(5, 8, 2, 2, conv="gat").layers, None):
+        assert block_decay_rule(blocks) is None
 
 
 def _stats(**kw):

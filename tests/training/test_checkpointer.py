@@ -22,6 +22,9 @@ def test_a_resume_with_other_settings_is_refused_naming_the_flags(tiny_graph, tm
         run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True, lr=0.02, seed=3)
     with pytest.raises(CheckpointError, match="--optimizer adam; this run has --optimizer sgd"):
         run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True, optimizer="sgd")
+    with pytest.raises(CheckpointError, match="--block-weight-decay auto; this run has "
+                                              "--block-weight-decay none"):  # fmt: skip
+        run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True, block_weight_decay=None)
     # The kept weights were chosen on the metric: the loss may not choose from here on.
     with pytest.raises(CheckpointError, match="--select-on metric; this run has --select-on lo"):
         run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True, select_on="loss")

@@ -4,7 +4,7 @@ import torch
 from revgnn.config import Recipe
 from revgnn.datasets.positional_features import HOPS, PROJECTIONS, random_walk_projections
 from revgnn.datasets.stats import graph_stats
-from revgnn.training import NodeTask
+from revgnn.training import NodeTask, seed_everything, train
 from revgnn.training.experiment import prepare
 from tests.datasets.node_fakes import REAL, write_node_datasets
 from tests.ogb_layouts import write_ogbg_layout
@@ -19,6 +19,18 @@ def test_prepare_loads_adapts_and_builds_the_task():
     stats = graph_stats(exp.dataset)
     assert stats.num_nodes == 2708 and stats.nonnegative_features
     assert exp.build().num_layers == 3
+
+
+def test_a_shallow_deeper_gcn_learns_with_the_default_recipe():
+    # GCNII's strong decay on the blocks is for its identity-mapped convs: on GENConv's MLPs it
+    # pulled the first conv (no residual around it) to zero, and the loss stayed at log(7).
+    exp = prepare(Recipe().with_values({"model.model": "deeper-gcn", "model.num_layers": 3,
+                                        "optim.epochs": 30}))  # fmt: skip
+    assert exp.recipe.optim.block_weight_decay is None
+    assert prepare(Recipe()).recipe.optim.block_weight_decay == 0.01  # gcnii blocks
+    seed_everything(0)
+    result = train(exp.build(), exp.task, exp.train_config.with_(progress=False))
+    assert result.final_loss < 1.5 and result.valid_metric > 0.5
 
 
 def test_prepare_keeps_the_registered_spelling_of_the_dataset():

@@ -3,7 +3,14 @@ import torch
 
 from revgnn.config import OptimConfig
 from revgnn.models import GraphPredictor
-from revgnn.training.optimizers import Optimizers, decay_targets, make_optimizer, param_groups
+from revgnn.training.optimizers import (
+    Optimizers,
+    block_decay,
+    decay_targets,
+    make_optimizer,
+    model_blocks,
+    param_groups,
+)
 from tests.helpers import deeper_gcn, rev_gnn
 
 
@@ -33,6 +40,25 @@ def test_block_weight_decay_applies_to_the_blocks_and_the_weight_decay_elsewhere
     assert len(shallow[0]["params"]) == 2  # the encoder; the head undecayed
     # A model without blocks: the setting has nothing to apply to.
     assert len(param_groups(torch.nn.Linear(2, 2), 5e-4, "", 0.01)) == 1
+
+
+def test_auto_block_weight_decay_is_gciis_on_identity_mapped_blocks_only():
+    gcnii = rev_gnn(5, 8, 2, 3, conv="gcnii")
+    assert block_decay(gcnii, "auto") == 0.01
+    assert [g["weight_decay"] for g in param_groups(gcnii, 5e-4, "", "auto")] == [5e-4, 0.01]
+    # Convs whose weights carry the signal get the weight decay of weight_decay_on: a
+    # DeeperGCN's first conv, outside any residual, is not decayed towards zero.
+    for model in (deeper_gcn(5, 8, 2, 3), rev_gnn(5, 8, 2, 3, conv="sage")):
+        assert block_decay(model, "auto") is None
+        groups = param_groups(model, 5e-4, "encoder.node", "auto")
+        assert [g["weight_decay"] for g in groups] == [5e-4, 0.0]
+        undecayed = {id(p) for p in groups[1]["params"]}
+        assert {id(p) for p in model.layers.parameters()} <= undecayed
+    wrapped = GraphPredictor(rev_gnn(9, 8, 1, 2, conv="gen", edge_dim=3), 8)
+    assert model_blocks(wrapped) is wrapped.model.layers and block_decay(wrapped, "auto") is None
+    assert model_blocks(torch.nn.Linear(2, 2)) is None
+    assert block_decay(torch.nn.Linear(2, 2), "auto") is None
+    assert block_decay(gcnii, None) is None and block_decay(deeper_gcn(5, 8, 2, 3), 0.02) == 0.02
 
 
 def test_optimisers_and_schedules_round_trip_their_state():
