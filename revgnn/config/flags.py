@@ -48,10 +48,10 @@ def _parse_value(text: str, s: Setting) -> Any:
         if base is float:
             return float(text)
     except ValueError:
+        words = ["none"] * s.optional + [AUTO] * s.accepts_auto
+        also = f" (or {' or '.join(words)})" if words else ""
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not {'an integer' if base is int else 'a number'}"
-            + (" (or none)" if s.optional else "")
-            + (" (or auto)" if s.accepts_auto else "")
+            f"{text!r} is not {'an integer' if base is int else 'a number'}{also}"
         ) from None
     return text
 

@@ -74,6 +74,20 @@ def test_values_of_flags_are_parsed_by_the_fields_type():
         parse("--layers", "many")
 
 
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--layers", "'x' is not an integer (see"),
+        ("--grad-clip", "'x' is not a number (or none) (see"),
+        ("--block-weight-decay", "'x' is not a number (or none or auto) (see"),
+    ],
+)
+def test_a_value_that_is_not_a_number_names_what_else_the_flag_takes(flag, message, capsys):
+    with pytest.raises(SystemExit):
+        parse(flag, "x")
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
+
+
 def test_a_conv_option_the_conv_does_not_take_names_both_flags():
     with pytest.raises(ValueError, match=r"--heads is not used by --conv gcnii \(its options: "):
         recipe_from_args(parse("--heads", "2"))
