@@ -2,7 +2,8 @@
 
 Each subcommand lives in ``revgnn/cli/<name>.py`` and exposes ``add_arguments(parser)`` and
 ``run(args) -> int``; it is imported only when used, so ``revgnn --help`` stays fast. A user's
-mistake (a wrong value, a missing or unusable file) is one line on stderr and exit status 2.
+mistake (a wrong value, a missing or unusable file) is one line on stderr and exit status 2,
+and a warning one line too.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 import os
 import sys
 
-from revgnn.cli.errors import ArgumentParser, report_user_errors
+from revgnn.cli.errors import ArgumentParser, one_line_warnings, report_user_errors
 
 __all__ = ["COMMANDS", "main"]
 
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["REVGNN_COMPILE"] = "0"  # and in the processes a command starts
         set_compile(False)
-    return report_user_errors(
-        f"revgnn {args.command}", lambda: _module(args.command).run(args), chosen.field_flags(args)
-    )
+    prog = f"revgnn {args.command}"
+    with one_line_warnings(prog):
+        return report_user_errors(
+            prog, lambda: _module(args.command).run(args), chosen.field_flags(args)
+        )

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import os
 import os.path as osp
 import re
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 from revgnn.training.checkpoint import CheckpointError
 from revgnn.training.interrupted import TrainingInterrupted
 from revgnn.utils.registry import normalize
 
-__all__ = ["INTERRUPTED", "USER_ERRORS", "ArgumentParser", "report_user_errors", "with_flags"]
+__all__ = [
+    "INTERRUPTED", "USER_ERRORS", "ArgumentParser", "one_line_warnings", "report_user_errors",
+    "with_flags",
+]  # fmt: skip
 
 #: What a user's input can raise: a wrong value, a missing or unusable file, a training run
 #: that lost its weights. Set REVGNN_TRACEBACK=1 to see the traceback as well.
@@ -121,6 +126,25 @@ def with_flags(message: str, flags: dict[str, tuple[str, Any]]) -> str:
             hints.append(field)
     named = ", ".join(f"{field} is {flags[field][0]}" for field in hints)
     return message + (f"; on the command line {named}" if named else "")
+
+
+@contextlib.contextmanager
+def one_line_warnings(prog: str) -> Iterator[None]:
+    """Warnings shown as the errors are, one line naming ``prog`` (``revgnn train: warning:
+    ...``; a category other than ``UserWarning`` named before the message). Without it a
+    warning the library attributes to the user's line names the console script's line
+    (``.../bin/revgnn:8: UserWarning: ...``) and repeats its source, ``sys.exit(main())``."""
+
+    def one_line(message: Any, category: type[Warning], *_: Any, **__: Any) -> str:
+        kind = "" if category is UserWarning else f"{category.__name__}: "
+        return f"{prog}: warning: {kind}{' '.join(str(message).split())}\n"
+
+    before = warnings.formatwarning
+    warnings.formatwarning = one_line  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        warnings.formatwarning = before
 
 
 def report_user_errors(

@@ -2,11 +2,14 @@
 
 import subprocess
 import sys
+import warnings
 
 import pytest
 import torch
+from torch_geometric.data import Data
 
 from revgnn.cli import main
+from revgnn.cli.errors import one_line_warnings
 from tests.helpers import reaped, signal_when
 
 TINY = ["--epochs", "1", "--layers", "2", "--hidden", "16", "--no-progress"]
@@ -72,6 +75,24 @@ def test_checkpoint_mistakes(tmp_path, capsys):
 def test_wrong_values_and_unused_flags(argv, message, capsys):
     assert main(["train", *TINY, *argv]) == 2
     assert message in one_line(capsys)
+
+
+def test_a_warning_is_one_line_naming_the_command(tmp_path):
+    graph = tmp_path / "g.pt"
+    edges = torch.tensor([[0, 1, 1, 2, 2, 3, 3, 0], [1, 0, 2, 1, 3, 2, 0, 3]])
+    torch.save(Data(edge_index=edges, y=torch.tensor([0, 1, 0, 1]), edge_weight=torch.ones(8)),
+               graph)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "revgnn", "train", "--dataset", str(graph), "--print-config"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"revgnn train: warning: {graph}: edge_weight not read")
+    with one_line_warnings("revgnn x"):
+        said = warnings.formatwarning("two\n lines", RuntimeWarning, "f.py", 3)
+    assert said == "revgnn x: warning: RuntimeWarning: two lines\n"
+    assert "f.py:3: RuntimeWarning" in warnings.formatwarning("w", RuntimeWarning, "f.py", 3)
 
 
 @pytest.mark.parametrize(
