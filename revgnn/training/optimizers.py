@@ -14,7 +14,7 @@ from revgnn.config.optim import OptimConfig
 
 __all__ = [
     "Optimizers", "block_decay", "decay_targets", "make_optimizer", "make_scheduler",
-    "param_groups",
+    "model_blocks", "param_groups",
 ]  # fmt: skip
 
 
