@@ -16,6 +16,7 @@ from revgnn.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from revgnn.training.optimizers import block_decay, decay_targets
 from revgnn.training.seed import get_global_rng_state, set_global_rng_state
 from revgnn.utils.paths import check_output
 
@@ -36,10 +37,21 @@ MUST_MATCH = (
 _FLAGS = {s.name: s.flag for cls in (OptimConfig, RunConfig) for s in settings_of(cls)}
 
 
-def _conflicts(saved: dict[str, Any], cfg: Any) -> list[tuple[str, Any, Any]]:
+#: Settings with an ``"auto"`` value, and what it resolves to for a model: ``auto`` and its
+#: value for the same model are the same setting.
+_RESOLVE = {"weight_decay_on": decay_targets, "block_weight_decay": block_decay}
+
+
+def _conflicts(saved: dict[str, Any], cfg: Any, model: Any) -> list[tuple[str, Any, Any]]:
     names = list(MUST_MATCH) + (["epochs"] if cfg.scheduler == "cosine" else [])
+
+    def value(name: str, v: Any) -> Any:
+        return _RESOLVE[name](model, v) if name in _RESOLVE else v
+
     return [
-        (n, saved[n], getattr(cfg, n)) for n in names if n in saved and saved[n] != getattr(cfg, n)
+        (n, saved[n], getattr(cfg, n))
+        for n in names
+        if n in saved and value(n, saved[n]) != value(n, getattr(cfg, n))
     ]
 
 
@@ -105,7 +117,7 @@ class Checkpointer(Callback):
             )
         check_model_state(loop.model, ckpt["model"], self.path, ckpt.get("model_repr"))
         saved = ckpt.get("config", {})
-        conflicts = _conflicts(saved, loop.cfg)
+        conflicts = _conflicts(saved, loop.cfg, loop.model)
         if conflicts:
             there = " ".join(f"--{_FLAGS[n]} {_text(old)}" for n, old, _ in conflicts)
             here = " ".join(f"--{_FLAGS[n]} {_text(new)}" for n, _, new in conflicts)

@@ -22,12 +22,16 @@ def test_a_resume_with_other_settings_is_refused_naming_the_flags(tiny_graph, tm
         run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True, lr=0.02, seed=3)
     with pytest.raises(CheckpointError, match="--optimizer adam; this run has --optimizer sgd"):
         run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True, optimizer="sgd")
-    with pytest.raises(CheckpointError, match="--block-weight-decay auto; this run has "
-                                              "--block-weight-decay none"):  # fmt: skip
-        run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True, block_weight_decay=None)
+    with pytest.raises(CheckpointError, match=r"--block-weight-decay auto; this run has "
+                                              r"--block-weight-decay 0\.01"):  # fmt: skip
+        run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True, block_weight_decay=0.01)
     # The kept weights were chosen on the metric: the loss may not choose from here on.
     with pytest.raises(CheckpointError, match="--select-on metric; this run has --select-on lo"):
         run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True, select_on="loss")
+    # "auto" and what it resolves to for the same model are the same setting: GENConv blocks
+    # get no block decay, and the encoder of a 2-layer model the weight decay.
+    same = {"block_weight_decay": None, "weight_decay_on": "encoder.node"}
+    assert run(tiny_graph, epochs=2, checkpoint=ckpt, resume=True, **same).resumed_from == 2
     # More epochs continue the run (a constant schedule does not depend on them).
     assert run(tiny_graph, epochs=3, checkpoint=ckpt, resume=True).resumed_from == 2
     with pytest.raises(CheckpointError, match="--scheduler none; this run has --scheduler cos"):
