@@ -18,23 +18,19 @@ stays zero either way), different random draws.
 
 from __future__ import annotations
 
-import weakref
-
 import torch
 from torch import Tensor, nn
 
 from revgnn.nn.dropout import dropout
 from revgnn.nn.spmm import sparse_dtype
-from revgnn.utils.checks import tensor_key
 from revgnn.utils.sparse import quiet_csr
+from revgnn.utils.tensor_cache import per_tensor
 
 __all__ = ["SPARSE_INPUT", "sparse_encode", "sparse_linear", "sparse_rows"]
 
 #: Node features with a smaller share of non-zero entries are encoded through their CSR copy
 #: (the share below which GCN's preprocessing treats features as bag-of-words, too).
 SPARSE_INPUT = 0.05
-
-_CACHE: dict[tuple, Tensor | None] = {}
 
 
 def _convert(x: Tensor) -> Tensor | None:
@@ -62,13 +58,7 @@ def sparse_rows(x: Tensor) -> Tensor | None:
         or x.numel() == 0
     ):
         return None
-    if x.is_inference():  # no version counter to key a cache on
-        return _convert(x)
-    key = tensor_key(x)
-    if key not in _CACHE:
-        _CACHE[key] = _convert(x)
-        weakref.finalize(x._base if x._base is not None else x, _CACHE.pop, key, None)
-    return _CACHE[key]
+    return per_tensor(x, ("sparse rows",), lambda: _convert(x))
 
 
 def sparse_linear(rows: Tensor, linear: nn.Linear, p: float, training: bool) -> Tensor:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 from torch import Tensor
+
+from revgnn.utils.tensor_cache import per_tensor
 
 __all__ = [
     "all_finite",
@@ -31,13 +32,11 @@ __all__ = [
     "is_sparse_adjacency",
     "nonfinite",
     "set_validation",
-    "tensor_key",
     "validation_enabled",
 ]
 
 _ENABLED = [os.environ.get("REVGNN_VALIDATE", "1") != "0"]
 _STATE = threading.local()
-_CHECKED: dict[tuple, bool] = {}
 
 
 def set_validation(enabled: bool) -> None:
@@ -79,14 +78,6 @@ def is_sparse_adjacency(adj: Any) -> bool:
     if isinstance(adj, Tensor):
         return adj.layout != torch.strided
     return type(adj).__name__ == "SparseTensor"
-
-
-def tensor_key(t: Tensor) -> tuple:
-    """A key of ``t``'s contents for caches kept per tensor and version: its storage owner's
-    identity and version counter, and the view's offset, shape, strides and dtype (an
-    in-place change, or another view, gives another key)."""
-    owner = t._base if t._base is not None else t
-    return (id(owner), owner._version, t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
 
 
 def _sparse_size(adj: Any) -> tuple[int, ...]:
@@ -143,23 +134,10 @@ def check_graph(
     return edge_index if edge_index.dtype == torch.long else edge_index.long()
 
 
-# Tensor-keyed caches run as written inside a torch.compile of the model: dynamo guards on
-# weakref.finalize's registry, which the traced call itself grows (its "Guard failed on the same
-# frame" error on a compiled model's first call).
-@torch.compiler.disable
 def _once(t: Tensor, what: tuple, check: Callable[[], None]) -> None:
     """Run ``check`` on ``t`` unless it passed before on the same tensor, unmodified (the
     result is kept for as long as the tensor lives, keyed by its version)."""
-    if t.is_inference() or t.layout != torch.strided:  # no version counter to key on
-        check()
-        return
-    key = (tensor_key(t), *what)
-    if key in _CHECKED:
-        return
-    check()
-    _CHECKED[key] = True
-    owner = t._base if t._base is not None else t
-    weakref.finalize(owner, _CHECKED.pop, key, None)
+    per_tensor(t, what, lambda: check() or True)
 
 
 def _check_range(edge_index: Tensor, num_src: int, num_dst: int, name: str) -> None:

@@ -50,7 +50,8 @@ class ConvSpec:
         edge_features: Whether it takes edge features (``edge_attr``).
         prepare: Graph preprocessing that every layer shares, run once per forward pass:
             ``prepare(edge_index, num_nodes, dtype) -> (edge_index, extra_kwargs)`` (e.g.
-            GCN's symmetric normalisation); the convs are then built with
+            GCN's symmetric normalisation, which ``gcn_prepare`` keeps per edge index
+            while it lives unmodified); the convs are then built with
             ``prepared_options``. While the model is explained it is called with
             ``per_edge=True`` as well, and must then keep the given edges in their order
             (PyG's explain masks have one entry per edge; :mod:`~revgnn.nn.conv.propagate_hooks`).

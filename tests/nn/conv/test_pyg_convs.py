@@ -277,3 +277,33 @@ def test_gcn2conv_explicit_pass_equals_its_autograd_pass():
         .explicit_supported(x, x0, adj_t)  # fmt: skip
     assert not conv.explicit_supported(x, torch.randn(N + 1, G), adj_t)
     assert not conv.explicit_supported(x, x0, random_graph(N, E))
+
+
+def test_gcn_prepare_normalises_an_edge_index_once_while_it_lives_unmodified():
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+    from revgnn.nn.conv import pyg_convs
+    from revgnn.nn.spmm import transposed
+
+    def dense(adj):
+        return adj.to_dense()
+
+    def reference(ei):  # PyG's normalisation of the same graph, as a dense [target, source]
+        ei, w = gcn_norm(ei, None, N, add_self_loops=True)
+        return torch.sparse_coo_tensor(ei.flip(0), w, (N, N)).to_dense()
+
+    edge_index = random_graph(N, E)
+    adj, extra = pyg_convs.gcn_prepare(edge_index, N, torch.float32)
+    assert extra == {} and torch.allclose(dense(adj), reference(edge_index))
+    # The same graph in the next step: the same adjacency, so its transpose is reused too.
+    again, _ = pyg_convs.gcn_prepare(edge_index, N, torch.float32)
+    assert again is adj and transposed(again) is transposed(adj)
+    assert pyg_convs.gcn_prepare(edge_index, N, torch.float64)[0].dtype == torch.float64
+    # A graph edited in place is normalised afresh, never served from the cache.
+    edge_index[0, :10] = (edge_index[0, :10] + 1) % N
+    edited, _ = pyg_convs.gcn_prepare(edge_index, N, torch.float32)
+    assert edited is not adj and torch.allclose(dense(edited), reference(edge_index))
+    assert not torch.allclose(dense(edited), dense(adj))
+    # Another tensor of the same edges: its own entry, the same matrix.
+    copy_, _ = pyg_convs.gcn_prepare(edge_index.clone(), N, torch.float32)
+    assert copy_ is not edited and torch.equal(dense(copy_), dense(edited))

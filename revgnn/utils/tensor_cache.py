@@ -1,0 +1,61 @@
+"""Values derived from a tensor, computed once per tensor and version and kept while it lives.
+
+A full-batch run passes the same features and the same edge index to its model in every
+epoch, and every layer of the model receives them again: whatever is derived from them alone
+(a range check, a CSR copy of bag-of-words features, GCN's normalised adjacency) is the same
+each time. :func:`per_tensor` computes such a value on first use and returns it again while the
+tensor lives unmodified: the entry is keyed by the tensor's storage owner, its version counter
+and the view (an in-place change, or another view, computes it afresh), and a weak reference
+drops it when the owner is freed, so the cache keeps no tensor alive.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import torch
+from torch import Tensor
+
+__all__ = ["per_tensor", "tensor_key"]
+
+T = TypeVar("T")
+
+_CACHE: dict[tuple, Any] = {}
+
+
+def tensor_key(t: Tensor) -> tuple:
+    """A key of ``t``'s contents for caches kept per tensor and version: its storage owner's
+    identity and version counter, and the view's offset, shape, strides and dtype (an
+    in-place change, or another view, gives another key)."""
+    owner = t._base if t._base is not None else t
+    return (id(owner), owner._version, t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
+
+
+# Runs as written inside a torch.compile of a model: dynamo guards on weakref.finalize's
+# registry, which the traced call itself grows (its "Guard failed on the same frame" error on
+# a compiled model's first call).
+@torch.compiler.disable
+def per_tensor(t: Tensor, what: tuple[Hashable, ...], build: Callable[[], T]) -> T:
+    """``build()``, computed once for ``t`` (as it is now) and ``what`` (whatever else the
+    value depends on), then returned from the cache while ``t`` lives unmodified. A tensor
+    without a version counter (made in inference mode) or not strided gets ``build()`` on
+    every call. An exception from ``build`` leaves nothing cached.
+
+    Args:
+        t (torch.Tensor): The tensor the value is derived from.
+        what (tuple): The rest of the key: the kind of value and its other inputs (sizes,
+            dtypes), hashable.
+        build (Callable): Computes the value; it must not keep a view of ``t``, which would
+            keep ``t`` alive through the cache.
+    """
+    if t.is_inference() or t.layout != torch.strided:
+        return build()
+    key = (tensor_key(t), *what)
+    if key in _CACHE:
+        return _CACHE[key]
+    value = build()
+    _CACHE[key] = value
+    weakref.finalize(t._base if t._base is not None else t, _CACHE.pop, key, None)
+    return value
