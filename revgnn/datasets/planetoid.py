@@ -55,7 +55,10 @@ def load_planetoid(name: str, root: str | None, cfg: DataConfig) -> NodeDataset:
     """Cora or CiteSeer from ``root`` (Cora without ``root``: the bundled copy)."""
     if root is None:
         if name != "cora":
-            raise NoDataRoot(f"dataset {name!r} needs root= (--root), the data folder")
+            raise NoDataRoot(
+                f"dataset {name!r} needs root= (--root), the data folder (it reads "
+                f"<root>/{FOLDERS[name]}; only Cora ships with revgnn)"
+            )
         return load_cora()
     path = osp.join(root, FOLDERS[name])
     if not osp.isdir(path):
