@@ -38,6 +38,7 @@ from torch_geometric.utils import add_self_loops, remove_self_loops, softmax
 
 from revgnn.nn.conv.propagate_hooks import OwnPropagate, needs_propagate
 from revgnn.nn.dropout import dropout
+from revgnn.utils.tensor_cache import per_tensor
 
 __all__ = ["BLOCK_ENTRIES", "LeanGATConv", "attention_aggregate"]
 
@@ -133,9 +134,8 @@ class LeanGATConv(OwnPropagate, GATConv):
         score_src = (h * self.att_src).sum(-1)
         score_dst = (h * self.att_dst).sum(-1)
         if self.add_self_loops:
-            edge_index, edge_attr = remove_self_loops(edge_index, edge_attr)
-            edge_index, edge_attr = add_self_loops(
-                edge_index, edge_attr, fill_value=self.fill_value, num_nodes=num_nodes
+            edge_index, edge_attr = _with_self_loops(
+                edge_index, edge_attr, self.fill_value, num_nodes
             )
         src, dst = edge_index[0], edge_index[1]
         alpha = score_src[src] + score_dst[dst]
@@ -153,3 +153,21 @@ class LeanGATConv(OwnPropagate, GATConv):
         if self.bias is not None:
             out = out + self.bias
         return out
+
+
+def _with_self_loops(
+    edge_index: Tensor, edge_attr: Tensor | None, fill_value: Any, num_nodes: int
+) -> tuple[Tensor, Tensor | None]:
+    """PyG's ``remove_self_loops`` then ``add_self_loops``. Without edge features the result
+    depends on the graph alone, and every layer, group and recomputation of a model gets the
+    same graph: it is computed once while ``edge_index`` lives unmodified
+    (:func:`~revgnn.utils.tensor_cache.per_tensor`; 3.5 ms a call on Amazon Computers'
+    491,722 edges, two threads)."""
+
+    def build() -> tuple[Tensor, Tensor | None]:
+        ei, attr = remove_self_loops(edge_index, edge_attr)
+        return add_self_loops(ei, attr, fill_value=fill_value, num_nodes=num_nodes)
+
+    if edge_attr is not None:
+        return build()
+    return per_tensor(edge_index, ("self loops", num_nodes), build)

@@ -122,3 +122,36 @@ def test_under_autocast_the_output_matches_pyg_in_dtype_and_value():
         out_r, out_l = ref(x, edge_index), lean(x, edge_index)
     assert out_l.dtype == out_r.dtype
     torch.testing.assert_close(out_l, out_r, rtol=2e-2, atol=2e-2)
+
+
+def test_the_self_loops_of_a_graph_are_added_once_while_it_lives_unmodified(monkeypatch):
+    # Without edge features the graph with its self-loops depends on the graph alone: every
+    # layer and call shares one, until the graph is edited in place.
+    calls = []
+    real = gat_conv.add_self_loops
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gat_conv, "add_self_loops", counted)
+    ref, lean = pair(heads=2)
+    x, edge_index, _ = graph()
+    for _ in range(3):
+        lean.zero_grad()
+        out, grad_x, grads = run(lean, x, edge_index, None)
+    assert len(calls) == 1
+    expected = run(ref, x, edge_index, None)
+    assert torch.allclose(out, expected[0], atol=1e-6)
+    assert torch.allclose(grad_x, expected[1], atol=1e-6)
+    assert all(torch.allclose(grads[n], g, atol=1e-6) for n, g in expected[2].items())
+    edge_index[1, 10:20] = (edge_index[1, 10:20] + 1) % N  # edited in place: added again
+    out, _, _ = run(lean, x, edge_index, None)
+    assert len(calls) == 2
+    assert torch.allclose(out, run(ref, x, edge_index, None)[0], atol=1e-6)
+    # With edge features the loops' features depend on them: added in every call.
+    _, lean_e = pair(heads=2, edge_dim=4)
+    x, edge_index, edge_attr = graph(edge_dim=4)
+    for _ in range(2):
+        run(lean_e, x, edge_index, edge_attr)
+    assert len(calls) == 4
