@@ -11,6 +11,13 @@ version) and kept while it lives; its gradient equals torch's bit for bit.
 :func:`int32_csr` gives an adjacency the index type of MKL's sparse kernels, which torch's CPU
 product otherwise makes from int64 indices on every call: two index copies a product, and
 the main job's 64 blocks make 512 products an epoch.
+
+:func:`rows_mm` is the same for a sparse matrix whose values change from step to step on a
+fixed pattern (bag-of-words features with dropout on their non-zeros): the transpose's pattern
+is built once per matrix and its values are gathered from the step's own. On Coauthor CS's
+features (18,333 x 6,805, 1,092,079 non-zeros) times a 64-column weight, torch's forward and
+backward pass took 80 ms, 72 of them in the backward pass's transpose; 20 ms with the pattern
+kept, the same bits.
 """
 
 from __future__ import annotations
@@ -23,12 +30,21 @@ from torch import Tensor
 
 from revgnn.utils.sparse import quiet_csr
 
-__all__ = ["int32_csr", "sparse_dtype", "sparse_mm", "spmm", "transposed"]
+__all__ = [
+    "int32_csr",
+    "rows_mm",
+    "sparse_dtype",
+    "sparse_mm",
+    "spmm",
+    "transposed",
+    "transposed_pattern",
+]
 
 #: Indices at or above this do not fit int32.
 _INT32_LIMIT = 2**31
 
 _TRANSPOSED: dict[int, tuple[int, Tensor]] = {}
+_PATTERNS: dict[int, tuple[int, tuple[Tensor, Tensor, Tensor]]] = {}
 
 
 def transposed(adj: Tensor) -> Tensor:
@@ -42,6 +58,29 @@ def transposed(adj: Tensor) -> Tensor:
         if key not in _TRANSPOSED:
             weakref.finalize(adj, _TRANSPOSED.pop, key, None)
         _TRANSPOSED[key] = cached
+    return cached[1]
+
+
+def transposed_pattern(adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The pattern of the sparse CSR ``adj``'s transpose, ``(crow_indices, col_indices,
+    perm)``, such that ``adj.values()[perm]`` are the transpose's values in its order; built
+    once per version of ``adj`` and kept while ``adj`` lives, like :func:`transposed`."""
+    key = id(adj)
+    cached = _PATTERNS.get(key)
+    if cached is None or cached[0] != adj._version:
+        crow, col = adj.crow_indices(), adj.col_indices()
+        # A stable sort by column keeps each column's entries in row order: the transpose's
+        # rows come out sorted, as CSR wants them.
+        perm = torch.sort(col, stable=True).indices
+        rows = torch.repeat_interleave(
+            torch.arange(adj.size(0), dtype=col.dtype, device=col.device), crow.diff()
+        )
+        crow_t = torch.zeros(adj.size(1) + 1, dtype=crow.dtype, device=crow.device)
+        torch.cumsum(torch.bincount(col, minlength=adj.size(1)), 0, out=crow_t[1:])
+        cached = (adj._version, (crow_t, rows[perm], perm))
+        if key not in _PATTERNS:
+            weakref.finalize(adj, _PATTERNS.pop, key, None)
+        _PATTERNS[key] = cached
     return cached[1]
 
 
@@ -66,6 +105,41 @@ class _Spmm(torch.autograd.Function):
     def backward(ctx: Any, grad: Tensor) -> tuple[None, Tensor]:
         # Differentiable torch ops: a second derivative (create_graph=True) stays right.
         return None, torch.sparse.mm(transposed(ctx.adj_t), grad)
+
+
+class _RowsMm(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, rows: Tensor, w: Tensor, pattern: tuple[Tensor, ...]) -> Tensor:
+        ctx.rows, ctx.pattern = rows, pattern
+        return torch.sparse.mm(rows, w)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[None, Tensor, None]:
+        crow_t, col_t, perm = ctx.pattern
+        rows = ctx.rows
+        with quiet_csr():
+            rows_t = torch.sparse_csr_tensor(
+                crow_t, col_t, rows.values()[perm], (rows.size(1), rows.size(0))
+            )
+        # Differentiable torch ops: a second derivative (create_graph=True) stays right.
+        return None, torch.sparse.mm(rows_t, grad), None
+
+
+def rows_mm(rows: Tensor, w: Tensor, pattern_of: Tensor | None = None) -> Tensor:
+    r""":math:`\mathbf{R} \mathbf{W}` for a sparse CSR ``rows`` whose values need no gradient,
+    the gradient of ``w`` by the transpose of ``rows`` whose pattern :func:`transposed_pattern`
+    keeps (for ``pattern_of``, a CSR matrix of the same pattern that outlives ``rows``: the
+    same features before this step's dropout); ``torch.sparse.mm`` where ``w`` needs no
+    gradient or ``rows`` is not CSR.
+
+    Shapes:
+        - **input:** ``rows`` :math:`(N, F)`, ``w`` :math:`(F, D)`
+        - **output:** :math:`(N, D)`
+    """
+    if rows.layout != torch.sparse_csr or rows.requires_grad or not w.requires_grad:
+        return torch.sparse.mm(rows, w)
+    pattern = transposed_pattern(rows if pattern_of is None else pattern_of)
+    return _RowsMm.apply(rows, w, pattern)
 
 
 def sparse_dtype(dtype: torch.dtype, device: torch.device) -> torch.dtype:

@@ -5,7 +5,15 @@ import pytest
 import torch
 
 import revgnn.nn.spmm as spmm_module
-from revgnn.nn.spmm import int32_csr, sparse_dtype, sparse_mm, spmm, transposed
+from revgnn.nn.spmm import (
+    int32_csr,
+    rows_mm,
+    sparse_dtype,
+    sparse_mm,
+    spmm,
+    transposed,
+    transposed_pattern,
+)
 
 
 def csr(n: int = 40, e: int = 200, seed: int = 0) -> torch.Tensor:
@@ -107,3 +115,59 @@ def test_half_precision_products_run_in_fp32_on_the_cpu(dtype):
     assert sparse_dtype(dtype, torch.device("cpu")) == torch.float32
     assert sparse_dtype(dtype, torch.device("cuda")) == dtype
     assert sparse_dtype(torch.float64, torch.device("cpu")) == torch.float64
+
+
+def rectangular(n: int = 30, f: int = 50, e: int = 160, seed: int = 0) -> torch.Tensor:
+    """A CSR matrix with empty rows and empty columns, as bag-of-words features have."""
+    g = torch.Generator().manual_seed(seed)
+    rows = torch.randint(0, n - 5, (e,), generator=g)  # the last 5 rows empty
+    cols = torch.randint(3, f, (e,), generator=g)  # the first 3 columns empty
+    index = torch.stack([rows, cols])
+    coo = torch.sparse_coo_tensor(index, torch.rand(e, generator=g), (n, f)).coalesce()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return coo.to_sparse_csr()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rows_mm_equals_torch_sparse_mm_bit_for_bit_on_dropped_values(dtype):
+    features = rectangular().to(dtype)
+    w = torch.randn(50, 6, dtype=dtype, requires_grad=True)
+    grad = torch.randn(30, 6, dtype=dtype)
+    # The step's matrix: the features' pattern, other values (dropout), the pattern kept of
+    # the features themselves.
+    values = features.values() * (torch.rand(features._nnz()) < 0.5).to(dtype) * 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        rows = torch.sparse_csr_tensor(
+            features.crow_indices(), features.col_indices(), values, features.shape
+        )
+    for pattern_of in (features, None):
+        ref = torch.sparse.mm(rows, w)
+        (ref_grad,) = torch.autograd.grad(ref, w, grad)
+        out = rows_mm(rows, w, pattern_of)
+        (got_grad,) = torch.autograd.grad(out, w, grad)
+        assert torch.equal(out, ref) and torch.equal(got_grad, ref_grad)
+    assert id(features) in spmm_module._PATTERNS and id(rows) in spmm_module._PATTERNS
+    # A second derivative through the backward pass's product.
+    (g,) = torch.autograd.grad(rows_mm(rows, w, features).square().sum(), w, create_graph=True)
+    (gg,) = torch.autograd.grad(g.sum(), w)
+    dense = rows.to_dense()
+    torch.testing.assert_close(gg, 2 * dense.t() @ (dense @ torch.ones(50, 6, dtype=dtype)))
+    # Without a gradient to make, torch's product itself.
+    assert torch.equal(rows_mm(rows, w.detach()), torch.sparse.mm(rows, w.detach()))
+
+
+def test_the_transposed_pattern_is_built_once_and_released_with_the_matrix():
+    features = rectangular(seed=2)
+    crow_t, col_t, perm = first = transposed_pattern(features)
+    assert transposed_pattern(features) is first
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        t = torch.sparse_csr_tensor(crow_t, col_t, features.values()[perm], (50, 30))
+    torch.testing.assert_close(t.to_dense(), features.to_dense().t())
+    key = id(features)
+    assert key in spmm_module._PATTERNS
+    del features, first
+    gc.collect()
+    assert key not in spmm_module._PATTERNS
