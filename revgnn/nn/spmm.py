@@ -136,10 +136,20 @@ def rows_mm(rows: Tensor, w: Tensor, pattern_of: Tensor | None = None) -> Tensor
         - **input:** ``rows`` :math:`(N, F)`, ``w`` :math:`(F, D)`
         - **output:** :math:`(N, D)`
     """
-    if rows.layout != torch.sparse_csr or rows.requires_grad or not w.requires_grad:
+    if (
+        rows.layout != torch.sparse_csr
+        or rows.requires_grad
+        or not (torch.is_grad_enabled() and w.requires_grad)
+    ):
         return torch.sparse.mm(rows, w)
-    pattern = transposed_pattern(rows if pattern_of is None else pattern_of)
-    return _RowsMm.apply(rows, w, pattern)
+    if pattern_of is None:
+        pattern_of = rows
+    elif pattern_of.shape != rows.shape or pattern_of._nnz() != rows._nnz():
+        raise ValueError(
+            f"pattern_of (shape {list(pattern_of.shape)}, {pattern_of._nnz()} non-zeros) must "
+            f"have the pattern of rows (shape {list(rows.shape)}, {rows._nnz()} non-zeros)"
+        )
+    return _RowsMm.apply(rows, w, transposed_pattern(pattern_of))
 
 
 def sparse_dtype(dtype: torch.dtype, device: torch.device) -> torch.dtype:

@@ -156,6 +156,8 @@ def test_rows_mm_equals_torch_sparse_mm_bit_for_bit_on_dropped_values(dtype):
     torch.testing.assert_close(gg, 2 * dense.t() @ (dense @ torch.ones(50, 6, dtype=dtype)))
     # Without a gradient to make, torch's product itself.
     assert torch.equal(rows_mm(rows, w.detach()), torch.sparse.mm(rows, w.detach()))
+    with pytest.raises(ValueError, match=r"pattern_of \(shape \[30, 50\], \d+ non-zeros\) must"):
+        rows_mm(rows, w, rectangular(seed=5))
 
 
 def test_the_transposed_pattern_is_built_once_and_released_with_the_matrix():
