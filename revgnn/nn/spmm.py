@@ -50,6 +50,9 @@ _PATTERNS: dict[int, tuple[int, tuple[Tensor, Tensor, Tensor]]] = {}
 def transposed(adj: Tensor) -> Tensor:
     """The CSR transpose of the sparse CSR ``adj``, built once per version of ``adj`` (an
     in-place change of its values builds it again) and kept while ``adj`` lives."""
+    if adj.is_inference():  # no version counter to key on
+        with quiet_csr():
+            return adj.t().to_sparse_csr()
     key = id(adj)
     cached = _TRANSPOSED.get(key)
     if cached is None or cached[0] != adj._version:
@@ -65,23 +68,29 @@ def transposed_pattern(adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """The pattern of the sparse CSR ``adj``'s transpose, ``(crow_indices, col_indices,
     perm)``, such that ``adj.values()[perm]`` are the transpose's values in its order; built
     once per version of ``adj`` and kept while ``adj`` lives, like :func:`transposed`."""
+    if adj.is_inference():  # no version counter to key on
+        return _pattern(adj)
     key = id(adj)
     cached = _PATTERNS.get(key)
     if cached is None or cached[0] != adj._version:
-        crow, col = adj.crow_indices(), adj.col_indices()
-        # A stable sort by column keeps each column's entries in row order: the transpose's
-        # rows come out sorted, as CSR wants them.
-        perm = torch.sort(col, stable=True).indices
-        rows = torch.repeat_interleave(
-            torch.arange(adj.size(0), dtype=col.dtype, device=col.device), crow.diff()
-        )
-        crow_t = torch.zeros(adj.size(1) + 1, dtype=crow.dtype, device=crow.device)
-        torch.cumsum(torch.bincount(col, minlength=adj.size(1)), 0, out=crow_t[1:])
-        cached = (adj._version, (crow_t, rows[perm], perm))
+        cached = (adj._version, _pattern(adj))
         if key not in _PATTERNS:
             weakref.finalize(adj, _PATTERNS.pop, key, None)
         _PATTERNS[key] = cached
     return cached[1]
+
+
+def _pattern(adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    crow, col = adj.crow_indices(), adj.col_indices()
+    # A stable sort by column keeps each column's entries in row order: the transpose's rows
+    # come out sorted, as CSR wants them.
+    perm = torch.sort(col, stable=True).indices
+    rows = torch.repeat_interleave(
+        torch.arange(adj.size(0), dtype=col.dtype, device=col.device), crow.diff()
+    )
+    crow_t = torch.zeros(adj.size(1) + 1, dtype=crow.dtype, device=crow.device)
+    torch.cumsum(torch.bincount(col, minlength=adj.size(1)), 0, out=crow_t[1:])
+    return crow_t, rows[perm], perm
 
 
 def int32_csr(adj: Tensor) -> Tensor:

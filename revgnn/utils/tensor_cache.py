@@ -41,7 +41,9 @@ def per_tensor(t: Tensor, what: tuple[Hashable, ...], build: Callable[[], T]) ->
     """``build()``, computed once for ``t`` (as it is now) and ``what`` (whatever else the
     value depends on), then returned from the cache while ``t`` lives unmodified. A tensor
     without a version counter (made in inference mode) or not strided gets ``build()`` on
-    every call. An exception from ``build`` leaves nothing cached.
+    every call. An exception from ``build`` leaves nothing cached, and nor does a build of
+    tensors in inference mode (they could not enter a later training step's autograd graph);
+    a value cached outside it is served inside it too.
 
     Args:
         t (torch.Tensor): The tensor the value is derived from.
@@ -56,6 +58,16 @@ def per_tensor(t: Tensor, what: tuple[Hashable, ...], build: Callable[[], T]) ->
     if key in _CACHE:
         return _CACHE[key]
     value = build()
+    if torch.is_inference_mode_enabled() and _holds_tensors(value):
+        # What inference mode builds is an inference tensor, which autograd refuses to save:
+        # kept, it would break the next training step on the same graph.
+        return value
     _CACHE[key] = value
     weakref.finalize(t._base if t._base is not None else t, _CACHE.pop, key, None)
     return value
+
+
+def _holds_tensors(value: Any) -> bool:
+    if isinstance(value, Tensor):
+        return True
+    return isinstance(value, (tuple, list)) and any(_holds_tensors(v) for v in value)

@@ -173,3 +173,18 @@ def test_the_transposed_pattern_is_built_once_and_released_with_the_matrix():
     del features, first
     gc.collect()
     assert key not in spmm_module._PATTERNS
+
+
+def test_inference_tensors_are_transposed_without_being_cached():
+    with torch.inference_mode():
+        adj = csr(seed=3)
+        features = rectangular(seed=3)
+        dense_adj, dense_features = adj.to_dense(), features.to_dense()
+    before = (len(spmm_module._TRANSPOSED), len(spmm_module._PATTERNS))
+    torch.testing.assert_close(transposed(adj).to_dense(), dense_adj.t())
+    crow_t, col_t, perm = transposed_pattern(features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        t = torch.sparse_csr_tensor(crow_t, col_t, features.values()[perm], (50, 30))
+    torch.testing.assert_close(t.to_dense(), dense_features.t())
+    assert (len(spmm_module._TRANSPOSED), len(spmm_module._PATTERNS)) == before

@@ -72,3 +72,23 @@ def test_inference_tensors_and_failures_are_not_cached():
         with pytest.raises(ValueError, match="bad graph"):
             per_tensor(x, ("check",), fail)
     assert len(calls) == 5  # a failed build is tried again, not remembered
+
+
+def test_what_inference_mode_builds_is_not_kept_but_a_kept_value_serves_it():
+    x = torch.ones(3)
+    calls: list = []
+
+    def build():
+        calls.append(1)
+        return torch.zeros(2)
+
+    with torch.inference_mode():
+        built = per_tensor(x, ("inference",), build)
+    assert built.is_inference() and len(calls) == 1
+    kept = per_tensor(x, ("inference",), build)  # built again, outside: a normal tensor
+    assert not kept.is_inference() and len(calls) == 2
+    with torch.inference_mode():
+        assert per_tensor(x, ("inference",), build) is kept
+        assert per_tensor(x, ("a check",), lambda: True) is True  # no tensor: kept
+    assert len(calls) == 2
+    assert per_tensor(x, ("a check",), build) is True

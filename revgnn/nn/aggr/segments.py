@@ -11,7 +11,9 @@ the backward pass), so a forward and backward pass of an :math:`L`-layer model s
 
 An entry lives as long as the index tensor it was built from (a weak reference drops it when
 that tensor is freed, so no graph is kept alive by the cache) and is keyed by its version
-counter too (an index modified in place is sorted again).
+counter too (an index modified in place is sorted again). An inference tensor (no version
+counter) and whatever ``torch.inference_mode()`` builds are not kept: autograd refuses
+inference tensors, and a kept one would break the next training step on the same graph.
 """
 
 from __future__ import annotations
@@ -81,9 +83,12 @@ class Segments:
             return edge_index
         if self.src is None:
             raise ValueError("these segments were built without source nodes")
-        if self._edge_index is None:
-            self._edge_index = torch.stack([self.src, self.dst])
-        return self._edge_index
+        if self._edge_index is not None:
+            return self._edge_index
+        edge_index = torch.stack([self.src, self.dst])
+        if not torch.is_inference_mode_enabled():  # see segments()
+            self._edge_index = edge_index
+        return edge_index
 
     def summer(self, dtype: torch.dtype) -> Tensor:
         """The CSR matrix :math:`(N, E)` of ones (values of ``dtype``): ``summer @ T`` sums the
@@ -96,7 +101,9 @@ class Segments:
             ones = torch.ones(e, dtype=dtype, device=device)
             with quiet_csr():
                 op = torch.sparse_csr_tensor(self.ptr, cols, ones, (self.num_nodes, e))
-            self._ops[dtype] = op = int32_csr(op)  # no index conversion in every product
+            op = int32_csr(op)  # no index conversion in every product
+            if not torch.is_inference_mode_enabled():  # see segments()
+                self._ops[dtype] = op
         return op
 
     def segment_sum(self, values: Tensor, dst: Tensor) -> Tensor:
@@ -122,8 +129,10 @@ def _key(t: Tensor | None) -> tuple:
 @torch.compiler.disable  # a tensor-keyed cache (see revgnn.utils.checks._once)
 def segments(dst: Tensor, num_nodes: int, src: Tensor | None = None) -> Segments:
     """The :class:`Segments` of the edges ``src -> dst`` (cached; see the module docstring)."""
-    key = (_key(dst), _key(src), num_nodes, dst.device)
-    hit = _CACHE.get(key)
+    # An inference tensor has no version counter to key on: built for this call only.
+    keyed = not any(t is not None and t.is_inference() for t in (dst, src))
+    key = (_key(dst), _key(src), num_nodes, dst.device) if keyed else None
+    hit = _CACHE.get(key) if keyed else None
     if hit is not None:
         return hit
     d = dst.long()
@@ -140,6 +149,10 @@ def segments(dst: Tensor, num_nodes: int, src: Tensor | None = None) -> Segments
     ptr = torch.zeros(num_nodes + 1, dtype=torch.long, device=d.device)
     torch.cumsum(counts, 0, out=ptr[1:])
     seg = Segments(perm, sorted_src, sorted_dst, ptr)
+    if not keyed or torch.is_inference_mode_enabled():
+        # Inference tensors cannot enter autograd: kept, they would break the next training
+        # step on the same graph (an evaluation under torch.inference_mode() first).
+        return seg
     _CACHE[key] = seg
     # The entry dies with the index it describes (and ids are unique while it lives).
     for t in (dst, src):

@@ -97,3 +97,28 @@ def test_segments_run_as_written_inside_a_compiled_function():
     dst = torch.tensor([2, 0, 1, 0])
     f = torch.compile(lambda d: segments(d, 3).ptr + 0, backend="eager")
     assert f(dst).tolist() == [0, 2, 3, 4] and f(dst.clone()).tolist() == [0, 2, 3, 4]
+
+
+def test_inference_tensors_and_inference_mode_leave_nothing_in_the_cache():
+    # An inference tensor has no version counter to key on; what inference mode builds could
+    # not enter a later training step's autograd graph. Both are built for their call only.
+    before = len(seg_module._CACHE)
+    with torch.inference_mode():
+        frozen = _graph(seed=6)
+        seg = segments(frozen[1], 20, frozen[0])
+        assert seg.sorted_edge_index(frozen).is_inference()
+    assert len(seg_module._CACHE) == before
+    edge_index = _graph(seed=7)
+    with torch.inference_mode():  # a graph of the training step, evaluated first
+        seg = segments(edge_index[1], 20, edge_index[0])
+        assert seg.sorted_edge_index(edge_index).is_inference()
+    assert len(seg_module._CACHE) == before
+    kept = segments(edge_index[1], 20, edge_index[0])
+    assert len(seg_module._CACHE) == before + 1
+    with torch.inference_mode():  # a normal entry serves inference mode too
+        assert segments(edge_index[1], 20, edge_index[0]) is kept
+        sorted_inside = kept.sorted_edge_index(edge_index)
+        summer_inside = kept.summer(torch.float32)
+    assert sorted_inside.is_inference() and summer_inside.is_inference()  # not kept
+    assert not kept.sorted_edge_index(edge_index).is_inference()
+    assert not kept.summer(torch.float32).is_inference()
