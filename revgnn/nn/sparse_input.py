@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from revgnn.nn.dropout import dropout
-from revgnn.nn.spmm import rows_mm, sparse_dtype
+from revgnn.nn.spmm import int32_csr, rows_mm, sparse_dtype
 from revgnn.utils.sparse import quiet_csr
 from revgnn.utils.tensor_cache import per_tensor
 
@@ -39,7 +39,8 @@ def _convert(x: Tensor) -> Tensor | None:
     if int(torch.count_nonzero(x)) >= SPARSE_INPUT * x.numel():
         return None
     with quiet_csr():  # fp16 / bf16 on the CPU: an fp32 copy, the dtype of the product
-        return x.detach().to(sparse_dtype(x.dtype, x.device)).to_sparse_csr()
+        rows = x.detach().to(sparse_dtype(x.dtype, x.device)).to_sparse_csr()
+    return int32_csr(rows)  # MKL's index type: no index copies in every product
 
 
 def sparse_rows(x: Tensor) -> Tensor | None:

@@ -90,7 +90,8 @@ def _pattern(adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     )
     crow_t = torch.zeros(adj.size(1) + 1, dtype=crow.dtype, device=crow.device)
     torch.cumsum(torch.bincount(col, minlength=adj.size(1)), 0, out=crow_t[1:])
-    return crow_t, rows[perm], perm
+    # Kept for the matrix's life: in the index type of the matrix (int32 where it fits).
+    return crow_t, rows.index_select(0, perm), perm.to(col.dtype)
 
 
 def int32_csr(adj: Tensor) -> Tensor:
