@@ -22,13 +22,13 @@ kept, the same bits.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from revgnn.utils.sparse import quiet_csr
+from revgnn.utils.tensor_cache import per_tensor
 
 __all__ = [
     "int32_csr",
@@ -43,41 +43,24 @@ __all__ = [
 #: Indices at or above this do not fit int32.
 _INT32_LIMIT = 2**31
 
-_TRANSPOSED: dict[int, tuple[int, Tensor]] = {}
-_PATTERNS: dict[int, tuple[int, tuple[Tensor, Tensor, Tensor]]] = {}
-
 
 def transposed(adj: Tensor) -> Tensor:
     """The CSR transpose of the sparse CSR ``adj``, built once per version of ``adj`` (an
-    in-place change of its values builds it again) and kept while ``adj`` lives."""
-    if adj.is_inference():  # no version counter to key on
+    in-place change of its values builds it again) and kept while ``adj`` lives
+    (:func:`~revgnn.utils.tensor_cache.per_tensor`)."""
+
+    def build() -> Tensor:
         with quiet_csr():
-            return adj.t().to_sparse_csr()
-    key = id(adj)
-    cached = _TRANSPOSED.get(key)
-    if cached is None or cached[0] != adj._version:
-        with quiet_csr():
-            cached = (adj._version, adj.detach().t().to_sparse_csr())
-        if key not in _TRANSPOSED:
-            weakref.finalize(adj, _TRANSPOSED.pop, key, None)
-        _TRANSPOSED[key] = cached
-    return cached[1]
+            return adj.detach().t().to_sparse_csr()
+
+    return per_tensor(adj, ("transposed",), build)
 
 
 def transposed_pattern(adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """The pattern of the sparse CSR ``adj``'s transpose, ``(crow_indices, col_indices,
     perm)``, such that ``adj.values()[perm]`` are the transpose's values in its order; built
     once per version of ``adj`` and kept while ``adj`` lives, like :func:`transposed`."""
-    if adj.is_inference():  # no version counter to key on
-        return _pattern(adj)
-    key = id(adj)
-    cached = _PATTERNS.get(key)
-    if cached is None or cached[0] != adj._version:
-        cached = (adj._version, _pattern(adj))
-        if key not in _PATTERNS:
-            weakref.finalize(adj, _PATTERNS.pop, key, None)
-        _PATTERNS[key] = cached
-    return cached[1]
+    return per_tensor(adj, ("transposed pattern",), lambda: _pattern(adj))
 
 
 def _pattern(adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:

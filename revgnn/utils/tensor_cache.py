@@ -28,7 +28,10 @@ _CACHE: dict[tuple, Any] = {}
 def tensor_key(t: Tensor) -> tuple:
     """A key of ``t``'s contents for caches kept per tensor and version: its storage owner's
     identity and version counter, and the view's offset, shape, strides and dtype (an
-    in-place change, or another view, gives another key)."""
+    in-place change, or another view, gives another key). A sparse tensor is its own owner
+    (an in-place change of its values bumps its counter too)."""
+    if t.layout != torch.strided:
+        return (id(t), t._version, t.layout, tuple(t.shape), t.dtype)
     owner = t._base if t._base is not None else t
     return (id(owner), owner._version, t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
 
@@ -39,11 +42,12 @@ def tensor_key(t: Tensor) -> tuple:
 @torch.compiler.disable
 def per_tensor(t: Tensor, what: tuple[Hashable, ...], build: Callable[[], T]) -> T:
     """``build()``, computed once for ``t`` (as it is now) and ``what`` (whatever else the
-    value depends on), then returned from the cache while ``t`` lives unmodified. A tensor
-    without a version counter (made in inference mode) or not strided gets ``build()`` on
-    every call. An exception from ``build`` leaves nothing cached, and nor does a build of
-    tensors in inference mode (they could not enter a later training step's autograd graph);
-    a value cached outside it is served inside it too.
+    value depends on), then returned from the cache while ``t`` lives unmodified; ``t`` may be
+    sparse (a CSR adjacency). A tensor without a version counter (made in inference mode)
+    gets ``build()`` on every call. An exception from ``build`` leaves nothing cached, and nor
+    does a build of tensors in inference mode (they could not enter a later training step's
+    autograd graph) or one that changed ``t``'s version; a value cached outside inference
+    mode is served inside it too.
 
     Args:
         t (torch.Tensor): The tensor the value is derived from.
@@ -52,7 +56,7 @@ def per_tensor(t: Tensor, what: tuple[Hashable, ...], build: Callable[[], T]) ->
         build (Callable): Computes the value; it must not keep a view of ``t``, which would
             keep ``t`` alive through the cache.
     """
-    if t.is_inference() or t.layout != torch.strided:
+    if t.is_inference():
         return build()
     key = (tensor_key(t), *what)
     if key in _CACHE:
@@ -61,6 +65,10 @@ def per_tensor(t: Tensor, what: tuple[Hashable, ...], build: Callable[[], T]) ->
     if torch.is_inference_mode_enabled() and _holds_tensors(value):
         # What inference mode builds is an inference tensor, which autograd refuses to save:
         # kept, it would break the next training step on the same graph.
+        return value
+    if tensor_key(t) != key[0]:
+        # The build bumped t's version (PyG's to_edge_index marks a COO tensor coalesced in
+        # place): the key is stale already, and each call would add an entry.
         return value
     _CACHE[key] = value
     weakref.finalize(t._base if t._base is not None else t, _CACHE.pop, key, None)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import revgnn.nn.spmm as spmm_module
+import revgnn.utils.tensor_cache as tensor_cache
 from revgnn.nn.spmm import (
     int32_csr,
     rows_mm,
@@ -14,6 +15,12 @@ from revgnn.nn.spmm import (
     transposed,
     transposed_pattern,
 )
+
+
+def cached(matrix_id: int, kind: str) -> bool:
+    """Whether the tensor cache holds ``kind`` ("transposed", "transposed pattern") of the
+    sparse matrix with this id."""
+    return any(key[0][0] == matrix_id and key[1] == kind for key in tensor_cache._CACHE)
 
 
 def csr(n: int = 40, e: int = 200, seed: int = 0) -> torch.Tensor:
@@ -57,10 +64,10 @@ def test_transpose_is_built_once_and_released_with_the_adjacency():
     assert again is not first
     torch.testing.assert_close(again.to_dense(), adj.to_dense().t())
     key = id(adj)
-    assert key in spmm_module._TRANSPOSED
+    assert cached(key, "transposed")
     del adj, first, again
     gc.collect()
-    assert key not in spmm_module._TRANSPOSED
+    assert not cached(key, "transposed")
 
 
 def test_other_layouts_and_learnable_weights_go_through_torch():
@@ -148,7 +155,7 @@ def test_rows_mm_equals_torch_sparse_mm_bit_for_bit_on_dropped_values(dtype):
         out = rows_mm(rows, w, pattern_of)
         (got_grad,) = torch.autograd.grad(out, w, grad)
         assert torch.equal(out, ref) and torch.equal(got_grad, ref_grad)
-    assert id(features) in spmm_module._PATTERNS and id(rows) in spmm_module._PATTERNS
+    assert cached(id(features), "transposed pattern") and cached(id(rows), "transposed pattern")
     # A second derivative through the backward pass's product.
     (g,) = torch.autograd.grad(rows_mm(rows, w, features).square().sum(), w, create_graph=True)
     (gg,) = torch.autograd.grad(g.sum(), w)
@@ -169,10 +176,10 @@ def test_the_transposed_pattern_is_built_once_and_released_with_the_matrix():
         t = torch.sparse_csr_tensor(crow_t, col_t, features.values()[perm], (50, 30))
     torch.testing.assert_close(t.to_dense(), features.to_dense().t())
     key = id(features)
-    assert key in spmm_module._PATTERNS
+    assert cached(key, "transposed pattern")
     del features, first
     gc.collect()
-    assert key not in spmm_module._PATTERNS
+    assert not cached(key, "transposed pattern")
 
 
 def test_inference_tensors_are_transposed_without_being_cached():
@@ -180,11 +187,11 @@ def test_inference_tensors_are_transposed_without_being_cached():
         adj = csr(seed=3)
         features = rectangular(seed=3)
         dense_adj, dense_features = adj.to_dense(), features.to_dense()
-    before = (len(spmm_module._TRANSPOSED), len(spmm_module._PATTERNS))
+    before = len(tensor_cache._CACHE)
     torch.testing.assert_close(transposed(adj).to_dense(), dense_adj.t())
     crow_t, col_t, perm = transposed_pattern(features)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         t = torch.sparse_csr_tensor(crow_t, col_t, features.values()[perm], (50, 30))
     torch.testing.assert_close(t.to_dense(), dense_features.t())
-    assert (len(spmm_module._TRANSPOSED), len(spmm_module._PATTERNS)) == before
+    assert len(tensor_cache._CACHE) == before

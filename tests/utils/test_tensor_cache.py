@@ -15,6 +15,11 @@ def test_tensor_key_follows_the_contents():
     assert tensor_key(x.double()) != first
     x[0, 0] = 1.0  # an in-place change bumps the version
     assert tensor_key(x) != first
+    adj = torch.eye(3).to_sparse_csr()  # a sparse tensor is its own owner
+    first = tensor_key(adj)
+    assert tensor_key(adj) == first
+    adj.values().mul_(2.0)  # its values changed in place
+    assert tensor_key(adj) != first
 
 
 def _counting_build(calls: list, value):
@@ -92,3 +97,17 @@ def test_what_inference_mode_builds_is_not_kept_but_a_kept_value_serves_it():
         assert per_tensor(x, ("a check",), lambda: True) is True  # no tensor: kept
     assert len(calls) == 2
     assert per_tensor(x, ("a check",), build) is True
+
+
+def test_a_build_that_bumps_the_version_is_not_kept():
+    # Its key would be stale at once: every call would add an entry while the tensor lives.
+    x = torch.ones(3)
+    before = len(tensor_cache._CACHE)
+
+    def build():
+        x.add_(0.0)  # an in-place op, as PyG's to_edge_index marks a COO tensor coalesced
+        return torch.zeros(1)
+
+    for _ in range(3):
+        per_tensor(x, ("bumps",), build)
+    assert len(tensor_cache._CACHE) == before

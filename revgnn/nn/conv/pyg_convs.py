@@ -166,29 +166,27 @@ def gcn_prepare(
     an edge index given as ``[2, E]`` stays an edge list: its edges in their order, self-loops
     appended, and the normalised weights as the convs' ``edge_weight``, PyG's ``gcn_norm``.
 
-    An edge index ``[2, E]`` is normalised once while it lives unmodified
+    An edge index ``[2, E]``, or a torch sparse adjacency whose values need no gradient, is
+    normalised once while it lives unmodified
     (:func:`~revgnn.utils.tensor_cache.per_tensor`): a full-batch run passes the same one in
     every step and evaluation, which then also share the transpose that the backward pass
     multiplies by (:func:`~revgnn.nn.spmm.transposed`). PyG's ``cached=True`` does the same
     for one graph, and gives wrong results for the next; this cache follows the tensor. On
     Amazon Computers (491,722 edges, two threads) the normalisation and the transpose took
     46 ms of every training step."""
-    if is_sparse_adjacency(edge_index):  # PyG's adj_t, its values (if any) as edge weights
-        return _normalized(*edge_list(edge_index), num_nodes, dtype), {}
-    if per_edge:
+    sparse = is_sparse_adjacency(edge_index)
+    if per_edge and not sparse:
         edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True, dtype=dtype)
         return edge_index, {"edge_weight": weight}
-    adj_t = per_tensor(
-        edge_index,
-        ("gcn_prepare", num_nodes, dtype),
-        lambda: _normalized(edge_index, None, num_nodes, dtype),
-    )
-    return adj_t, {}
+    if isinstance(edge_index, Tensor) and not edge_index.requires_grad:
+        key = ("gcn_prepare", num_nodes, dtype)
+        return per_tensor(edge_index, key, lambda: _normalized(edge_index, num_nodes, dtype)), {}
+    return _normalized(edge_index, num_nodes, dtype), {}  # learnable weights, a SparseTensor
 
 
-def _normalized(
-    edge_index: Tensor, weight: Tensor | None, num_nodes: int, dtype: torch.dtype
-) -> Tensor:
+def _normalized(graph: Any, num_nodes: int, dtype: torch.dtype) -> Tensor:
+    # PyG's adj_t, its values (if any) as edge weights; or an edge index [2, E].
+    edge_index, weight = edge_list(graph) if is_sparse_adjacency(graph) else (graph, None)
     # A half-precision model's products run in fp32 on the CPU (spmm): so do the weights.
     dtype = sparse_dtype(dtype, edge_index.device)
     edge_index, weight = gcn_norm(edge_index, weight, num_nodes, add_self_loops=True, dtype=dtype)

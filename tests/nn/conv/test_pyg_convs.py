@@ -2,6 +2,7 @@
 with all its randomness (dropout, edge dropout, GAT attention dropout) replayed."""
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -307,3 +308,19 @@ def test_gcn_prepare_normalises_an_edge_index_once_while_it_lives_unmodified():
     # Another tensor of the same edges: its own entry, the same matrix.
     copy_, _ = pyg_convs.gcn_prepare(edge_index.clone(), N, torch.float32)
     assert copy_ is not edited and torch.equal(dense(copy_), dense(edited))
+    # A torch sparse adjacency is kept the same way, unless its weights are learned.
+    weights = torch.rand(E)
+    coo = torch.sparse_coo_tensor(edge_index.flip(0), weights, (N, N)).coalesce()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        sparse = coo.to_sparse_csr()
+    from_sparse, _ = pyg_convs.gcn_prepare(sparse, N, torch.float32)
+    assert pyg_convs.gcn_prepare(sparse, N, torch.float32)[0] is from_sparse
+    learned = sparse.detach().clone().requires_grad_()
+    first, _ = pyg_convs.gcn_prepare(learned, N, torch.float32)
+    assert pyg_convs.gcn_prepare(learned, N, torch.float32)[0] is not first
+    assert torch.equal(dense(first.detach()), dense(from_sparse))
+    (grad,) = torch.autograd.grad(first.values().sum(), learned)
+    assert grad is not None
+    # PyG marks a COO adjacency coalesced in place as it reads it: nothing is kept for it.
+    assert torch.equal(dense(pyg_convs.gcn_prepare(coo, N, torch.float32)[0]), dense(from_sparse))
