@@ -196,19 +196,36 @@ class LeanAggregation(pyg_aggr.Aggregation):
 
 class DegreeScaled:
     r"""Mixin: multiply the aggregate by :math:`\deg(v)^{\sigma(y)}` (DeeperGCN's ``*_Sum``
-    kinds; :math:`y` fixed or learned)."""
+    kinds; :math:`y` fixed or learned). Listed before an aggregation class
+    (``class SoftmaxSumAggregation(DegreeScaled, SoftmaxAggregation)``), it takes the
+    arguments below and passes the others to that class; ``reset_parameters`` and the
+    ``repr`` cover :math:`y` as well.
+
+    Args:
+        y (float, optional): Initial :math:`y` (:math:`\sigma(0) = 0.5`). (default: ``0.0``)
+        learn_y (bool, optional): Learn :math:`y`. (default: ``False``)
+        y_channels (int, optional): ``1`` for a scalar :math:`y`, else one per channel.
+            (default: ``1``)
+        **kwargs: The arguments of the aggregation class.
+    """
 
     y: Tensor | float
-    _init_y: float
 
-    def init_y(self, y: float, learn_y: bool, y_channels: int) -> None:
+    def __init__(
+        self, y: float = 0.0, learn_y: bool = False, y_channels: int = 1, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[call-arg]
         self._init_y = float(y)
         self.learn_y = learn_y
         self.y = LeanAggregation.learnable(y, learn_y, y_channels, "y")
 
-    def reset_y(self) -> None:
+    def reset_parameters(self) -> None:
+        super().reset_parameters()  # type: ignore[misc]
         if isinstance(self.y, Tensor):
             self.y.data.fill_(self._init_y)
+
+    def _repr_args(self) -> list[str]:
+        return [*super()._repr_args(), f"learn_y={self.learn_y}"]  # type: ignore[misc]
 
     def scale(self, out: Tensor, index: Tensor, dim_size: int) -> Tensor:
         y = self.y

@@ -19,8 +19,6 @@ a clamp is active (as for :func:`torch.clamp`). PowerMean_Sum exists in the orig
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
@@ -328,12 +326,6 @@ class PowerSumAggregation(DegreeScaled, PowerMeanAggregation):
 
     names = ("power_sum",)
 
-    def __init__(
-        self, y: float = 0.0, learn_y: bool = False, y_channels: int = 1, **kwargs: Any
-    ) -> None:
-        PowerMeanAggregation.__init__(self, **kwargs)
-        self.init_y(y, learn_y, y_channels)
-
     @classmethod
     def from_options(
         cls,
@@ -357,10 +349,3 @@ class PowerSumAggregation(DegreeScaled, PowerMeanAggregation):
             lean=lean,
             chunk_size=chunk_size,
         )
-
-    def reset_parameters(self) -> None:
-        PowerMeanAggregation.reset_parameters(self)
-        self.reset_y()
-
-    def _repr_args(self) -> list[str]:
-        return [*PowerMeanAggregation._repr_args(self), f"learn_y={self.learn_y}"]

@@ -16,8 +16,6 @@ in PyG. SoftMax_Sum exists in the original code only.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 from torch_geometric.nn import aggr as pyg_aggr
@@ -228,12 +226,6 @@ class SoftmaxSumAggregation(DegreeScaled, SoftmaxAggregation):
 
     names = ("softmax_sum",)
 
-    def __init__(
-        self, y: float = 0.0, learn_y: bool = False, y_channels: int = 1, **kwargs: Any
-    ) -> None:
-        SoftmaxAggregation.__init__(self, **kwargs)
-        self.init_y(y, learn_y, y_channels)
-
     @classmethod
     def from_options(
         cls,
@@ -257,10 +249,3 @@ class SoftmaxSumAggregation(DegreeScaled, SoftmaxAggregation):
             lean=lean,
             chunk_size=chunk_size,
         )
-
-    def reset_parameters(self) -> None:
-        SoftmaxAggregation.reset_parameters(self)
-        self.reset_y()
-
-    def _repr_args(self) -> list[str]:
-        return [*SoftmaxAggregation._repr_args(self), f"learn_y={self.learn_y}"]

@@ -2,6 +2,8 @@ import pytest
 import torch
 
 from revgnn.nn.aggr import (
+    DegreeScaled,
+    MeanAggregation,
     PowerMeanAggregation,
     SoftmaxAggregation,
     aggregation_resolver,
@@ -14,6 +16,7 @@ from tests.nn.aggr.common import (
     N,
     learnable,
     messages,
+    reference,
 )
 
 
@@ -62,3 +65,24 @@ def test_int32_index_and_missing_or_bad_index():
         aggr(m, INDEX[:3], dim_size=N)
     with pytest.raises(ValueError, match="ptr must be 1-D CSR offsets ending at the number"):
         aggr(m, ptr=torch.tensor([0, 4]))
+
+
+class _MeanSum(DegreeScaled, MeanAggregation):
+    """A *_Sum kind a user makes of an aggregation by listing the mixin first."""
+
+
+@pytest.mark.parametrize("lean", [False, True])
+def test_degree_scaled_makes_a_sum_kind_of_any_aggregation(lean):
+    aggr = _MeanSum(y=0.3, learn_y=True, lean=lean).double()
+    m = messages()
+    out = aggr(m, INDEX, dim_size=N)
+    deg = torch.bincount(INDEX, minlength=N).clamp_min(1).double().unsqueeze(1)
+    y = torch.tensor(0.3, dtype=torch.float64)
+    torch.testing.assert_close(out, reference("mean", m) * deg ** torch.sigmoid(y))
+    out.sum().backward()
+    assert aggr.y.grad is not None and aggr.y.grad.abs().sum() > 0
+    assert repr(aggr) == f"_MeanSum(learn_y=True{'' if lean else ', lean=False'})"
+    with torch.no_grad():
+        aggr.y.fill_(-2.0)
+    aggr.reset_parameters()
+    assert aggr.y.item() == 0.3
