@@ -3,18 +3,22 @@
 The file is a ``torch.save`` of a PyG :class:`~torch_geometric.data.Data` or of a dict of
 tensors (``.pt`` / ``.pth``), or a NumPy ``.npz`` of arrays, holding
 
-* ``edge_index``: :math:`(2, E)` integers, required; the edges are used as given (store both
-  directions of an undirected graph, as PyG does);
+* ``edge_index``: :math:`(2, E)` integers, required (floats are read where they hold whole
+  numbers, as NumPy and pandas exports store them; a fraction, NaN, inf or a boolean is
+  refused, not truncated); the edges are used as given (store both directions of an
+  undirected graph, as PyG does);
 * ``y``: :math:`(N,)` integer class labels (multi-class, scored by accuracy; a label below 0
   marks an unlabelled node) or :math:`(N, T)` 0/1 targets (multi-label, mean ROC-AUC over the
   :math:`T` tasks; :math:`T = 1` is a binary task);
 * ``x``: :math:`(N, F)` node features, optional (without them the recipe's rules for a graph
   without features apply: the log-degree column and positional columns);
 * ``edge_attr``: :math:`(E, D)` edge features, optional;
-* a split, optional: PyG's boolean ``train_mask`` / ``val_mask`` / ``test_mask`` (a 2-D mask
-  :math:`(N, S)` holds :math:`S` splits: ``split_seed`` picks one), or index tensors
-  ``train_idx`` / ``valid_idx`` / ``test_idx``. Without one, a seeded random 60/20/20 split of
-  the labelled nodes is drawn (``split_seed``).
+* a split, optional: PyG's boolean ``train_mask`` / ``val_mask`` / ``test_mask``, one 0/1
+  entry per node (a 2-D mask :math:`(N, S)` holds :math:`S` splits: ``split_seed`` picks
+  one), or index tensors ``train_idx`` / ``valid_idx`` / ``test_idx`` (whole numbers, as
+  ``edge_index``). Without one, a seeded random 60/20/20 split of the labelled nodes is drawn
+  (``split_seed``). Parts that share nodes are named in a warning
+  (:func:`~revgnn.datasets.validate.validate`).
 
 Any other field (``edge_weight``, ``pos``, ...) is not read, and a warning names it: store a
 weighted graph's ``edge_weight`` as ``edge_attr`` of shape :math:`(E, 1)` to train on it.
@@ -136,7 +140,41 @@ def _tensor(fields: dict[str, Any], key: str, path: str) -> Tensor | None:
     raise ValueError(f"{path}: {key} is a {type(value).__name__}, expected a tensor")
 
 
-def _given_split(fields: dict[str, Any], path: str, seed: int) -> tuple[dict, str] | None:
+def _indices(t: Tensor, key: str, path: str) -> Tensor:
+    """Node indices as int64: integers, or floats that hold whole numbers (NumPy and pandas
+    exports); a fraction, NaN, inf or a boolean tensor is refused, not truncated."""
+    if t.dtype == torch.bool or t.is_complex():
+        raise ValueError(f"{path}: {key} is {t.dtype}; it must hold node indices (integers)")
+    if t.is_floating_point() and not _whole(t):
+        raise ValueError(
+            f"{path}: {key} holds fractional or non-finite values; node indices must be whole "
+            "numbers"
+        )
+    return t.long()
+
+
+def _whole(t: Tensor) -> bool:
+    return bool(torch.isfinite(t).all()) and torch.equal(t, t.round())
+
+
+def _mask(t: Tensor, key: str, path: str, num_nodes: int) -> Tensor:
+    """A split mask: one entry per node (a column per split if 2-D), every entry 0 or 1."""
+    if t.size(0) != num_nodes:
+        raise ValueError(
+            f"{path}: {key} has {t.size(0)} entries for {num_nodes} nodes: a mask has one per "
+            "node (node indices go in train_idx / valid_idx / test_idx)"
+        )
+    if t.dtype != torch.bool and not bool(((t == 0) | (t == 1)).all()):
+        raise ValueError(
+            f"{path}: {key} holds values other than 0 and 1: a mask is boolean (node indices go "
+            "in train_idx / valid_idx / test_idx)"
+        )
+    return t
+
+
+def _given_split(
+    fields: dict[str, Any], path: str, seed: int, num_nodes: int
+) -> tuple[dict, str] | None:
     for kind, parts in (("mask", _MASKS), ("idx", _INDICES)):
         found = {p: next((k for k in keys if k in fields), None) for p, keys in parts}
         if not any(found.values()):
@@ -145,9 +183,10 @@ def _given_split(fields: dict[str, Any], path: str, seed: int) -> tuple[dict, st
         if missing:
             raise ValueError(f"{path}: a split needs {', '.join(missing)} as well")
         if kind == "idx":
-            split = {p: _tensor(fields, k, path).long().view(-1) for p, k in found.items()}
+            split = {p: _indices(_tensor(fields, k, path), k, path).view(-1)
+                     for p, k in found.items()}  # fmt: skip
             return split, "given split (train_idx / valid_idx / test_idx)"
-        masks = {p: _tensor(fields, k, path) for p, k in found.items()}
+        masks = {p: _mask(_tensor(fields, k, path), k, path, num_nodes) for p, k in found.items()}
         columns = {m.size(1) for m in masks.values() if m.dim() == 2}
         info = "given split (train_mask / val_mask / test_mask)"
         if columns:
@@ -173,10 +212,11 @@ def _labels(y: Tensor | None, path: str) -> tuple[Tensor, int, str, str, Tensor]
         raise ValueError(f"{path}: y must be (N,) class labels or (N, T) 0/1 targets, got "
                          f"shape {tuple(y.shape)}")  # fmt: skip
     if y.is_floating_point():
-        if not torch.equal(y, y.round()):
+        if not _whole(y):
             raise ValueError(
-                f"{path}: y holds fractional values; class labels must be "
-                "integers (or store (N, T) 0/1 targets for a multi-label task)"
+                f"{path}: y holds fractional or non-finite values; class labels must be "
+                "integers (-1 for an unlabelled node), or store (N, T) 0/1 targets for a "
+                "multi-label task"
             )
         y = y.long()
     labelled = y >= 0
@@ -233,14 +273,14 @@ def _node_dataset(fields: dict[str, Any], path: str, name: str, split_seed: int)
         raise ValueError(f"{path}: x has {x.size(0)} rows but y has {num_nodes}")
     data = Data(
         x=None if x is None else x.float(),
-        edge_index=edge_index.long(),
+        edge_index=_indices(edge_index, "edge_index", path),
         y=y,
         num_nodes=num_nodes,
     )
     edge_attr = _tensor(fields, "edge_attr", path)
     if edge_attr is not None:
         data.edge_attr = edge_attr.float().view(edge_attr.size(0), -1)
-    given = _given_split(fields, path, split_seed)
+    given = _given_split(fields, path, split_seed, num_nodes)
     if given is None:
         nodes = labelled.nonzero().view(-1)
         split = {k: nodes[v] for k, v in random_split(nodes.numel(), 0.6, 0.2, split_seed).items()}

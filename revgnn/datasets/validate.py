@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from revgnn.utils.checks import nonfinite
+from revgnn.utils.warn import warn_user
 
 if TYPE_CHECKING:
     from revgnn.datasets.node_dataset import NodeDataset
@@ -36,7 +37,9 @@ def validate(dataset: NodeDataset) -> NodeDataset:
 
     Checked: the edge index lies in ``[0, num_nodes)``; node and edge features are finite;
     ``edge_attr`` has one row per edge; every split part is non-empty and indexes existing
-    nodes; labels lie in the class range (multiclass) or are 0/1 (multilabel).
+    nodes; labels lie in the class range (multiclass) or are 0/1 (multilabel). Split parts
+    that share nodes are named in a warning (scores on a part that shares the training nodes
+    are not held-out scores).
     """
     name, data = dataset.name, dataset.data
     n = dataset.num_nodes
@@ -62,6 +65,7 @@ def validate(dataset: NodeDataset) -> NodeDataset:
             raise ValueError(f"{name}: the {part!r} split is empty")
         if int(idx.min()) < 0 or int(idx.max()) >= n:
             raise ValueError(f"{name}: the {part!r} split indexes nodes outside [0, {n})")
+    _warn_overlaps(name, dataset.split, n)
 
     y = data.y
     labelled = torch.cat([dataset.split[p] for p in ("train", "valid", "test")])
@@ -95,3 +99,16 @@ def _check_finite(name: str, what: str, t: Tensor) -> None:
         raise ValueError(
             f"{name}: {what} contain {found[0]} NaN/inf values (first in row {found[1]})"
         )
+
+
+def _warn_overlaps(name: str, split: dict[str, Tensor], n: int) -> None:
+    member = {p: torch.zeros(n, dtype=torch.bool).index_fill_(0, split[p].cpu(), True)
+              for p in ("train", "valid", "test")}  # fmt: skip
+    for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
+        shared = int((member[a] & member[b]).sum())
+        if shared:
+            warn_user(
+                f"{name}: the {a!r} and the {b!r} split share {shared} "
+                f"{'node' if shared == 1 else 'nodes'}, so the {b!r} scores are not of "
+                "held-out nodes; check the masks or indices"
+            )

@@ -1,5 +1,6 @@
 """A user's own graph from one file (.pt of a Data or a dict, .npz), through load_dataset."""
 
+import math
 import warnings
 
 import numpy as np
@@ -111,7 +112,7 @@ def save(tmp_path, **fields):
     [
         ({"y": torch.zeros(N, dtype=torch.long)}, "has no edge_index: store the edges as a"),
         ({"edge_index": ring()}, "has no y: store the node labels as y"),
-        ({"edge_index": ring(), "y": torch.rand(N)}, "y holds fractional values"),
+        ({"edge_index": ring(), "y": torch.rand(N)}, "y holds fractional or non-finite values"),
         ({"edge_index": ring(), "y": -torch.ones(N)}, r"no node has a label \(y >= 0\)"),
         ({"edge_index": ring(), "y": torch.zeros(N, 2, 2)}, r"y must be \(N,\) class labels"),
         ({"edge_index": ring(), "y": torch.zeros(N), "x": torch.zeros(N + 1, 2)},
@@ -119,6 +120,28 @@ def save(tmp_path, **fields):
         ({"edge_index": ring(), "y": torch.zeros(N), "train_mask": torch.ones(N).bool()},
          "a split needs val_mask, test_mask as well"),
         ({"edge_index": ring() + 1, "y": torch.zeros(N)}, "edge_index refers to node 40"),
+        ({"edge_index": ring().float(), "y": torch.full((N,), math.inf)},
+         "y holds fractional or non-finite values"),
+        # node indices are refused, not truncated, unless they are whole numbers
+        ({"edge_index": ring() + 0.5, "y": torch.zeros(N)},
+         "edge_index holds fractional or non-finite values; node indices must be whole"),
+        ({"edge_index": ring().float().index_fill_(1, torch.tensor([3]), math.nan),
+          "y": torch.zeros(N)}, "edge_index holds fractional or non-finite values"),
+        ({"edge_index": ring().float().index_fill_(1, torch.tensor([3]), math.inf),
+          "y": torch.zeros(N)}, "edge_index holds fractional or non-finite values"),
+        ({"edge_index": ring().bool(), "y": torch.zeros(N)},
+         r"edge_index is torch.bool; it must hold node indices \(integers\)"),
+        ({"edge_index": ring(), "y": torch.zeros(N), "train_idx": torch.tensor([0.5, 1.0]),
+          "valid_idx": torch.tensor([2]), "test_idx": torch.tensor([3])},
+         "train_idx holds fractional or non-finite values"),
+        # a mask is one 0/1 entry per node: index tensors under a mask's name are refused
+        ({"edge_index": ring(), "y": torch.zeros(N), "train_mask": torch.arange(5),
+          "val_mask": torch.arange(5, 8), "test_mask": torch.arange(8, 12)},
+         r"train_mask has 5 entries for 40 nodes: a mask has one per node \(node indices go "
+         "in train_idx"),
+        ({"edge_index": ring(), "y": torch.zeros(N), "train_mask": torch.randperm(N),
+          "val_mask": torch.ones(N), "test_mask": torch.ones(N)},
+         "train_mask holds values other than 0 and 1: a mask is boolean"),
     ],
 )  # fmt: skip
 def test_malformed_graphs_are_refused_with_their_reason(tmp_path, fields, message):
@@ -185,3 +208,17 @@ def test_a_graph_file_reaches_the_model_through_the_recipe(tmp_path):
     with pytest.raises(ValueError, match="--species is not used by --dataset "):
         prepare(Recipe().with_values({"data.dataset": str(tmp_path / "g.pt"),
                                       "data.species": True}), build=False)  # fmt: skip
+
+
+def test_whole_number_floats_are_node_indices_and_0_1_numbers_are_masks():
+    # NumPy and pandas exports store integers as floats: read, not refused, when whole.
+    train, valid, test = masks([0, 1], [2, 3], [4, 5])
+    data = Data(edge_index=ring().double(), y=torch.zeros(N), train_mask=train.float(),
+                val_mask=valid.long(), test_mask=test)  # fmt: skip
+    ds = from_data(data)
+    assert ds.data.edge_index.dtype == torch.long and torch.equal(ds.data.edge_index, ring())
+    assert [ds.split[p].tolist() for p in ("train", "valid", "test")] == [[0, 1], [2, 3], [4, 5]]
+    split = {"train_idx": torch.tensor([0.0, 1.0]), "valid_idx": torch.tensor([2.0]),
+             "test_idx": torch.tensor([3])}  # fmt: skip
+    ds = from_data({"edge_index": ring(), "y": torch.zeros(N), **split})
+    assert ds.split["train"].dtype == torch.long and ds.split["train"].tolist() == [0, 1]

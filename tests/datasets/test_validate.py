@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import pytest
 import torch
@@ -90,3 +91,20 @@ def test_unknown_task_and_metric():
         NodeDataset("tiny", ds.data, ds.split, 3, "regression", "acc")
     with pytest.raises(ValueError, match="tiny: metric='f1' must be one of"):
         NodeDataset("tiny", ds.data, ds.split, 3, "multiclass", "f1")
+
+
+def test_split_parts_that_share_nodes_are_named_in_a_warning():
+    ds = tiny()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate(ds)  # disjoint parts: no warning
+    ds.split["test"] = torch.tensor([0, 1, 9])
+    ds.split["valid"] = torch.tensor([6, 9])
+    with pytest.warns(UserWarning, match="split share") as record:
+        validate(ds)
+    assert [str(w.message) for w in record] == [
+        "tiny: the 'train' and the 'test' split share 2 nodes, so the 'test' scores are not "
+        "of held-out nodes; check the masks or indices",
+        "tiny: the 'valid' and the 'test' split share 1 node, so the 'test' scores are not of "
+        "held-out nodes; check the masks or indices",
+    ]
