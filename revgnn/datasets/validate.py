@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from revgnn.utils.checks import nonfinite
+from revgnn.utils.checks import nonfinite, transpose_hint
 from revgnn.utils.warn import warn_user
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ def check_edge_range(name: str, edge_index: Tensor, n: int) -> None:
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
         raise ValueError(
             f"{name}: edge_index must have shape (2, E), got {tuple(edge_index.shape)}"
+            f"{transpose_hint(edge_index)}"
         )
     if edge_index.numel() > 0:
         lo, hi = int(edge_index.min()), int(edge_index.max())

@@ -129,6 +129,18 @@ class NodeEncoder(nn.Module):
                 "edge_attr must be given exactly when the model was built with edge_dim "
                 f"(edge_dim={self.edge_dim}, edge_attr given: {edge_attr is not None})"
             )
+        # A replaced edge path (GraphPredictor's BondEncoder) checks its own input.
+        width = self.edge.in_features if isinstance(self.edge, nn.Linear) else None
+        if (
+            edge_attr is not None
+            and width is not None
+            and (edge_attr.dim() != 2 or edge_attr.size(1) != width)
+        ):
+            hint = " (one weight per edge: edge_attr.view(-1, 1))" if edge_attr.dim() == 1 else ""
+            raise ValueError(
+                f"edge_attr must have shape [num_edges, {width}] (edge_dim), got "
+                f"{list(edge_attr.shape)}{hint}"
+            )
         edge_index = check_edge_index(edge_index, x.size(0))
         if (
             edge_attr is not None

@@ -32,6 +32,7 @@ __all__ = [
     "is_sparse_adjacency",
     "nonfinite",
     "set_validation",
+    "transpose_hint",
     "validation_enabled",
 ]
 
@@ -84,6 +85,15 @@ def _sparse_size(adj: Any) -> tuple[int, ...]:
     return tuple(adj.size()) if isinstance(adj, Tensor) else tuple(adj.sizes())
 
 
+def transpose_hint(edge_index: Tensor) -> str:
+    """The remedy for an edge list stored as :math:`(E, 2)` rows, or ``""``."""
+    return (
+        " (transpose it: edge_index.t())"
+        if edge_index.dim() == 2 and edge_index.size(1) == 2
+        else ""
+    )
+
+
 def check_graph(
     edge_index: Any, num_src: int, num_dst: int | None = None, name: str = "edge_index"
 ) -> Any:
@@ -113,12 +123,10 @@ def check_graph(
             f"got {type(edge_index).__name__}"
         )
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        hint = (
-            " (transpose it: edge_index.t())"
-            if edge_index.dim() == 2 and edge_index.size(1) == 2
-            else ""
+        raise ValueError(
+            f"{name} must have shape [2, E], got {list(edge_index.shape)}"
+            f"{transpose_hint(edge_index)}"
         )
-        raise ValueError(f"{name} must have shape [2, E], got {list(edge_index.shape)}{hint}")
     if (
         edge_index.dtype.is_floating_point
         or edge_index.dtype.is_complex

@@ -108,3 +108,14 @@ def test_split_parts_that_share_nodes_are_named_in_a_warning():
         "tiny: the 'valid' and the 'test' split share 1 node, so the 'test' scores are not of "
         "held-out nodes; check the masks or indices",
     ]
+
+
+def test_an_edge_list_stored_as_rows_is_refused_with_the_transpose():
+    ds = tiny()
+    ds.data.edge_index = ds.data.edge_index.t()
+    with pytest.raises(
+        ValueError,
+        match=r"tiny: edge_index must have shape \(2, E\), got \(30, 2\) \(transpose it: "
+        r"edge_index.t\(\)\)$",
+    ):
+        validate(ds)

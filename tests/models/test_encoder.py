@@ -48,6 +48,14 @@ def test_errors_name_what_is_wrong():
         enc(x, edge_index)
     with pytest.raises(ValueError, match="edge_attr has 7 rows but edge_index has 30 edges"):
         enc(x, edge_index, torch.randn(7, 3))
+    with pytest.raises(
+        ValueError, match=r"edge_attr must have shape \[num_edges, 3\] \(edge_dim\), got \[30, 5\]$"
+    ):
+        enc(x, edge_index, torch.randn(30, 5))
+    with pytest.raises(
+        ValueError, match=r"got \[30\] \(one weight per edge: edge_attr.view\(-1, 1\)\)"
+    ):
+        NodeEncoder(5, 8, edge_dim=1)(x, edge_index, torch.randn(30))
     with pytest.raises(ValueError, match="refers to node 10 but there are 10 nodes"):
         enc(x, torch.tensor([[0], [10]]), torch.randn(1, 3))
     with pytest.raises(ValueError, match=r"input_dropout=1.5 must lie in \[0, 1\)"):
