@@ -124,33 +124,8 @@ class NodeEncoder(nn.Module):
             )
         _check_dtype("x", x, self.node)
         _check_dtype("edge_attr", edge_attr, self.edge)
-        if (edge_attr is None) != (self.edge is None):
-            raise ValueError(
-                "edge_attr must be given exactly when the model was built with edge_dim "
-                f"(edge_dim={self.edge_dim}, edge_attr given: {edge_attr is not None})"
-            )
-        # A replaced edge path (GraphPredictor's BondEncoder) checks its own input.
-        width = self.edge.in_features if isinstance(self.edge, nn.Linear) else None
-        if (
-            edge_attr is not None
-            and width is not None
-            and (edge_attr.dim() != 2 or edge_attr.size(1) != width)
-        ):
-            hint = " (one weight per edge: edge_attr.view(-1, 1))" if edge_attr.dim() == 1 else ""
-            raise ValueError(
-                f"edge_attr must have shape [num_edges, {width}] (edge_dim), got "
-                f"{list(edge_attr.shape)}{hint}"
-            )
         edge_index = check_edge_index(edge_index, x.size(0))
-        if (
-            edge_attr is not None
-            and isinstance(edge_index, Tensor)
-            and edge_attr.size(0) != edge_index.size(-1)
-        ):
-            raise ValueError(
-                f"edge_attr has {edge_attr.size(0)} rows but edge_index has "
-                f"{edge_index.size(-1)} edges"
-            )
+        self._check_edge_attr(edge_attr, edge_index)
         if (
             isinstance(edge_index, Tensor)
             and edge_index.layout == torch.strided
@@ -179,3 +154,25 @@ class NodeEncoder(nn.Module):
             edge_index, extra = self.prepare(edge_index, h.size(0), h.dtype, **options)
             kwargs.update(extra)
         return h, edge_index, kwargs
+
+    def _check_edge_attr(self, edge_attr: Tensor | None, edge_index: Any) -> None:
+        if (edge_attr is None) != (self.edge is None):
+            raise ValueError(
+                "edge_attr must be given exactly when the model was built with edge_dim "
+                f"(edge_dim={self.edge_dim}, edge_attr given: {edge_attr is not None})"
+            )
+        if edge_attr is None:
+            return
+        # A replaced edge path (GraphPredictor's BondEncoder) checks its own input.
+        width = self.edge.in_features if isinstance(self.edge, nn.Linear) else None
+        if width is not None and (edge_attr.dim() != 2 or edge_attr.size(1) != width):
+            hint = " (one weight per edge: edge_attr.view(-1, 1))" if edge_attr.dim() == 1 else ""
+            raise ValueError(
+                f"edge_attr must have shape [num_edges, {width}] (edge_dim), got "
+                f"{list(edge_attr.shape)}{hint}"
+            )
+        if isinstance(edge_index, Tensor) and edge_attr.size(0) != edge_index.size(-1):
+            raise ValueError(
+                f"edge_attr has {edge_attr.size(0)} rows but edge_index has "
+                f"{edge_index.size(-1)} edges"
+            )
