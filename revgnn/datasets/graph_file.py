@@ -8,8 +8,9 @@ tensors (``.pt`` / ``.pth``), or a NumPy ``.npz`` of arrays, holding
   refused, not truncated); the edges are used as given (store both directions of an
   undirected graph, as PyG does);
 * ``y``: :math:`(N,)` integer class labels (multi-class, scored by accuracy; a label below 0
-  marks an unlabelled node) or :math:`(N, T)` 0/1 targets (multi-label, mean ROC-AUC over the
-  :math:`T` tasks; :math:`T = 1` is a binary task);
+  marks an unlabelled node; OGB's :math:`(N, 1)` column of class labels is read as such) or
+  :math:`(N, T)` 0/1 targets (multi-label, mean ROC-AUC over the :math:`T` tasks; a
+  :math:`(N, 1)` column of 0/1 is a binary task);
 * ``x``: :math:`(N, F)` node features, optional (without them the recipe's rules for a graph
   without features apply: the log-degree column and positional columns);
 * ``edge_attr``: :math:`(E, D)` edge features, optional;
@@ -153,6 +154,11 @@ def _indices(t: Tensor, key: str, path: str) -> Tensor:
     return t.long()
 
 
+def _zero_one(y: Tensor) -> bool:
+    """Whether every target is 0, 1 or NaN (unknown): a binary or multi-label task."""
+    return bool(((y == 0) | (y == 1) | torch.isnan(y.float())).all())
+
+
 def _whole(t: Tensor) -> bool:
     return bool(torch.isfinite(t).all()) and torch.equal(t, t.round())
 
@@ -205,6 +211,8 @@ def _labels(y: Tensor | None, path: str) -> tuple[Tensor, int, str, str, Tensor]
     are labelled."""
     if y is None:
         raise ValueError(f"{path} has no y: store the node labels as y")
+    if y.dim() == 2 and y.size(1) == 1 and not _zero_one(y):
+        y = y.view(-1)  # class labels as a column, OGB's layout (ogbn-arxiv, ogbn-products)
     if y.dim() == 2:
         labelled = ~torch.isnan(y.float()).any(1)
         return y.float(), int(y.size(1)), "multilabel", "rocauc", labelled

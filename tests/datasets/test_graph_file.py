@@ -222,3 +222,14 @@ def test_whole_number_floats_are_node_indices_and_0_1_numbers_are_masks():
              "test_idx": torch.tensor([3])}  # fmt: skip
     ds = from_data({"edge_index": ring(), "y": torch.zeros(N), **split})
     assert ds.split["train"].dtype == torch.long and ds.split["train"].tolist() == [0, 1]
+
+
+def test_a_column_of_class_labels_is_read_as_classes_and_a_column_of_0_1_as_a_binary_task():
+    # OGB stores node class labels as (N, 1) (ogbn-arxiv, ogbn-products): a saved dataset[0]
+    y = torch.arange(N).remainder(5).view(N, 1)
+    y[3] = -1  # unlabelled
+    ds = from_data(Data(edge_index=ring(), y=y))
+    assert (ds.task, ds.num_classes, ds.metric, ds.data.y.shape) == ("multiclass", 5, "acc", (N,))
+    assert 3 not in torch.cat(list(ds.split.values())).tolist()
+    ds = from_data(Data(edge_index=ring(), y=y.clamp(0, 1).float()))
+    assert (ds.task, ds.num_classes, ds.metric) == ("multilabel", 1, "rocauc")
