@@ -5,7 +5,8 @@ tensors (``.pt`` / ``.pth``), or a NumPy ``.npz`` of arrays, holding
 
 * ``edge_index``: :math:`(2, E)` integers, required (floats are read where they hold whole
   numbers, as NumPy and pandas exports store them; a fraction, NaN, inf or a boolean is
-  refused, not truncated); the edges are used as given (store both directions of an
+  refused, not truncated), or else PyG's ``adj_t`` (``T.ToSparseTensor``'s sparse transposed
+  adjacency, its values not read); the edges are used as given (store both directions of an
   undirected graph, as PyG does);
 * ``y``: :math:`(N,)` integer class labels (multi-class, scored by accuracy; a label below 0
   marks an unlabelled node; OGB's :math:`(N, 1)` column of class labels is read as such) or
@@ -46,6 +47,8 @@ from revgnn.config.data import DataConfig
 from revgnn.datasets.node_dataset import NodeDataset, random_split
 from revgnn.datasets.ogb_guard import pyg_safe_globals
 from revgnn.datasets.registry import CorruptDataset, register_dataset
+from revgnn.utils.checks import is_sparse_adjacency
+from revgnn.utils.sparse import edge_list
 from revgnn.utils.warn import warn_user
 
 __all__ = ["SUFFIXES", "from_data", "load_graph_file"]
@@ -63,6 +66,7 @@ _INDICES = (("train", ("train_idx",)), ("valid", ("valid_idx", "val_idx")),
 _READ = frozenset(
     (
         "edge_index",
+        "adj_t",
         "y",
         "x",
         "edge_attr",
@@ -116,7 +120,9 @@ def _read(path: str) -> dict[str, Any]:
             raise CorruptDataset(f"graph file {path} could not be read ({e})") from None
         raise ValueError(
             f"{path} holds objects other than tensors and PyG's Data, which are not read (no "
-            "code from a file runs): save a torch_geometric.data.Data or a dict of tensors"
+            "code from a file runs): save a torch_geometric.data.Data or a dict of tensors "
+            "(torch.save(data.to_dict(), path) for a Data that carries cached state, as after "
+            "T.ToSparseTensor)"
         ) from None
     except Exception as e:  # whatever a foreign or damaged file makes the readers raise
         raise CorruptDataset(
@@ -139,6 +145,36 @@ def _tensor(fields: dict[str, Any], key: str, path: str) -> Tensor | None:
     if value is None or isinstance(value, Tensor):
         return value
     raise ValueError(f"{path}: {key} is a {type(value).__name__}, expected a tensor")
+
+
+def _edges(fields: dict[str, Any], path: str) -> Tensor:
+    """``edge_index``, or the edges of PyG's ``adj_t`` (``T.ToSparseTensor``'s transposed
+    adjacency: targets as rows) when there is none."""
+    edge_index = _tensor(fields, "edge_index", path)
+    adj_t = fields.get("adj_t")
+    if edge_index is not None or adj_t is None:
+        if edge_index is None:
+            raise ValueError(
+                f"{path} has no edge_index: store the edges as a (2, E) tensor (or PyG's adj_t)"
+            )
+        return edge_index
+    if not is_sparse_adjacency(adj_t):
+        raise ValueError(
+            f"{path}: adj_t is a {type(adj_t).__name__}, expected a sparse adjacency (PyG's "
+            "ToSparseTensor)"
+        )
+    if fields.get("edge_attr") is not None:
+        raise ValueError(
+            f"{path}: edge_attr comes with adj_t but no edge_index, so its rows cannot be "
+            "matched to edges: store edge_index with it"
+        )
+    edge_index, values = edge_list(adj_t)
+    if values is not None and not bool((values == 1).all()):
+        warn_user(
+            f"{path}: adj_t's values are not read; to train on them as edge weights, store "
+            "edge_index and the values as edge_attr of shape (E, 1)"
+        )
+    return edge_index
 
 
 def _indices(t: Tensor, key: str, path: str) -> Tensor:
@@ -271,9 +307,7 @@ def from_data(data: Data | dict[str, Any], name: str = "graph", split_seed: int 
 
 def _node_dataset(fields: dict[str, Any], path: str, name: str, split_seed: int) -> NodeDataset:
     _warn_unread(fields, path)
-    edge_index = _tensor(fields, "edge_index", path)
-    if edge_index is None:
-        raise ValueError(f"{path} has no edge_index: store the edges as a (2, E) tensor")
+    edge_index = _edges(fields, path)
     y, width, task, metric, labelled = _labels(_tensor(fields, "y", path), path)
     x = _tensor(fields, "x", path)
     num_nodes = int(y.size(0))

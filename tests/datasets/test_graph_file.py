@@ -233,3 +233,28 @@ def test_a_column_of_class_labels_is_read_as_classes_and_a_column_of_0_1_as_a_bi
     assert 3 not in torch.cat(list(ds.split.values())).tolist()
     ds = from_data(Data(edge_index=ring(), y=y.clamp(0, 1).float()))
     assert (ds.task, ds.num_classes, ds.metric) == ("multilabel", 1, "rocauc")
+
+
+def test_pygs_adj_t_gives_the_edges_in_their_direction(tmp_path):
+    import torch_geometric.transforms as T
+
+    edge_index = torch.tensor([[0, 0, 1, 3], [1, 2, 2, 0]])  # directed: source row first
+    data = Data(edge_index=edge_index, y=torch.zeros(4, dtype=torch.long), num_nodes=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's beta warning for sparse CSR tensors
+        sparse = T.ToSparseTensor()(data.clone())
+    torch.save(sparse, tmp_path / "data.pt")  # its storage pickles a defaultdict
+    with pytest.raises(ValueError, match=r"torch.save\(data.to_dict\(\), path\) for a Data"):
+        load_dataset(str(tmp_path / "data.pt"))
+    torch.save(sparse.to_dict(), tmp_path / "adj.pt")
+    for ds in (from_data(sparse), load_dataset(str(tmp_path / "adj.pt"))):
+        got = sorted(map(tuple, ds.data.edge_index.t().tolist()))
+        assert got == sorted(map(tuple, edge_index.t().tolist()))
+    weighted = sparse.clone()
+    weighted.adj_t = torch.sparse_csr_tensor(
+        sparse.adj_t.crow_indices(), sparse.adj_t.col_indices(), torch.full((4,), 0.5), (4, 4)
+    )
+    with pytest.warns(UserWarning, match="adj_t's values are not read; to train on them"):
+        from_data(weighted)
+    with pytest.raises(ValueError, match="edge_attr comes with adj_t but no edge_index"):
+        from_data({"adj_t": sparse.adj_t, "y": torch.zeros(4), "edge_attr": torch.ones(4, 1)})
