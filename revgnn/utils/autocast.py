@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from revgnn.utils.checks import is_sparse_adjacency
+from revgnn.utils.warn import warn_user
 
 __all__ = ["AutocastState", "autocast_disabled", "call_conv", "compute_dtype"]
 
@@ -69,6 +70,10 @@ def compute_dtype(x: Tensor) -> torch.dtype:
     return torch.float32 if half and torch.is_autocast_enabled(x.device.type) else x.dtype
 
 
+#: The convs already named in call_conv's warning (once per conv class and process).
+_FP32_CONVS: set[str] = set()
+
+
 def call_conv(conv: Callable[..., Tensor], x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """``conv(x, *args, **kwargs)``; with a sparse adjacency (the first of ``args``, or
     ``edge_index=``) inside autocast, in fp32.
@@ -76,7 +81,9 @@ def call_conv(conv: Callable[..., Tensor], x: Tensor, *args: Any, **kwargs: Any)
     Sparse matrix products have no half-precision kernels on the CPU (``addmm`` for CSR) and
     take no mixed dtypes (an fp32 adjacency times bf16 features), so, as torch does for its
     own ops without a low-precision kernel, such a conv runs in fp32 with autocast off; its
-    output is fp32 and the next autocast op casts it back down.
+    output is fp32 and the next autocast op casts it back down. The first such call of each
+    conv class says so in a warning: GCN and GCNII blocks (the default recipe's) gain no
+    memory from AMP.
     """
     adj = args[0] if args else kwargs.get("edge_index")
     device = x.device.type
@@ -86,5 +93,12 @@ def call_conv(conv: Callable[..., Tensor], x: Tensor, *args: Any, **kwargs: Any)
     def up(v: Any) -> Any:
         return v.float() if isinstance(v, Tensor) and v.is_floating_point() else v
 
+    name = type(conv).__name__
+    if name not in _FP32_CONVS:
+        _FP32_CONVS.add(name)
+        warn_user(
+            f"autocast: {name} propagates over a sparse adjacency, which has no half-precision "
+            "kernels, so it runs in fp32 (autocast applies to the model's other layers)"
+        )
     with autocast_disabled([device]):
         return conv(up(x), *(up(a) for a in args), **{k: up(v) for k, v in kwargs.items()})

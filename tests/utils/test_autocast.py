@@ -1,4 +1,5 @@
 import copy
+import warnings
 
 import pytest
 import torch
@@ -85,3 +86,23 @@ def test_compute_dtype_is_fp32_for_half_input_only_under_autocast():
     for dtype in (torch.float32, torch.float64):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             assert compute_dtype(torch.zeros(2, dtype=dtype)) == dtype
+
+
+def test_a_conv_over_a_sparse_adjacency_runs_in_fp32_and_says_so_once(monkeypatch):
+    from torch_geometric.utils import to_torch_csr_tensor
+
+    from revgnn.utils import autocast as autocast_module
+    from revgnn.utils.autocast import call_conv
+
+    monkeypatch.setattr(autocast_module, "_FP32_CONVS", set())
+    x, edge_index, _ = _graph()
+    conv = CONVS.build("gcn", _F, _H, None)
+    adj = to_torch_csr_tensor(edge_index, size=(_N, _N))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with pytest.warns(UserWarning, match="autocast: GCNConv propagates over a sparse adj"):
+            out = call_conv(conv, x, adj)
+        assert out.dtype == torch.float32
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            call_conv(conv, x, adj)  # once per conv class
+            call_conv(conv, x, edge_index)  # an edge index: autocast applies, nothing to say
