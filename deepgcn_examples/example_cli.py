@@ -18,7 +18,7 @@ __all__ = ["main"]
 def main(argv: list[str] | None, dataset: str, doc: str) -> int:
     """Run ``revgnn deepgcn --dataset <dataset>`` with the flags of ``argv``."""
     parser = ArgumentParser(description=doc)
-    cli.add_arguments(parser)
+    cli.add_arguments(parser, dataset)
     args = parser.parse_args(argv)
     chosen = getattr(args, "cfg__data.dataset", dataset)
     if chosen != dataset:

@@ -25,7 +25,12 @@ def presets(dataset: str) -> list[str]:
 
 
 def _parser(dataset: str, doc: str, default: str) -> ArgumentParser:
-    parser = ArgumentParser(description=doc, formatter_class=cli.HelpFormatter)
+    parser = ArgumentParser(
+        description=doc,
+        formatter_class=cli.HelpFormatter,
+        epilog=f"The defaults shown are those of the default preset, {dataset}/{default}; "
+        "another --preset brings its own (--print-config shows it).",
+    )
     parser.add_argument(
         "--preset",
         choices=presets(dataset),
@@ -33,7 +38,7 @@ def _parser(dataset: str, doc: str, default: str) -> ArgumentParser:
         default=default,
         help="the paper recipe",
     )
-    cli.add_arguments(parser)
+    cli.add_arguments(parser, shown=f"{dataset}/{default}")
     return parser
 
 

@@ -39,11 +39,16 @@ SECTIONS = {"model": PointModelConfig, "optim": OptimConfig, "data": DataConfig,
 DEFAULT_DATASET = "synthetic-textures"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Every flag of ``revgnn deepgcn``."""
+def add_arguments(parser: argparse.ArgumentParser, dataset: str = DEFAULT_DATASET) -> None:
+    """Every flag of ``revgnn deepgcn``, the help giving the values of ``dataset``'s recipe
+    as the defaults (an example's dataset; the command's default one)."""
     parser.formatter_class = HelpFormatter
     shipped = [n.split("/")[1] for n in recipe_names() if n.startswith("deepgcn/")]
-    parser.epilog = f"Datasets with a shipped recipe: {', '.join(shipped)}"
+    parser.epilog = (
+        f"Datasets with a shipped recipe: {', '.join(shipped)}. The defaults shown are those "
+        f"of deepgcn/{dataset}; another --dataset brings its own recipe (--print-config shows "
+        "it)."
+    )
     parser.add_argument(
         "--arch",
         help=f"{', '.join(ARCHITECTURES)} (any depth), or pointnet (graph-free baseline); "
@@ -56,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "areas pooled (the paper's 6-fold figures) and the mean of the folds; --checkpoint and "
         "--log get one file per fold (name.areaN.ext)",
     )
-    add_config_flags(parser, SECTIONS, names_of=NAMES)
+    shown = load_recipe(f"deepgcn/{dataset}", explicit=False)
+    add_config_flags(parser, SECTIONS, names_of=NAMES, shown=shown)
     add_output_arguments(parser)
 
 

@@ -23,7 +23,7 @@ from revgnn.config.data import DataConfig
 from revgnn.config.flags import add_config_flags, recipe_from_args
 from revgnn.config.model import ModelConfig
 from revgnn.config.optim import OptimConfig
-from revgnn.config.recipe import Recipe
+from revgnn.config.recipe import Recipe, load_recipe
 from revgnn.config.run import RunConfig
 from revgnn.datasets.registry import DATASETS
 from revgnn.profiling.step_peak import step_peak
@@ -39,13 +39,17 @@ NAMES = {"data.dataset": DATASETS.names}
 SECTIONS = {"model": ModelConfig, "optim": OptimConfig, "data": DataConfig, "run": RunConfig}
 
 
-def add_arguments(parser: argparse.ArgumentParser, default_recipe: str | None = None) -> None:
+def add_arguments(
+    parser: argparse.ArgumentParser, default_recipe: str | None = None, shown: str | None = None
+) -> None:
     """Every flag of ``revgnn train``; ``default_recipe`` is the ``--config`` used when none
-    is given (an example's)."""
+    is given, and ``shown`` the recipe whose values the help gives as defaults where another
+    argument picks the recipe (an OGB example's default ``--preset``)."""
     parser.formatter_class = HelpFormatter
     add_config_flags(
-        parser, SECTIONS, conv_options=True, default_recipe=default_recipe, names_of=NAMES
-    )
+        parser, SECTIONS, conv_options=True, default_recipe=default_recipe, names_of=NAMES,
+        shown=load_recipe(shown, explicit=False) if shown is not None else None,
+    )  # fmt: skip
     add_output_arguments(parser)
     parser.add_argument(
         "--no-compare",

@@ -62,14 +62,14 @@ def _metavar(s: Setting) -> str:
     return {int: "INT", float: "FLOAT"}.get(s.base, "TEXT")
 
 
-def _help(s: Setting, show_default: bool) -> str:
+def _help(s: Setting, show_default: bool, shown: Any = dataclasses.MISSING) -> str:
     text = s.help
     if s.names is not None:
         text += f" (one of {', '.join(s.names())})"
     if not show_default:
         return text
-    default = "none" if s.default is None else s.default
-    return f"{text} (default: {default})"
+    default = s.default if shown is dataclasses.MISSING else shown
+    return f"{text} (default: {'none' if default is None else default})"
 
 
 def add_section_flags(
@@ -78,16 +78,20 @@ def add_section_flags(
     cls: type,
     show_defaults: bool = True,
     names_of: dict[str, Any] | None = None,
+    shown: Any = None,
 ) -> dict[str, str]:
     """Flags for every command-line field of ``cls``, stored under ``section``; returns
     ``{dotted key: flag}``. ``names_of`` maps a field to the function listing its known
-    values (a registry of a higher layer, e.g. the datasets), for its help."""
+    values (a registry of a higher layer, e.g. the datasets), for its help; ``shown`` is the
+    section (a ``cls`` instance) whose values the help gives as defaults (``cls``'s own
+    defaults without it)."""
     names = {}
     for s in settings_of(cls):
         if not s.cli:
             continue
         if names_of and s.name in names_of:
             s = dataclasses.replace(s, names=names_of[s.name])
+        value = getattr(shown, s.name, dataclasses.MISSING)
         dest = f"{_DEST}{section}.{s.name}"
         flag = f"--{s.flag}"
         if s.base is bool and not s.optional:
@@ -96,7 +100,7 @@ def add_section_flags(
                 dest=dest,
                 action=argparse.BooleanOptionalAction,
                 default=argparse.SUPPRESS,
-                help=_help(s, show_defaults),
+                help=_help(s, show_defaults, value),
             )
         else:
             group.add_argument(
@@ -105,7 +109,7 @@ def add_section_flags(
                 type=lambda text, s=s: _parse_value(text, s),
                 metavar=_metavar(s),
                 default=argparse.SUPPRESS,
-                help=_help(s, show_defaults),
+                help=_help(s, show_defaults, value),
             )
         names[f"{section}.{s.name}"] = flag
     return names
@@ -188,17 +192,19 @@ def _parse_option(text: str, tp: Any) -> Any:
         raise argparse.ArgumentTypeError(f"{text!r} is not a {tp.__name__}") from None
 
 
-def add_conv_flags(group: argparse._ArgumentGroup, taken: set[str]) -> dict[str, str]:
+def add_conv_flags(
+    group: argparse._ArgumentGroup, taken: set[str], shown: dict[str, Any] | None = None
+) -> dict[str, str]:
     """One flag per conv option (``--aggr``, ``--t``, ``--heads``, ...), named
-    ``--conv-<option>`` where the option's name is a flag already."""
+    ``--conv-<option>`` where the option's name is a flag already; the help's default is the
+    value in ``shown`` (a recipe's ``conv_options``), else the conv's own."""
     names = {}
     for option, info in conv_option_flags().items():
         flag = "--" + option.replace("_", "-")
         if flag in taken:
             flag = "--conv-" + option.replace("_", "-")
-        default = (
-            "" if info["default"] is inspect.Parameter.empty else f"; default {info['default']}"
-        )
+        value = (shown or {}).get(option, info["default"])
+        default = "" if value is inspect.Parameter.empty else f"; default {value}"
         helptext = f"{info['help']} (option of --conv {', '.join(info['convs'])}{default})"
         dest = f"{_DEST}model.conv_options.{option}"
         if info["type"] is bool:
@@ -223,10 +229,15 @@ def add_config_flags(
     conv_options: bool = False,
     default_recipe: str | None = None,
     names_of: dict[str, Any] | None = None,
+    shown: Recipe | None = None,
 ) -> dict[str, str]:
     """Add ``--config``, ``--print-config`` and a flag per field of ``sections`` (``{section:
     config class}``, e.g. ``{"model": ModelConfig, "optim": OptimConfig}``); returns the
-    ``{dotted key: flag}`` map (also stored as ``parser.config_flags``)."""
+    ``{dotted key: flag}`` map (also stored as ``parser.config_flags``). The help gives the
+    values of ``shown`` as the defaults, else those of ``default_recipe``, else the config
+    classes' own: what the command runs with when no flag is given."""
+    if shown is None and default_recipe is not None:
+        shown = load_recipe(default_recipe, explicit=False)
     recipe = parser.add_argument_group("recipe")
     shipped = ", ".join(recipe_names())
     recipe.add_argument(
@@ -246,9 +257,11 @@ def add_config_flags(
         group = parser.add_argument_group(section)
         prefix = section + "."
         known = {k[len(prefix) :]: v for k, v in (names_of or {}).items() if k.startswith(prefix)}
-        names.update(add_section_flags(group, section, cls, names_of=known))
+        part = getattr(shown, section, None)
+        names.update(add_section_flags(group, section, cls, names_of=known, shown=part))
         if section == "model" and conv_options:
-            names.update(add_conv_flags(group, set(names.values())))
+            given = getattr(part, "conv_options", None)
+            names.update(add_conv_flags(group, set(names.values()), given))
     parser.set_defaults(config_flags=names)
     return names
 

@@ -1,4 +1,5 @@
 import argparse
+import re
 
 import pytest
 import torch
@@ -95,3 +96,55 @@ def test_a_conv_option_the_conv_does_not_take_names_both_flags():
         "heads": 2
     }
     assert Recipe().model.conv == "auto"
+
+
+def shown_defaults(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """``{dest: the default its help gives}`` of a parser's generated flags."""
+    out = {}
+    for action in parser._actions:
+        if not action.dest.startswith("cfg__") or not action.help:
+            continue
+        found = re.search(r"\(default: (.*)\)$|; default (.*)\)$", action.help, re.S)
+        if found:
+            text = found[1] if found[1] is not None else found[2]
+            out[action.dest[len("cfg__") :]] = " ".join(text.split())
+    return out
+
+
+def assert_help_shows(parser: argparse.ArgumentParser, recipe: Recipe) -> None:
+    shown = shown_defaults(parser)
+    assert "optim.epochs" in shown and "optim.lr" in shown
+    for key, text in shown.items():
+        section, field = key.split(".", 1)
+        if field.startswith("conv_options."):
+            option = field.split(".", 1)[1]
+            if option not in recipe.model.conv_options:
+                continue  # the conv's own default, as the help says
+            value = recipe.model.conv_options[option]
+        elif getattr(recipe, section) is None:
+            continue  # a section the recipe leaves out (search): its class's defaults
+        else:
+            value = getattr(getattr(recipe, section), field)
+        assert text == ("none" if value is None else str(value)), (key, text, value)
+
+
+def test_the_help_of_every_command_gives_the_defaults_it_runs_with():
+    from revgnn.cli import deepgcn, search
+    from revgnn.config import load_recipe
+
+    cases = [
+        (train_cli.add_arguments, Recipe()),
+        (search.add_arguments, load_recipe("search/sgas")),
+        (deepgcn.add_arguments, load_recipe("deepgcn/synthetic-textures")),
+        (lambda p: deepgcn.add_arguments(p, "s3dis"), load_recipe("deepgcn/s3dis")),
+        (lambda p: train_cli.add_arguments(p, shown="ogbn-proteins/revgnn-deep"),
+         load_recipe("ogbn-proteins/revgnn-deep")),
+    ]  # fmt: skip
+    for add, recipe in cases:
+        parser = ArgumentParser(prog="revgnn")
+        add(parser)
+        assert_help_shows(parser, recipe)
+    # the values differ from the classes' own where a command's recipe sets them
+    parser = ArgumentParser(prog="revgnn deepgcn")
+    deepgcn.add_arguments(parser)
+    assert shown_defaults(parser)["optim.epochs"] == "30" != str(OptimConfig().epochs)
