@@ -82,8 +82,8 @@ def call_conv(conv: Callable[..., Tensor], x: Tensor, *args: Any, **kwargs: Any)
     take no mixed dtypes (an fp32 adjacency times bf16 features), so, as torch does for its
     own ops without a low-precision kernel, such a conv runs in fp32 with autocast off; its
     output is fp32 and the next autocast op casts it back down. The first such call of each
-    conv class says so in a warning: GCN and GCNII blocks (the default recipe's) gain no
-    memory from AMP.
+    conv class says so in a warning: under AMP, GCN and GCNII blocks (the default recipe's)
+    still compute in fp32.
     """
     adj = args[0] if args else kwargs.get("edge_index")
     device = x.device.type
