@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
-from torch_geometric.data import Data
+from torch_geometric.data import Data, Dataset
 
 from revgnn.config.train import TrainConfig
 from revgnn.datasets.node_dataset import NodeDataset
@@ -358,7 +358,7 @@ def default_callbacks(cfg: TrainConfig) -> list[Callback]:
 
 def train(
     model: nn.Module,
-    task: Task | NodeDataset | Data,
+    task: Task | NodeDataset | Data | Dataset,
     config: TrainConfig | None = None,
     callbacks: Sequence[Callback] = (),
 ) -> TrainResult:
@@ -370,8 +370,9 @@ def train(
             ``epoch_start(epoch)`` and ``log_metrics() -> dict``.
         task (Task, NodeDataset or Data): What to learn; a dataset, or a PyG ``Data`` with
             its ``train_mask`` / ``val_mask`` / ``test_mask`` (:func:`revgnn.datasets.from_data`),
-            is a full-batch :class:`~revgnn.training.NodeTask` (validated: NaN features or an
-            edge index outside the graph are a ``ValueError``).
+            or a PyG dataset of one graph (``Planetoid(root, "Cora")``), is a full-batch
+            :class:`~revgnn.training.NodeTask` (validated: NaN features or an edge index
+            outside the graph are a ``ValueError``).
         config (TrainConfig, optional): Settings; the library's defaults when ``None``.
         callbacks (list of Callback): Added to :func:`default_callbacks`.
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.data import Data
+from torch_geometric.data import Data, Dataset
 
 from revgnn.config.data import DataConfig
 from revgnn.datasets.graph_file import from_data
@@ -56,8 +56,9 @@ class NodeTask(Task):
     accuracy count or sklearn's ROC-AUC (:class:`~revgnn.datasets.Scorer`).
 
     Args:
-        dataset (NodeDataset or Data): The dataset (validated here: non-finite features or
-            an edge index outside the graph are errors); a PyG ``Data`` is read by
+        dataset (NodeDataset, Data or Dataset): The dataset (validated here: non-finite
+            features or an edge index outside the graph are errors); a PyG ``Data`` (or a
+            PyG dataset of one graph, ``Planetoid(root, "Cora")``) is read by
             :func:`~revgnn.datasets.from_data` (its masks as the split).
         partition (str): ``"full"``, ``"random"`` or ``"metis"``. (default: ``"full"``)
         num_parts (int): Parts (batches) per epoch for ``"random"`` / ``"metis"``.
@@ -72,7 +73,7 @@ class NodeTask(Task):
 
     def __init__(
         self,
-        dataset: NodeDataset | Data,
+        dataset: NodeDataset | Data | Dataset,
         partition: str = "full",
         num_parts: int = 1,
         eval_parts: int = 1,
@@ -87,9 +88,7 @@ class NodeTask(Task):
                 f"num_parts={num_parts}, eval_parts={eval_parts} and eval_views={eval_views} "
                 "must be at least 1"
             )
-        if isinstance(dataset, Data):
-            dataset = from_data(dataset)
-        self.dataset = validate(dataset)
+        dataset = self.dataset = validate(_node_dataset(dataset))
         # Checked here, before a model is built or an epoch starts: a part holds a node.
         n = self.dataset.num_nodes
         for name, parts in (("num_parts", num_parts if partition != "full" else 1),
@@ -202,7 +201,29 @@ class NodeTask(Task):
         )
 
     @classmethod
-    def of(cls, task: Task | NodeDataset | Data, **kwargs: Any) -> Task:
+    def of(cls, task: Task | NodeDataset | Data | Dataset, **kwargs: Any) -> Task:
         """``task`` itself, or a full-batch :class:`NodeTask` of a dataset (or of a PyG
-        ``Data``)."""
+        ``Data``, or a PyG dataset of one graph)."""
         return task if isinstance(task, Task) else cls(task, **kwargs)
+
+
+def _node_dataset(dataset: Any) -> NodeDataset:
+    """A node task's dataset from what a user holds: a :class:`NodeDataset`, a PyG ``Data``
+    (or a dict of its tensors), or a PyG dataset of one graph (``Planetoid(root, "Cora")``)."""
+    name = "graph"
+    if isinstance(dataset, Dataset):
+        if len(dataset) != 1:
+            raise ValueError(
+                f"{type(dataset).__name__} holds {len(dataset)} graphs; a node task trains on one "
+                "graph: pass dataset[i] (graph-level tasks: revgnn train --dataset ogbg-...)"
+            )
+        name = str(getattr(dataset, "name", type(dataset).__name__))
+        dataset = dataset[0]
+    if isinstance(dataset, (Data, dict)):
+        return from_data(dataset, name)
+    if not isinstance(dataset, NodeDataset):
+        raise TypeError(
+            f"a node task takes a NodeDataset, a torch_geometric.data.Data (or a dict of its "
+            f"tensors) or a PyG dataset of one graph, got {type(dataset).__name__}"
+        )
+    return dataset

@@ -86,3 +86,35 @@ def test_a_pyg_data_with_masks_trains_as_it_is():
     model = rev_gnn(ds.num_features, 8, ds.num_classes, 2)
     result = train(model, data, TrainConfig(epochs=2, progress=False))
     assert result.dataset == "graph" and result.epochs_run == 2
+
+
+def test_a_pyg_dataset_of_one_graph_is_its_graph_and_other_inputs_are_refused():
+    from torch_geometric.data import InMemoryDataset
+    from torch_geometric.datasets import FakeDataset
+
+    ds = synthetic_dataset("arxiv", 120, 6.0, seed=0)
+    data = ds.data.clone()
+    data.train_mask = torch.zeros(ds.num_nodes, dtype=torch.bool).index_fill_(
+        0, ds.split["train"], True
+    )
+    data.val_mask = torch.zeros(ds.num_nodes, dtype=torch.bool).index_fill_(
+        0, ds.split["valid"], True
+    )
+    data.test_mask = torch.zeros(ds.num_nodes, dtype=torch.bool).index_fill_(
+        0, ds.split["test"], True
+    )
+
+    class OneGraph(InMemoryDataset):  # what Planetoid(root, "Cora") is
+        name = "One"
+
+        def __init__(self):
+            super().__init__()
+            self.data, self.slices = self.collate([data])
+
+    task = NodeTask(OneGraph())
+    assert task.name == "One"
+    assert all(torch.equal(task.dataset.split[k], ds.split[k].sort().values) for k in ds.split)
+    with pytest.raises(ValueError, match="FakeDataset holds 3 graphs; a node task trains on one"):
+        NodeTask(FakeDataset(num_graphs=3))
+    with pytest.raises(TypeError, match=r"a node task takes a NodeDataset, .* got list"):
+        NodeTask([data])
