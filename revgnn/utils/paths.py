@@ -59,15 +59,26 @@ def check_output_dir(path: str, flag: str) -> None:
 
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder, renamed over
-    it: a kill leaves the old file or the new one, and no temporary file behind."""
+    it: a kill leaves the old file or the new one, and no temporary file behind. The file gets
+    the permissions of the one it replaces, or those of a file created as usual (0666 less
+    the umask), not the temporary file's private 0600."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
+    mode = os.stat(path).st_mode & 0o7777 if osp.exists(path) else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{osp.basename(path)}.", dir=folder)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if osp.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    # Read by setting it: the process's umask has no getter (restored at once).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -34,3 +34,16 @@ def test_an_output_in_a_folder_that_refuses_files_is_refused_before_any_work(tmp
         check_output("/proc/x.json", "--json")
     check_output(str(tmp_path / "x.json"), "--json")
     assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind
+
+
+def test_write_atomic_gives_a_new_file_the_umask_s_permissions_and_keeps_an_old_one_s(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "r.json"
+        write_atomic(str(path), "{}")
+        assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
+        path.chmod(0o640)
+        write_atomic(str(path), "[]")
+        assert path.stat().st_mode & 0o777 == 0o640 and path.read_text() == "[]"
+    finally:
+        os.umask(old)
