@@ -173,9 +173,10 @@ def _updated(recipe: Recipe, section: str, updates: dict[str, Any]) -> Any:
     updates = {k: v for k, v in updates.items() if not k.startswith("conv_options.")}
     unknown = [k for k in updates if k not in known]
     if unknown:
+        hint = did_you_mean(unknown[0], known) if len(unknown) == 1 else ""
         raise ValueError(
-            f"{', '.join(f'{section}.{k}' for k in unknown)}: not a field of {cls.__name__} "
-            f"(its fields: {', '.join(sorted(known))})"
+            f"{', '.join(f'{section}.{k}' for k in unknown)}: not a field of {cls.__name__}"
+            f"{hint} (its fields: {', '.join(sorted(known))})"
         )
     values.update({k: _tuple(v) if isinstance(v, list) else v for k, v in updates.items()})
     # Another conv: the previous conv's options are not its options.

@@ -46,8 +46,12 @@ def test_a_model_of_another_family_starts_from_its_defaults():
 
 
 def test_unknown_keys_bad_files_and_names_are_errors(tmp_path):
-    with pytest.raises(ValueError, match=r"model.layers: not a field of ModelConfig"):
-        Recipe().with_values({"model.layers": 3})
+    with pytest.raises(ValueError, match=r"model.qqq: not a field of ModelConfig \(its"):
+        Recipe().with_values({"model.qqq": 3})
+    with pytest.raises(
+        ValueError, match=r"model.num_layer: not a field of ModelConfig; did you mean 'num_layers'"
+    ):
+        Recipe().with_values({"model.num_layer": 3})
     with pytest.raises(ValueError, match="'trainer' is not a recipe section"):
         Recipe.from_dict({"trainer": {"lr": 1}})
     bad = tmp_path / "bad.yaml"
