@@ -13,7 +13,8 @@ tensors (``.pt`` / ``.pth``), or a NumPy ``.npz`` of arrays, holding
   :math:`(N, T)` 0/1 targets (multi-label, mean ROC-AUC over the :math:`T` tasks; a
   :math:`(N, 1)` column of 0/1 is a binary task);
 * ``x``: :math:`(N, F)` node features, optional (without them the recipe's rules for a graph
-  without features apply: the log-degree column and positional columns);
+  without features apply: the log-degree column and positional columns); a sparse tensor is
+  made dense;
 * ``edge_attr``: :math:`(E, D)` edge features, optional;
 * a split, optional: PyG's boolean ``train_mask`` / ``val_mask`` / ``test_mask``, one 0/1
   entry per node (a 2-D mask :math:`(N, S)` holds :math:`S` splits: ``split_seed`` picks
@@ -177,6 +178,13 @@ def _edges(fields: dict[str, Any], path: str) -> Tensor:
     return edge_index
 
 
+def _dense(x: Tensor) -> Tensor:
+    """Node features as a dense tensor: a sparse one (COO or CSR, as scipy exports give) is
+    made dense, as every feature rule reads it; bag-of-words rows get the encoder's own CSR
+    copy again (:mod:`revgnn.nn.sparse_input`)."""
+    return x if x.layout == torch.strided else x.to_dense()
+
+
 def _indices(t: Tensor, key: str, path: str) -> Tensor:
     """Node indices as int64: integers, or floats that hold whole numbers (NumPy and pandas
     exports); a fraction, NaN, inf or a boolean tensor is refused, not truncated."""
@@ -314,7 +322,7 @@ def _node_dataset(fields: dict[str, Any], path: str, name: str, split_seed: int)
     if x is not None and x.size(0) != num_nodes:
         raise ValueError(f"{path}: x has {x.size(0)} rows but y has {num_nodes}")
     data = Data(
-        x=None if x is None else x.float(),
+        x=None if x is None else _dense(x).float(),
         edge_index=_indices(edge_index, "edge_index", path),
         y=y,
         num_nodes=num_nodes,

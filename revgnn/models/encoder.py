@@ -142,6 +142,8 @@ class NodeEncoder(nn.Module):
         # Bag-of-words: only the non-zeros are dropped and multiplied.
         h = sparse_encode(x, self.node, self.input_dropout, self.training)
         if h is None:
+            if x.layout != torch.strided:  # sparse features that need their own gradient
+                x = x.to_dense()
             if self.input_dropout > 0.0 and x.is_floating_point():
                 x = dropout(x, p=self.input_dropout, training=self.training)
             h = self.node(x)

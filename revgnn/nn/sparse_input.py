@@ -36,7 +36,7 @@ SPARSE_INPUT = 0.05
 
 
 def _convert(x: Tensor) -> Tensor | None:
-    if int(torch.count_nonzero(x)) >= SPARSE_INPUT * x.numel():
+    if x.layout == torch.strided and int(torch.count_nonzero(x)) >= SPARSE_INPUT * x.numel():
         return None
     with quiet_csr():  # fp16 / bf16 on the CPU: an fp32 copy, the dtype of the product
         rows = x.detach().to(sparse_dtype(x.dtype, x.device)).to_sparse_csr()
@@ -45,9 +45,9 @@ def _convert(x: Tensor) -> Tensor | None:
 
 def sparse_rows(x: Tensor) -> Tensor | None:
     """A CSR copy of the 2-D float features ``x`` when fewer than :data:`SPARSE_INPUT` of its
-    entries are non-zero, else ``None``; also ``None`` when ``x`` needs its own gradient, is
-    not a strided CPU / CUDA float matrix, or is empty. The copy is made once per tensor and
-    version and kept for as long as ``x`` lives.
+    entries are non-zero, or when ``x`` is a sparse COO / CSR tensor already, else ``None``;
+    also ``None`` when ``x`` needs its own gradient, is not a float matrix, or is empty. The
+    copy is made once per tensor and version and kept for as long as ``x`` lives.
 
     Shapes:
         - **input:** :math:`(N, F)`
@@ -56,7 +56,7 @@ def sparse_rows(x: Tensor) -> Tensor | None:
     if (
         x.dim() != 2
         or not x.is_floating_point()
-        or x.layout != torch.strided
+        or x.layout not in (torch.strided, torch.sparse_coo, torch.sparse_csr)
         or x.requires_grad
         or x.numel() == 0
     ):

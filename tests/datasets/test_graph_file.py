@@ -258,3 +258,10 @@ def test_pygs_adj_t_gives_the_edges_in_their_direction(tmp_path):
         from_data(weighted)
     with pytest.raises(ValueError, match="edge_attr comes with adj_t but no edge_index"):
         from_data({"adj_t": sparse.adj_t, "y": torch.zeros(4), "edge_attr": torch.ones(4, 1)})
+
+
+def test_sparse_features_are_read_as_their_dense_matrix():
+    x = torch.eye(N)[:, :6]
+    for sparse in (x.to_sparse(), x.to_sparse_csr()):
+        ds = from_data(Data(edge_index=ring(), y=torch.zeros(N, dtype=torch.long), x=sparse))
+        assert ds.data.x.layout == torch.strided and torch.equal(ds.data.x, x)

@@ -111,3 +111,25 @@ def test_a_compiled_encoder_encodes_bag_of_words_through_the_csr_copy():
         expected = encoder(features, edge_index)[0]
         torch.manual_seed(1)
         assert torch.allclose(f(features, edge_index), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_features_given_as_a_sparse_tensor_encode_as_their_dense_matrix(layout):
+    # Denser than SPARSE_INPUT, but sparse already: their own CSR copy, whatever the share.
+    torch.manual_seed(0)
+    x = (torch.rand(40, 30) < 0.3).float() * torch.rand(40, 30)
+    xs = x.to_sparse() if layout == "coo" else x.to_sparse_csr()
+    assert sparse_rows(xs) is sparse_rows(xs) and torch.equal(sparse_rows(xs).to_dense(), x)
+    enc = NodeEncoder(30, 16).eval()
+    edge_index = torch.tensor([[0, 1], [1, 0]])
+    torch.testing.assert_close(enc(xs, edge_index)[0], enc.node(x))
+    enc.train()
+    enc(xs, edge_index)[0].sum().backward()
+    dense = enc.node.weight.grad.clone()
+    enc.zero_grad()
+    enc(x, edge_index)[0].sum().backward()
+    torch.testing.assert_close(dense, enc.node.weight.grad)
+    # a sparse input that wants its own gradient is made dense and gets it
+    xg = xs.clone().requires_grad_()
+    enc(xg, edge_index)[0].sum().backward()
+    assert xg.grad is not None
