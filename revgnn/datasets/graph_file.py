@@ -152,13 +152,13 @@ def _edges(fields: dict[str, Any], path: str) -> Tensor:
     """``edge_index``, or the edges of PyG's ``adj_t`` (``T.ToSparseTensor``'s transposed
     adjacency: targets as rows) when there is none."""
     edge_index = _tensor(fields, "edge_index", path)
-    adj_t = fields.get("adj_t")
-    if edge_index is not None or adj_t is None:
-        if edge_index is None:
-            raise ValueError(
-                f"{path} has no edge_index: store the edges as a (2, E) tensor (or PyG's adj_t)"
-            )
+    if edge_index is not None:
         return edge_index
+    adj_t = fields.get("adj_t")
+    if adj_t is None:
+        raise ValueError(
+            f"{path} has no edge_index: store the edges as a (2, E) tensor (or PyG's adj_t)"
+        )
     if not is_sparse_adjacency(adj_t):
         raise ValueError(
             f"{path}: adj_t is a {type(adj_t).__name__}, expected a sparse adjacency (PyG's "

@@ -88,7 +88,7 @@ class NodeTask(Task):
                 f"num_parts={num_parts}, eval_parts={eval_parts} and eval_views={eval_views} "
                 "must be at least 1"
             )
-        dataset = self.dataset = validate(_node_dataset(dataset))
+        dataset = self.dataset = validate(_as_node_dataset(dataset))
         # Checked here, before a model is built or an epoch starts: a part holds a node.
         n = self.dataset.num_nodes
         for name, parts in (("num_parts", num_parts if partition != "full" else 1),
@@ -207,7 +207,7 @@ class NodeTask(Task):
         return task if isinstance(task, Task) else cls(task, **kwargs)
 
 
-def _node_dataset(dataset: Any) -> NodeDataset:
+def _as_node_dataset(dataset: Any) -> NodeDataset:
     """A node task's dataset from what a user holds: a :class:`NodeDataset`, a PyG ``Data``
     (or a dict of its tensors), or a PyG dataset of one graph (``Planetoid(root, "Cora")``)."""
     name = "graph"
